@@ -1,0 +1,336 @@
+import { LRUCache } from 'lru-cache';
+import type { JetStreamClient, JetStreamManager, JsMsg, NatsConnection, StoredMsg } from 'nats';
+import type { DirectStreamAPI } from 'nats/lib/jetstream/types.js';
+import {
+  ANY,
+  InvalidAppend,
+  NO_STREAM,
+  STREAM_EXISTS,
+  WrongExpectedRevision,
+  type ActualRevision,
+  type AppendResult,
+  type EventStore,
+  type ExpectedRevision,
+  type NewEvent,
+  type ReadAllOptions,
+  type ReadStreamOptions,
+  type ReadStreamResult,
+  type RecordedEvent,
+  type SubscribeOptions,
+  type Subscription,
+  type SubscriptionMessage,
+} from '../../domain/ports/event-store.ts';
+import { prepareAppend, type PreparedEvent } from '../../domain/ports/validate-append.ts';
+import { isValidCategory, parseStreamName, type StreamName } from '../../domain/streams.ts';
+import { decodeCommit, decodeCommitHeader, decodePosition, encodeCommit, encodePosition } from './commit-codec.ts';
+import { ensureEventLogStream, eventLogNames, type EventLogNames } from './event-log-stream.ts';
+
+// Event store on one JetStream stream. Each append is one message (a commit) on subject
+// `<prefix>.es.<category>.<id>`; optimistic concurrency maps the dense revision onto
+// `Nats-Expected-Last-Subject-Sequence`, and `Nats-Msg-Id` makes a retried append a no-op.
+
+/** Where a stream's last commit sits: its JetStream sequence and the stream's last revision. */
+interface StreamTail {
+  readonly seq: number;
+  readonly revision: ActualRevision;
+}
+
+const NO_TAIL: StreamTail = { seq: 0, revision: NO_STREAM };
+const CONFLICT_CODES = new Set([10071, 10164]);
+const MAX_APPEND_ATTEMPTS = 50;
+/** Reads spanning at most this many events walk commits backwards by direct get; longer ones use a consumer. */
+const WALK_LIMIT = 64;
+const CHECKPOINT_EVERY = 256;
+
+export interface JetStreamEventStoreOptions {
+  /** Subject prefix, default `orch`. */
+  readonly prefix?: string;
+  /** How many stream tails to keep in memory. */
+  readonly tailCacheSize?: number;
+}
+
+export class JetStreamEventStore implements EventStore {
+  private readonly js: JetStreamClient;
+  // Direct get is on the manager in nats.js 2.29 but not yet in its public interface.
+  private readonly direct: DirectStreamAPI;
+  private readonly tails: LRUCache<string, StreamTail>;
+
+  private constructor(
+    nc: NatsConnection,
+    private readonly jsm: JetStreamManager,
+    private readonly names: EventLogNames,
+    tailCacheSize: number,
+  ) {
+    this.js = nc.jetstream();
+    this.direct = (jsm as JetStreamManager & { direct: DirectStreamAPI }).direct;
+    this.tails = new LRUCache({ max: tailCacheSize });
+  }
+
+  /** Creates or verifies the event-log stream, then returns a store over it. */
+  static async connect(nc: NatsConnection, options: JetStreamEventStoreOptions = {}): Promise<JetStreamEventStore> {
+    const names = eventLogNames(options.prefix ?? 'orch');
+    const jsm = await nc.jetstreamManager();
+    await ensureEventLogStream(jsm, names);
+    return new JetStreamEventStore(nc, jsm, names, options.tailCacheSize ?? 10_000);
+  }
+
+  get streamName(): string {
+    return this.names.streamName;
+  }
+
+  async append(stream: StreamName, newEvents: readonly NewEvent[], expected: ExpectedRevision): Promise<AppendResult> {
+    const events = prepareAppend(stream, newEvents);
+    const subject = this.subjectOf(stream);
+    // The cached tail is only a hint: any disagreement is settled by reading the server's tail.
+    let tail = this.tails.get(stream);
+    let fresh = false;
+    for (let attempt = 0; attempt < MAX_APPEND_ATTEMPTS; attempt++) {
+      if (!tail || (!fresh && !satisfies(expected, tail.revision))) {
+        tail = await this.loadTail(subject);
+        fresh = true;
+      }
+      if (!satisfies(expected, tail.revision)) {
+        const retried = await this.recognizeRetry(stream, expected, tail, events);
+        if (retried) return retried;
+        throw new WrongExpectedRevision(stream, expected, tail.revision);
+      }
+      const last = (tail.revision === NO_STREAM ? -1n : tail.revision) + BigInt(events.length);
+      const { body, headers } = encodeCommit(last, events);
+      try {
+        const ack = await this.js.publish(subject, body, {
+          headers,
+          msgID: events[0]!.id,
+          expect: { lastSubjectSequence: tail.seq },
+        });
+        if (ack.duplicate) return this.resultOfStoredCommit(ack.seq);
+        this.tails.set(stream, { seq: ack.seq, revision: last });
+        return { revision: last, position: encodePosition(ack.seq, events.length - 1) };
+      } catch (error) {
+        const code = (error as { api_error?: { err_code?: number } }).api_error?.err_code;
+        if (code !== undefined && CONFLICT_CODES.has(code)) {
+          // Someone appended in between: reload and decide again against the real tail.
+          this.tails.delete(stream);
+          tail = undefined;
+          continue;
+        }
+        if (/maximum payload exceeded/i.test((error as Error).message)) {
+          throw new InvalidAppend(stream, `commit of ${body.length} bytes exceeds the NATS server's max_payload`);
+        }
+        throw error;
+      }
+    }
+    throw new Error(`append to ${stream}: gave up after ${MAX_APPEND_ATTEMPTS} attempts under contention`);
+  }
+
+  async read(stream: StreamName, options: ReadStreamOptions = {}): Promise<ReadStreamResult> {
+    parseStreamName(stream);
+    const subject = this.subjectOf(stream);
+    const tail = await this.loadTail(subject);
+    if (tail.revision === NO_STREAM) return { exists: false, events: [] };
+    const max = options.maxCount ?? Number.POSITIVE_INFINITY;
+    if (max <= 0) return { exists: true, events: [] };
+
+    if (options.direction === 'backward') {
+      const from = options.fromRevision ?? tail.revision;
+      const events = await this.walkBack(tail.seq, (e) => e.revision <= from, (n) => n >= max, 0n);
+      return { exists: true, events: events.slice(0, max) };
+    }
+    const from = options.fromRevision ?? 0n;
+    if (from > tail.revision) return { exists: true, events: [] };
+    let events: RecordedEvent[];
+    if (tail.revision - from < BigInt(WALK_LIMIT)) {
+      events = (await this.walkBack(tail.seq, () => true, () => false, from)).reverse();
+    } else {
+      events = [];
+      await this.scan(subject, 1, tail.seq, (commit) => {
+        for (const event of commit) {
+          if (event.revision >= from) events.push(event);
+          if (events.length >= max) return false;
+        }
+        return true;
+      });
+    }
+    return { exists: true, events: events.slice(0, max) };
+  }
+
+  async readAll(options: ReadAllOptions = {}): Promise<readonly RecordedEvent[]> {
+    const filter = this.filterFor(options.category);
+    const end = await this.lastSeqMatching(filter);
+    const after = options.after ? decodePosition(options.after) : undefined;
+    const max = options.maxCount ?? Number.POSITIVE_INFINITY;
+    const events: RecordedEvent[] = [];
+    if (end === 0 || max <= 0) return events;
+    await this.scan(filter, after?.seq ?? 1, end, (commit) => {
+      for (const event of commit) {
+        if (after && !isAfter(event.position, after)) continue;
+        events.push(event);
+        if (events.length >= max) return false;
+      }
+      return true;
+    });
+    return events;
+  }
+
+  subscribe(options: SubscribeOptions = {}): Subscription {
+    const filter = this.filterFor(options.category);
+    const after = options.after ? decodePosition(options.after) : undefined;
+    let closed = false;
+    let stopConsuming: (() => void) | undefined;
+    const js = this.js;
+    const streamName = this.names.streamName;
+
+    async function* messages(): AsyncGenerator<SubscriptionMessage> {
+      const consumer = await js.consumers.get(streamName, { filterSubjects: filter, opt_start_seq: after?.seq ?? 1 });
+      if (closed) return;
+      let caughtUp = (await consumer.info()).num_pending === 0;
+      if (caughtUp) yield { kind: 'caughtUp' };
+      const iterator = await consumer.consume({ max_messages: 1024 });
+      stopConsuming = () => iterator.stop();
+      if (closed) iterator.stop();
+      let sinceCheckpoint = 0;
+      try {
+        for await (const message of iterator) {
+          const commit = decodeJsMsg(message);
+          for (const event of commit) {
+            if (after && !isAfter(event.position, after)) continue;
+            yield { kind: 'event', event };
+            sinceCheckpoint++;
+          }
+          const idle = message.info.pending === 0;
+          if ((idle && sinceCheckpoint > 0) || sinceCheckpoint >= CHECKPOINT_EVERY) {
+            yield { kind: 'checkpoint', position: encodePosition(message.seq, commit.length - 1) };
+            sinceCheckpoint = 0;
+          }
+          if (idle && !caughtUp) {
+            caughtUp = true;
+            yield { kind: 'caughtUp' };
+          }
+        }
+      } finally {
+        iterator.stop();
+      }
+    }
+
+    const generator = messages();
+    return {
+      [Symbol.asyncIterator]: () => generator,
+      async close() {
+        closed = true;
+        stopConsuming?.();
+        await generator.return(undefined);
+      },
+    };
+  }
+
+  async close(): Promise<void> {
+    this.tails.clear();
+  }
+
+  private subjectOf(stream: StreamName): string {
+    const { category, id } = parseStreamName(stream);
+    return `${this.names.subjectPrefix}.${category}.${id}`;
+  }
+
+  private filterFor(category: string | undefined): string {
+    if (category === undefined) return `${this.names.subjectPrefix}.>`;
+    if (!isValidCategory(category)) throw new Error(`invalid category "${category}"`);
+    return `${this.names.subjectPrefix}.${category}.*`;
+  }
+
+  private async loadTail(subject: string): Promise<StreamTail> {
+    const last = await this.directGet({ last_by_subj: subject });
+    return last ? { seq: last.seq, revision: decodeCommitHeader(last.subject, last.header).lastRevision } : NO_TAIL;
+  }
+
+  private async lastSeqMatching(filter: string): Promise<number> {
+    return (await this.directGet({ last_by_subj: filter }))?.seq ?? 0;
+  }
+
+  private async directGet(query: { last_by_subj: string } | { seq: number }): Promise<StoredMsg | undefined> {
+    try {
+      return await this.direct.getMessage(this.names.streamName, query);
+    } catch (error) {
+      if ((error as { code?: string }).code === '404') return undefined;
+      throw error;
+    }
+  }
+
+  private async resultOfStoredCommit(seq: number): Promise<AppendResult> {
+    const stored = await this.directGet({ seq });
+    if (!stored) throw new Error(`duplicate append acknowledged at sequence ${seq}, but that message is gone`);
+    const commit = decodeCommit(stored.seq, stored.subject, stored.time, stored.header, stored.data);
+    const last = commit[commit.length - 1]!;
+    return { revision: last.revision, position: last.position };
+  }
+
+  /**
+   * A command retried after the server's de-duplication window has passed: if the events right
+   * after the expected revision carry the same ids, the append already happened.
+   */
+  private async recognizeRetry(
+    stream: StreamName,
+    expected: ExpectedRevision,
+    tail: StreamTail,
+    events: readonly PreparedEvent[],
+  ): Promise<AppendResult | undefined> {
+    if (tail.revision === NO_STREAM || (expected !== NO_STREAM && typeof expected !== 'bigint')) return undefined;
+    const from = expected === NO_STREAM ? 0n : expected + 1n;
+    const { events: stored } = await this.read(stream, { fromRevision: from, maxCount: events.length });
+    const same = stored.length === events.length && stored.every((e, i) => e.id === events[i]!.id);
+    const last = stored[stored.length - 1];
+    return same && last ? { revision: last.revision, position: last.position } : undefined;
+  }
+
+  /** Walks commits from `seq` backwards, newest event first, until `done` or `floor` is passed. */
+  private async walkBack(
+    seq: number,
+    keep: (event: RecordedEvent) => boolean,
+    done: (count: number) => boolean,
+    floor: bigint,
+  ): Promise<RecordedEvent[]> {
+    const events: RecordedEvent[] = [];
+    let next = seq;
+    while (next > 0 && !done(events.length)) {
+      const stored = await this.directGet({ seq: next });
+      if (!stored) throw new Error(`event-store commit at sequence ${next} is missing`);
+      const commit = decodeCommit(stored.seq, stored.subject, stored.time, stored.header, stored.data);
+      for (let i = commit.length - 1; i >= 0 && !done(events.length); i--) {
+        const event = commit[i]!;
+        if (event.revision < floor) return events;
+        if (keep(event)) events.push(event);
+      }
+      if (commit[0]!.revision <= floor) break;
+      next = decodeCommitHeader(stored.subject, stored.header).previousSeq;
+    }
+    return events;
+  }
+
+  /** Delivers commits matching `filter` from `startSeq` through `endSeq`, in order, until `onCommit` says stop. */
+  private async scan(filter: string, startSeq: number, endSeq: number, onCommit: (events: RecordedEvent[]) => boolean): Promise<void> {
+    const consumer = await this.js.consumers.get(this.names.streamName, { filterSubjects: filter, opt_start_seq: startSeq });
+    const iterator = await consumer.consume({ max_messages: 1024 });
+    try {
+      for await (const message of iterator) {
+        if (!onCommit(decodeJsMsg(message)) || message.seq >= endSeq || message.info.pending === 0) break;
+      }
+    } finally {
+      iterator.stop();
+      await consumer.delete().catch(() => undefined);
+    }
+  }
+}
+
+function satisfies(expected: ExpectedRevision, actual: ActualRevision): boolean {
+  if (expected === ANY) return true;
+  if (expected === NO_STREAM) return actual === NO_STREAM;
+  if (expected === STREAM_EXISTS) return actual !== NO_STREAM;
+  return actual === expected;
+}
+
+const isAfter = (position: string, after: { seq: number; index: number }): boolean => {
+  const { seq, index } = decodePosition(position as RecordedEvent['position']);
+  return seq > after.seq || (seq === after.seq && index > after.index);
+};
+
+const decodeJsMsg = (message: JsMsg): RecordedEvent[] =>
+  decodeCommit(message.seq, message.subject, new Date(Math.floor(message.info.timestampNanos / 1_000_000)), message.headers, message.data);

@@ -1,0 +1,4 @@
+import { runEventStoreBenchmark } from './event-store.ts';
+
+// `npm run bench`: every benchmark, one after another (they are not part of the test run).
+await runEventStoreBenchmark();

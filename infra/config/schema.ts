@@ -1,0 +1,352 @@
+import { z } from 'zod';
+
+// The environment variables (SPEC "Configuration names") and the typed Config built from them.
+// Every value parser reports one message of the form "must be …" so load-config can print
+// "VARIABLE must be … (got "…")" without depending on zod's wording.
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export const EVENT_STORES = ['jetstream', 'eventstoredb'] as const;
+
+/** Variables whose values are secrets: never printed, never put in error messages. */
+export const SECRET_VARIABLES: readonly string[] = ['SLACK_BOT_TOKEN', 'SLACK_SIGNING_SECRET', 'SLACK_APP_TOKEN', 'ANTHROPIC_API_KEY'];
+
+/** Variables holding URLs, which may carry credentials before an `@` (nats://token@host). */
+export const URL_VARIABLES: readonly string[] = ['NATS_URL', 'ESDB_URL', 'SLACK_API_URL', 'ANTHROPIC_BASE_URL'];
+
+export { REDACTED } from '../logging.ts';
+import { REDACTED } from '../logging.ts';
+
+// ---- value parsers --------------------------------------------------------------------------
+
+/** A string variable turned into T by `parse`; `undefined` from `parse` means "not valid". */
+const parsed = <T>(expected: string, parse: (raw: string) => T | undefined) =>
+  z.string({ error: expected }).transform((raw, ctx): T => {
+    const value = parse(raw);
+    if (value === undefined) {
+      ctx.addIssue({ code: 'custom', message: expected });
+      return z.NEVER;
+    }
+    return value;
+  });
+
+const integer = (min: number, max?: number, expected = max === undefined ? `must be an integer of at least ${min}` : `must be an integer from ${min} to ${max}`) =>
+  parsed(expected, (raw) => {
+    if (!/^[+-]?\d+$/.test(raw)) return undefined;
+    const n = Number(raw);
+    return Number.isSafeInteger(n) && n >= min && (max === undefined || n <= max) ? n : undefined;
+  });
+
+const milliseconds = () => integer(1, undefined, 'must be a duration in milliseconds (an integer of at least 1)');
+
+// Plain decimals only: Number() would also accept "0x10", "1e3" and "Infinity".
+const decimal = (min: number, max: number | undefined, expected: string, exclusiveMin = false) =>
+  parsed(expected, (raw) => {
+    if (!/^[+-]?(\d+\.?\d*|\.\d+)$/.test(raw)) return undefined;
+    const n = Number(raw);
+    const aboveMin = exclusiveMin ? n > min : n >= min;
+    return aboveMin && (max === undefined || n <= max) ? n : undefined;
+  });
+
+const fraction = () => decimal(0, 1, 'must be a number from 0 to 1');
+
+const TRUE_WORDS = new Set(['true', '1', 'yes', 'on']);
+const FALSE_WORDS = new Set(['false', '0', 'no', 'off']);
+const flag = () =>
+  parsed('must be one of true/false, 1/0, yes/no, on/off', (raw) => {
+    const word = raw.toLowerCase();
+    return TRUE_WORDS.has(word) ? true : FALSE_WORDS.has(word) ? false : undefined;
+  });
+
+const oneOf = <const T extends readonly string[]>(values: T) =>
+  parsed(`must be one of ${values.join(', ')}`, (raw): T[number] | undefined => values.find((v) => v === raw.toLowerCase()));
+
+const isUrl = (raw: string, protocols: readonly string[]): boolean => {
+  try {
+    const url = new URL(raw);
+    return protocols.includes(url.protocol) && url.host !== '';
+  } catch {
+    return false;
+  }
+};
+
+const httpUrl = () => parsed('must be an http:// or https:// URL', (raw) => (isUrl(raw, ['http:', 'https:']) ? raw : undefined));
+
+// NATS accepts a comma-separated server list; entries may omit the scheme ("host:4222").
+const natsServers = () =>
+  parsed('must be a NATS server URL such as nats://localhost:4222 (several separated by commas)', (raw) => {
+    const servers = raw.split(',').map((s) => s.trim());
+    const valid = servers.every((s) => isUrl(/^[a-z][a-z0-9+.-]*:\/\//i.test(s) ? s : `nats://${s}`, ['nats:', 'tls:', 'ws:', 'wss:']));
+    return valid ? servers : undefined;
+  });
+
+// ESDB connection strings may list several hosts (esdb+discover://a:2113,b:2113?tls=true),
+// which URL cannot parse, so only the shape is checked here; the client validates the rest.
+const esdbConnectionString = () =>
+  parsed('must be an EventStoreDB connection string such as esdb://localhost:2113?tls=false', (raw) =>
+    /^esdb(\+discover)?:\/\/[^\s/?#]+/.test(raw) ? raw : undefined,
+  );
+
+const subjectToken = () => parsed('must be a NATS subject token (letters, digits, _ and -)', (raw) => (/^[A-Za-z0-9_-]+$/.test(raw) ? raw : undefined));
+
+const word = (expected: string) => parsed(expected, (raw) => (/\s/.test(raw) ? undefined : raw));
+const text = () => z.string({ error: 'must be text' });
+const secret = () => word('must be a single word without spaces');
+const channel = () => word('must be a Slack channel name or ID without spaces');
+
+// ---- the environment ------------------------------------------------------------------------
+
+const envShape = {
+  // Connections
+  NATS_URL: natsServers().optional(),
+  NATS_PREFIX: subjectToken().default('orch'),
+  EVENT_STORE: oneOf(EVENT_STORES).default('jetstream'),
+  ESDB_URL: esdbConnectionString().optional(),
+  DATA_DIR: text().default('./data'),
+  PORT: integer(1, 65535).default(3000),
+  LOG_LEVEL: oneOf(LOG_LEVELS).default('info'),
+  // Slack
+  SLACK_BOT_TOKEN: secret().optional(),
+  SLACK_SIGNING_SECRET: secret().optional(),
+  SLACK_APP_TOKEN: secret().optional(),
+  SLACK_API_URL: httpUrl().default('https://slack.com/api/'),
+  SLACK_CHANNEL: channel().optional(),
+  MONITORING_CHANNEL: channel().optional(),
+  ERROR_CHANNEL: channel().optional(),
+  // Models
+  ANTHROPIC_API_KEY: secret().optional(),
+  ANTHROPIC_BASE_URL: httpUrl().default('https://api.anthropic.com'),
+  CLAUDE_OPUS_MODEL: word('must be a model name without spaces').default('claude-opus-4-5'),
+  CLAUDE_SONNET_MODEL: word('must be a model name without spaces').default('claude-sonnet-4-5'),
+  // Work
+  WORKSPACE_ROOT: text().optional(),
+  DEFAULT_REPO: word('must be a repository (URL or owner/name) without spaces').optional(),
+  LOCAL_WORKER_COUNT: integer(0, 1000).default(2),
+  WORKER_COUNT: integer(0, 1000).default(3),
+  ORCHESTRATOR_MAX_INSTANCES: integer(1, 1000).default(5),
+  ORCHESTRATOR_TIMEOUT: milliseconds().default(1_800_000),
+  CLAUDE_BIN: text().default('claude'),
+  SF_BIN: text().default('sf'),
+  // Workflows
+  WORKFLOW_APPROVAL_TIMEOUT: milliseconds().default(600_000),
+  WORKFLOW_MAX_EXECUTION_TIME: milliseconds().default(3_600_000),
+  // Memory
+  CONVERSATION_MAX_TOKENS: integer(1).default(100_000),
+  CONVERSATION_SUMMARY_THRESHOLD: integer(1).default(50_000),
+  // Monitoring
+  ALERT_THRESHOLD_ERROR_RATE: fraction().default(0.1),
+  ALERT_THRESHOLD_MEMORY: decimal(0, 100, 'must be a percentage from 0 to 100').default(80),
+  ALERT_THRESHOLD_QUEUE_SIZE: integer(0).default(100),
+  ALERT_COOLDOWN: milliseconds().default(300_000),
+  // Cost
+  COST_BUDGET_MONTHLY: decimal(0, undefined, 'must be an amount of US dollars above 0', true).optional(),
+  COST_WARNING_THRESHOLD: fraction().default(0.8),
+  COST_CRITICAL_THRESHOLD: fraction().default(0.95),
+  // Feature flags
+  ENABLE_ORCHESTRATION: flag().default(true),
+  ENABLE_RESULT_CALLBACKS: flag().default(true),
+  ENABLE_PROGRESS_REPORTING: flag().default(true),
+  ENABLE_CONVERSATION_MEMORY: flag().default(true),
+  ENABLE_WORKFLOW_ENGINE: flag().default(true),
+  ENABLE_MONITORING: flag().default(true),
+  DRY_RUN: flag().default(false),
+};
+
+export type ConfigVariable = keyof typeof envShape;
+export const CONFIG_VARIABLES = Object.keys(envShape) as ConfigVariable[];
+
+type EnvValues = z.output<z.ZodObject<typeof envShape>>;
+
+type Problem = (variable: ConfigVariable, message: string) => void;
+const reporter =
+  (ctx: z.RefinementCtx): Problem =>
+  (variable, message) =>
+    ctx.addIssue({ code: 'custom', path: [variable], message });
+
+/**
+ * Variables that need one another. Only presence is looked at, so these run even when some
+ * value failed to parse, and the start-up message lists every problem at once.
+ */
+const checkRequiredTogether = (env: EnvValues, ctx: z.RefinementCtx): void => {
+  const problem = reporter(ctx);
+  if (env.EVENT_STORE === 'eventstoredb' && env.ESDB_URL === undefined) problem('ESDB_URL', 'is required when EVENT_STORE is eventstoredb');
+
+  if (env.SLACK_BOT_TOKEN !== undefined && env.SLACK_SIGNING_SECRET === undefined)
+    problem('SLACK_SIGNING_SECRET', 'is required when SLACK_BOT_TOKEN is set (set both or neither)');
+  const needBotToken = (['SLACK_SIGNING_SECRET', 'SLACK_APP_TOKEN'] as const).filter((v) => env[v] !== undefined);
+  if (env.SLACK_BOT_TOKEN === undefined && needBotToken.length > 0)
+    problem('SLACK_BOT_TOKEN', `is required when ${needBotToken.join(' or ')} is set`);
+};
+
+/** Thresholds that must be in order; these need parsed numbers, so they run only when every value parsed. */
+const checkOrdering = (env: EnvValues, ctx: z.RefinementCtx): void => {
+  const problem = reporter(ctx);
+  if (env.CONVERSATION_SUMMARY_THRESHOLD >= env.CONVERSATION_MAX_TOKENS)
+    problem('CONVERSATION_SUMMARY_THRESHOLD', `must be below CONVERSATION_MAX_TOKENS (${env.CONVERSATION_MAX_TOKENS})`);
+  if (env.COST_WARNING_THRESHOLD > env.COST_CRITICAL_THRESHOLD)
+    problem('COST_WARNING_THRESHOLD', `must not exceed COST_CRITICAL_THRESHOLD (${env.COST_CRITICAL_THRESHOLD})`);
+};
+
+// ---- the Config -----------------------------------------------------------------------------
+
+export interface SlackConfig {
+  botToken: string;
+  signingSecret: string;
+  /** Set: Socket Mode; unset: HTTP events on `http.port`. */
+  appToken?: string;
+  /** Web API base, ends with `/`. */
+  apiUrl: string;
+  channels: { default?: string; monitoring?: string; error?: string };
+}
+
+export interface Config {
+  /** First token of every NATS subject (`orch.cmd.…`). */
+  prefix: string;
+  logLevel: LogLevel;
+  dataDir: string;
+  /** No NATS_URL: `embedded`, start our own nats-server; otherwise the cluster's `servers`. */
+  nats: { servers: string[]; embedded: boolean };
+  eventStore: { kind: 'jetstream' } | { kind: 'eventstoredb'; url: string };
+  http: { port: number };
+  /** Undefined when no Slack credentials are set: the console adapter is the front end. */
+  slack: SlackConfig | undefined;
+  /** No key: the offline planner plans. */
+  anthropic: { apiKey?: string; baseUrl: string; models: { opus: string; sonnet: string } };
+  work: {
+    workspaceRoot?: string;
+    defaultRepo?: string;
+    localWorkerCount: number;
+    salesforceWorkerCount: number;
+    orchestratorMaxInstances: number;
+    orchestratorTimeoutMs: number;
+    claudeBin: string;
+    sfBin: string;
+  };
+  workflows: { approvalTimeoutMs: number; maxExecutionTimeMs: number };
+  memory: { maxTokens: number; summaryThreshold: number };
+  monitoring: { errorRateThreshold: number; memoryPercentThreshold: number; queueSizeThreshold: number; alertCooldownMs: number };
+  cost: { monthlyBudgetUsd?: number; warningThreshold: number; criticalThreshold: number };
+  features: {
+    orchestration: boolean;
+    resultCallbacks: boolean;
+    progressReporting: boolean;
+    conversationMemory: boolean;
+    workflowEngine: boolean;
+    monitoring: boolean;
+    dryRun: boolean;
+  };
+}
+
+const toConfig = (env: EnvValues): Config => ({
+  prefix: env.NATS_PREFIX,
+  logLevel: env.LOG_LEVEL,
+  dataDir: env.DATA_DIR,
+  nats: { servers: env.NATS_URL ?? [], embedded: env.NATS_URL === undefined },
+  // checkRequiredTogether guarantees ESDB_URL here.
+  eventStore: env.EVENT_STORE === 'eventstoredb' ? { kind: 'eventstoredb', url: env.ESDB_URL ?? '' } : { kind: 'jetstream' },
+  http: { port: env.PORT },
+  slack:
+    env.SLACK_BOT_TOKEN === undefined || env.SLACK_SIGNING_SECRET === undefined
+      ? undefined
+      : {
+          botToken: env.SLACK_BOT_TOKEN,
+          signingSecret: env.SLACK_SIGNING_SECRET,
+          appToken: env.SLACK_APP_TOKEN,
+          // A trailing slash lets `new URL('chat.postMessage', apiUrl)` keep the path.
+          apiUrl: env.SLACK_API_URL.endsWith('/') ? env.SLACK_API_URL : `${env.SLACK_API_URL}/`,
+          channels: { default: env.SLACK_CHANNEL, monitoring: env.MONITORING_CHANNEL, error: env.ERROR_CHANNEL },
+        },
+  anthropic: {
+    apiKey: env.ANTHROPIC_API_KEY,
+    baseUrl: env.ANTHROPIC_BASE_URL,
+    models: { opus: env.CLAUDE_OPUS_MODEL, sonnet: env.CLAUDE_SONNET_MODEL },
+  },
+  work: {
+    workspaceRoot: env.WORKSPACE_ROOT,
+    defaultRepo: env.DEFAULT_REPO,
+    localWorkerCount: env.LOCAL_WORKER_COUNT,
+    salesforceWorkerCount: env.WORKER_COUNT,
+    orchestratorMaxInstances: env.ORCHESTRATOR_MAX_INSTANCES,
+    orchestratorTimeoutMs: env.ORCHESTRATOR_TIMEOUT,
+    claudeBin: env.CLAUDE_BIN,
+    sfBin: env.SF_BIN,
+  },
+  workflows: { approvalTimeoutMs: env.WORKFLOW_APPROVAL_TIMEOUT, maxExecutionTimeMs: env.WORKFLOW_MAX_EXECUTION_TIME },
+  memory: { maxTokens: env.CONVERSATION_MAX_TOKENS, summaryThreshold: env.CONVERSATION_SUMMARY_THRESHOLD },
+  monitoring: {
+    errorRateThreshold: env.ALERT_THRESHOLD_ERROR_RATE,
+    memoryPercentThreshold: env.ALERT_THRESHOLD_MEMORY,
+    queueSizeThreshold: env.ALERT_THRESHOLD_QUEUE_SIZE,
+    alertCooldownMs: env.ALERT_COOLDOWN,
+  },
+  cost: { monthlyBudgetUsd: env.COST_BUDGET_MONTHLY, warningThreshold: env.COST_WARNING_THRESHOLD, criticalThreshold: env.COST_CRITICAL_THRESHOLD },
+  features: {
+    orchestration: env.ENABLE_ORCHESTRATION,
+    resultCallbacks: env.ENABLE_RESULT_CALLBACKS,
+    progressReporting: env.ENABLE_PROGRESS_REPORTING,
+    conversationMemory: env.ENABLE_CONVERSATION_MEMORY,
+    workflowEngine: env.ENABLE_WORKFLOW_ENGINE,
+    monitoring: env.ENABLE_MONITORING,
+    dryRun: env.DRY_RUN,
+  },
+});
+
+/** Trimmed values, with empty ones dropped: an empty variable counts as unset. */
+export const normalizeEnv = (env: Record<string, string | undefined>): Record<string, string> =>
+  Object.fromEntries(
+    Object.entries(env).flatMap(([name, value]) => {
+      const trimmed = value?.trim();
+      return trimmed ? [[name, trimmed]] : [];
+    }),
+  );
+
+/** Parses an environment (`process.env`-like) into a Config. Issue paths start with the variable name. */
+export const configSchema = z.preprocess(
+  (env) => (typeof env === 'object' && env !== null ? normalizeEnv(env as Record<string, string | undefined>) : env),
+  z
+    .object(envShape)
+    .superRefine(checkRequiredTogether, { when: (payload) => typeof payload.value === 'object' && payload.value !== null })
+    .superRefine(checkOrdering)
+    .transform(toConfig),
+);
+
+// ---- printing -------------------------------------------------------------------------------
+
+/** Hides whatever precedes the last `@` of a URL (user, password or token). */
+export const maskUrlCredentials = (url: string): string => url.replace(/^([a-z][a-z0-9+.-]*:\/\/)?.*@/i, `$1${REDACTED}@`);
+
+const hide = <T extends string | undefined>(value: T): T => (value === undefined ? value : (REDACTED as T));
+
+/** The same Config with every secret replaced by '[redacted]', for printing. */
+export const redactedConfig = (config: Config): Config => ({
+  ...config,
+  nats: { ...config.nats, servers: config.nats.servers.map(maskUrlCredentials) },
+  eventStore: config.eventStore.kind === 'eventstoredb' ? { ...config.eventStore, url: maskUrlCredentials(config.eventStore.url) } : config.eventStore,
+  slack:
+    config.slack === undefined
+      ? undefined
+      : {
+          ...config.slack,
+          botToken: REDACTED,
+          signingSecret: REDACTED,
+          appToken: hide(config.slack.appToken),
+          apiUrl: maskUrlCredentials(config.slack.apiUrl),
+        },
+  anthropic: { ...config.anthropic, apiKey: hide(config.anthropic.apiKey), baseUrl: maskUrlCredentials(config.anthropic.baseUrl) },
+});
+
+/** The part of a URL before its last `@`: a NATS token, or user and password. */
+const urlCredentials = (url: string): string[] => {
+  const userinfo = /^(?:[a-z][a-z0-9+.-]*:\/\/)?(.*)@/i.exec(url)?.[1];
+  if (!userinfo) return [];
+  const password = userinfo.slice(userinfo.indexOf(':') + 1);
+  return userinfo.includes(':') && password ? [userinfo, password] : [userinfo];
+};
+
+/** Every secret value in the Config, for `redactSecretsInText` over child-process output. */
+export const configSecrets = (config: Config): string[] => {
+  const urls = [...config.nats.servers, config.anthropic.baseUrl, config.slack?.apiUrl, config.eventStore.kind === 'eventstoredb' ? config.eventStore.url : undefined];
+  const values = [config.slack?.botToken, config.slack?.signingSecret, config.slack?.appToken, config.anthropic.apiKey];
+  return [...values, ...urls.flatMap((url) => (url === undefined ? [] : urlCredentials(url)))].filter((s): s is string => s !== undefined);
+};

@@ -1,0 +1,83 @@
+import type { NatsConnection } from 'nats';
+import { ConfigError, loadConfig } from './config/load-config.ts';
+import { maskUrlCredentials, type Config } from './config/schema.ts';
+import { openEventStore } from './event-store.ts';
+import { createLogger } from './logging.ts';
+import { connectNats } from './nats/connect-nats.ts';
+import { NatsServerFailedToStart, NatsServerMissing, startEmbeddedNatsServer, type EmbeddedNatsServer } from './nats/embedded-nats-server.ts';
+
+// `npm start`: every role in one process. Without NATS_URL it runs its own nats-server
+// under DATA_DIR and stops it again on exit.
+
+type Stop = () => Promise<unknown>;
+
+async function main(): Promise<void> {
+  const config = loadConfigOrExit();
+  const logger = createLogger({ level: config.logLevel, name: 'orchestrator' });
+  const stops: Stop[] = []; // run in reverse on shutdown
+  let shuttingDown = false;
+  const shutdown = async (reason: string, exitCode: number) => {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    logger.info({ reason }, 'shutting down');
+    for (const stop of stops.reverse()) {
+      await stop().catch((error: unknown) => logger.warn({ err: error }, 'error while shutting down'));
+    }
+    logger.info('stopped');
+    process.exit(exitCode);
+  };
+  process.once('SIGINT', () => void shutdown('SIGINT', 0));
+  process.once('SIGTERM', () => void shutdown('SIGTERM', 0));
+
+  try {
+    let server: EmbeddedNatsServer | undefined;
+    if (config.nats.embedded) {
+      server = await startEmbeddedNatsServer({ dataDir: config.dataDir });
+      stops.push(() => server!.stop());
+      logger.info({ url: server.url, natsPid: server.pid, storeDir: server.storeDir }, 'embedded nats-server started');
+    }
+    const servers = server ? [server.url] : config.nats.servers;
+    const nc: NatsConnection = await connectNats(servers, { name: 'orchestrator' });
+    stops.push(() => nc.drain());
+    void nc.closed().then((error) => {
+      if (!shuttingDown) void shutdown(`NATS connection closed${error ? `: ${error.message}` : ''}`, 1);
+    });
+
+    const { store, description } = await openEventStore(config, nc);
+    stops.push(() => store.close());
+
+    logger.info(
+      {
+        nats: server ? `embedded ${server.url}` : servers.map(maskUrlCredentials).join(','),
+        eventStore: description,
+        frontEnd: config.slack ? 'slack' : 'console',
+        planner: config.anthropic.apiKey ? 'anthropic' : 'offline',
+        features: config.features,
+      },
+      'ready',
+    );
+  } catch (error) {
+    if (error instanceof NatsServerMissing || error instanceof NatsServerFailedToStart) {
+      logger.fatal(error.message);
+      console.error(error.message);
+    } else {
+      logger.fatal({ err: error }, 'failed to start');
+    }
+    await shutdown('start-up failed', 1);
+  }
+}
+
+function loadConfigOrExit(): Config {
+  try {
+    return loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      // One readable line, no stack trace: the operator fixes the variable and starts again.
+      console.error(error.message);
+      process.exit(2);
+    }
+    throw error;
+  }
+}
+
+await main();

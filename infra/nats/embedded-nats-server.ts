@@ -1,0 +1,126 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+
+// Starts a private `nats-server -js` on a random loopback port for embedded mode and tests.
+// The port is picked by the server itself (`listen: 127.0.0.1:-1`) and read from its log,
+// which avoids the race of probing for a free port first.
+
+export interface EmbeddedNatsServer {
+  readonly url: string;
+  readonly port: number;
+  readonly pid: number;
+  readonly storeDir: string;
+  /** Stops the server by its process id: SIGTERM, then SIGKILL if it lingers. */
+  stop(): Promise<void>;
+}
+
+export interface EmbeddedNatsOptions {
+  /** Folder for the server's config and JetStream store (created if missing). */
+  readonly dataDir: string;
+  readonly binary?: string;
+  /** Largest message the server accepts; one event-store commit must fit. */
+  readonly maxPayloadBytes?: number;
+  readonly startTimeoutMs?: number;
+}
+
+export class NatsServerMissing extends Error {
+  override readonly name = 'NatsServerMissing';
+  constructor(readonly binary: string) {
+    super(
+      `nats-server was not found (tried "${binary}"). Install it — Debian/Ubuntu: "apt-get install nats-server", ` +
+        `macOS: "brew install nats-server" — or set NATS_URL to use a NATS server you run yourself.`,
+    );
+  }
+}
+
+export class NatsServerFailedToStart extends Error {
+  override readonly name = 'NatsServerFailedToStart';
+  constructor(reason: string, readonly output: string) {
+    super(`nats-server did not start: ${reason}${output ? `\n${output.trim().split('\n').slice(-5).join('\n')}` : ''}`);
+  }
+}
+
+const LISTENING = /Listening for client connections on [^\s]*:(\d+)/;
+const READY = /Server is ready/;
+
+export async function startEmbeddedNatsServer(options: EmbeddedNatsOptions): Promise<EmbeddedNatsServer> {
+  const binary = options.binary ?? 'nats-server';
+  const storeDir = path.resolve(options.dataDir, 'nats');
+  await mkdir(storeDir, { recursive: true });
+  const configFile = path.join(storeDir, 'nats-server.conf');
+  await writeFile(
+    configFile,
+    [
+      'listen: "127.0.0.1:-1"',
+      `max_payload: ${options.maxPayloadBytes ?? 8 * 1024 * 1024}`,
+      `jetstream { store_dir: ${JSON.stringify(storeDir)} }`,
+      '',
+    ].join('\n'),
+  );
+
+  const child = spawn(binary, ['-c', configFile], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const port = await waitUntilReady(child, binary, options.startTimeoutMs ?? 15_000);
+  const pid = child.pid!;
+  const exited = new Promise<void>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve();
+    else child.once('exit', () => resolve());
+  });
+  // Keep draining stderr so the server never blocks on a full pipe.
+  child.stderr?.resume();
+
+  // Safety net: if this process exits without stopping the server (a crash), stop it by its pid.
+  const stopOnExit = () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+  };
+  process.once('exit', stopOnExit);
+
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> =>
+    (stopping ??= (async () => {
+      process.off('exit', stopOnExit);
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      const killer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+      await exited;
+      clearTimeout(killer);
+    })());
+
+  return { url: `nats://127.0.0.1:${port}`, port, pid, storeDir, stop };
+}
+
+function waitUntilReady(child: ChildProcess, binary: string, timeoutMs: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let output = '';
+    let port: number | undefined;
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      fail(new NatsServerFailedToStart(`not ready after ${timeoutMs} ms`, output));
+    }, timeoutMs);
+    const done = () => {
+      clearTimeout(timer);
+      child.stderr?.off('data', onData);
+      child.off('error', onError);
+      child.off('exit', onExit);
+    };
+    const fail = (error: Error) => {
+      done();
+      reject(error);
+    };
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      port ??= Number(LISTENING.exec(output)?.[1]) || undefined;
+      if (port !== undefined && READY.test(output)) {
+        done();
+        resolve(port);
+      }
+    };
+    const onError = (error: NodeJS.ErrnoException) =>
+      fail(error.code === 'ENOENT' ? new NatsServerMissing(binary) : new NatsServerFailedToStart(error.message, output));
+    const onExit = (code: number | null, signal: string | null) =>
+      fail(new NatsServerFailedToStart(`exited early (${signal ?? `code ${code}`})`, output));
+    child.stderr?.on('data', onData);
+    child.once('error', onError);
+    child.once('exit', onExit);
+  });
+}
