@@ -54,56 +54,74 @@ const event = (i: number): NewEvent => ({
 /** The same bytes the adapter publishes for one event, so raw and adapter move equal payloads. */
 const rawPayload = (i: number) => new TextEncoder().encode(JSON.stringify([{ id: crypto.randomUUID(), ...event(i) }]));
 
-async function rawFigures(nc: NatsConnection, js: JetStreamClient): Promise<Figure[]> {
-  const jsm = await nc.jetstreamManager();
-  await jsm.streams.add({ name: 'BENCH_RAW', subjects: ['raw.>'], storage: StorageType.File, allow_direct: true });
-  const seq = await timed('raw publish, one at a time', SEQUENTIAL, async () => {
-    for (let i = 0; i < SEQUENTIAL; i++) await js.publish(`raw.s.${i % STREAMS}`, rawPayload(i));
-  });
-  const pipe = await timed(`raw publish, ${IN_FLIGHT} in flight`, PIPELINED, () =>
-    pipelined(PIPELINED, IN_FLIGHT, (i) => js.publish(`raw.p.${i % STREAMS}`, rawPayload(i))),
-  );
-  const total = SEQUENTIAL + PIPELINED;
-  const replay = await timed('raw ordered-consumer replay', total, async () => {
-    const consumer = await js.consumers.get('BENCH_RAW', { filterSubjects: 'raw.>' });
-    const messages = await consumer.consume({ max_messages: 1024 });
-    let seen = 0;
-    for await (const m of messages) {
-      JSON.parse(new TextDecoder().decode(m.data));
-      if (++seen >= total) break;
-    }
-    messages.stop();
-  });
-  return [seq, pipe, replay];
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+
+/** One measurement of each kind, on fresh subjects and streams named by `round`. */
+interface Side {
+  sequential(round: number): Promise<Figure>;
+  pipelined(round: number): Promise<Figure>;
+  replay(round: number): Promise<Figure>;
 }
 
-async function adapterFigures(store: JetStreamEventStore): Promise<Figure[]> {
+function rawSide(js: JetStreamClient): Side {
+  return {
+    sequential: (round) =>
+      timed('raw publish, one at a time', SEQUENTIAL, async () => {
+        for (let i = 0; i < SEQUENTIAL; i++) await js.publish(`raw.r${round}.s.${i % STREAMS}`, rawPayload(i));
+      }),
+    pipelined: (round) =>
+      timed(`raw publish, ${IN_FLIGHT} in flight`, PIPELINED, () =>
+        pipelined(PIPELINED, IN_FLIGHT, (i) => js.publish(`raw.r${round}.p.${i % STREAMS}`, rawPayload(i))),
+      ),
+    replay: (round) =>
+      timed('raw ordered-consumer replay', SEQUENTIAL + PIPELINED, async () => {
+        const consumer = await js.consumers.get('BENCH_RAW', { filterSubjects: `raw.r${round}.>` });
+        const messages = await consumer.consume({ max_messages: 1024 });
+        let seen = 0;
+        for await (const m of messages) {
+          JSON.parse(new TextDecoder().decode(m.data));
+          if (++seen >= SEQUENTIAL + PIPELINED) break;
+        }
+        messages.stop();
+      }),
+  };
+}
+
+function adapterSide(store: JetStreamEventStore): Side {
   const revisions = new Map<StreamName, bigint>();
-  const appendTo = async (prefix: string, i: number) => {
-    const stream = streamName('bench', `${prefix}${i % STREAMS}`);
+  const appendTo = async (category: string, prefix: string, i: number) => {
+    const stream = streamName(category, `${prefix}${i % STREAMS}`);
     const current = revisions.get(stream);
     const expected: ExpectedRevision = current === undefined ? NO_STREAM : current;
     const result = await store.append(stream, [event(i)], expected);
     revisions.set(stream, result.revision);
   };
-  const seq = await timed('append, one at a time', SEQUENTIAL, async () => {
-    for (let i = 0; i < SEQUENTIAL; i++) await appendTo('s', i);
-  });
-  // IN_FLIGHT < STREAMS and streams are taken round-robin, so no two in-flight appends share a stream.
-  const pipe = await timed(`append, ${IN_FLIGHT} in flight across ${STREAMS} streams`, PIPELINED, () =>
-    pipelined(PIPELINED, IN_FLIGHT, (i) => appendTo('p', i)),
-  );
-  const total = SEQUENTIAL + PIPELINED;
-  const replay = await timed('replay all through subscribe()', total, async () => {
-    const subscription = store.subscribe({ category: 'bench' });
-    let seen = 0;
-    for await (const message of subscription) {
-      if (message.kind === 'event' && ++seen >= total) break;
-    }
-    await subscription.close();
-  });
-  return [seq, pipe, replay];
+  return {
+    sequential: (round) =>
+      timed('append, one at a time', SEQUENTIAL, async () => {
+        for (let i = 0; i < SEQUENTIAL; i++) await appendTo(`bench${round}`, 's', i);
+      }),
+    // IN_FLIGHT < STREAMS and streams are taken round-robin, so no two in-flight appends share a stream.
+    pipelined: (round) =>
+      timed(`append, ${IN_FLIGHT} in flight across ${STREAMS} streams`, PIPELINED, () =>
+        pipelined(PIPELINED, IN_FLIGHT, (i) => appendTo(`bench${round}`, 'p', i)),
+      ),
+    replay: (round) =>
+      timed('replay through subscribe()', SEQUENTIAL + PIPELINED, async () => {
+        const subscription = store.subscribe({ category: `bench${round}` });
+        let seen = 0;
+        for await (const message of subscription) {
+          if (message.kind === 'event' && ++seen >= SEQUENTIAL + PIPELINED) break;
+        }
+        await subscription.close();
+      }),
+  };
 }
+
+const median = (figures: Figure[]): number => {
+  const rates = figures.map(rate).sort((a, b) => a - b);
+  return rates[Math.floor(rates.length / 2)]!;
+};
 
 export async function runEventStoreBenchmark(): Promise<void> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'orch-bench-'));
@@ -118,26 +136,45 @@ export async function runEventStoreBenchmark(): Promise<void> {
     const warmStream = streamName('warm', 'up');
     for (let i = 0; i < 200; i++) await store.append(warmStream, [event(i)], i === 0 ? NO_STREAM : BigInt(i - 1));
 
-    const raw = await rawFigures(nc, js);
-    const adapter = await adapterFigures(store);
+    const jsm = await nc.jetstreamManager();
+    await jsm.streams.add({ name: 'BENCH_RAW', subjects: ['raw.>'], storage: StorageType.File, allow_direct: true });
+    const raw = rawSide(js);
+    const adapter = adapterSide(store);
+    // Raw and adapter alternate within each round, so both meet the same server state and load.
+    const measures = ['sequential', 'pipelined', 'replay'] as const;
+    const results = { raw: { sequential: [], pipelined: [], replay: [] }, adapter: { sequential: [], pipelined: [], replay: [] } } as Record<
+      'raw' | 'adapter',
+      Record<(typeof measures)[number], Figure[]>
+    >;
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const measure of measures) {
+        results.raw[measure].push(await raw[measure](round));
+        results.adapter[measure].push(await adapter[measure](round));
+      }
+    }
 
     console.log('\nbench/event-store — JetStream adapter vs raw nats JetStream, same nats-server, same run');
     console.log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, node ${process.version}`);
     console.log(
-      `method: ${SEQUENTIAL} sequential and ${PIPELINED} pipelined single-event appends (${IN_FLIGHT} in flight) round-robin over ` +
-        `${STREAMS} streams, file storage, each with optimistic concurrency (expected revision) and de-dup id; raw side publishes ` +
-        `the same JSON bytes with plain js.publish; replay reads everything back (adapter: subscribe() decoding events; raw: ordered consumer + JSON.parse).`,
+      `method: per round, ${SEQUENTIAL} sequential then ${PIPELINED} pipelined single-event appends (${IN_FLIGHT} in flight) round-robin over ` +
+        `${STREAMS} new streams, file storage, each with an expected revision and a de-dup id; the raw side publishes the same JSON ` +
+        `bytes with plain js.publish; replay reads the round back (adapter: subscribe() decoding events; raw: ordered consumer + JSON.parse). ` +
+        `Raw and adapter alternate; ${ROUNDS} rounds; medians shown.`,
     );
-    const rows = raw.map((r, i) => [r, adapter[i]!] as const);
-    const labels = ['append one at a time', 'append pipelined', 'full replay'];
-    const targets = [undefined, 0.6, 0.5];
-    console.log(`\n${'measure'.padEnd(22)}${'raw msgs/s'.padStart(14)}${'adapter ev/s'.padStart(14)}${'ratio'.padStart(9)}  target`);
-    rows.forEach(([r, a], i) => {
-      const ratio = rate(a) / rate(r);
-      const target = targets[i];
+    const labels = { sequential: 'append one at a time', pipelined: 'append pipelined', replay: 'full replay' };
+    const targets = { sequential: undefined, pipelined: 0.6, replay: 0.5 };
+    console.log(`\n${'measure'.padEnd(22)}${'raw msgs/s'.padStart(14)}${'adapter ev/s'.padStart(14)}${'ratio'.padStart(9)}  target   (ratio per round)`);
+    for (const measure of measures) {
+      const r = median(results.raw[measure]);
+      const a = median(results.adapter[measure]);
+      const ratio = a / r;
+      const target = targets[measure];
       const verdict = target === undefined ? '—' : `≥ ${target}× ${ratio >= target ? 'met' : 'MISSED'}`;
-      console.log(`${labels[i]!.padEnd(22)}${rate(r).toFixed(0).padStart(14)}${rate(a).toFixed(0).padStart(14)}${`${ratio.toFixed(2)}×`.padStart(9)}  ${verdict}`);
-    });
+      const perRound = results.raw[measure].map((f, i) => (rate(results.adapter[measure][i]!) / rate(f)).toFixed(2)).join(' ');
+      console.log(
+        `${labels[measure].padEnd(22)}${r.toFixed(0).padStart(14)}${a.toFixed(0).padStart(14)}${`${ratio.toFixed(2)}×`.padStart(9)}  ${verdict.padEnd(14)} (${perRound})`,
+      );
+    }
   } finally {
     await nc.close();
     await server.stop();

@@ -82,7 +82,8 @@ export class JetStreamEventStore implements EventStore {
     const events = prepareAppend(stream, newEvents);
     const subject = this.subjectOf(stream);
     // The cached tail is only a hint: any disagreement is settled by reading the server's tail.
-    let tail = this.tails.get(stream);
+    // A stream expected not to exist needs no read first: the server's sequence check decides.
+    let tail = this.tails.get(stream) ?? (expected === NO_STREAM ? NO_TAIL : undefined);
     let fresh = false;
     for (let attempt = 0; attempt < MAX_APPEND_ATTEMPTS; attempt++) {
       if (!tail || (!fresh && !satisfies(expected, tail.revision))) {
