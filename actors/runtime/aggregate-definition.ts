@@ -1,0 +1,28 @@
+import type { Either } from 'fp-ts/lib/Either.js';
+import type { Decider, DomainEvent } from '../../domain/decider.ts';
+
+// Declared routing for one aggregate: the host reads this table; no aggregate repeats the
+// load / decide / append / retry loop.
+
+export interface CommandInput {
+  readonly type: string;
+  /** The aggregate id, from the subject. */
+  readonly id: string;
+  /** The host's time when the command arrived. */
+  readonly at: string;
+  readonly data: Readonly<Record<string, unknown>>;
+}
+
+export interface AggregateDefinition<Command, Event extends DomainEvent, State> {
+  /** Stream category and subject token: `task` → streams `task-<id>`, subject `<prefix>.cmd.task.<id>`. */
+  readonly category: string;
+  readonly decider: Decider<Command, Event, State>;
+  /** Builds the domain command (adding the id and time where the aggregate wants them) and validates it. */
+  parseCommand(input: CommandInput): Either<readonly string[], Command>;
+  /** Commands that may start a new stream; any other command on a missing stream is refused as not found. */
+  readonly creates: readonly string[];
+  /** Stored in every event's metadata; bump when an event's shape changes and add an upcaster. */
+  readonly schemaVersion: number;
+}
+
+export type AnyAggregateDefinition = AggregateDefinition<any, DomainEvent, any>;

@@ -1,0 +1,184 @@
+import { isLeft } from 'fp-ts/lib/Either.js';
+import { LRUCache } from 'lru-cache';
+import type { Msg, NatsConnection, Subscription } from 'nats';
+import type { Logger } from 'pino';
+import type { DomainEvent } from '../../domain/decider.ts';
+import type { Clock } from '../../domain/ports/clock.ts';
+import { NO_STREAM, WrongExpectedRevision, type ActualRevision, type EventStore, type NewEvent } from '../../domain/ports/event-store.ts';
+import { isValidId, streamName, type StreamName } from '../../domain/streams.ts';
+import type { AggregateDefinition } from './aggregate-definition.ts';
+import { commandEnvelopeSchema, describeIssues, type CommandEnvelope, type CommandReply } from './command-envelope.ts';
+import { KeyedMailbox } from './keyed-mailbox.ts';
+
+// Hosts one aggregate type: takes commands from `<prefix>.cmd.<category>.*` in a queue group
+// shared by every host of the role, so any host may take any id. Inside a host one mailbox per
+// id runs one command at a time against a cached state; across hosts correctness comes from
+// the expected-revision append: on conflict, reload and decide again.
+
+interface Loaded<State> {
+  readonly state: State;
+  readonly revision: ActualRevision;
+  /** Command ids already applied to this aggregate, with the revision they produced. Only its mailbox touches it. */
+  readonly commands: Map<string, AppliedCommand>;
+}
+
+interface AppliedCommand {
+  readonly revision: bigint;
+  readonly events: number;
+}
+
+const REMEMBERED_COMMANDS = 1_000;
+const MAX_CONFLICT_RETRIES = 25;
+
+export interface AggregateHostOptions<Command, Event extends DomainEvent, State> {
+  readonly nc: NatsConnection;
+  readonly store: EventStore;
+  readonly definition: AggregateDefinition<Command, Event, State>;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly prefix?: string;
+  readonly cacheSize?: number;
+}
+
+export class AggregateHost<Command, Event extends DomainEvent, State> {
+  private readonly mailbox = new KeyedMailbox();
+  private readonly cache: LRUCache<string, Loaded<State>>;
+  private subscription: Subscription | undefined;
+  private readonly prefix: string;
+
+  constructor(private readonly options: AggregateHostOptions<Command, Event, State>) {
+    this.prefix = options.prefix ?? 'orch';
+    this.cache = new LRUCache({ max: options.cacheSize ?? 10_000 });
+  }
+
+  get subject(): string {
+    return `${this.prefix}.cmd.${this.options.definition.category}.*`;
+  }
+
+  start(): void {
+    const queue = `${this.prefix}.aggregates.${this.options.definition.category}`;
+    this.subscription = this.options.nc.subscribe(this.subject, {
+      queue,
+      callback: (error, message) => {
+        if (error) {
+          this.options.logger.error({ err: error }, 'command subscription failed');
+          return;
+        }
+        void this.receive(message);
+      },
+    });
+  }
+
+  /** Stops taking commands and waits for those already taken to finish. */
+  async stop(): Promise<void> {
+    await this.subscription?.drain();
+    await this.mailbox.idle();
+  }
+
+  private async receive(message: Msg): Promise<void> {
+    const reply = await this.handle(message).catch((error: unknown): CommandReply => {
+      this.options.logger.error({ err: error, subject: message.subject }, 'command failed');
+      return { status: 'failed', code: 'Internal', message: 'the command could not be processed; retry with the same commandId' };
+    });
+    if (message.reply) message.respond(new TextEncoder().encode(JSON.stringify(reply)));
+  }
+
+  private async handle(message: Msg): Promise<CommandReply> {
+    const id = message.subject.slice(message.subject.lastIndexOf('.') + 1);
+    if (!isValidId(id)) return { status: 'invalid', errors: [`subject: "${id}" is not a valid aggregate id`] };
+    let body: unknown;
+    try {
+      body = JSON.parse(new TextDecoder().decode(message.data));
+    } catch {
+      return { status: 'invalid', errors: ['command: body is not JSON'] };
+    }
+    const envelope = commandEnvelopeSchema.safeParse(body);
+    if (!envelope.success) return { status: 'invalid', errors: describeIssues(envelope.error) };
+    return this.mailbox.run(id, () => this.execute(id, envelope.data));
+  }
+
+  private async execute(id: string, envelope: CommandEnvelope): Promise<CommandReply> {
+    const { definition, store, clock } = this.options;
+    const stream = streamName(definition.category, id);
+    const at = clock.now();
+    const parsed = definition.parseCommand({ type: envelope.type, id, at, data: envelope.data });
+    if (isLeft(parsed)) return { status: 'invalid', errors: parsed.left };
+    const command = parsed.right;
+
+    for (let attempt = 0; attempt <= MAX_CONFLICT_RETRIES; attempt++) {
+      const loaded = attempt === 0 ? await this.load(stream) : await this.reload(stream);
+      const earlier = loaded.commands.get(envelope.commandId);
+      if (earlier !== undefined) return { status: 'accepted', revision: earlier.revision.toString(), events: earlier.events };
+      if (loaded.revision === NO_STREAM && !definition.creates.includes(envelope.type)) {
+        return { status: 'rejected', code: 'NotFound', message: `${stream} does not exist` };
+      }
+      const decision = definition.decider.decide(command, loaded.state);
+      if (isLeft(decision)) return { status: 'rejected', code: decision.left.code, message: decision.left.message };
+      const events = decision.right;
+      if (events.length === 0) return { status: 'accepted', revision: revisionText(loaded.revision), events: 0 };
+      try {
+        const result = await store.append(stream, events.map((e) => this.toNewEvent(e, envelope, at)), loaded.revision);
+        this.remember(stream, loaded, events, envelope.commandId, result.revision);
+        return { status: 'accepted', revision: result.revision.toString(), events: events.length };
+      } catch (error) {
+        if (!(error instanceof WrongExpectedRevision)) throw error;
+        this.cache.delete(stream);
+        // Another host appended first; give it a moment before deciding again on its result.
+        if (attempt > 2) await new Promise((r) => setTimeout(r, Math.random() * 5 * attempt));
+      }
+    }
+    return { status: 'failed', code: 'Conflict', message: `${stream} kept changing under the command; retry with the same commandId` };
+  }
+
+  private toNewEvent(event: Event, envelope: CommandEnvelope, at: string): NewEvent {
+    return {
+      type: event.type,
+      data: event.data,
+      metadata: {
+        correlationId: envelope.correlationId ?? envelope.commandId,
+        causationId: envelope.causationId ?? envelope.commandId,
+        commandId: envelope.commandId,
+        actor: envelope.actor,
+        occurredAt: at,
+        schemaVersion: this.options.definition.schemaVersion,
+      },
+    };
+  }
+
+  private async load(stream: StreamName): Promise<Loaded<State>> {
+    return this.cache.get(stream) ?? this.reload(stream);
+  }
+
+  private async reload(stream: StreamName): Promise<Loaded<State>> {
+    const { decider } = this.options.definition;
+    const { events } = await this.options.store.read(stream);
+    let state = decider.initialState();
+    const commands = new Map<string, AppliedCommand>();
+    for (const recorded of events) {
+      state = decider.evolve(state, { type: recorded.type, data: recorded.data } as Event);
+      const applied = commands.get(recorded.metadata.commandId);
+      commands.set(recorded.metadata.commandId, { revision: recorded.revision, events: (applied?.events ?? 0) + 1 });
+    }
+    trim(commands);
+    const last = events[events.length - 1];
+    const loaded: Loaded<State> = { state, revision: last ? last.revision : NO_STREAM, commands };
+    this.cache.set(stream, loaded);
+    return loaded;
+  }
+
+  private remember(stream: StreamName, before: Loaded<State>, events: readonly Event[], commandId: string, revision: bigint): void {
+    const state = events.reduce(this.options.definition.decider.evolve, before.state);
+    before.commands.set(commandId, { revision, events: events.length });
+    trim(before.commands);
+    this.cache.set(stream, { state, revision, commands: before.commands });
+  }
+}
+
+const revisionText = (revision: ActualRevision): string | null => (revision === NO_STREAM ? null : revision.toString());
+
+function trim(commands: Map<string, AppliedCommand>): void {
+  for (const key of commands.keys()) {
+    if (commands.size <= REMEMBERED_COMMANDS) return;
+    commands.delete(key);
+  }
+}

@@ -1,0 +1,7 @@
+/** Time comes from outside the domain: actors stamp commands with it, tests pin it. */
+export interface Clock {
+  /** ISO-8601 with milliseconds, UTC. */
+  now(): string;
+}
+
+export const systemClock: Clock = { now: () => new Date().toISOString() };
