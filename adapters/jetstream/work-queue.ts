@@ -1,0 +1,163 @@
+import { AckPolicy, DeliverPolicy, headers as natsHeaders, RetentionPolicy, StorageType, type JetStreamClient, type JetStreamManager, type NatsConnection, type Subscription } from 'nats';
+import { PRIORITIES, type Priority, type TakenWork, type WorkItem, type WorkQueue } from '../../domain/ports/work-queue.ts';
+
+// Work queues on one JetStream stream with work-queue retention: subject
+// `<prefix>.work.<pool>.<priority>`, one durable pull consumer per pool and priority. Workers
+// pull without waiting from high to low; when all are empty they wait on a doorbell subject
+// that every enqueue rings, so an idle worker wakes at once instead of polling.
+
+export interface JetStreamWorkQueueOptions {
+  readonly prefix?: string;
+  readonly pools: readonly string[];
+  /** Silence after which an item goes to another worker. */
+  readonly ackWaitMs?: number;
+  /** Deliveries before JetStream gives up on an item; the task aggregate fails it earlier. */
+  readonly maxDeliver?: number;
+}
+
+export class JetStreamWorkQueue implements WorkQueue {
+  private readonly js: JetStreamClient;
+  private readonly doorbells = new Map<string, Doorbell>();
+
+  private constructor(
+    private readonly nc: NatsConnection,
+    private readonly streamName: string,
+    private readonly prefix: string,
+    readonly ackWaitMs: number,
+  ) {
+    this.js = nc.jetstream();
+  }
+
+  static async connect(nc: NatsConnection, options: JetStreamWorkQueueOptions): Promise<JetStreamWorkQueue> {
+    const prefix = options.prefix ?? 'orch';
+    const streamName = `${prefix.toUpperCase().replace(/[^A-Z0-9_]/g, '_')}_WORK`;
+    const ackWaitMs = options.ackWaitMs ?? 30_000;
+    const jsm = await nc.jetstreamManager();
+    await ensureStream(jsm, streamName, `${prefix}.work.>`);
+    for (const pool of options.pools) {
+      for (const priority of PRIORITIES) {
+        const durable = consumerName(pool, priority);
+        const config = {
+          durable_name: durable,
+          filter_subject: `${prefix}.work.${pool}.${priority}`,
+          ack_policy: AckPolicy.Explicit,
+          deliver_policy: DeliverPolicy.All,
+          ack_wait: ackWaitMs * 1_000_000,
+          max_deliver: options.maxDeliver ?? 20,
+        };
+        // add() is idempotent for an identical config and updates ack_wait/max_deliver otherwise.
+        await jsm.consumers.add(streamName, config).catch(() => jsm.consumers.update(streamName, durable, config));
+      }
+    }
+    const queue = new JetStreamWorkQueue(nc, streamName, prefix, ackWaitMs);
+    for (const pool of options.pools) queue.doorbell(pool);
+    await nc.flush();
+    return queue;
+  }
+
+  async enqueue(item: WorkItem): Promise<void> {
+    const h = natsHeaders();
+    h.set('Orch-Task', item.taskId);
+    await this.js.publish(`${this.prefix}.work.${item.pool}.${item.priority}`, new TextEncoder().encode(JSON.stringify(item)), {
+      headers: h,
+      msgID: `${item.taskId}:${item.attempt}`,
+    });
+    this.nc.publish(this.doorbellSubject(item.pool));
+  }
+
+  async take(pool: string, waitMs: number): Promise<TakenWork | undefined> {
+    const deadline = Date.now() + waitMs;
+    const bell = this.doorbell(pool);
+    for (;;) {
+      // Read the ring count before pulling: a ring after an empty pull then wakes us at once.
+      const rings = bell.rings;
+      const taken = await this.takeNow(pool);
+      if (taken || Date.now() >= deadline) return taken;
+      if (bell.rings === rings) await bell.wait(Math.min(deadline - Date.now(), 1_000));
+    }
+  }
+
+  private async takeNow(pool: string): Promise<TakenWork | undefined> {
+    for (const priority of PRIORITIES) {
+      try {
+        const message = await this.js.pull(this.streamName, consumerName(pool, priority));
+        const item = JSON.parse(new TextDecoder().decode(message.data)) as WorkItem;
+        return {
+          item,
+          deliveryCount: message.info.redeliveryCount,
+          heartbeat: () => message.working(),
+          done: async () => {
+            await message.ackAck();
+          },
+        };
+      } catch (error) {
+        const code = (error as { code?: string }).code;
+        if (code === '404' || code === '408') continue; // nothing waiting at this priority
+        throw error;
+      }
+    }
+    return undefined;
+  }
+
+  private doorbellSubject(pool: string): string {
+    return `${this.prefix}.signal.work.${pool}`;
+  }
+
+  private doorbell(pool: string): Doorbell {
+    let bell = this.doorbells.get(pool);
+    if (!bell) {
+      bell = new Doorbell(this.nc, this.doorbellSubject(pool));
+      this.doorbells.set(pool, bell);
+    }
+    return bell;
+  }
+
+  close(): void {
+    for (const bell of this.doorbells.values()) bell.close();
+    this.doorbells.clear();
+  }
+}
+
+/** Counts rings on a subject and wakes whoever waits for the next one. */
+class Doorbell {
+  rings = 0;
+  private readonly waiting = new Set<() => void>();
+  private readonly subscription: Subscription;
+
+  constructor(nc: NatsConnection, subject: string) {
+    this.subscription = nc.subscribe(subject, {
+      callback: () => {
+        this.rings++;
+        for (const wake of [...this.waiting]) wake();
+      },
+    });
+  }
+
+  wait(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        this.waiting.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, Math.max(0, ms));
+      this.waiting.add(wake);
+    });
+  }
+
+  close(): void {
+    this.subscription.unsubscribe();
+    for (const wake of [...this.waiting]) wake();
+  }
+}
+
+const consumerName = (pool: string, priority: Priority): string => `work_${pool.replace(/[^A-Za-z0-9_-]/g, '_')}_${priority}`;
+
+async function ensureStream(jsm: JetStreamManager, name: string, subject: string): Promise<void> {
+  try {
+    await jsm.streams.info(name);
+  } catch (error) {
+    if (!/stream not found/i.test((error as Error).message)) throw error;
+    await jsm.streams.add({ name, subjects: [subject], retention: RetentionPolicy.Workqueue, storage: StorageType.File });
+  }
+}
