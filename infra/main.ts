@@ -1,4 +1,6 @@
+import { rm, writeFile } from 'node:fs/promises';
 import type { NatsConnection } from 'nats';
+import { embeddedUrlFile } from './cli/connect.ts';
 import { ConfigError, loadConfig } from './config/load-config.ts';
 import { maskUrlCredentials, type Config } from './config/schema.ts';
 import { openEventStore } from './event-store.ts';
@@ -35,6 +37,10 @@ async function main(): Promise<void> {
       server = await startEmbeddedNatsServer({ dataDir: config.dataDir });
       stops.push(() => server!.stop());
       logger.info({ url: server.url, natsPid: server.pid, storeDir: server.storeDir }, 'embedded nats-server started');
+      // Lets `orch` on this machine find the embedded server; removed again on shutdown.
+      const urlFile = embeddedUrlFile(config.dataDir);
+      await writeFile(urlFile, server.url);
+      stops.push(() => rm(urlFile, { force: true }));
     }
     const servers = server ? [server.url] : config.nats.servers;
     const nc: NatsConnection = await connectNats(servers, { name: 'orchestrator' });

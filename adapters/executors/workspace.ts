@@ -59,6 +59,16 @@ const isMissing = (error: unknown): boolean => {
   return code === 'ENOENT' || code === 'ENOTDIR' || code === 'ELOOP';
 };
 
+async function deepestExisting(target: string): Promise<string | undefined> {
+  for (let current = path.dirname(target); ; current = path.dirname(current)) {
+    try {
+      return await realpath(current);
+    } catch (error) {
+      if (!isMissing(error) || current === path.dirname(current)) return undefined;
+    }
+  }
+}
+
 /**
  * Resolves a repository folder (relative to `root`, or absolute) to its real path, refusing
  * anything outside the real root with `PathOutsideWorkspace` and a missing folder with
@@ -83,8 +93,11 @@ export async function resolveInWorkspace(root: string, requested: string): Promi
   try {
     realTarget = await realpath(lexicalTarget);
   } catch (error) {
-    if (isMissing(error)) throw new RepositoryNotFound(requested);
-    throw error;
+    if (!isMissing(error)) throw error;
+    // Missing inside is "not found"; missing behind a symlink that leads out is still "outside",
+    // so the answer never reveals what exists outside the root.
+    const existing = await deepestExisting(lexicalTarget);
+    throw existing !== undefined && isInside(realRoot, existing) ? new RepositoryNotFound(requested) : new PathOutsideWorkspace(requested);
   }
   if (!isInside(realRoot, realTarget)) throw new PathOutsideWorkspace(requested);
   const info = await stat(realTarget);

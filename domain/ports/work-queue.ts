@@ -8,6 +8,8 @@ export interface WorkItem {
   readonly taskId: string;
   /** The attempt this delivery starts with; a redelivery after a lost worker is a later attempt. */
   readonly attempt: number;
+  /** A delivery past this many attempts is not run: the task aggregate records the failure. */
+  readonly maxAttempts: number;
   readonly taskType: string;
   readonly pool: string;
   readonly priority: Priority;

@@ -8,6 +8,7 @@ import { startTestNatsServer, type TestNatsServer } from '../../support/nats.ts'
 const item = (pool: string, priority: Priority, taskId = crypto.randomUUID(), attempt = 1): WorkItem => ({
   taskId,
   attempt,
+  maxAttempts: 3,
   taskType: 'git-status',
   pool,
   priority,

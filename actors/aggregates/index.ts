@@ -1,0 +1,7 @@
+import type { AnyAggregateDefinition } from '../runtime/aggregate-definition.ts';
+import { taskAggregate } from './task.ts';
+
+/** Every aggregate the product hosts; adding one is one line here. */
+export const aggregates: readonly AnyAggregateDefinition[] = [taskAggregate];
+
+export const aggregateFor = (category: string): AnyAggregateDefinition | undefined => aggregates.find((a) => a.category === category);

@@ -1,0 +1,11 @@
+import { parseTaskCommand, taskDecider, type TaskCommand, type TaskEvent, type TaskState } from '../../domain/task/index.ts';
+import type { AggregateDefinition } from '../runtime/aggregate-definition.ts';
+import { parseWithId } from './parse-with-id.ts';
+
+export const taskAggregate: AggregateDefinition<TaskCommand, TaskEvent, TaskState> = {
+  category: 'task',
+  decider: taskDecider,
+  creates: ['QueueTask'],
+  schemaVersion: 1,
+  parseCommand: parseWithId('taskId', parseTaskCommand),
+};

@@ -1,0 +1,331 @@
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
+import { StringDecoder } from 'node:string_decoder';
+import { ExecutionFailed } from '../../domain/ports/executor.ts';
+
+// Runs one command for an executor: never through a shell, in its own process group, with
+// bounded output. Cancellation and timeouts stop the whole group (TW7): SIGTERM, then SIGKILL
+// after a grace period if anything in the group is still running.
+
+export type OutputStream = 'stdout' | 'stderr';
+
+export interface RunOptions {
+  readonly cwd: string;
+  readonly signal: AbortSignal;
+  /** Whole environment of the command; defaults to `safeEnv()` (no secrets of this process). */
+  readonly env?: NodeJS.ProcessEnv;
+  readonly timeoutMs?: number;
+  /** Bytes kept per stream; the tail is kept. Default 1 MiB. */
+  readonly maxOutputBytes?: number;
+  /** Between SIGTERM and SIGKILL; default 2000 ms. */
+  readonly killGraceMs?: number;
+  onLine?(stream: OutputStream, line: string): void;
+}
+
+export interface RunResult {
+  readonly exitCode: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly timedOut: boolean;
+  readonly cancelled: boolean;
+  readonly durationMs: number;
+  /** True when some output was dropped to stay within `maxOutputBytes`. */
+  readonly truncated: boolean;
+  readonly pid: number | undefined;
+}
+
+/** The command's executable does not exist (spawn ENOENT). */
+export class CommandNotFound extends Error {
+  override readonly name = 'CommandNotFound';
+  readonly code = 'CommandNotFound';
+  constructor(readonly command: string) {
+    super(`command not found: ${command}`);
+  }
+}
+
+const PASSED_ENV = new Set([
+  'PATH', 'HOME', 'USER', 'LOGNAME', 'LANG', 'LANGUAGE', 'TZ', 'TMPDIR', 'TMP', 'TEMP', 'SHELL',
+  'GOPATH', 'GOROOT', 'GOCACHE', 'GOMODCACHE', 'GOFLAGS', 'GOPROXY', 'GOTOOLCHAIN',
+  'CARGO_HOME', 'RUSTUP_HOME', 'RUSTUP_TOOLCHAIN', 'PYENV_ROOT', 'PYENV_VERSION', 'VIRTUAL_ENV', 'JAVA_HOME',
+]);
+
+/**
+ * Environment for repository commands: an allow-list of this process's variables (so tokens and
+ * API keys never reach repository code or its output, SE4), plus non-interactive settings.
+ */
+export function safeEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [name, value] of Object.entries(process.env)) {
+    if (value !== undefined && (PASSED_ENV.has(name) || name.startsWith('LC_'))) env[name] = value;
+  }
+  return {
+    ...env,
+    CI: 'true',
+    NO_COLOR: '1',
+    FORCE_COLOR: '0',
+    PYTHONDONTWRITEBYTECODE: '1',
+    PYTHONUNBUFFERED: '1',
+    npm_config_update_notifier: 'false',
+    npm_config_fund: 'false',
+    npm_config_audit: 'false',
+    ...extra,
+  };
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+const hasProc = existsSync('/proc/self/stat');
+
+/** Pids of the group's members that are still running (zombies, already dead, are left out). */
+export async function liveGroupMembers(pgid: number): Promise<number[]> {
+  if (!hasProc) {
+    try {
+      process.kill(-pgid, 0);
+      return [pgid];
+    } catch {
+      return [];
+    }
+  }
+  const live: number[] = [];
+  for (const entry of await readdir('/proc').catch(() => [] as string[])) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // state ppid pgrp …
+    if (Number(fields[2]) === pgid && fields[0] !== 'Z' && fields[0] !== 'X') live.push(Number(entry));
+  }
+  return live;
+}
+
+function signalGroup(pgid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pgid, signal);
+  } catch {
+    // ESRCH: the group is already gone.
+  }
+}
+
+/** SIGTERM to the whole group, SIGKILL after `graceMs` if a member is still running. */
+export async function terminateGroup(pgid: number, graceMs = 2000): Promise<void> {
+  signalGroup(pgid, 'SIGTERM');
+  const deadline = Date.now() + graceMs;
+  while (Date.now() < deadline) {
+    if ((await liveGroupMembers(pgid)).length === 0) return;
+    await sleep(25);
+  }
+  signalGroup(pgid, 'SIGKILL');
+  for (let i = 0; i < 20 && (await liveGroupMembers(pgid)).length > 0; i++) await sleep(25);
+}
+
+/** Keeps the last `max` bytes of a stream. */
+class Tail {
+  private chunks: Buffer[] = [];
+  private size = 0;
+  dropped = false;
+  constructor(private readonly max: number) {}
+  push(chunk: Buffer): void {
+    this.chunks.push(chunk);
+    this.size += chunk.length;
+    while (this.chunks.length > 1 && this.size - this.chunks[0]!.length >= this.max) {
+      this.size -= this.chunks.shift()!.length;
+      this.dropped = true;
+    }
+  }
+  text(): string {
+    let buffer = Buffer.concat(this.chunks);
+    if (buffer.length > this.max) {
+      buffer = buffer.subarray(buffer.length - this.max);
+      this.dropped = true;
+      let start = 0;
+      while (start < buffer.length && (buffer[start]! & 0xc0) === 0x80) start++; // partial UTF-8 character
+      buffer = buffer.subarray(start);
+    }
+    return buffer.toString('utf8');
+  }
+}
+
+const MAX_LINE = 64 * 1024;
+
+function lineSplitter(emit: (line: string) => void) {
+  const decoder = new StringDecoder('utf8');
+  let pending = '';
+  const deliver = (line: string) => {
+    try {
+      emit(line.endsWith('\r') ? line.slice(0, -1) : line);
+    } catch {
+      // A faulty listener must not break the stream (or crash the worker).
+    }
+  };
+  return {
+    write(chunk: Buffer) {
+      const parts = (pending + decoder.write(chunk)).split('\n');
+      pending = parts.pop() ?? '';
+      for (const part of parts) deliver(part);
+      if (pending.length > MAX_LINE) {
+        deliver(pending);
+        pending = '';
+      }
+    },
+    end() {
+      const rest = pending + decoder.end();
+      pending = '';
+      if (rest.length > 0) deliver(rest);
+    },
+  };
+}
+
+/** Runs `command args` (no shell) in its own process group; see the file comment. */
+export function runProcess(command: string, args: readonly string[], options: RunOptions): Promise<RunResult> {
+  const started = performance.now();
+  const maxBytes = options.maxOutputBytes ?? 1024 * 1024;
+  const graceMs = options.killGraceMs ?? 2000;
+  const empty = { exitCode: null, signal: null, stdout: '', stderr: '', timedOut: false, truncated: false, pid: undefined };
+  if (options.signal.aborted) return Promise.resolve({ ...empty, cancelled: true, durationMs: 0 });
+
+  return new Promise<RunResult>((resolve, reject) => {
+    const child = spawn(command, [...args], {
+      cwd: options.cwd,
+      env: options.env ?? safeEnv(),
+      detached: true,
+      shell: false,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      windowsHide: true,
+    });
+    const pid = child.pid;
+    const tails = { stdout: new Tail(maxBytes), stderr: new Tail(maxBytes) };
+    const splitters = {
+      stdout: lineSplitter((line) => options.onLine?.('stdout', line)),
+      stderr: lineSplitter((line) => options.onLine?.('stderr', line)),
+    };
+    let timedOut = false;
+    let cancelled = false;
+    let stopping: Promise<void> | undefined;
+    let settled = false;
+    let closeGuard: NodeJS.Timeout | undefined;
+    let leftovers: Promise<void> | undefined;
+
+    const stopGroup = () => {
+      if (pid !== undefined && stopping === undefined) stopping = terminateGroup(pid, graceMs);
+    };
+    const onAbort = () => {
+      cancelled = true;
+      stopGroup();
+    };
+    options.signal.addEventListener('abort', onAbort, { once: true });
+    const timer =
+      options.timeoutMs !== undefined
+        ? setTimeout(() => {
+            timedOut = true;
+            stopGroup();
+          }, options.timeoutMs)
+        : undefined;
+    const cleanup = () => {
+      settled = true;
+      options.signal.removeEventListener('abort', onAbort);
+      if (timer) clearTimeout(timer);
+      if (closeGuard) clearTimeout(closeGuard);
+    };
+
+    for (const stream of ['stdout', 'stderr'] as const) {
+      child[stream].on('data', (chunk: Buffer) => {
+        tails[stream].push(chunk);
+        splitters[stream].write(chunk);
+      });
+    }
+
+    child.once('error', (error: NodeJS.ErrnoException) => {
+      if (settled) return;
+      cleanup();
+      if (pid !== undefined) stopGroup();
+      reject(error.code === 'ENOENT' && pid === undefined ? new CommandNotFound(command) : error);
+    });
+
+    child.once('exit', () => {
+      if (pid === undefined) return;
+      // The leader is gone; whatever it left running in its group is stopped too.
+      leftovers = liveGroupMembers(pid).then((live) => {
+        if (live.length > 0) stopGroup();
+      });
+      // A process that escaped the group may hold our pipes open: stop waiting for them.
+      closeGuard = setTimeout(() => {
+        child.stdout.destroy();
+        child.stderr.destroy();
+      }, graceMs + 1000);
+    });
+
+    child.once('close', (exitCode: number | null, signal: NodeJS.Signals | null) => {
+      if (settled) return;
+      cleanup();
+      splitters.stdout.end();
+      splitters.stderr.end();
+      void (async () => {
+        await leftovers;
+        await stopping;
+        resolve({
+          exitCode,
+          signal,
+          stdout: tails.stdout.text(),
+          stderr: tails.stderr.text(),
+          timedOut,
+          cancelled,
+          durationMs: Math.round(performance.now() - started),
+          truncated: tails.stdout.dropped || tails.stderr.dropped,
+          pid,
+        });
+      })();
+    });
+  });
+}
+
+/** The failure to report when the task's signal was aborted: a timeout is retryable, a cancel is not. */
+export function abortedFailure(signal: AbortSignal): ExecutionFailed {
+  const reason: unknown = signal.reason;
+  if (reason instanceof Error && reason.name === 'TimeoutError') {
+    return new ExecutionFailed('TimedOut', 'the task timed out', true);
+  }
+  return new ExecutionFailed('Cancelled', 'the task was cancelled', false);
+}
+
+/**
+ * `runProcess` for executors: a missing binary → `RunnerNotInstalled`, a timeout → `TimedOut`
+ * (retryable), a cancelled task → `Cancelled`. Non-zero exits are returned for the caller to judge.
+ */
+export async function runForExecutor(argv: readonly string[], options: RunOptions): Promise<RunResult> {
+  const [command, ...args] = argv;
+  if (command === undefined) throw new ExecutionFailed('InvalidConfiguration', 'empty command', false);
+  let result: RunResult;
+  try {
+    result = await runProcess(command, args, options);
+  } catch (error) {
+    if (error instanceof CommandNotFound) {
+      throw new ExecutionFailed('RunnerNotInstalled', `${command} is not installed or not on PATH`, false);
+    }
+    throw error;
+  }
+  if (result.cancelled) throw abortedFailure(options.signal);
+  if (result.timedOut) throw new ExecutionFailed('TimedOut', `${command} timed out after ${options.timeoutMs} ms`, true);
+  return result;
+}
+
+/** The last lines of a command's combined output, bounded in lines and characters. */
+export class LineTail {
+  private readonly lines: string[] = [];
+  private chars = 0;
+  truncated = false;
+  constructor(
+    private readonly maxLines = 200,
+    private readonly maxChars = 16 * 1024,
+  ) {}
+  push(line: string): void {
+    const bounded = line.length > 1000 ? `${line.slice(0, 1000)}…` : line;
+    this.lines.push(bounded);
+    this.chars += bounded.length + 1;
+    while (this.lines.length > this.maxLines || (this.chars > this.maxChars && this.lines.length > 1)) {
+      this.chars -= this.lines.shift()!.length + 1;
+      this.truncated = true;
+    }
+  }
+  text(): string {
+    return this.lines.join('\n');
+  }
+}

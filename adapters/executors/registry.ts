@@ -1,0 +1,26 @@
+import type { Executor } from '../../domain/ports/executor.ts';
+import { analyzeCodebase } from './local/analyze-codebase.ts';
+import { gitStatus } from './local/git-status.ts';
+import { lint } from './local/lint.ts';
+import { runTests } from './local/run-tests.ts';
+
+// Every task type a worker can run. Adding one is one executor file plus one line here; chat
+// and model output only ever select one of these by name (SE5).
+
+export const executors = [gitStatus, analyzeCodebase, runTests, lint] as const;
+
+export type TaskType = (typeof executors)[number]['taskType'];
+
+export const taskTypes: readonly TaskType[] = executors.map((executor) => executor.taskType);
+
+const byType = new Map<string, Executor>(executors.map((executor) => [executor.taskType, executor as Executor]));
+if (byType.size !== executors.length) throw new Error('two executors are registered for the same task type');
+
+/** The executor registered for a task type, or undefined for an unknown one. */
+export function executorFor(taskType: string): Executor | undefined {
+  return byType.get(taskType);
+}
+
+export function isTaskType(value: string): value is TaskType {
+  return byType.has(value);
+}

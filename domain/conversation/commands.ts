@@ -1,0 +1,33 @@
+import type { Either } from 'fp-ts/lib/Either.js';
+import { z } from 'zod';
+import { conversationSourceSchema, messageRoleSchema } from './events.ts';
+import { idField, parseCommandWith, timestampField, type CommandsOf, type InvalidCommand } from './validation.ts';
+
+const conversationCommand = z.object({ conversationId: idField, at: timestampField });
+
+export const conversationCommandSchemas = {
+  StartConversation: conversationCommand.extend({
+    user: z.string().min(1).max(200),
+    channel: z.string().min(1).max(200),
+    threadTs: z.string().min(1).max(64).optional(),
+    source: conversationSourceSchema,
+  }),
+  /** `messageId` is the source's own id (Slack's client message id or ts), so Slack's retries add nothing. */
+  AddMessage: conversationCommand.extend({
+    messageId: z.string().min(1).max(200),
+    role: messageRoleSchema,
+    text: z.string().min(1).max(40_000),
+    metadata: z.record(z.string(), z.json()).optional(),
+  }),
+  /** Which names and values are allowed is a rule of the conversation (see context.ts), not of the wire format. */
+  SetContextVariable: conversationCommand.extend({ name: z.string().min(1).max(100), value: z.json() }),
+  /** The summary covers messages 1..coversThroughMessage, in the order they were added. */
+  SummarizeMemory: conversationCommand.extend({ summary: z.string().min(1).max(40_000), coversThroughMessage: z.int().nonnegative() }),
+  ArchiveConversation: conversationCommand.extend({ reason: z.string().min(1).max(1_000) }),
+};
+
+export type ConversationCommand = CommandsOf<typeof conversationCommandSchemas>;
+export type ConversationCommandType = ConversationCommand['type'];
+export type ConversationCommandOf<K extends ConversationCommandType> = Extract<ConversationCommand, { type: K }>;
+
+export const parseConversationCommand = (input: unknown): Either<InvalidCommand, ConversationCommand> => parseCommandWith(conversationCommandSchemas, input);

@@ -1,0 +1,41 @@
+import { z } from 'zod';
+import type { DomainEvent } from '../decider.ts';
+
+// One schema per event type; the TypeScript event types are inferred from this map, so a new
+// event type is one new entry here. Every event carries the conversation id and the command's time.
+
+const conversationEvent = z.object({ conversationId: z.string(), at: z.string() });
+
+export const messageRoleSchema = z.enum(['user', 'assistant', 'system']);
+export type MessageRole = z.infer<typeof messageRoleSchema>;
+
+export const conversationSourceSchema = z.enum(['slack', 'console']);
+export type ConversationSource = z.infer<typeof conversationSourceSchema>;
+
+export type JsonValue = z.infer<ReturnType<typeof z.json>>;
+
+export const conversationEventSchemas = {
+  ConversationStarted: conversationEvent.extend({
+    user: z.string(),
+    channel: z.string(),
+    threadTs: z.string().optional(),
+    source: conversationSourceSchema,
+  }),
+  MessageAdded: conversationEvent.extend({
+    messageId: z.string(),
+    role: messageRoleSchema,
+    text: z.string(),
+    metadata: z.record(z.string(), z.json()).optional(),
+  }),
+  ContextVariableSet: conversationEvent.extend({ name: z.string(), value: z.json() }),
+  MemorySummarized: conversationEvent.extend({ summary: z.string(), coversThroughMessage: z.int() }),
+  ConversationArchived: conversationEvent.extend({ reason: z.string() }),
+};
+
+type Schemas = typeof conversationEventSchemas;
+export type ConversationEventType = keyof Schemas;
+export type ConversationEventData<K extends ConversationEventType> = z.infer<Schemas[K]>;
+export type ConversationEventOf<K extends ConversationEventType> = DomainEvent<K, ConversationEventData<K>>;
+export type ConversationEvent = { [K in ConversationEventType]: ConversationEventOf<K> }[ConversationEventType];
+
+export const conversationEventOf = <K extends ConversationEventType>(type: K, data: ConversationEventData<K>): ConversationEventOf<K> => ({ type, data });

@@ -1,0 +1,53 @@
+import { match } from 'ts-pattern';
+import type { TaskEvent, TaskEventData } from './events.ts';
+import type { Attempt, AttemptOutcome, Task, TaskState } from './state.ts';
+
+export const evolve = (state: TaskState, event: TaskEvent): TaskState =>
+  match(event)
+    .with({ type: 'TaskQueued' }, ({ data }) => queued(data))
+    .with({ type: 'TaskAssigned' }, ({ data }) =>
+      onTask(state, (task) => ({
+        ...task,
+        status: 'running',
+        attempt: data.attempt,
+        retry: undefined,
+        attempts: [...task.attempts, { attempt: data.attempt, workerId: data.workerId, assignedAt: data.at, timesOutAt: data.timesOutAt, outcome: 'running' }],
+      })),
+    )
+    .with({ type: 'TaskAttemptAbandoned' }, ({ data }) => onTask(state, (task) => ({ ...endAttempt(task, data.attempt, 'abandoned'), status: 'queued' })))
+    .with({ type: 'TaskProgressed' }, ({ data }) =>
+      onTask(state, (task) => updateAttempt(task, data.attempt, (a) => ({ ...a, progress: { stage: data.stage, percent: data.percent, at: data.at } }))),
+    )
+    .with({ type: 'TaskCompleted' }, ({ data }) => onTask(state, (task) => ({ ...endAttempt(task, data.attempt, 'completed'), status: 'completed', finishedAt: data.at })))
+    .with({ type: 'TaskFailed' }, ({ data }) =>
+      onTask(state, (task) => {
+        const ended = endAttempt(task, data.attempt, 'failed');
+        return data.final ? { ...ended, status: 'failed', finishedAt: data.at, error: data.error } : { ...ended, status: 'queued' };
+      }),
+    )
+    .with({ type: 'TaskTimedOut' }, ({ data }) => onTask(state, (task) => ({ ...endAttempt(task, data.attempt, 'timedOut'), status: 'queued' })))
+    .with({ type: 'TaskRetryScheduled' }, ({ data }) =>
+      onTask(state, (task) => ({ ...task, status: 'retryScheduled', retry: { nextAttempt: data.nextAttempt, dueAt: data.dueAt } })),
+    )
+    .with({ type: 'TaskCancelled' }, ({ data }) =>
+      onTask(state, (task) => ({
+        ...(data.attempt === undefined ? task : endAttempt(task, data.attempt, 'cancelled')),
+        status: 'cancelled',
+        retry: undefined,
+        finishedAt: data.at,
+        cancellation: { reason: data.reason, requestedBy: data.requestedBy },
+      })),
+    )
+    .exhaustive();
+
+const queued = ({ at, payload: _payload, ...task }: TaskEventData<'TaskQueued'>): Task => ({ ...task, status: 'queued', queuedAt: at, attempt: 0, attempts: [] });
+
+/** Events other than TaskQueued only ever follow it; a stray one leaves the state as it was. */
+const onTask = (state: TaskState, change: (task: Task) => Task): TaskState => (state.status === 'none' ? state : change(state));
+
+const updateAttempt = (task: Task, attempt: number, change: (a: Attempt) => Attempt): Task => ({
+  ...task,
+  attempts: task.attempts.map((a) => (a.attempt === attempt ? change(a) : a)),
+});
+
+const endAttempt = (task: Task, attempt: number, outcome: AttemptOutcome): Task => updateAttempt(task, attempt, (a) => ({ ...a, outcome }));
