@@ -1,7 +1,8 @@
 import type { AnyAggregateDefinition } from '../runtime/aggregate-definition.ts';
+import { conversationAggregate } from './conversation.ts';
 import { taskAggregate } from './task.ts';
 
 /** Every aggregate the product hosts; adding one is one line here. */
-export const aggregates: readonly AnyAggregateDefinition[] = [taskAggregate];
+export const aggregates: readonly AnyAggregateDefinition[] = [conversationAggregate, taskAggregate];
 
 export const aggregateFor = (category: string): AnyAggregateDefinition | undefined => aggregates.find((a) => a.category === category);

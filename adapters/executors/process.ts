@@ -45,11 +45,10 @@ export class CommandNotFound extends Error {
   }
 }
 
-const PASSED_ENV = new Set([
-  'PATH', 'HOME', 'USER', 'LOGNAME', 'LANG', 'LANGUAGE', 'TZ', 'TMPDIR', 'TMP', 'TEMP', 'SHELL',
-  'GOPATH', 'GOROOT', 'GOCACHE', 'GOMODCACHE', 'GOFLAGS', 'GOPROXY', 'GOTOOLCHAIN',
-  'CARGO_HOME', 'RUSTUP_HOME', 'RUSTUP_TOOLCHAIN', 'PYENV_ROOT', 'PYENV_VERSION', 'VIRTUAL_ENV', 'JAVA_HOME',
-]);
+const PASSED_ENV = new Set(
+  ('PATH HOME USER LOGNAME LANG LANGUAGE TZ TMPDIR TMP TEMP SHELL GOPATH GOROOT GOCACHE GOMODCACHE GOFLAGS GOPROXY ' +
+    'GOTOOLCHAIN CARGO_HOME RUSTUP_HOME RUSTUP_TOOLCHAIN PYENV_ROOT PYENV_VERSION VIRTUAL_ENV JAVA_HOME').split(' '),
+);
 
 /**
  * Environment for repository commands: an allow-list of this process's variables (so tokens and
@@ -117,61 +116,57 @@ export async function terminateGroup(pgid: number, graceMs = 2000): Promise<void
   for (let i = 0; i < 20 && (await liveGroupMembers(pgid)).length > 0; i++) await sleep(25);
 }
 
-/** Keeps the last `max` bytes of a stream. */
-class Tail {
+const MAX_LINE = 64 * 1024;
+
+/** One output stream: keeps its last `max` bytes and hands complete lines to a listener. */
+class Capture {
   private chunks: Buffer[] = [];
   private size = 0;
+  private pending = '';
+  private readonly decoder = new StringDecoder('utf8');
   dropped = false;
-  constructor(private readonly max: number) {}
-  push(chunk: Buffer): void {
+  constructor(
+    private readonly max: number,
+    private readonly emit: (line: string) => void,
+  ) {}
+  write(chunk: Buffer): void {
     this.chunks.push(chunk);
     this.size += chunk.length;
     while (this.chunks.length > 1 && this.size - this.chunks[0]!.length >= this.max) {
       this.size -= this.chunks.shift()!.length;
       this.dropped = true;
     }
+    const parts = (this.pending + this.decoder.write(chunk)).split('\n');
+    this.pending = parts.pop() ?? '';
+    for (const part of parts) this.deliver(part);
+    if (this.pending.length > MAX_LINE) this.flush();
+  }
+  flush(): void {
+    const rest = this.pending;
+    this.pending = '';
+    if (rest.length > 0) this.deliver(rest);
+  }
+  end(): void {
+    this.pending += this.decoder.end();
+    this.flush();
+  }
+  private deliver(line: string): void {
+    try {
+      this.emit(line.endsWith('\r') ? line.slice(0, -1) : line);
+    } catch {
+      // A faulty listener must not break the stream (or crash the worker).
+    }
   }
   text(): string {
     let buffer = Buffer.concat(this.chunks);
     if (buffer.length > this.max) {
-      buffer = buffer.subarray(buffer.length - this.max);
       this.dropped = true;
-      let start = 0;
+      let start = buffer.length - this.max;
       while (start < buffer.length && (buffer[start]! & 0xc0) === 0x80) start++; // partial UTF-8 character
       buffer = buffer.subarray(start);
     }
     return buffer.toString('utf8');
   }
-}
-
-const MAX_LINE = 64 * 1024;
-
-function lineSplitter(emit: (line: string) => void) {
-  const decoder = new StringDecoder('utf8');
-  let pending = '';
-  const deliver = (line: string) => {
-    try {
-      emit(line.endsWith('\r') ? line.slice(0, -1) : line);
-    } catch {
-      // A faulty listener must not break the stream (or crash the worker).
-    }
-  };
-  return {
-    write(chunk: Buffer) {
-      const parts = (pending + decoder.write(chunk)).split('\n');
-      pending = parts.pop() ?? '';
-      for (const part of parts) deliver(part);
-      if (pending.length > MAX_LINE) {
-        deliver(pending);
-        pending = '';
-      }
-    },
-    end() {
-      const rest = pending + decoder.end();
-      pending = '';
-      if (rest.length > 0) deliver(rest);
-    },
-  };
 }
 
 /** Runs `command args` (no shell) in its own process group; see the file comment. */
@@ -192,10 +187,9 @@ export function runProcess(command: string, args: readonly string[], options: Ru
       windowsHide: true,
     });
     const pid = child.pid;
-    const tails = { stdout: new Tail(maxBytes), stderr: new Tail(maxBytes) };
-    const splitters = {
-      stdout: lineSplitter((line) => options.onLine?.('stdout', line)),
-      stderr: lineSplitter((line) => options.onLine?.('stderr', line)),
+    const out = {
+      stdout: new Capture(maxBytes, (line) => options.onLine?.('stdout', line)),
+      stderr: new Capture(maxBytes, (line) => options.onLine?.('stderr', line)),
     };
     let timedOut = false;
     let cancelled = false;
@@ -212,13 +206,11 @@ export function runProcess(command: string, args: readonly string[], options: Ru
       stopGroup();
     };
     options.signal.addEventListener('abort', onAbort, { once: true });
-    const timer =
-      options.timeoutMs !== undefined
-        ? setTimeout(() => {
-            timedOut = true;
-            stopGroup();
-          }, options.timeoutMs)
-        : undefined;
+    const onTimeout = () => {
+      timedOut = true;
+      stopGroup();
+    };
+    const timer = options.timeoutMs !== undefined ? setTimeout(onTimeout, options.timeoutMs) : undefined;
     const cleanup = () => {
       settled = true;
       options.signal.removeEventListener('abort', onAbort);
@@ -227,10 +219,7 @@ export function runProcess(command: string, args: readonly string[], options: Ru
     };
 
     for (const stream of ['stdout', 'stderr'] as const) {
-      child[stream].on('data', (chunk: Buffer) => {
-        tails[stream].push(chunk);
-        splitters[stream].write(chunk);
-      });
+      child[stream].on('data', (chunk: Buffer) => out[stream].write(chunk));
     }
 
     child.once('error', (error: NodeJS.ErrnoException) => {
@@ -241,6 +230,7 @@ export function runProcess(command: string, args: readonly string[], options: Ru
     });
 
     child.once('exit', () => {
+      if (timer) clearTimeout(timer); // finished in time, even if its pipes close later
       if (pid === undefined) return;
       // The leader is gone; whatever it left running in its group is stopped too.
       leftovers = liveGroupMembers(pid).then((live) => {
@@ -256,20 +246,20 @@ export function runProcess(command: string, args: readonly string[], options: Ru
     child.once('close', (exitCode: number | null, signal: NodeJS.Signals | null) => {
       if (settled) return;
       cleanup();
-      splitters.stdout.end();
-      splitters.stderr.end();
+      out.stdout.end();
+      out.stderr.end();
       void (async () => {
         await leftovers;
         await stopping;
         resolve({
           exitCode,
           signal,
-          stdout: tails.stdout.text(),
-          stderr: tails.stderr.text(),
+          stdout: out.stdout.text(),
+          stderr: out.stderr.text(),
           timedOut,
           cancelled,
           durationMs: Math.round(performance.now() - started),
-          truncated: tails.stdout.dropped || tails.stderr.dropped,
+          truncated: out.stdout.dropped || out.stderr.dropped,
           pid,
         });
       })();

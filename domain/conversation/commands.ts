@@ -1,7 +1,7 @@
 import type { Either } from 'fp-ts/lib/Either.js';
 import { z } from 'zod';
 import { conversationSourceSchema, messageRoleSchema } from './events.ts';
-import { idField, parseCommandWith, timestampField, type CommandsOf, type InvalidCommand } from './validation.ts';
+import { idField, parseCommandWith, timestampField, type CommandsOf, type InvalidCommand } from '../validation.ts';
 
 const conversationCommand = z.object({ conversationId: idField, at: timestampField });
 

@@ -31,4 +31,4 @@ export {
 export { longTermMemory, shortTermMemory, workingMemory } from './memory.ts';
 export type { ConversationRejection, ConversationRejectionCode } from './rejections.ts';
 export { initialState, type Conversation, type ConversationState, type Message } from './state.ts';
-export type { InvalidCommand } from './validation.ts';
+export type { InvalidCommand } from '../validation.ts';

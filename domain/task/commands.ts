@@ -1,7 +1,7 @@
 import type { Either } from 'fp-ts/lib/Either.js';
 import { z } from 'zod';
 import { prioritySchema, replyTargetSchema, taskErrorSchema } from './fields.ts';
-import { idField, parseCommandWith, timestampField, type CommandsOf, type InvalidCommand } from './validation.ts';
+import { idField, parseCommandWith, timestampField, type CommandsOf, type InvalidCommand } from '../validation.ts';
 
 const taskCommand = z.object({ taskId: idField, at: timestampField });
 /** The queue's delivery count: 1 for the first worker, n + 1 after a redelivery or retry. */

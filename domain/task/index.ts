@@ -13,4 +13,4 @@ export { prioritySchema, replyTargetSchema, taskErrorSchema, type Priority, type
 export type { TaskRejection, TaskRejectionCode } from './rejections.ts';
 export { defaultRetryDelayMs } from './retry.ts';
 export { initialState, isFinished, type Attempt, type AttemptOutcome, type Task, type TaskState, type TaskStatus } from './state.ts';
-export type { InvalidCommand } from './validation.ts';
+export type { InvalidCommand } from '../validation.ts';

@@ -1,9 +1,9 @@
 import { left, right, type Either } from 'fp-ts/lib/Either.js';
 import { z } from 'zod';
-import type { Rejection } from '../decider.ts';
-import { isValidId } from '../streams.ts';
+import type { Rejection } from './decider.ts';
+import { isValidId } from './streams.ts';
 
-// Commands reach the task actor over NATS from outside producers, so each is checked here,
+// Commands reach aggregate actors over NATS from outside producers, so each is checked here,
 // once, and answered with every problem spelled out rather than the first one.
 
 export const idField = z.string().refine(isValidId, { error: 'must be 1-200 characters with no ".", "*", ">" or white space' });

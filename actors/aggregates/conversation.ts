@@ -1,0 +1,11 @@
+import { conversationDecider, parseConversationCommand, type ConversationCommand, type ConversationEvent, type ConversationState } from '../../domain/conversation/index.ts';
+import type { AggregateDefinition } from '../runtime/aggregate-definition.ts';
+import { parseWithId } from './parse-with-id.ts';
+
+export const conversationAggregate: AggregateDefinition<ConversationCommand, ConversationEvent, ConversationState> = {
+  category: 'conversation',
+  decider: conversationDecider,
+  creates: ['StartConversation'],
+  schemaVersion: 1,
+  parseCommand: parseWithId('conversationId', parseConversationCommand),
+};
