@@ -4,6 +4,7 @@ import { embeddedUrlFile } from './cli/connect.ts';
 import { ConfigError, loadConfig } from './config/load-config.ts';
 import { maskUrlCredentials, type Config } from './config/schema.ts';
 import { openEventStore } from './event-store.ts';
+import { ALL_ROLES, startRole } from './roles.ts';
 import { createLogger } from './logging.ts';
 import { connectNats } from './nats/connect-nats.ts';
 import { NatsServerFailedToStart, NatsServerMissing, startEmbeddedNatsServer, type EmbeddedNatsServer } from './nats/embedded-nats-server.ts';
@@ -51,6 +52,7 @@ async function main(): Promise<void> {
 
     const { store, description } = await openEventStore(config, nc);
     stops.push(() => store.close());
+    for (const role of ALL_ROLES) stops.push(await startRole(role, { config, nc, store, logger }));
 
     logger.info(
       {
@@ -58,6 +60,7 @@ async function main(): Promise<void> {
         eventStore: description,
         frontEnd: config.slack ? 'slack' : 'console',
         planner: config.anthropic.apiKey ? 'anthropic' : 'offline',
+        roles: ALL_ROLES,
         features: config.features,
       },
       'ready',

@@ -110,7 +110,7 @@ export async function terminateGroup(pgid: number, graceMs = 2000): Promise<void
   const deadline = Date.now() + graceMs;
   while (Date.now() < deadline) {
     if ((await liveGroupMembers(pgid)).length === 0) return;
-    await sleep(25);
+    await sleep(40);
   }
   signalGroup(pgid, 'SIGKILL');
   for (let i = 0; i < 20 && (await liveGroupMembers(pgid)).length > 0; i++) await sleep(25);

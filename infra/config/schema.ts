@@ -126,6 +126,8 @@ const envShape = {
   WORKER_COUNT: integer(0, 1000).default(3),
   ORCHESTRATOR_MAX_INSTANCES: integer(1, 1000).default(5),
   ORCHESTRATOR_TIMEOUT: milliseconds().default(1_800_000),
+  /** A worker silent this long loses its task to another worker (at-least-once). */
+  WORKER_HEARTBEAT_TIMEOUT: milliseconds().default(30_000),
   CLAUDE_BIN: text().default('claude'),
   SF_BIN: text().default('sf'),
   // Workflows
@@ -220,6 +222,7 @@ export interface Config {
     salesforceWorkerCount: number;
     orchestratorMaxInstances: number;
     orchestratorTimeoutMs: number;
+    ackWaitMs: number;
     claudeBin: string;
     sfBin: string;
   };
@@ -269,6 +272,7 @@ const toConfig = (env: EnvValues): Config => ({
     salesforceWorkerCount: env.WORKER_COUNT,
     orchestratorMaxInstances: env.ORCHESTRATOR_MAX_INSTANCES,
     orchestratorTimeoutMs: env.ORCHESTRATOR_TIMEOUT,
+    ackWaitMs: env.WORKER_HEARTBEAT_TIMEOUT,
     claudeBin: env.CLAUDE_BIN,
     sfBin: env.SF_BIN,
   },

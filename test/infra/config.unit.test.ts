@@ -38,6 +38,7 @@ describe('defaults', () => {
         salesforceWorkerCount: 3,
         orchestratorMaxInstances: 5,
         orchestratorTimeoutMs: 1_800_000,
+        ackWaitMs: 30_000,
         claudeBin: 'claude',
         sfBin: 'sf',
       },

@@ -145,6 +145,7 @@ describe('run-tests', () => {
       pgid = Number((await readFile(path.join(repo, 'pgid.txt'), 'utf8').catch(() => '')).trim());
     }
     expect(pgid).toBeGreaterThan(0);
+    for (let i = 0; i < 40 && runningInGroup(pgid).length < 3; i++) await new Promise((resolve) => setTimeout(resolve, 50));
     expect(runningInGroup(pgid).length).toBe(3); // sh and both sleeps
 
     const aborted = Date.now();

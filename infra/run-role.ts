@@ -1,0 +1,42 @@
+import { ConfigError, loadConfig } from './config/load-config.ts';
+import { connectToProduct, NoRunningProduct } from './cli/connect.ts';
+import { createLogger } from './logging.ts';
+import { parseRole, startRole, type Role } from './roles.ts';
+
+// Production entry: `node --import tsx infra/run-role.ts aggregates workers:local-ops ...`
+// runs the named roles against NATS_URL (or the embedded server of a local `npm start`).
+
+async function main(): Promise<void> {
+  let roles: Role[];
+  let config: ReturnType<typeof loadConfig>;
+  try {
+    config = loadConfig();
+    roles = process.argv.slice(2).map(parseRole);
+    if (roles.length === 0) throw new Error('name at least one role, e.g. "workers:local-ops"');
+  } catch (error) {
+    console.error(`run-role: ${(error as Error).message}`);
+    process.exit(2);
+  }
+  const logger = createLogger({ level: config.logLevel, name: `orchestrator:${roles.join('+')}` });
+  const { nc, store } = await connectToProduct(config);
+  const stops: (() => Promise<unknown>)[] = [];
+  for (const role of roles) stops.push(await startRole(role, { config, nc, store, logger }));
+  logger.info({ roles, pid: process.pid }, 'ready');
+  const shutdown = async (signal: string) => {
+    logger.info({ signal }, 'shutting down');
+    for (const stop of stops.reverse()) await stop().catch((error: unknown) => logger.warn({ err: error }, 'error while stopping'));
+    await store.close();
+    await nc.drain();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+}
+
+main().catch((error: unknown) => {
+  if (error instanceof NoRunningProduct || error instanceof ConfigError) {
+    console.error(`run-role: ${error.message}`);
+    process.exit(1);
+  }
+  throw error;
+});
