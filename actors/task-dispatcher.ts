@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { CheckpointStore } from '../domain/ports/checkpoint-store.ts';
 import { comparePositions, type EventStore, type GlobalPosition, type RecordedEvent, type Subscription } from '../domain/ports/event-store.ts';
 import type { Priority, WorkQueue } from '../domain/ports/work-queue.ts';
+import { parseStreamName, streamName } from '../domain/streams.ts';
 
 // Process manager between the task aggregate and the work queues: TaskQueued becomes an item
 // on the pool's queue, TaskRetryScheduled becomes the next attempt at its due time, and
@@ -76,7 +77,7 @@ export class TaskDispatcher {
   }
 
   private async handle(event: RecordedEvent): Promise<void> {
-    const taskId = event.stream.slice('task-'.length);
+    const taskId = parseStreamName(event.stream).id;
     switch (event.type) {
       case 'TaskQueued': {
         const task = queuedData.parse(event.data);
@@ -94,7 +95,7 @@ export class TaskDispatcher {
             .then((task) => this.enqueue(taskId, task, nextAttempt))
             .catch((error: unknown) => this.options.logger.error({ err: error, taskId }, 'retry enqueue failed'));
         }, delay);
-        this.retries.get(taskId) && clearTimeout(this.retries.get(taskId)!.timer);
+        clearTimeout(this.retries.get(taskId)?.timer);
         this.retries.set(taskId, { timer, resumeAfter });
         return;
       }
@@ -137,7 +138,7 @@ export class TaskDispatcher {
   private async taskData(taskId: string): Promise<QueuedTask> {
     const known = this.tasks.get(taskId);
     if (known) return known;
-    const { events } = await this.options.store.read(`task-${taskId}` as RecordedEvent['stream'], { maxCount: 1 });
+    const { events } = await this.options.store.read(streamName('task', taskId), { maxCount: 1 });
     const queued = events[0];
     if (!queued || queued.type !== 'TaskQueued') throw new Error(`task ${taskId} has no TaskQueued event`);
     const task = queuedData.parse(queued.data);

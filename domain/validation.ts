@@ -1,6 +1,6 @@
 import { left, right, type Either } from 'fp-ts/lib/Either.js';
 import { z } from 'zod';
-import type { Rejection } from './decider.ts';
+import type { DomainEvent, Rejection } from './decider.ts';
 import { isValidId } from './streams.ts';
 
 // Commands reach aggregate actors over NATS from outside producers, so each is checked here,
@@ -22,6 +22,14 @@ const invalidCommand = (issues: readonly string[]): InvalidCommand => ({
 const describeIssue = (issue: z.core.$ZodIssue): string => `${issue.path.length > 0 ? issue.path.map(String).join('.') : 'command'}: ${issue.message}`;
 
 type CommandSchemas = Record<string, z.ZodType<object>>;
+
+/** The data of event `K`, from a map of one schema per event type. */
+export type EventDataOf<Schemas extends CommandSchemas, K extends keyof Schemas> = z.infer<Schemas[K]>;
+
+/** `{ type, data }` for each event schema in a map keyed by event type. */
+export type EventsOf<Schemas extends CommandSchemas> = {
+  [K in keyof Schemas & string]: DomainEvent<K, EventDataOf<Schemas, K>>;
+}[keyof Schemas & string];
 
 /** `{ type, ...fields }` for each command schema in a map keyed by command type. */
 export type CommandsOf<Schemas extends CommandSchemas> = {

@@ -5,6 +5,7 @@ import { ConfigError, loadConfig } from './config/load-config.ts';
 import { maskUrlCredentials, type Config } from './config/schema.ts';
 import { openEventStore } from './event-store.ts';
 import { ALL_ROLES, startRole } from './roles.ts';
+import { ShutdownSequence } from './shutdown.ts';
 import { createLogger } from './logging.ts';
 import { connectNats } from './nats/connect-nats.ts';
 import { NatsServerFailedToStart, NatsServerMissing, startEmbeddedNatsServer, type EmbeddedNatsServer } from './nats/embedded-nats-server.ts';
@@ -12,47 +13,33 @@ import { NatsServerFailedToStart, NatsServerMissing, startEmbeddedNatsServer, ty
 // `npm start`: every role in one process. Without NATS_URL it runs its own nats-server
 // under DATA_DIR and stops it again on exit.
 
-type Stop = () => Promise<unknown>;
-
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
   const logger = createLogger({ level: config.logLevel, name: 'orchestrator' });
-  const stops: Stop[] = []; // run in reverse on shutdown
-  let shuttingDown = false;
-  const shutdown = async (reason: string, exitCode: number) => {
-    if (shuttingDown) return;
-    shuttingDown = true;
-    logger.info({ reason }, 'shutting down');
-    for (const stop of stops.reverse()) {
-      await stop().catch((error: unknown) => logger.warn({ err: error }, 'error while shutting down'));
-    }
-    logger.info('stopped');
-    process.exit(exitCode);
-  };
-  process.once('SIGINT', () => void shutdown('SIGINT', 0));
-  process.once('SIGTERM', () => void shutdown('SIGTERM', 0));
+  const shutdown = new ShutdownSequence(logger);
+  shutdown.onSignals();
 
   try {
     let server: EmbeddedNatsServer | undefined;
     if (config.nats.embedded) {
       server = await startEmbeddedNatsServer({ dataDir: config.dataDir });
-      stops.push(() => server!.stop());
+      shutdown.add(() => server!.stop());
       logger.info({ url: server.url, natsPid: server.pid, storeDir: server.storeDir }, 'embedded nats-server started');
       // Lets `orch` on this machine find the embedded server; removed again on shutdown.
       const urlFile = embeddedUrlFile(config.dataDir);
       await writeFile(urlFile, server.url);
-      stops.push(() => rm(urlFile, { force: true }));
+      shutdown.add(() => rm(urlFile, { force: true }));
     }
     const servers = server ? [server.url] : config.nats.servers;
     const nc: NatsConnection = await connectNats(servers, { name: 'orchestrator' });
-    stops.push(() => nc.drain());
+    shutdown.add(() => nc.drain());
     void nc.closed().then((error) => {
-      if (!shuttingDown) void shutdown(`NATS connection closed${error ? `: ${error.message}` : ''}`, 1);
+      if (!shutdown.shuttingDown) void shutdown.run(`NATS connection closed${error ? `: ${error.message}` : ''}`, 1);
     });
 
     const { store, description } = await openEventStore(config, nc);
-    stops.push(() => store.close());
-    for (const role of ALL_ROLES) stops.push(await startRole(role, { config, nc, store, logger }));
+    shutdown.add(() => store.close());
+    for (const role of ALL_ROLES) shutdown.add(await startRole(role, { config, nc, store, logger }));
 
     logger.info(
       {
@@ -72,7 +59,7 @@ async function main(): Promise<void> {
     } else {
       logger.fatal({ err: error }, 'failed to start');
     }
-    await shutdown('start-up failed', 1);
+    await shutdown.run('start-up failed', 1);
   }
 }
 

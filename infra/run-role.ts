@@ -2,6 +2,7 @@ import { ConfigError, loadConfig } from './config/load-config.ts';
 import { connectToProduct, NoRunningProduct } from './cli/connect.ts';
 import { createLogger } from './logging.ts';
 import { parseRole, startRole, type Role } from './roles.ts';
+import { ShutdownSequence } from './shutdown.ts';
 
 // Production entry: `node --import tsx infra/run-role.ts aggregates workers:local-ops ...`
 // runs the named roles against NATS_URL (or the embedded server of a local `npm start`).
@@ -19,18 +20,12 @@ async function main(): Promise<void> {
   }
   const logger = createLogger({ level: config.logLevel, name: `orchestrator:${roles.join('+')}` });
   const { nc, store } = await connectToProduct(config);
-  const stops: (() => Promise<unknown>)[] = [];
-  for (const role of roles) stops.push(await startRole(role, { config, nc, store, logger }));
+  const shutdown = new ShutdownSequence(logger);
+  shutdown.onSignals();
+  shutdown.add(() => nc.drain());
+  shutdown.add(() => store.close());
+  for (const role of roles) shutdown.add(await startRole(role, { config, nc, store, logger }));
   logger.info({ roles, pid: process.pid }, 'ready');
-  const shutdown = async (signal: string) => {
-    logger.info({ signal }, 'shutting down');
-    for (const stop of stops.reverse()) await stop().catch((error: unknown) => logger.warn({ err: error }, 'error while stopping'));
-    await store.close();
-    await nc.drain();
-    process.exit(0);
-  };
-  process.once('SIGINT', () => void shutdown('SIGINT'));
-  process.once('SIGTERM', () => void shutdown('SIGTERM'));
 }
 
 main().catch((error: unknown) => {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { DomainEvent } from '../decider.ts';
+import type { EventDataOf, EventsOf } from '../validation.ts';
 
 // One schema per event type; the TypeScript event types are inferred from this map, so a new
 // event type is one new entry here. Every event carries the conversation id and the command's time.
@@ -34,8 +35,8 @@ export const conversationEventSchemas = {
 
 type Schemas = typeof conversationEventSchemas;
 export type ConversationEventType = keyof Schemas;
-export type ConversationEventData<K extends ConversationEventType> = z.infer<Schemas[K]>;
+export type ConversationEventData<K extends ConversationEventType> = EventDataOf<Schemas, K>;
 export type ConversationEventOf<K extends ConversationEventType> = DomainEvent<K, ConversationEventData<K>>;
-export type ConversationEvent = { [K in ConversationEventType]: ConversationEventOf<K> }[ConversationEventType];
+export type ConversationEvent = EventsOf<Schemas>;
 
 export const conversationEventOf = <K extends ConversationEventType>(type: K, data: ConversationEventData<K>): ConversationEventOf<K> => ({ type, data });

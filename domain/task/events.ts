@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { DomainEvent } from '../decider.ts';
+import type { EventDataOf, EventsOf } from '../validation.ts';
 import { prioritySchema, replyTargetSchema, taskErrorSchema } from './fields.ts';
 
 // One schema per event type; the TypeScript event types are inferred from this map, so a new
@@ -50,8 +51,8 @@ export const taskEventSchemas = {
 
 type Schemas = typeof taskEventSchemas;
 export type TaskEventType = keyof Schemas;
-export type TaskEventData<K extends TaskEventType> = z.infer<Schemas[K]>;
+export type TaskEventData<K extends TaskEventType> = EventDataOf<Schemas, K>;
 export type TaskEventOf<K extends TaskEventType> = DomainEvent<K, TaskEventData<K>>;
-export type TaskEvent = { [K in TaskEventType]: TaskEventOf<K> }[TaskEventType];
+export type TaskEvent = EventsOf<Schemas>;
 
 export const taskEventOf = <K extends TaskEventType>(type: K, data: TaskEventData<K>): TaskEventOf<K> => ({ type, data });

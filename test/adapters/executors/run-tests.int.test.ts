@@ -3,6 +3,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runningInGroup } from '../../support/processes.ts';
 import { runTests, TestOutputParser } from '../../../adapters/executors/local/run-tests.ts';
 import { ExecutionFailed, overallPercent, type ExecutionContext, type ProgressUpdate } from '../../../domain/ports/executor.ts';
 
@@ -22,14 +23,6 @@ function expectProgress(updates: readonly ProgressUpdate[]) {
   expect(percents.at(-1)).toBe(100);
 }
 
-/** Pids of the group still running (zombies excluded), read with ps. */
-function runningInGroup(pgid: number): number[] {
-  return execFileSync('ps', ['-eo', 'pid=,pgid=,stat='], { encoding: 'utf8' })
-    .split('\n')
-    .map((line) => line.trim().split(/\s+/))
-    .filter(([, group, stat]) => Number(group) === pgid && stat !== undefined && !stat.startsWith('Z'))
-    .map(([pid]) => Number(pid));
-}
 
 let root: string;
 beforeAll(async () => {

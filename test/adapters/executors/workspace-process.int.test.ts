@@ -3,6 +3,7 @@ import { mkdir, mkdtemp, realpath, rm, symlink, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runningInGroup } from '../../support/processes.ts';
 import { CommandNotFound, runProcess, safeEnv } from '../../../adapters/executors/process.ts';
 import {
   InvalidRepositoryPath,
@@ -13,14 +14,6 @@ import {
 } from '../../../adapters/executors/workspace.ts';
 import { ExecutionFailed } from '../../../domain/ports/executor.ts';
 
-/** Pids of the group that are still running (not zombies), read with ps: independent of the code under test. */
-function runningInGroup(pgid: number): number[] {
-  return execFileSync('ps', ['-eo', 'pid=,pgid=,stat='], { encoding: 'utf8' })
-    .split('\n')
-    .map((line) => line.trim().split(/\s+/))
-    .filter(([, group, stat]) => Number(group) === pgid && stat !== undefined && !stat.startsWith('Z'))
-    .map(([pid]) => Number(pid));
-}
 
 const rejection = async (promise: Promise<unknown>): Promise<unknown> => promise.then(() => undefined, (error: unknown) => error);
 
