@@ -1,12 +1,13 @@
 import { mkdtemp, rm } from 'node:fs/promises';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { StorageType, type JetStreamClient, type NatsConnection } from 'nats';
+import { StorageType, type JetStreamClient } from 'nats';
 import { connectNats } from '../infra/nats/connect-nats.ts';
 import { JetStreamEventStore } from '../adapters/jetstream/jetstream-event-store.ts';
 import { NO_STREAM, type ExpectedRevision, type NewEvent } from '../domain/ports/event-store.ts';
 import { streamName, type StreamName } from '../domain/streams.ts';
 import { startEmbeddedNatsServer } from '../infra/nats/embedded-nats-server.ts';
+import { machineLine, medianRate as median, pipelined, rate, timed, type Figure } from './measure.ts';
 
 // Event-store benchmark: the JetStream adapter beside raw `nats` JetStream figures measured
 // against the same nats-server in the same run, so the ratio is what the adapter costs.
@@ -15,28 +16,6 @@ const STREAMS = 1_000;
 const SEQUENTIAL = Number(process.env.BENCH_SEQUENTIAL ?? 2_000);
 const PIPELINED = Number(process.env.BENCH_PIPELINED ?? 20_000);
 const IN_FLIGHT = 256;
-
-interface Figure {
-  readonly name: string;
-  readonly count: number;
-  readonly seconds: number;
-}
-const rate = (f: Figure) => f.count / f.seconds;
-
-async function timed(name: string, count: number, work: () => Promise<void>): Promise<Figure> {
-  const start = process.hrtime.bigint();
-  await work();
-  return { name, count, seconds: Number(process.hrtime.bigint() - start) / 1e9 };
-}
-
-/** Runs `task(i)` for i in [0, count) with at most `inFlight` running at once, in index order of start. */
-async function pipelined(count: number, inFlight: number, task: (i: number) => Promise<unknown>): Promise<void> {
-  let next = 0;
-  const lane = async () => {
-    while (next < count) await task(next++);
-  };
-  await Promise.all(Array.from({ length: Math.min(inFlight, count) }, lane));
-}
 
 const event = (i: number): NewEvent => ({
   type: 'BenchmarkEventRecorded',
@@ -118,11 +97,6 @@ function adapterSide(store: JetStreamEventStore): Side {
   };
 }
 
-const median = (figures: Figure[]): number => {
-  const rates = figures.map(rate).sort((a, b) => a - b);
-  return rates[Math.floor(rates.length / 2)]!;
-};
-
 export async function runEventStoreBenchmark(): Promise<void> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'orch-bench-'));
   const server = await startEmbeddedNatsServer({ dataDir });
@@ -154,7 +128,7 @@ export async function runEventStoreBenchmark(): Promise<void> {
     }
 
     console.log('\nbench/event-store — JetStream adapter vs raw nats JetStream, same nats-server, same run');
-    console.log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, node ${process.version}`);
+    console.log(machineLine());
     console.log(
       `method: per round, ${SEQUENTIAL} sequential then ${PIPELINED} pipelined single-event appends (${IN_FLIGHT} in flight) round-robin over ` +
         `${STREAMS} new streams, file storage, each with an expected revision and a de-dup id; the raw side publishes the same JSON ` +

@@ -1,6 +1,4 @@
 import { hostname } from 'node:os';
-import type { NatsConnection } from 'nats';
-import type { Logger } from 'pino';
 import { aggregates } from '../actors/aggregates/index.ts';
 import { AggregateHost } from '../actors/runtime/aggregate-host.ts';
 import { CommandClient } from '../actors/runtime/command-client.ts';
@@ -9,29 +7,29 @@ import { WorkerActor } from '../actors/workers/worker-actor.ts';
 import { executors } from '../adapters/executors/registry.ts';
 import { JetStreamWorkQueue } from '../adapters/jetstream/work-queue.ts';
 import { KvCheckpointStore } from '../adapters/nats/kv-checkpoint-store.ts';
+import { KvSnapshotStore } from '../adapters/nats/kv-snapshot-store.ts';
 import type { Executor } from '../domain/ports/executor.ts';
-import type { EventStore } from '../domain/ports/event-store.ts';
 import { systemClock } from '../domain/ports/clock.ts';
 import type { Config } from './config/schema.ts';
+import type { RoleContext } from './role-context.ts';
+
+export type { RoleContext };
+import { startProjections } from './projections-role.ts';
+import { startPublicEvents } from './public-events-role.ts';
 
 // Process roles. Embedded mode runs them all in one process; production starts them apart,
-// as many processes of each as load needs (`aggregates`, `dispatcher`, `workers:<pool>`).
+// as many processes of each as load needs (`aggregates`, `workers:<pool>`); `dispatcher`,
+// `projections` and `public-events` run one process each.
 
-export type Role = 'aggregates' | 'dispatcher' | `workers:${string}`;
+export type Role = 'aggregates' | 'dispatcher' | 'projections' | 'public-events' | `workers:${string}`;
 export const POOLS = ['local-ops'] as const;
-export const ALL_ROLES: readonly Role[] = ['aggregates', 'dispatcher', ...POOLS.map((p) => `workers:${p}` as const)];
+export const ALL_ROLES: readonly Role[] = ['aggregates', 'dispatcher', 'projections', 'public-events', ...POOLS.map((p) => `workers:${p}` as const)];
 
-export interface RoleContext {
-  readonly config: Config;
-  readonly nc: NatsConnection;
-  readonly store: EventStore;
-  readonly logger: Logger;
-}
 
 type Stop = () => Promise<unknown>;
 
 export function parseRole(value: string): Role {
-  if (value === 'aggregates' || value === 'dispatcher') return value;
+  if (value === 'aggregates' || value === 'dispatcher' || value === 'projections' || value === 'public-events') return value;
   const pool = /^workers:(.+)$/.exec(value)?.[1];
   if (pool && (POOLS as readonly string[]).includes(pool)) return `workers:${pool}`;
   throw new Error(`unknown role "${value}"; roles: ${ALL_ROLES.join(', ')}`);
@@ -43,11 +41,14 @@ const workerCount = (config: Config, pool: string): number => (pool === 'local-o
 export async function startRole(role: Role, context: RoleContext): Promise<Stop> {
   const { config, nc, store, logger } = context;
   if (role === 'aggregates') {
-    const hosts = aggregates.map((definition) => new AggregateHost({ nc, store, definition, clock: systemClock, logger: logger.child({ role, category: definition.category }), prefix: config.prefix }));
+    const snapshots = await KvSnapshotStore.connect(nc, config.prefix);
+    const hosts = aggregates.map((definition) => new AggregateHost({ nc, store, definition, clock: systemClock, logger: logger.child({ role, category: definition.category }), prefix: config.prefix, snapshots }));
     hosts.forEach((h) => h.start());
     await nc.flush();
     return () => Promise.all(hosts.map((h) => h.stop()));
   }
+  if (role === 'public-events') return startPublicEvents(context);
+  if (role === 'projections') return startProjections(context);
   const queue = await JetStreamWorkQueue.connect(nc, { prefix: config.prefix, pools: POOLS, ackWaitMs: config.work.ackWaitMs });
   if (role === 'dispatcher') {
     const checkpoints = await KvCheckpointStore.connect(nc, config.prefix);

@@ -7,5 +7,7 @@ export const conversationAggregate: AggregateDefinition<ConversationCommand, Con
   decider: conversationDecider,
   creates: ['StartConversation'],
   schemaVersion: 1,
+  // The state is plain JSON, so the default encoding serves.
+  snapshot: { version: 1 },
   parseCommand: parseWithId('conversationId', parseConversationCommand),
 };

@@ -7,5 +7,7 @@ export const taskAggregate: AggregateDefinition<TaskCommand, TaskEvent, TaskStat
   decider: taskDecider,
   creates: ['QueueTask'],
   schemaVersion: 1,
+  // The state is plain JSON, so the default encoding serves.
+  snapshot: { version: 1 },
   parseCommand: parseWithId('taskId', parseTaskCommand),
 };

@@ -23,6 +23,22 @@ export interface AggregateDefinition<Command, Event extends DomainEvent, State> 
   readonly creates: readonly string[];
   /** Stored in every event's metadata; bump when an event's shape changes and add an upcaster. */
   readonly schemaVersion: number;
+  /** How the host snapshots this aggregate's state; without it, loads always fold the whole stream. */
+  readonly snapshot?: SnapshotPolicy<State>;
+}
+
+export interface SnapshotPolicy<State> {
+  /**
+   * Bump whenever the state's shape, `evolve`, or an upcaster changes what a fold yields:
+   * snapshots of any other version are ignored, and new ones are taken as streams grow.
+   */
+  readonly version: number;
+  /** Take a snapshot once the stream is this many events past the last one (default 100). */
+  readonly every?: number;
+  /** State → JSON-serialisable value. Default: the state itself, which must then be plain JSON (no Map, Set, Date). */
+  readonly encode?: (state: State) => unknown;
+  /** The inverse of `encode`; throws on a value it cannot read. Default: the value itself. */
+  readonly decode?: (value: unknown) => State;
 }
 
 export type AnyAggregateDefinition = AggregateDefinition<any, DomainEvent, any>;

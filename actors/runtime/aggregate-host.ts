@@ -3,31 +3,24 @@ import { LRUCache } from 'lru-cache';
 import type { Msg, NatsConnection, Subscription } from 'nats';
 import type { Logger } from 'pino';
 import type { DomainEvent } from '../../domain/decider.ts';
+import { eventIdFor } from '../../domain/event-id.ts';
 import type { Clock } from '../../domain/ports/clock.ts';
-import { NO_STREAM, WrongExpectedRevision, type ActualRevision, type EventStore, type NewEvent } from '../../domain/ports/event-store.ts';
+import { NO_STREAM, WrongExpectedRevision, type ActualRevision, type AppendResult, type EventStore, type NewEvent } from '../../domain/ports/event-store.ts';
+import type { SnapshotStore } from '../../domain/ports/snapshot-store.ts';
 import { isValidId, streamName, type StreamName } from '../../domain/streams.ts';
 import type { AggregateDefinition } from './aggregate-definition.ts';
+import { AggregateLoader } from './aggregate-loader.ts';
+import { AggregateSnapshots } from './aggregate-snapshots.ts';
 import { commandEnvelopeSchema, describeIssues, type CommandEnvelope, type CommandReply } from './command-envelope.ts';
 import { KeyedMailbox } from './keyed-mailbox.ts';
+import { rememberCommand, type LoadedAggregate } from './loaded-aggregate.ts';
 
 // Hosts one aggregate type: takes commands from `<prefix>.cmd.<category>.*` in a queue group
 // shared by every host of the role, so any host may take any id. Inside a host one mailbox per
 // id runs one command at a time against a cached state; across hosts correctness comes from
-// the expected-revision append: on conflict, reload and decide again.
+// the expected-revision append: on conflict, reload and decide again. With a snapshot store
+// and a definition that asks for snapshots, long streams load from a snapshot and their tail.
 
-interface Loaded<State> {
-  readonly state: State;
-  readonly revision: ActualRevision;
-  /** Command ids already applied to this aggregate, with the revision they produced. Only its mailbox touches it. */
-  readonly commands: Map<string, AppliedCommand>;
-}
-
-interface AppliedCommand {
-  readonly revision: bigint;
-  readonly events: number;
-}
-
-const REMEMBERED_COMMANDS = 1_000;
 const MAX_CONFLICT_RETRIES = 25;
 
 export interface AggregateHostOptions<Command, Event extends DomainEvent, State> {
@@ -38,17 +31,24 @@ export interface AggregateHostOptions<Command, Event extends DomainEvent, State>
   readonly logger: Logger;
   readonly prefix?: string;
   readonly cacheSize?: number;
+  /** Where snapshots are kept; without it (or without `definition.snapshot`) loads fold whole streams. */
+  readonly snapshots?: SnapshotStore;
 }
 
 export class AggregateHost<Command, Event extends DomainEvent, State> {
   private readonly mailbox = new KeyedMailbox();
-  private readonly cache: LRUCache<string, Loaded<State>>;
+  private readonly cache: LRUCache<string, LoadedAggregate<State>>;
   private subscription: Subscription | undefined;
   private readonly prefix: string;
+  private readonly snapshots: AggregateSnapshots<State> | undefined;
+  private readonly loader: AggregateLoader<Command, Event, State>;
 
   constructor(private readonly options: AggregateHostOptions<Command, Event, State>) {
     this.prefix = options.prefix ?? 'orch';
     this.cache = new LRUCache({ max: options.cacheSize ?? 10_000 });
+    const { snapshots, definition, store, logger } = options;
+    this.snapshots = snapshots && definition.snapshot ? new AggregateSnapshots(snapshots, definition.snapshot, logger) : undefined;
+    this.loader = new AggregateLoader({ store, definition, snapshots: this.snapshots, logger });
   }
 
   get subject(): string {
@@ -73,6 +73,7 @@ export class AggregateHost<Command, Event extends DomainEvent, State> {
   async stop(): Promise<void> {
     await this.subscription?.drain();
     await this.mailbox.idle();
+    await this.snapshots?.idle();
   }
 
   private async receive(message: Msg): Promise<void> {
@@ -118,7 +119,7 @@ export class AggregateHost<Command, Event extends DomainEvent, State> {
       if (events.length === 0) return { status: 'accepted', revision: revisionText(loaded.revision), events: 0 };
       try {
         const result = await store.append(stream, events.map((e) => this.toNewEvent(e, envelope, at)), loaded.revision);
-        this.remember(stream, loaded, events, envelope.commandId, result.revision);
+        this.remember(stream, loaded, events, envelope.commandId, result);
         return { status: 'accepted', revision: result.revision.toString(), events: events.length };
       } catch (error) {
         if (!(error instanceof WrongExpectedRevision)) throw error;
@@ -145,40 +146,28 @@ export class AggregateHost<Command, Event extends DomainEvent, State> {
     };
   }
 
-  private async load(stream: StreamName): Promise<Loaded<State>> {
+  private async load(stream: StreamName): Promise<LoadedAggregate<State>> {
     return this.cache.get(stream) ?? this.reload(stream);
   }
 
-  private async reload(stream: StreamName): Promise<Loaded<State>> {
-    const { decider } = this.options.definition;
-    const { events } = await this.options.store.read(stream);
-    let state = decider.initialState();
-    const commands = new Map<string, AppliedCommand>();
-    for (const recorded of events) {
-      state = decider.evolve(state, { type: recorded.type, data: recorded.data } as Event);
-      const applied = commands.get(recorded.metadata.commandId);
-      commands.set(recorded.metadata.commandId, { revision: recorded.revision, events: (applied?.events ?? 0) + 1 });
-    }
-    trim(commands);
-    const last = events[events.length - 1];
-    const loaded: Loaded<State> = { state, revision: last ? last.revision : NO_STREAM, commands };
+  private async reload(stream: StreamName): Promise<LoadedAggregate<State>> {
+    const loaded = this.snapshotIfDue(stream, await this.loader.load(stream));
     this.cache.set(stream, loaded);
     return loaded;
   }
 
-  private remember(stream: StreamName, before: Loaded<State>, events: readonly Event[], commandId: string, revision: bigint): void {
+  private remember(stream: StreamName, before: LoadedAggregate<State>, events: readonly Event[], commandId: string, result: AppendResult): void {
     const state = events.reduce(this.options.definition.decider.evolve, before.state);
-    before.commands.set(commandId, { revision, events: events.length });
-    trim(before.commands);
-    this.cache.set(stream, { state, revision, commands: before.commands });
+    rememberCommand(before.commands, commandId, result.revision, events.length);
+    // Event ids derive from the command (the host never sets them), so the last one is known here.
+    const last = { position: result.position, eventId: eventIdFor(stream, commandId, events.length - 1) };
+    const after = { state, revision: result.revision, commands: before.commands, last, snapshotRevision: before.snapshotRevision };
+    this.cache.set(stream, this.snapshotIfDue(stream, after));
+  }
+
+  private snapshotIfDue(stream: StreamName, loaded: LoadedAggregate<State>): LoadedAggregate<State> {
+    return this.snapshots ? this.snapshots.takeIfDue(stream, loaded) : loaded;
   }
 }
 
 const revisionText = (revision: ActualRevision): string | null => (revision === NO_STREAM ? null : revision.toString());
-
-function trim(commands: Map<string, AppliedCommand>): void {
-  for (const key of commands.keys()) {
-    if (commands.size <= REMEMBERED_COMMANDS) return;
-    commands.delete(key);
-  }
-}

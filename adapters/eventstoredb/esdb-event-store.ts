@@ -80,6 +80,7 @@ export class EsdbEventStore implements EventStore {
       return { exists: probe.exists, events: [] };
     }
     const backward = options.direction === 'backward';
+    // EventStoreDB seeks a stream by revision itself, so the `fromPosition` hint is not needed.
     const reading = this.client.readStream(stream, {
       direction: backward ? BACKWARDS : FORWARDS,
       fromRevision: options.fromRevision ?? (backward ? END : START),
@@ -119,6 +120,21 @@ export class EsdbEventStore implements EventStore {
       await reading.cancel().catch(() => undefined);
     }
     return events;
+  }
+
+  async headPosition(options: { readonly category?: string } = {}): Promise<GlobalPosition | undefined> {
+    const prefix = categoryPrefix(options.category);
+    const reading = this.client.readAll({ direction: BACKWARDS, fromPosition: END });
+    try {
+      for await (const resolved of reading) {
+        const event = resolved.event;
+        if (!event || isSystem(event) || (prefix && !event.streamId.startsWith(prefix))) continue;
+        return toRecorded(event).position;
+      }
+    } finally {
+      await reading.cancel().catch(() => undefined);
+    }
+    return undefined;
   }
 
   subscribe(options: SubscribeOptions = {}): Subscription {

@@ -11,6 +11,7 @@ import {
   type AppendResult,
   type EventStore,
   type ExpectedRevision,
+  type GlobalPosition,
   type NewEvent,
   type ReadAllOptions,
   type ReadStreamOptions,
@@ -22,24 +23,41 @@ import {
 } from '../../domain/ports/event-store.ts';
 import { prepareAppend, type PreparedEvent } from '../../domain/ports/validate-append.ts';
 import { isValidCategory, parseStreamName, type StreamName } from '../../domain/streams.ts';
-import { decodeCommit, decodeCommitHeader, decodePosition, encodeCommit, encodePosition } from './commit-codec.ts';
+import { LINKED_COMMITS, decodeCommit, decodeCommitHeader, decodePosition, encodeCommit, encodePosition, type CommitHeader } from './commit-codec.ts';
 import { ensureEventLogStream, eventLogNames, type EventLogNames } from './event-log-stream.ts';
 
 // Event store on one JetStream stream. Each append is one message (a commit) on subject
 // `<prefix>.es.<category>.<id>`; optimistic concurrency maps the dense revision onto
 // `Nats-Expected-Last-Subject-Sequence`, and `Nats-Msg-Id` makes a retried append a no-op.
 
-/** Where a stream's last commit sits: its JetStream sequence and the stream's last revision. */
+/** Where a stream's last commit sits: its JetStream sequence, the stream's last revision, and the commits it links back to. */
 interface StreamTail {
   readonly seq: number;
   readonly revision: ActualRevision;
+  readonly earlierSeqs: readonly number[];
 }
 
-const NO_TAIL: StreamTail = { seq: 0, revision: NO_STREAM };
+/** A commit read back by direct get. */
+interface StoredCommit {
+  readonly seq: number;
+  readonly header: CommitHeader;
+  readonly events: RecordedEvent[];
+}
+
+const NO_TAIL: StreamTail = { seq: 0, revision: NO_STREAM, earlierSeqs: [] };
 const CONFLICT_CODES = new Set([10071, 10164]);
 const MAX_APPEND_ATTEMPTS = 50;
-/** Reads spanning at most this many events walk commits backwards by direct get; longer ones use a consumer. */
-const WALK_LIMIT = 64;
+/**
+ * Forward reads of at most this many events up to the tail walk commits backwards by direct
+ * get (LINKED_COMMITS at a time); longer ones use a consumer, whose set-up costs about as much
+ * as a few dozen direct gets.
+ */
+const WALK_LIMIT = 32;
+/**
+ * Without a position to start a consumer at, it would deliver the whole stream from its first
+ * commit; a tail up to this long, and short beside what comes before it, is cheaper to walk.
+ */
+const LONG_WALK_LIMIT = 1_024;
 const CHECKPOINT_EVERY = 256;
 
 export interface JetStreamEventStoreOptions {
@@ -96,7 +114,8 @@ export class JetStreamEventStore implements EventStore {
         throw new WrongExpectedRevision(stream, expected, tail.revision);
       }
       const last = (tail.revision === NO_STREAM ? -1n : tail.revision) + BigInt(events.length);
-      const { body, headers } = encodeCommit(last, events);
+      const earlierSeqs = tail.seq > 0 ? [tail.seq, ...tail.earlierSeqs].slice(0, LINKED_COMMITS) : [];
+      const { body, headers } = encodeCommit(last, events, earlierSeqs);
       try {
         const ack = await this.js.publish(subject, body, {
           headers,
@@ -104,7 +123,7 @@ export class JetStreamEventStore implements EventStore {
           expect: { lastSubjectSequence: tail.seq },
         });
         if (ack.duplicate) return this.resultOfStoredCommit(ack.seq);
-        this.tails.set(stream, { seq: ack.seq, revision: last });
+        this.tails.set(stream, { seq: ack.seq, revision: last, earlierSeqs });
         return { revision: last, position: encodePosition(ack.seq, events.length - 1) };
       } catch (error) {
         const code = (error as { api_error?: { err_code?: number } }).api_error?.err_code;
@@ -126,31 +145,29 @@ export class JetStreamEventStore implements EventStore {
   async read(stream: StreamName, options: ReadStreamOptions = {}): Promise<ReadStreamResult> {
     parseStreamName(stream);
     const subject = this.subjectOf(stream);
-    const tail = await this.loadTail(subject);
-    if (tail.revision === NO_STREAM) return { exists: false, events: [] };
+    const stored = await this.directGet({ last_by_subj: subject });
+    if (!stored) return { exists: false, events: [] };
+    const last = decodeStored(stored);
     const max = options.maxCount ?? Number.POSITIVE_INFINITY;
     if (max <= 0) return { exists: true, events: [] };
+    const tailRevision = last.header.lastRevision;
 
     if (options.direction === 'backward') {
-      const from = options.fromRevision ?? tail.revision;
-      const events = await this.walkBack(tail.seq, (e) => e.revision <= from, (n) => n >= max, 0n);
+      const from = options.fromRevision === undefined || options.fromRevision > tailRevision ? tailRevision : options.fromRevision;
+      const floor = max === Number.POSITIVE_INFINITY ? 0n : from - BigInt(max) + 1n;
+      const commits = await this.commitsBack(last, floor);
+      const events = commits.flatMap((c) => [...c].reverse()).filter((e) => e.revision <= from);
       return { exists: true, events: events.slice(0, max) };
     }
     const from = options.fromRevision ?? 0n;
-    if (from > tail.revision) return { exists: true, events: [] };
-    let events: RecordedEvent[];
-    if (tail.revision - from < BigInt(WALK_LIMIT)) {
-      events = (await this.walkBack(tail.seq, () => true, () => false, from)).reverse();
-    } else {
-      events = [];
-      await this.scan(subject, 1, tail.seq, (commit) => {
-        for (const event of commit) {
-          if (event.revision >= from) events.push(event);
-          if (events.length >= max) return false;
-        }
-        return true;
-      });
-    }
+    if (from > tailRevision) return { exists: true, events: [] };
+    const span = tailRevision - from + 1n;
+    const hinted = seqOf(options.fromPosition);
+    const startSeq = hinted !== undefined && hinted <= stored.seq ? hinted : undefined;
+    const walk = span <= BigInt(WALK_LIMIT) || (startSeq === undefined && span <= BigInt(LONG_WALK_LIMIT) && span * 4n <= from);
+    const events = walk
+      ? (await this.commitsBack(last, from)).reverse().flat().filter((e) => e.revision >= from)
+      : await this.readForward(subject, from, max, stored.seq, startSeq);
     return { exists: true, events: events.slice(0, max) };
   }
 
@@ -170,6 +187,11 @@ export class JetStreamEventStore implements EventStore {
       return true;
     });
     return events;
+  }
+
+  async headPosition(options: { readonly category?: string } = {}): Promise<GlobalPosition | undefined> {
+    const stored = await this.directGet({ last_by_subj: this.filterFor(options.category) });
+    return stored ? decodeStored(stored).events.at(-1)?.position : undefined;
   }
 
   subscribe(options: SubscribeOptions = {}): Subscription {
@@ -240,7 +262,9 @@ export class JetStreamEventStore implements EventStore {
 
   private async loadTail(subject: string): Promise<StreamTail> {
     const last = await this.directGet({ last_by_subj: subject });
-    return last ? { seq: last.seq, revision: decodeCommitHeader(last.subject, last.header).lastRevision } : NO_TAIL;
+    if (!last) return NO_TAIL;
+    const header = decodeCommitHeader(last.subject, last.header);
+    return { seq: last.seq, revision: header.lastRevision, earlierSeqs: header.earlierSeqs };
   }
 
   private async lastSeqMatching(filter: string): Promise<number> {
@@ -282,27 +306,60 @@ export class JetStreamEventStore implements EventStore {
     return same && last ? { revision: last.revision, position: last.position } : undefined;
   }
 
-  /** Walks commits from `seq` backwards, newest event first, until `done` or `floor` is passed. */
-  private async walkBack(
-    seq: number,
-    keep: (event: RecordedEvent) => boolean,
-    done: (count: number) => boolean,
-    floor: bigint,
-  ): Promise<RecordedEvent[]> {
-    const events: RecordedEvent[] = [];
-    let next = seq;
-    while (next > 0 && !done(events.length)) {
-      const stored = await this.directGet({ seq: next });
-      if (!stored) throw new Error(`event-store commit at sequence ${next} is missing`);
-      const commit = decodeCommit(stored.seq, stored.subject, stored.time, stored.header, stored.data);
-      for (let i = commit.length - 1; i >= 0 && !done(events.length); i--) {
-        const event = commit[i]!;
-        if (event.revision < floor) return events;
-        if (keep(event)) events.push(event);
+  /**
+   * The stream's commits from `last` backwards, newest first, until one starts at or below
+   * `floor`. Each round fetches the commits the oldest one links to in parallel; links are
+   * checked against the revision chain, and where they disagree the walk goes on one commit at
+   * a time by the previous-commit sequence the server itself recorded.
+   */
+  private async commitsBack(last: StoredCommit, floor: bigint): Promise<RecordedEvent[][]> {
+    const commits = [last.events];
+    let oldest = last;
+    let links = last.header.earlierSeqs;
+    while (oldest.events[0]!.revision > floor && oldest.header.previousSeq > 0) {
+      // Each commit holds at least one event, so no more commits than missing events are needed.
+      const missing = oldest.events[0]!.revision - floor;
+      const batch = links.slice(0, missing < BigInt(links.length) ? Number(missing) : links.length);
+      const fetched = await Promise.all(batch.map((seq) => this.directGet({ seq })));
+      const before = oldest;
+      for (const stored of fetched) {
+        const commit = stored ? decodeStored(stored) : undefined;
+        if (!commit || commit.header.stream !== last.header.stream || commit.header.lastRevision !== oldest.events[0]!.revision - 1n) break;
+        commits.push(commit.events);
+        oldest = commit;
+        if (commit.events[0]!.revision <= floor) break;
       }
-      if (commit[0]!.revision <= floor) break;
-      next = decodeCommitHeader(stored.subject, stored.header).previousSeq;
+      if (oldest !== before) {
+        links = oldest.header.earlierSeqs;
+      } else if (links[0] !== oldest.header.previousSeq || links.length > 1) {
+        links = [oldest.header.previousSeq];
+      } else {
+        throw new Error(`event-store commit before sequence ${oldest.seq} of ${last.header.stream} is missing or out of order`);
+      }
     }
+    return commits;
+  }
+
+  /**
+   * A forward read far from the tail, by consumer. It starts at `hintedSeq` when that is a
+   * commit of this stream at or before `from`; otherwise at the start of the log.
+   */
+  private async readForward(subject: string, from: bigint, max: number, endSeq: number, hintedSeq?: number): Promise<RecordedEvent[]> {
+    const startSeq = hintedSeq ?? 1;
+    const events: RecordedEvent[] = [];
+    let first = true;
+    let startedTooLate = false;
+    await this.scan(subject, startSeq, endSeq, (commit) => {
+      startedTooLate = first && commit[0]!.revision > from;
+      first = false;
+      if (startedTooLate) return false;
+      for (const event of commit) {
+        if (event.revision >= from) events.push(event);
+        if (events.length >= max) return false;
+      }
+      return true;
+    });
+    if (startedTooLate && startSeq > 1) return this.readForward(subject, from, max, endSeq);
     return events;
   }
 
@@ -316,7 +373,8 @@ export class JetStreamEventStore implements EventStore {
       }
     } finally {
       iterator.stop();
-      await consumer.delete().catch(() => undefined);
+      // Not awaited: the read is complete, and the consumer is ephemeral if this is lost.
+      void consumer.delete().catch(() => undefined);
     }
   }
 }
@@ -332,6 +390,22 @@ const isAfter = (position: string, after: { seq: number; index: number }): boole
   const { seq, index } = decodePosition(position as RecordedEvent['position']);
   return seq > after.seq || (seq === after.seq && index > after.index);
 };
+
+const decodeStored = (stored: StoredMsg): StoredCommit => ({
+  seq: stored.seq,
+  header: decodeCommitHeader(stored.subject, stored.header),
+  events: decodeCommit(stored.seq, stored.subject, stored.time, stored.header, stored.data),
+});
+
+/** The JetStream sequence in a position hint; undefined for anything that is not one of ours. */
+function seqOf(position: GlobalPosition | undefined): number | undefined {
+  if (position === undefined) return undefined;
+  try {
+    return decodePosition(position).seq;
+  } catch {
+    return undefined;
+  }
+}
 
 const decodeJsMsg = (message: JsMsg): RecordedEvent[] =>
   decodeCommit(message.seq, message.subject, new Date(Math.floor(message.info.timestampNanos / 1_000_000)), message.headers, message.data);

@@ -63,6 +63,13 @@ export interface ReadStreamOptions {
   /** Inclusive. Forward default: 0; backward default: the last revision. */
   readonly fromRevision?: bigint;
   readonly maxCount?: number;
+  /**
+   * Forward reads: the position of this stream's event at `fromRevision`, when the caller knows
+   * it (a snapshot records it). A store that finds events by position rather than by revision
+   * starts there instead of at the stream's beginning. Only a hint: a wrong or foreign position
+   * costs time, never correctness.
+   */
+  readonly fromPosition?: GlobalPosition;
 }
 
 export interface ReadStreamResult {
@@ -101,6 +108,8 @@ export interface EventStore {
   read(stream: StreamName, options?: ReadStreamOptions): Promise<ReadStreamResult>;
   readAll(options?: ReadAllOptions): Promise<readonly RecordedEvent[]>;
   subscribe(options?: SubscribeOptions): Subscription;
+  /** The position of the last event in the log (of one category when given); undefined when there is none. Subscribing after it follows only new events. */
+  headPosition(options?: { readonly category?: string }): Promise<GlobalPosition | undefined>;
   close(): Promise<void>;
 }
 

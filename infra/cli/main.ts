@@ -5,6 +5,9 @@ import { parseStreamName, type StreamName } from '../../domain/streams.ts';
 import type { RecordedEvent } from '../../domain/ports/event-store.ts';
 import { connectToProduct, NoRunningProduct } from './connect.ts';
 import { auditRows, stateAt, stateChanges } from './history.ts';
+import { registerEventCommands } from './events.ts';
+import { registerProjectionCommands } from './projections.ts';
+import { UserError } from './user-error.ts';
 
 // `orch`: the ops command line. Every command has --help; --json gives output for scripts.
 
@@ -41,10 +44,8 @@ function deciderOf(stream: StreamName) {
   return aggregate.decider;
 }
 
-class UserError extends Error {}
-
 export function program(): Command {
-  const cli = new Command('orch').description('Operate the orchestrator: audit and replay event-sourced history.').showHelpAfterError();
+  const cli = new Command('orch').description('Operate the orchestrator: audit and replay history, watch and rebuild projections, tail events.').showHelpAfterError();
 
   cli
     .command('audit')
@@ -105,6 +106,8 @@ export function program(): Command {
         if (changes.length === 0) console.log('  (no change)');
       }),
     );
+  registerProjectionCommands(cli);
+  registerEventCommands(cli);
   return cli;
 }
 

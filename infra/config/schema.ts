@@ -51,6 +51,8 @@ const decimal = (min: number, max: number | undefined, expected: string, exclusi
 
 const fraction = () => decimal(0, 1, 'must be a number from 0 to 1');
 
+const usdPerMillionTokens = () => decimal(0, undefined, 'must be a price in US dollars per million tokens (0 or more)');
+
 const TRUE_WORDS = new Set(['true', '1', 'yes', 'on']);
 const FALSE_WORDS = new Set(['false', '0', 'no', 'off']);
 const flag = () =>
@@ -145,6 +147,11 @@ const envShape = {
   COST_BUDGET_MONTHLY: decimal(0, undefined, 'must be an amount of US dollars above 0', true).optional(),
   COST_WARNING_THRESHOLD: fraction().default(0.8),
   COST_CRITICAL_THRESHOLD: fraction().default(0.95),
+  // Model prices in USD per million tokens, for the planner's cost (defaults: Anthropic's list prices for Opus 4.5 and Sonnet 4.5).
+  COST_OPUS_INPUT_PER_MTOK: usdPerMillionTokens().default(5),
+  COST_OPUS_OUTPUT_PER_MTOK: usdPerMillionTokens().default(25),
+  COST_SONNET_INPUT_PER_MTOK: usdPerMillionTokens().default(3),
+  COST_SONNET_OUTPUT_PER_MTOK: usdPerMillionTokens().default(15),
   // Feature flags
   ENABLE_ORCHESTRATION: flag().default(true),
   ENABLE_RESULT_CALLBACKS: flag().default(true),
@@ -214,7 +221,13 @@ export interface Config {
   /** Undefined when no Slack credentials are set: the console adapter is the front end. */
   slack: SlackConfig | undefined;
   /** No key: the offline planner plans. */
-  anthropic: { apiKey?: string; baseUrl: string; models: { opus: string; sonnet: string } };
+  anthropic: {
+    apiKey?: string;
+    baseUrl: string;
+    models: { opus: string; sonnet: string };
+    /** USD per million tokens, per model. */
+    prices: Record<'opus' | 'sonnet', { inputUsdPerMillion: number; outputUsdPerMillion: number }>;
+  };
   work: {
     workspaceRoot?: string;
     defaultRepo?: string;
@@ -264,6 +277,10 @@ const toConfig = (env: EnvValues): Config => ({
     apiKey: env.ANTHROPIC_API_KEY,
     baseUrl: env.ANTHROPIC_BASE_URL,
     models: { opus: env.CLAUDE_OPUS_MODEL, sonnet: env.CLAUDE_SONNET_MODEL },
+    prices: {
+      opus: { inputUsdPerMillion: env.COST_OPUS_INPUT_PER_MTOK, outputUsdPerMillion: env.COST_OPUS_OUTPUT_PER_MTOK },
+      sonnet: { inputUsdPerMillion: env.COST_SONNET_INPUT_PER_MTOK, outputUsdPerMillion: env.COST_SONNET_OUTPUT_PER_MTOK },
+    },
   },
   work: {
     workspaceRoot: env.WORKSPACE_ROOT,

@@ -1,4 +1,4 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -13,12 +13,12 @@ import { openEventStore } from '../../infra/event-store.ts';
 import { connectNats } from '../../infra/nats/connect-nats.ts';
 import { startRole } from '../../infra/roles.ts';
 import { startTestNatsServer, type TestNatsServer } from '../support/nats.ts';
+import { startRoleProcess } from '../support/role-process.ts';
 
 // A task's whole path on a real nats-server: command → Task aggregate → dispatcher → work
 // queue → worker actor (in this process, or a separate process we kill) → executor on a real
 // git repository → events back on the task.
 
-const root = path.resolve(import.meta.dirname, '../..');
 const HEARTBEAT_TIMEOUT_MS = 1_500;
 
 describe('task pipeline: queue, workers, executors', () => {
@@ -60,16 +60,8 @@ describe('task pipeline: queue, workers, executors', () => {
   });
 
   const startWorkerProcess = async (): Promise<ChildProcess> => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'infra/run-role.ts', 'workers:local-ops'], { cwd: root, env: { ...env(), LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const { child } = await startRoleProcess(['workers:local-ops'], env());
     children.push(child);
-    let out = '';
-    child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
-    child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
-    const deadline = Date.now() + 20_000;
-    while (!/"msg":"ready"/.test(out)) {
-      if (Date.now() > deadline || child.exitCode !== null) throw new Error(`worker process did not start: ${out}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
     return child;
   };
 

@@ -198,6 +198,23 @@ export function eventStoreContract(adapterName: string, start: () => Promise<Eve
         expect(events.map((e) => (e.data as { i: number }).i)).toEqual(Array.from({ length: n }, (_, i) => i));
         expect((await store.read(s, { fromRevision: 100n, maxCount: 5 })).events.map((e) => Number(e.revision))).toEqual([100, 101, 102, 103, 104]);
       });
+
+      it('a forward read given a position reads what it reads without one, whether the position is right or wrong', async () => {
+        const [s, other] = [uniqueStream(), uniqueStream()];
+        for (let i = 0; i < 60; i++) {
+          await store.append(s, oneEvent('Counted', { i }), i === 0 ? NO_STREAM : BigInt(i - 1));
+          if (i % 20 === 0) await store.append(other, oneEvent('Elsewhere'), ANY);
+        }
+        const later = await store.append(other, oneEvent('Elsewhere'), ANY);
+        const positions = (await store.read(s)).events.map((e) => e.position);
+        const plain = await store.read(s, { fromRevision: 10n });
+        expect(plain.events.map((e) => Number(e.revision))).toEqual(Array.from({ length: 50 }, (_, i) => 10 + i));
+        for (const fromPosition of [positions[10]!, positions[3]!, positions[40]!, later.position]) {
+          expect(await store.read(s, { fromRevision: 10n, fromPosition })).toEqual(plain);
+        }
+        const five = await store.read(s, { fromRevision: 10n, maxCount: 5, fromPosition: positions[10]! });
+        expect(five.events.map((e) => Number(e.revision))).toEqual([10, 11, 12, 13, 14]);
+      });
     });
 
     describe('global order', () => {
@@ -216,6 +233,18 @@ export function eventStoreContract(adapterName: string, start: () => Promise<Eve
         expect((await store.readAll({ category })).map((e) => e.type)).toEqual(['A0', 'B0', 'B1', 'A1']);
         expect((await store.readAll({ after: marker.position, maxCount: 2 })).map((e) => e.type)).toEqual(['A0', 'C0']);
         expect(await store.readAll({ category: uniqueCategory() })).toEqual([]);
+      });
+
+      it('names the head of the log, of a category too, so a subscriber can follow only what comes next', async () => {
+        const category = uniqueCategory();
+        expect(await store.headPosition({ category })).toBeUndefined();
+        const first = await store.append(streamName(category, 'a'), commandEvents(['A0', 'A1']), NO_STREAM);
+        const other = await store.append(uniqueStream(), oneEvent('Elsewhere'), NO_STREAM);
+        expect(await store.headPosition({ category })).toBe(first.position);
+        expect(comparePositions((await store.headPosition())!, other.position)).toBeGreaterThanOrEqual(0);
+        const next = await store.append(streamName(category, 'b'), oneEvent('B0'), NO_STREAM);
+        expect((await store.readAll({ category, after: first.position })).map((e) => e.type)).toEqual(['B0']);
+        expect(await store.headPosition({ category })).toBe(next.position);
       });
     });
 

@@ -30,7 +30,12 @@ describe('defaults', () => {
       eventStore: { kind: 'jetstream' },
       http: { port: 3000 },
       slack: undefined,
-      anthropic: { apiKey: undefined, baseUrl: 'https://api.anthropic.com', models: { opus: 'claude-opus-4-5', sonnet: 'claude-sonnet-4-5' } },
+      anthropic: {
+        apiKey: undefined,
+        baseUrl: 'https://api.anthropic.com',
+        models: { opus: 'claude-opus-4-5', sonnet: 'claude-sonnet-4-5' },
+        prices: { opus: { inputUsdPerMillion: 5, outputUsdPerMillion: 25 }, sonnet: { inputUsdPerMillion: 3, outputUsdPerMillion: 15 } },
+      },
       work: {
         workspaceRoot: undefined,
         defaultRepo: undefined,
@@ -101,6 +106,11 @@ describe('coercion', () => {
     expect(config.cost).toEqual({ monthlyBudgetUsd: 250.5, warningThreshold: 0.5, criticalThreshold: 1 });
   });
 
+  it('reads model prices per million tokens for each model', () => {
+    const config = load({ COST_OPUS_INPUT_PER_MTOK: '15', COST_OPUS_OUTPUT_PER_MTOK: '75.5', COST_SONNET_INPUT_PER_MTOK: '0', COST_SONNET_OUTPUT_PER_MTOK: '.8' });
+    expect(config.anthropic.prices).toEqual({ opus: { inputUsdPerMillion: 15, outputUsdPerMillion: 75.5 }, sonnet: { inputUsdPerMillion: 0, outputUsdPerMillion: 0.8 } });
+  });
+
   it.each([
     ['true', true],
     ['TRUE', true],
@@ -157,7 +167,7 @@ describe('coercion', () => {
     expect(config.prefix).toBe('team_a-1');
     expect(config.dataDir).toBe('/var/lib/orch');
     expect(config.work).toMatchObject({ workspaceRoot: '/srv/work', defaultRepo: 'acme/app', claudeBin: '/opt/claude/bin/claude', sfBin: '/usr/local/bin/sf' });
-    expect(config.anthropic).toEqual({ apiKey: undefined, baseUrl: 'http://127.0.0.1:9999', models: { opus: 'claude-opus-x', sonnet: 'claude-sonnet-y' } });
+    expect(config.anthropic).toMatchObject({ apiKey: undefined, baseUrl: 'http://127.0.0.1:9999', models: { opus: 'claude-opus-x', sonnet: 'claude-sonnet-y' } });
   });
 
   it('reads NATS_URL as a server list and turns embedded mode off', () => {
@@ -195,6 +205,7 @@ describe('malformed values', () => {
     ['ALERT_THRESHOLD_ERROR_RATE', '1.5', 'ALERT_THRESHOLD_ERROR_RATE must be a number from 0 to 1 (got "1.5")'],
     ['ALERT_THRESHOLD_MEMORY', '0x50', 'ALERT_THRESHOLD_MEMORY must be a percentage from 0 to 100 (got "0x50")'],
     ['COST_BUDGET_MONTHLY', '0', 'COST_BUDGET_MONTHLY must be an amount of US dollars above 0 (got "0")'],
+    ['COST_OPUS_OUTPUT_PER_MTOK', '-1', 'COST_OPUS_OUTPUT_PER_MTOK must be a price in US dollars per million tokens (0 or more) (got "-1")'],
     ['ENABLE_MONITORING', 'maybe', 'ENABLE_MONITORING must be one of true/false, 1/0, yes/no, on/off (got "maybe")'],
     ['EVENT_STORE', 'postgres', 'EVENT_STORE must be one of jetstream, eventstoredb (got "postgres")'],
     ['LOG_LEVEL', 'verbose', 'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent (got "verbose")'],

@@ -1,0 +1,13 @@
+export {
+  capabilities,
+  describeTask,
+  intentTaskTypes,
+  REPOSITORY_VARIABLE,
+  type Capability,
+  type Intent,
+  type IntentTaskType,
+  type NotUnderstood,
+  type NotUnderstoodCode,
+} from './intent.ts';
+export { parseIntent, type IntentContext } from './parse.ts';
+export { checkRepositoryName, MAX_REPOSITORY_NAME_LENGTH } from './repository-name.ts';

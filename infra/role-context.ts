@@ -1,0 +1,12 @@
+import type { NatsConnection } from 'nats';
+import type { Logger } from 'pino';
+import type { EventStore } from '../domain/ports/event-store.ts';
+import type { Config } from './config/schema.ts';
+
+/** What every process role is started with. */
+export interface RoleContext {
+  readonly config: Config;
+  readonly nc: NatsConnection;
+  readonly store: EventStore;
+  readonly logger: Logger;
+}

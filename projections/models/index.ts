@@ -1,0 +1,11 @@
+import type { ProjectionDefinition } from '../runtime/projection.ts';
+import { conversationTasks } from './conversation-tasks.ts';
+import { conversationView } from './conversation-view.ts';
+import { taskProgress } from './task-progress.ts';
+import { taskStats } from './task-stats.ts';
+
+// The read models the front ends query. Adding one is one line here.
+
+export const readModels: readonly ProjectionDefinition[] = [taskProgress, conversationView, conversationTasks, taskStats];
+
+export { conversationTasks, conversationView, taskProgress, taskStats };

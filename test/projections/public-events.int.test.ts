@@ -1,0 +1,241 @@
+import { Writable } from 'node:stream';
+import type { JetStreamManager, NatsConnection } from 'nats';
+import { pino, type Logger } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CommandClient } from '../../actors/runtime/command-client.ts';
+import { JetStreamEventStore } from '../../adapters/jetstream/jetstream-event-store.ts';
+import { JetStreamPublicEventSink } from '../../adapters/jetstream/public-event-sink.ts';
+import { ensurePublicEventStream, publicEventNames } from '../../adapters/jetstream/public-event-stream.ts';
+import { KvCheckpointStore } from '../../adapters/nats/kv-checkpoint-store.ts';
+import { eventCatalog } from '../../domain/events/catalog.ts';
+import type { CloudEvent } from '../../domain/events/cloud-event.ts';
+import type { RecordedEvent } from '../../domain/ports/event-store.ts';
+import { parseStreamName } from '../../domain/streams.ts';
+import { loadConfig } from '../../infra/config/load-config.ts';
+import { connectNats } from '../../infra/nats/connect-nats.ts';
+import { startRole } from '../../infra/roles.ts';
+import { PUBLIC_EVENTS_CHECKPOINT, PublicEventPublisher } from '../../projections/public-events/public-event-publisher.ts';
+import { oneEvent } from '../support/events.ts';
+import { startTestNatsServer, type TestNatsServer } from '../support/nats.ts';
+import { loadPublicEventSchemas } from '../support/public-event-schemas.ts';
+
+// The public-events reactor on a real nats-server: events recorded by the real Task and
+// Conversation aggregates go out to the public stream once each, as CloudEvents that pass the
+// committed JSON Schema files, across restarts, a crash before the checkpoint, and an outage
+// of the public stream.
+
+interface PublicMessage {
+  readonly seq: number;
+  readonly subject: string;
+  readonly msgId: string | undefined;
+  readonly contentType: string | undefined;
+  readonly event: CloudEvent;
+}
+
+const names = publicEventNames('orch');
+
+describe('public events reactor', () => {
+  let server: TestNatsServer;
+  let nc: NatsConnection;
+  let jsm: JetStreamManager;
+  let store: JetStreamEventStore;
+  let checkpoints: KvCheckpointStore;
+  let client: CommandClient;
+  let stopAggregates: () => Promise<unknown>;
+  let publisher: PublicEventPublisher | undefined;
+  const logLines: Record<string, unknown>[] = [];
+
+  const captureLogger = (): Logger =>
+    pino(
+      { level: 'info' },
+      new Writable({
+        write(chunk: Buffer, _encoding, done) {
+          for (const line of chunk.toString().split('\n').filter(Boolean)) logLines.push(JSON.parse(line) as Record<string, unknown>);
+          done();
+        },
+      }),
+    );
+
+  const startPublisher = async (): Promise<PublicEventPublisher> => {
+    const sink = await JetStreamPublicEventSink.connect(nc);
+    publisher = new PublicEventPublisher({ store, sink, checkpoints, logger: captureLogger(), source: 'orch://orch', checkpointIntervalMs: 200, backoff: { initialMs: 20, maxMs: 200 } });
+    await publisher.start();
+    return publisher;
+  };
+  const stopPublisher = async () => {
+    await publisher?.stop();
+    publisher = undefined;
+  };
+
+  beforeAll(async () => {
+    server = await startTestNatsServer();
+    nc = await connectNats(server.url);
+    jsm = await nc.jetstreamManager();
+    store = await JetStreamEventStore.connect(nc);
+    checkpoints = await KvCheckpointStore.connect(nc);
+    const config = loadConfig({ NATS_URL: server.url, LOG_LEVEL: 'silent' }, { envFile: false });
+    stopAggregates = await startRole('aggregates', { config, nc, store, logger: pino({ level: 'silent' }) });
+    client = new CommandClient(nc);
+  });
+  afterAll(async () => {
+    await stopPublisher();
+    await stopAggregates();
+    await nc.close();
+    await server.dispose();
+  });
+
+  const send = async (category: string, id: string, type: string, data: Record<string, unknown> = {}) => {
+    const reply = await client.send({ category, id }, { commandId: crypto.randomUUID(), type, actor: 'U42', data, correlationId: `corr-${id}` });
+    expect(reply, `${type} on ${category}-${id}`).toMatchObject({ status: 'accepted' });
+  };
+
+  /** Commands through the real aggregates that between them record every event type in the catalog. */
+  const recordEveryEventType = async () => {
+    const retried = crypto.randomUUID();
+    await send('task', retried, 'QueueTask', { taskType: 'run-tests', pool: 'local-ops', payload: { repository: 'repo-a' }, timeoutMs: 60_000, requestedBy: 'U42', replyTo: { kind: 'slack', channel: 'C1', threadTs: '1700000000.000100' } });
+    await send('task', retried, 'AssignTask', { workerId: 'w-1', attempt: 1 });
+    await send('task', retried, 'ReportProgress', { attempt: 1, stage: 'install', percent: 20, counters: { files: 3 } });
+    await send('task', retried, 'AssignTask', { workerId: 'w-2', attempt: 2 }); // w-1 went silent: abandoned
+    await send('task', retried, 'FailTask', { attempt: 2, error: { code: 'ExitCode', message: 'exit 1' }, retryable: true, retryDelayMs: 60_000 });
+    await send('task', retried, 'AssignTask', { workerId: 'w-3', attempt: 3 });
+    await send('task', retried, 'TimeOutTask', { attempt: 3 });
+    const completed = crypto.randomUUID();
+    await send('task', completed, 'QueueTask', { taskType: 'git-status', pool: 'local-ops', payload: { repository: 'repo-b' }, timeoutMs: 30_000, requestedBy: 'U42', priority: 'high' });
+    await send('task', completed, 'AssignTask', { workerId: 'w-1', attempt: 1 });
+    await send('task', completed, 'CompleteTask', { attempt: 1, result: { clean: true, branch: 'main' }, durationMs: 1234 });
+    const cancelled = crypto.randomUUID();
+    await send('task', cancelled, 'QueueTask', { taskType: 'lint', pool: 'local-ops', payload: {}, timeoutMs: 30_000, requestedBy: 'U42' });
+    await send('task', cancelled, 'CancelTask', { reason: 'not needed', requestedBy: 'U42' });
+    const conversation = crypto.randomUUID();
+    await send('conversation', conversation, 'StartConversation', { user: 'U42', channel: 'C1', threadTs: '1700000000.000100', source: 'slack' });
+    await send('conversation', conversation, 'AddMessage', { messageId: 'm1', role: 'user', text: 'analyze repo-a', metadata: { client: 'slack', n: 1 } });
+    await send('conversation', conversation, 'SetContextVariable', { name: 'currentRepo', value: 'repo-a' });
+    await send('conversation', conversation, 'SummarizeMemory', { summary: 'asked to analyze repo-a', coversThroughMessage: 1 });
+    await send('conversation', conversation, 'ArchiveConversation', { reason: 'done' });
+  };
+
+  const publicCount = async () => (await jsm.streams.info(names.streamName)).state.messages;
+
+  const readPublicStream = async (): Promise<PublicMessage[]> => {
+    const messages: PublicMessage[] = [];
+    if ((await publicCount()) === 0) return messages;
+    const consumer = await nc.jetstream().consumers.get(names.streamName);
+    const iterator = await consumer.consume();
+    for await (const m of iterator) {
+      messages.push({ seq: m.seq, subject: m.subject, msgId: m.headers?.get('Nats-Msg-Id'), contentType: m.headers?.get('Content-Type'), event: m.json<CloudEvent>() });
+      if (m.info.pending === 0) break;
+    }
+    return messages;
+  };
+
+  const waitUntil = async (what: string, done: () => Promise<boolean> | boolean, timeoutMs = 20_000) => {
+    const deadline = Date.now() + timeoutMs;
+    while (!(await done())) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+
+  const publicEventsOf = (events: readonly RecordedEvent[]) => events.filter((e) => eventCatalog.has(e.type));
+  const waitForAllPublished = async () => {
+    const expected = publicEventsOf(await store.readAll()).length;
+    await waitUntil(`${expected} public events`, async () => (await publicCount()) >= expected);
+    return expected;
+  };
+
+  it('publishes every recorded event once, in log order, as a CloudEvent that passes its schema file', async () => {
+    await recordEveryEventType();
+    await startPublisher();
+    const expected = await waitForAllPublished();
+    const recorded = await store.readAll();
+    const published = await readPublicStream();
+    expect(published).toHaveLength(expected);
+    expect(published.map((m) => m.event.id)).toEqual(recorded.map((e) => e.id));
+    expect(new Set(published.map((m) => m.event.type))).toEqual(new Set(eventCatalog.keys()));
+
+    const schemas = loadPublicEventSchemas();
+    recorded.forEach((event, i) => {
+      const message = published[i]!;
+      const { category } = parseStreamName(event.stream);
+      expect(message.subject).toBe(`orch.events.${category}.${event.type}`);
+      expect(message.msgId).toBe(event.id);
+      expect(message.contentType).toBe('application/cloudevents+json; charset=utf-8');
+      expect(message.event).toEqual({
+        specversion: '1.0',
+        id: event.id,
+        source: 'orch://orch',
+        type: event.type,
+        subject: event.stream,
+        time: event.metadata.occurredAt,
+        datacontenttype: 'application/json',
+        dataschema: `urn:orch:event-schema:${event.type}:v1`,
+        correlationid: event.metadata.correlationId,
+        causationid: event.metadata.causationId,
+        actor: 'U42',
+        data: event.data,
+      });
+      expect(message.event.correlationid).toMatch(/^corr-/);
+      expect(schemas.problems(message.event), `${event.type} against its schema file`).toEqual([]);
+    });
+  });
+
+  it('stopped, more events recorded, started again: the new events follow, none missing, none doubled', async () => {
+    await stopPublisher();
+    const recordedBefore = await store.readAll();
+    expect(await checkpoints.load(PUBLIC_EVENTS_CHECKPOINT)).toBe(recordedBefore.at(-1)!.position);
+    await recordEveryEventType();
+    expect(await publicCount()).toBe(recordedBefore.length);
+    await startPublisher();
+    await waitForAllPublished();
+    const recorded = await store.readAll();
+    const published = await readPublicStream();
+    expect(published.map((m) => m.event.id)).toEqual(recorded.map((e) => e.id));
+    const schemas = loadPublicEventSchemas();
+    for (const m of published) expect(schemas.problems(m.event)).toEqual([]);
+  });
+
+  it('a crash after publishing but before saving the checkpoint: the tail goes out again and the stream keeps one copy', async () => {
+    await stopPublisher();
+    const recorded = await store.readAll();
+    const before = await publicCount();
+    // As if the process died right after publishing event 5 of many: the checkpoint is behind.
+    await checkpoints.save(PUBLIC_EVENTS_CHECKPOINT, recorded[4]!.position);
+    const restarted = await startPublisher();
+    const tail = recorded.length - 5;
+    await waitUntil(`${tail} re-published events`, () => restarted.counts.duplicates >= tail);
+    expect(restarted.counts).toEqual({ published: 0, duplicates: tail, skipped: 0 });
+    expect(await publicCount()).toBe(before);
+    expect((await readPublicStream()).map((m) => m.event.id)).toEqual(recorded.map((e) => e.id));
+  });
+
+  it('while the public stream is unavailable it retries and does not move its checkpoint; afterwards every event arrives', async () => {
+    const running = publisher!;
+    const lastPublished = (await store.readAll()).at(-1)!;
+    await waitUntil('checkpoint saved', async () => (await checkpoints.load(PUBLIC_EVENTS_CHECKPOINT)) === lastPublished.position);
+    await jsm.streams.delete(names.streamName);
+    logLines.length = 0;
+    await recordEveryEventType();
+    await waitUntil('a few failed publishes', () => logLines.filter((l) => l.msg === 'publishing a public event failed; retrying').length >= 3);
+    await new Promise((r) => setTimeout(r, 500)); // longer than the checkpoint interval
+    expect(await checkpoints.load(PUBLIC_EVENTS_CHECKPOINT)).toBe(lastPublished.position);
+
+    await ensurePublicEventStream(jsm, names);
+    const missed = (await store.readAll({ after: lastPublished.position })).map((e) => e.id);
+    await waitUntil(`${missed.length} events after the outage`, async () => (await publicCount()) >= missed.length);
+    expect((await readPublicStream()).map((m) => m.event.id)).toEqual(missed);
+    await waitUntil('checkpoint moves on', async () => (await checkpoints.load(PUBLIC_EVENTS_CHECKPOINT)) === (await store.readAll()).at(-1)!.position);
+    expect(running.counts.skipped).toBe(0);
+  });
+
+  it('an event the catalog does not know is left out with an error logged, and does not hold back later events', async () => {
+    const before = await publicCount();
+    logLines.length = 0;
+    await store.append(parseStreamName(`gadget-${crypto.randomUUID()}`).stream, oneEvent('GadgetWound', { turns: 3 }), 'no_stream');
+    const conversation = crypto.randomUUID();
+    await send('conversation', conversation, 'StartConversation', { user: 'U42', channel: 'C1', source: 'console' });
+    await waitUntil('the later event is published', async () => (await publicCount()) === before + 1);
+    expect((await readPublicStream()).at(-1)!.event).toMatchObject({ type: 'ConversationStarted', subject: `conversation-${conversation}` });
+    expect(publisher!.counts.skipped).toBe(1);
+    expect(logLines.find((l) => l.msg === 'event has no public form; not published')).toMatchObject({ level: 50, type: 'GadgetWound' });
+  });
+});
