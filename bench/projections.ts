@@ -18,7 +18,7 @@ import { machineLine, medianRate, pipelined, rate, timed, type Figure } from './
 // event-store port, fold, commit batches to NATS KV) beside a raw ordered-consumer replay of the
 // same log that only decodes JSON, measured against the same nats-server in the same run.
 
-const TASKS = Number(process.env.BENCH_REBUILD_TASKS ?? 40_000);
+const TASKS = Number(process.env.BENCH_REBUILD_TASKS ?? 20_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const EVENTS = TASKS * EVENTS_PER_TASK;
 

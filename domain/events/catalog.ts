@@ -1,6 +1,9 @@
 import type { z } from 'zod';
 import { conversationEventSchemas } from '../conversation/events.ts';
+import { budgetEventSchemas } from '../budget/events.ts';
+import { planEventSchemas } from '../plan/events.ts';
 import { taskEventSchemas } from '../task/events.ts';
+import { workflowEventSchemas } from '../workflow/events.ts';
 
 // Every event type the product records, with the schema of its data and the version of that
 // schema as outside consumers see it (the public CloudEvents and schemas/events/*.json).
@@ -39,6 +42,9 @@ function catalogOf(entries: readonly EventTypeEntry[]): ReadonlyMap<string, Even
 export const eventCatalog: ReadonlyMap<string, EventTypeEntry> = catalogOf([
   ...aggregateEvents('conversation', conversationEventSchemas),
   ...aggregateEvents('task', taskEventSchemas),
+  ...aggregateEvents('plan', planEventSchemas),
+  ...aggregateEvents('workflow', workflowEventSchemas),
+  ...aggregateEvents('budget', budgetEventSchemas),
 ]);
 
 export const eventTypeEntry = (type: string): EventTypeEntry | undefined => eventCatalog.get(type);

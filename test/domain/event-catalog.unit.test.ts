@@ -10,6 +10,9 @@ import { conversationEventSchemas } from '../../domain/conversation/events.ts';
 import type { GlobalPosition, RecordedEvent } from '../../domain/ports/event-store.ts';
 import { streamName } from '../../domain/streams.ts';
 import { taskEventSchemas } from '../../domain/task/events.ts';
+import { budgetEventSchemas } from '../../domain/budget/events.ts';
+import { planEventSchemas } from '../../domain/plan/events.ts';
+import { workflowEventSchemas } from '../../domain/workflow/events.ts';
 import { checkSchemaFiles, writeSchemaFiles } from '../../infra/schemas/schema-files.ts';
 import { loadPublicEventSchemas } from '../support/public-event-schemas.ts';
 
@@ -27,8 +30,10 @@ const recorded = (type: string, data: unknown, stream = streamName('task', 't1')
 const queued = { taskId: 't1', at: '2026-11-21T10:00:00.000Z', taskType: 'git-status', pool: 'local-ops', priority: 'normal', payload: { repository: 'r' }, maxAttempts: 3, timeoutMs: 60_000, requestedBy: 'U1' };
 
 describe('event catalog', () => {
-  it('holds every task and conversation event type, in its category, at a version', () => {
-    const expected = [...Object.keys(conversationEventSchemas).map((t) => [t, 'conversation']), ...Object.keys(taskEventSchemas).map((t) => [t, 'task'])];
+  it('holds every event type of every aggregate, in its category, at a version', () => {
+    const expected = Object.entries({ conversation: conversationEventSchemas, task: taskEventSchemas, plan: planEventSchemas, workflow: workflowEventSchemas, budget: budgetEventSchemas }).flatMap(
+      ([category, schemas]) => Object.keys(schemas).map((t) => [t, category]),
+    );
     expect([...eventCatalog.values()].map((e) => [e.type, e.category]).sort()).toEqual(expected.sort());
     for (const entry of eventCatalog.values()) expect(entry.version).toBeGreaterThanOrEqual(1);
   });

@@ -8,6 +8,7 @@ import { JetStreamPublicEventSink } from '../../adapters/jetstream/public-event-
 import { ensurePublicEventStream, publicEventNames } from '../../adapters/jetstream/public-event-stream.ts';
 import { KvCheckpointStore } from '../../adapters/nats/kv-checkpoint-store.ts';
 import { eventCatalog } from '../../domain/events/catalog.ts';
+import { aggregates } from '../../actors/aggregates/index.ts';
 import type { CloudEvent } from '../../domain/events/cloud-event.ts';
 import type { RecordedEvent } from '../../domain/ports/event-store.ts';
 import { parseStreamName } from '../../domain/streams.ts';
@@ -151,7 +152,9 @@ describe('public events reactor', () => {
     const published = await readPublicStream();
     expect(published).toHaveLength(expected);
     expect(published.map((m) => m.event.id)).toEqual(recorded.map((e) => e.id));
-    expect(new Set(published.map((m) => m.event.type))).toEqual(new Set(eventCatalog.keys()));
+    // Every event type of the aggregates hosted today (plan, workflow and budget are not hosted yet).
+    const hosted = new Set(aggregates.map((a) => a.category));
+    expect(new Set(published.map((m) => m.event.type))).toEqual(new Set([...eventCatalog.values()].filter((e) => hosted.has(e.category)).map((e) => e.type)));
 
     const schemas = loadPublicEventSchemas();
     recorded.forEach((event, i) => {
