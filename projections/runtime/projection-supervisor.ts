@@ -168,6 +168,8 @@ export class ProjectionSupervisor {
 
   private async swap(runner: ProjectionRunner, ref: BucketRef): Promise<void> {
     if (this.stopped) return;
+    // Report before the swap, so whoever sees the swap also finds the rebuild's final figures.
+    await this.report();
     const old = { runner: this.active, ref: this.record!.active, bucket: this.serving };
     const { rebuilding: _, ...rest } = this.record!;
     this.record = { ...rest, active: ref, swappedAt: this.options.clock.now() };
