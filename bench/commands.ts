@@ -15,7 +15,7 @@ import type { Executor } from '../domain/ports/executor.ts';
 import { parseStreamName } from '../domain/streams.ts';
 import { connectNats } from '../infra/nats/connect-nats.ts';
 import { startEmbeddedNatsServer } from '../infra/nats/embedded-nats-server.ts';
-import { startChild } from './child-role.ts';
+import { startRoleProcess, startScriptProcess } from '../test/support/role-process.ts';
 import { elapsedMs, machineLine, medianRate, pipelined, quantile, rate, timed, type Figure } from './measure.ts';
 
 // Command-path benchmark: a command as a NATS request through an aggregate host (validate,
@@ -187,9 +187,9 @@ export async function runCommandsBenchmark(): Promise<void> {
   try {
     const store = await JetStreamEventStore.connect(hostNc, { prefix: 'bench' });
     // The aggregate hosts and the raw responder each run in their own process, as in production.
-    const hosts = await startChild('infra/run-role.ts', ['aggregates'], { NATS_URL: server.url, NATS_PREFIX: 'bench', LOG_LEVEL: 'info', DATA_DIR: dataDir }, /"msg":"ready"/);
+    const hosts = await startRoleProcess(['aggregates'], { NATS_URL: server.url, NATS_PREFIX: 'bench', DATA_DIR: dataDir });
     stops.push(() => hosts.stop());
-    const responder = await startChild('bench/raw-responder.ts', [server.url], {}, /ready/);
+    const responder = await startScriptProcess('bench/raw-responder.ts', [server.url], { ready: /ready/ });
     stops.push(() => responder.stop());
     const jsm = await hostNc.jetstreamManager();
     await jsm.streams.add({ name: 'BENCH_RAW_ES', subjects: ['rawes.>'], storage: StorageType.File, allow_direct: true });

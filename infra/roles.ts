@@ -12,8 +12,6 @@ import type { Executor } from '../domain/ports/executor.ts';
 import { systemClock } from '../domain/ports/clock.ts';
 import type { Config } from './config/schema.ts';
 import type { RoleContext } from './role-context.ts';
-
-export type { RoleContext };
 import { startProjections } from './projections-role.ts';
 import { startPublicEvents } from './public-events-role.ts';
 

@@ -1,4 +1,5 @@
-import type { KV, NatsConnection } from 'nats';
+import type { JetStreamManager, KV, NatsConnection } from 'nats';
+import { decodeKey, encodeKey } from './kv-key.ts';
 import type { Doc } from '../../projections/runtime/projection.ts';
 import {
   RecordChanged,
@@ -19,26 +20,6 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 const json = (value: unknown) => encoder.encode(JSON.stringify(value));
 const parse = <T>(bytes: Uint8Array): T => JSON.parse(decoder.decode(bytes)) as T;
-
-/** KV keys allow `[-/_=.A-Za-z0-9]`; anything else (and `=` itself) is written as `=XX`. */
-export const encodeKey = (key: string): string =>
-  Array.from(encoder.encode(key))
-    .map((byte) => {
-      const c = String.fromCharCode(byte);
-      return /[-/_.A-Za-z0-9]/.test(c) && byte < 0x80 ? c : `=${byte.toString(16).padStart(2, '0').toUpperCase()}`;
-    })
-    .join('');
-
-export const decodeKey = (key: string): string => {
-  const bytes: number[] = [];
-  for (let i = 0; i < key.length; i++) {
-    if (key[i] === '=') {
-      bytes.push(parseInt(key.slice(i + 1, i + 3), 16));
-      i += 2;
-    } else bytes.push(key.charCodeAt(i));
-  }
-  return decoder.decode(new Uint8Array(bytes));
-};
 
 const bucketName = (prefix: string, name: string, ref: BucketRef) => `${prefix}_rm_${name}_v${ref.version}_g${ref.generation}`;
 const refKey = (name: string, ref: BucketRef) => `${name}.v${ref.version}.g${ref.generation}`;
@@ -138,13 +119,14 @@ class KvReadModelBucket implements ReadModelBucket {
 export class KvReadModelStorage implements ReadModelStorage {
   private constructor(
     private readonly nc: NatsConnection,
+    private readonly jsm: JetStreamManager,
     private readonly prefix: string,
     private readonly meta: KV,
   ) {}
 
   static async connect(nc: NatsConnection, prefix = 'orch'): Promise<KvReadModelStorage> {
     const meta = await nc.jetstream().views.kv(`${prefix}_projections`, { history: 1 });
-    return new KvReadModelStorage(nc, prefix, meta);
+    return new KvReadModelStorage(nc, await nc.jetstreamManager(), prefix, meta);
   }
 
   async bucket(name: string, ref: BucketRef): Promise<ReadModelBucket> {
@@ -157,7 +139,7 @@ export class KvReadModelStorage implements ReadModelStorage {
     const id = bucketName(this.prefix, name, ref);
     try {
       // `bindOnly` does not look the bucket up; its stream's info does.
-      await (await this.nc.jetstreamManager()).streams.info(`KV_${id}`);
+      await this.jsm.streams.info(`KV_${id}`);
     } catch (error) {
       if (/stream not found/i.test((error as Error).message)) return undefined;
       throw error;

@@ -1,4 +1,5 @@
 import type { KV, NatsConnection } from 'nats';
+import { encodeKey } from './kv-key.ts';
 import { z } from 'zod';
 import type { GlobalPosition } from '../../domain/ports/event-store.ts';
 import { UnreadableSnapshot, type Snapshot, type SnapshotStore } from '../../domain/ports/snapshot-store.ts';
@@ -68,13 +69,8 @@ export class KvSnapshotStore implements SnapshotStore {
   }
 }
 
-const PLAIN_ID = /^[A-Za-z0-9_-]+$/;
-
-/**
- * `<category>.<id>`; ids with characters KV keys refuse are base64url-encoded behind `=`,
- * which plain ids never contain, so two streams never share a key.
- */
+/** `<category>.<id>`, the id escaped where KV keys refuse its characters (ids never contain `.`). */
 export function snapshotKey(stream: StreamName): string {
   const { category, id } = parseStreamName(stream);
-  return PLAIN_ID.test(id) ? `${category}.${id}` : `${category}.=${Buffer.from(id, 'utf8').toString('base64url')}`;
+  return `${category}.${encodeKey(id)}`;
 }

@@ -1,3 +1,5 @@
+import { setTimeout as delay } from 'node:timers/promises';
+
 // Waiting between attempts at something outside that failed: doubling delays with jitter, so
 // many publishers recovering together do not retry in step, and a wait that ends at once when
 // the process is stopping.
@@ -14,14 +16,4 @@ export const backoffDelay = (failures: number, { initialMs, maxMs }: BackoffOpti
   Math.min(maxMs, initialMs * 2 ** Math.min(failures, 30)) * (0.5 + Math.random() / 2);
 
 /** Resolves after `ms`, or as soon as `signal` aborts. */
-export const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
-  new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
+export const sleep = (ms: number, signal: AbortSignal): Promise<void> => delay(ms, undefined, { signal }).catch(() => undefined);

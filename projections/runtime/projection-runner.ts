@@ -25,8 +25,6 @@ export interface ProjectionRunnerOptions {
   readonly cacheSize?: number;
 }
 
-const ABSENT = Symbol('absent');
-type Cached = Doc | typeof ABSENT;
 
 export class ProjectionRunner {
   private subscription: Subscription | undefined;
@@ -40,7 +38,7 @@ export class ProjectionRunner {
   private committing: Map<string, Doc | undefined> | undefined;
   private commitDone: Promise<void> = Promise.resolve();
   private commitError: Error | undefined;
-  private readonly cache: LRUCache<string, Cached>;
+  private readonly cache: LRUCache<string, Doc>;
   private lastFlush = Date.now();
   private flushTimer: NodeJS.Timeout | undefined;
   private serial: Promise<unknown> = Promise.resolve();
@@ -147,7 +145,6 @@ export class ProjectionRunner {
     return this.exclusive(() => this.flush());
   }
 
-
   async stop(): Promise<void> {
     this.stopping = true;
     clearInterval(this.flushTimer);
@@ -161,8 +158,8 @@ export class ProjectionRunner {
     try {
       await this.exclusive(() => this.flush());
       if (this.caughtUp) this.becomeLive();
-    } catch (error) {
-      this.options.logger.warn({ err: error, projection: this.options.definition.name, bucket: this.options.bucket.id }, 'read model commit failed; retrying');
+    } catch {
+      // Logged where the commit failed; the batch is back in `pending` for the next tick.
     }
   }
 
@@ -182,10 +179,10 @@ export class ProjectionRunner {
     if (this.pending.has(key)) return this.pending.get(key);
     if (this.committing?.has(key)) return this.committing.get(key);
     const cached = this.cache.get(key);
-    if (cached !== undefined) return cached === ABSENT ? undefined : cached;
+    if (cached !== undefined) return cached;
     if (!this.written.has(key)) return undefined;
     const doc = await this.options.bucket.get(key);
-    this.cache.set(key, doc ?? ABSENT);
+    if (doc) this.cache.set(key, doc);
     return doc;
   }
 
@@ -201,7 +198,8 @@ export class ProjectionRunner {
     }
     for (const change of changes) {
       this.pending.set(change.key, change.doc);
-      if (change.doc !== undefined) this.written.add(change.key);
+      if (change.doc === undefined) this.written.delete(change.key);
+      else this.written.add(change.key);
     }
     this.position = event.position;
     this.lastEventAt = event.recordedAt;
@@ -236,7 +234,10 @@ export class ProjectionRunner {
     const changes = [...batch].map(([key, doc]) => ({ key, doc }));
     this.commitDone = this.options.bucket.commit({ ...point, changes }).then(
       () => {
-        for (const { key, doc } of changes) this.cache.set(key, doc ?? ABSENT);
+        for (const { key, doc } of changes) {
+          if (doc) this.cache.set(key, doc);
+          else this.cache.delete(key);
+        }
         this.point = point;
         this.committing = undefined;
       },
