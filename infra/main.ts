@@ -4,7 +4,10 @@ import { embeddedUrlFile } from './cli/connect.ts';
 import { ConfigError, loadConfig } from './config/load-config.ts';
 import { maskUrlCredentials, type Config } from './config/schema.ts';
 import { openEventStore } from './event-store.ts';
-import { ALL_ROLES, startRole } from './roles.ts';
+import path from 'node:path';
+import pino from 'pino';
+import { startConsole } from './console.ts';
+import { ALL_ROLES, startRole, type Role } from './roles.ts';
 import { ShutdownSequence } from './shutdown.ts';
 import { createLogger } from './logging.ts';
 import { connectNats } from './nats/connect-nats.ts';
@@ -15,7 +18,15 @@ import { NatsServerFailedToStart, NatsServerMissing, startEmbeddedNatsServer, ty
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
-  const logger = createLogger({ level: config.logLevel, name: 'orchestrator' });
+  const once = onceRequest(process.argv.slice(2));
+  // The console chat owns the terminal when it runs; logs then go to a file beside the data.
+  const console_ = config.slack ? undefined : once !== undefined ? 'once' : process.stdin.isTTY ? 'chat' : undefined;
+  const logFile = path.join(config.dataDir, 'orchestrator.log');
+  const logger = createLogger({
+    level: config.logLevel,
+    name: 'orchestrator',
+    ...(console_ ? { destination: pino.destination({ dest: logFile, mkdir: true, sync: false }) } : {}),
+  });
   const shutdown = new ShutdownSequence(logger);
   shutdown.onSignals();
 
@@ -39,7 +50,9 @@ async function main(): Promise<void> {
 
     const { store, description } = await openEventStore(config, nc);
     shutdown.add(() => store.close());
-    for (const role of ALL_ROLES) shutdown.add(await startRole(role, { config, nc, store, logger }));
+    const roles: Role[] = config.slack ? [...ALL_ROLES, 'slack'] : [...ALL_ROLES];
+    const context = { config, nc, store, logger };
+    for (const role of roles) shutdown.add(await startRole(role, context));
 
     logger.info(
       {
@@ -47,11 +60,23 @@ async function main(): Promise<void> {
         eventStore: description,
         frontEnd: config.slack ? 'slack' : 'console',
         planner: config.anthropic.apiKey ? 'anthropic' : 'offline',
-        roles: ALL_ROLES,
+        roles,
         features: config.features,
       },
       'ready',
     );
+    if (!config.slack && !console_) logger.info('console front end off: stdin is not a terminal (use --once "<request>" from scripts)');
+    if (console_) {
+      const frontEnd = await startConsole(context, { logFile });
+      shutdown.add(async () => frontEnd.close());
+      if (console_ === 'once') {
+        const completed = await frontEnd.once(once!);
+        await shutdown.run('--once request finished', completed ? 0 : 1);
+      } else {
+        await frontEnd.chat();
+        await shutdown.run('console closed', 0);
+      }
+    }
   } catch (error) {
     if (error instanceof NatsServerMissing || error instanceof NatsServerFailedToStart) {
       logger.fatal(error.message);
@@ -61,6 +86,18 @@ async function main(): Promise<void> {
     }
     await shutdown.run('start-up failed', 1);
   }
+}
+
+/** `--once "<request>"`: run one request from a script and exit (0 when it completed). */
+function onceRequest(args: readonly string[]): string | undefined {
+  const at = args.indexOf('--once');
+  if (at < 0) return undefined;
+  const request = args[at + 1];
+  if (!request) {
+    console.error('--once needs a request, e.g. --once "git status of my-service"');
+    process.exit(2);
+  }
+  return request;
 }
 
 function loadConfigOrExit(): Config {

@@ -14,26 +14,29 @@ import type { Config } from './config/schema.ts';
 import type { RoleContext } from './role-context.ts';
 import { startProjections } from './projections-role.ts';
 import { startPublicEvents } from './public-events-role.ts';
+import { POOLS, workerCount } from './pools.ts';
+import { startReactors } from './reactors-role.ts';
+import { startSlack } from './slack-role.ts';
 
 // Process roles. Embedded mode runs them all in one process; production starts them apart,
 // as many processes of each as load needs (`aggregates`, `workers:<pool>`); `dispatcher`,
 // `projections` and `public-events` run one process each.
 
-export type Role = 'aggregates' | 'dispatcher' | 'projections' | 'public-events' | `workers:${string}`;
-export const POOLS = ['local-ops'] as const;
-export const ALL_ROLES: readonly Role[] = ['aggregates', 'dispatcher', 'projections', 'public-events', ...POOLS.map((p) => `workers:${p}` as const)];
+export type Role = 'aggregates' | 'dispatcher' | 'projections' | 'public-events' | 'reactors' | 'slack' | `workers:${string}`;
+const SINGLE_ROLES = ['aggregates', 'dispatcher', 'projections', 'public-events', 'reactors', 'slack'] as const;
+/** Every role but `slack`, which runs only when Slack is configured (else the console is the front end). */
+export const ALL_ROLES: readonly Role[] = ['aggregates', 'dispatcher', 'projections', 'public-events', 'reactors', ...POOLS.map((p) => `workers:${p}` as const)];
 
 
 type Stop = () => Promise<unknown>;
 
 export function parseRole(value: string): Role {
-  if (value === 'aggregates' || value === 'dispatcher' || value === 'projections' || value === 'public-events') return value;
+  if ((SINGLE_ROLES as readonly string[]).includes(value)) return value as Role;
   const pool = /^workers:(.+)$/.exec(value)?.[1];
   if (pool && (POOLS as readonly string[]).includes(pool)) return `workers:${pool}`;
-  throw new Error(`unknown role "${value}"; roles: ${ALL_ROLES.join(', ')}`);
+  throw new Error(`unknown role "${value}"; roles: ${[...SINGLE_ROLES, ...POOLS.map((p) => `workers:${p}`)].join(', ')}`);
 }
 
-const workerCount = (config: Config, pool: string): number => (pool === 'local-ops' ? config.work.localWorkerCount : 1);
 
 /** Starts one role; returns how to stop it. */
 export async function startRole(role: Role, context: RoleContext): Promise<Stop> {
@@ -47,6 +50,8 @@ export async function startRole(role: Role, context: RoleContext): Promise<Stop>
   }
   if (role === 'public-events') return startPublicEvents(context);
   if (role === 'projections') return startProjections(context);
+  if (role === 'reactors') return startReactors(context);
+  if (role === 'slack') return startSlack(context);
   const queue = await JetStreamWorkQueue.connect(nc, { prefix: config.prefix, pools: POOLS, ackWaitMs: config.work.ackWaitMs });
   if (role === 'dispatcher') {
     const checkpoints = await KvCheckpointStore.connect(nc, config.prefix);

@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import { conversationEventSchemas } from '../conversation/events.ts';
 import { budgetEventSchemas } from '../budget/events.ts';
+import { deliveryEventSchemas } from '../delivery/events.ts';
 import { planEventSchemas } from '../plan/events.ts';
 import { taskEventSchemas } from '../task/events.ts';
 import { workflowEventSchemas } from '../workflow/events.ts';
@@ -45,6 +46,7 @@ export const eventCatalog: ReadonlyMap<string, EventTypeEntry> = catalogOf([
   ...aggregateEvents('plan', planEventSchemas),
   ...aggregateEvents('workflow', workflowEventSchemas),
   ...aggregateEvents('budget', budgetEventSchemas),
+  ...aggregateEvents('delivery', deliveryEventSchemas),
 ]);
 
 export const eventTypeEntry = (type: string): EventTypeEntry | undefined => eventCatalog.get(type);

@@ -10,7 +10,7 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 export const EVENT_STORES = ['jetstream', 'eventstoredb'] as const;
 
 /** Variables whose values are secrets: never printed, never put in error messages. */
-export const SECRET_VARIABLES: readonly string[] = ['SLACK_BOT_TOKEN', 'SLACK_SIGNING_SECRET', 'SLACK_APP_TOKEN', 'ANTHROPIC_API_KEY'];
+export const SECRET_VARIABLES: readonly string[] = ['SLACK_BOT_TOKEN', 'SLACK_SIGNING_SECRET', 'SLACK_APP_TOKEN', 'ANTHROPIC_API_KEY', 'WEBHOOK_SIGNING_SECRET'];
 
 /** Variables holding URLs, which may carry credentials before an `@` (nats://token@host). */
 export const URL_VARIABLES: readonly string[] = ['NATS_URL', 'ESDB_URL', 'SLACK_API_URL', 'ANTHROPIC_BASE_URL'];
@@ -115,6 +115,11 @@ const envShape = {
   SLACK_API_URL: httpUrl().default('https://slack.com/api/'),
   SLACK_CHANNEL: channel().optional(),
   MONITORING_CHANNEL: channel().optional(),
+  /** Least time between two edits of one progress message (Slack allows about one write per second per channel). */
+  PROGRESS_UPDATE_INTERVAL: milliseconds().default(2_000),
+  // Result delivery
+  WEBHOOK_SIGNING_SECRET: secret().optional(),
+  WEBHOOK_MAX_ATTEMPTS: integer(1, 100).default(5),
   ERROR_CHANNEL: channel().optional(),
   // Models
   ANTHROPIC_API_KEY: secret().optional(),
@@ -207,6 +212,8 @@ export interface SlackConfig {
   /** Web API base, ends with `/`. */
   apiUrl: string;
   channels: { default?: string; monitoring?: string; error?: string };
+  /** Least time between two edits of one progress message. */
+  progressIntervalMs: number;
 }
 
 export interface Config {
@@ -218,6 +225,8 @@ export interface Config {
   nats: { servers: string[]; embedded: boolean };
   eventStore: { kind: 'jetstream' } | { kind: 'eventstoredb'; url: string };
   http: { port: number };
+  /** Result delivery to webhook reply targets; without a secret, webhook targets are refused. */
+  webhooks: { signingSecret?: string; maxAttempts: number };
   /** Undefined when no Slack credentials are set: the console adapter is the front end. */
   slack: SlackConfig | undefined;
   /** No key: the offline planner plans. */
@@ -272,7 +281,9 @@ const toConfig = (env: EnvValues): Config => ({
           // A trailing slash lets `new URL('chat.postMessage', apiUrl)` keep the path.
           apiUrl: env.SLACK_API_URL.endsWith('/') ? env.SLACK_API_URL : `${env.SLACK_API_URL}/`,
           channels: { default: env.SLACK_CHANNEL, monitoring: env.MONITORING_CHANNEL, error: env.ERROR_CHANNEL },
+          progressIntervalMs: env.PROGRESS_UPDATE_INTERVAL,
         },
+  webhooks: { signingSecret: env.WEBHOOK_SIGNING_SECRET, maxAttempts: env.WEBHOOK_MAX_ATTEMPTS },
   anthropic: {
     apiKey: env.ANTHROPIC_API_KEY,
     baseUrl: env.ANTHROPIC_BASE_URL,

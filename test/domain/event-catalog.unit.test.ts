@@ -11,6 +11,7 @@ import type { GlobalPosition, RecordedEvent } from '../../domain/ports/event-sto
 import { streamName } from '../../domain/streams.ts';
 import { taskEventSchemas } from '../../domain/task/events.ts';
 import { budgetEventSchemas } from '../../domain/budget/events.ts';
+import { deliveryEventSchemas } from '../../domain/delivery/events.ts';
 import { planEventSchemas } from '../../domain/plan/events.ts';
 import { workflowEventSchemas } from '../../domain/workflow/events.ts';
 import { checkSchemaFiles, writeSchemaFiles } from '../../infra/schemas/schema-files.ts';
@@ -31,9 +32,15 @@ const queued = { taskId: 't1', at: '2026-11-21T10:00:00.000Z', taskType: 'git-st
 
 describe('event catalog', () => {
   it('holds every event type of every aggregate, in its category, at a version', () => {
-    const expected = Object.entries({ conversation: conversationEventSchemas, task: taskEventSchemas, plan: planEventSchemas, workflow: workflowEventSchemas, budget: budgetEventSchemas }).flatMap(
-      ([category, schemas]) => Object.keys(schemas).map((t) => [t, category]),
-    );
+    const byCategory = {
+      conversation: conversationEventSchemas,
+      task: taskEventSchemas,
+      plan: planEventSchemas,
+      workflow: workflowEventSchemas,
+      budget: budgetEventSchemas,
+      delivery: deliveryEventSchemas,
+    };
+    const expected = Object.entries(byCategory).flatMap(([category, schemas]) => Object.keys(schemas).map((t) => [t, category]));
     expect([...eventCatalog.values()].map((e) => [e.type, e.category]).sort()).toEqual(expected.sort());
     for (const entry of eventCatalog.values()) expect(entry.version).toBeGreaterThanOrEqual(1);
   });

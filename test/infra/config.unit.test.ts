@@ -29,6 +29,7 @@ describe('defaults', () => {
       nats: { servers: [], embedded: true },
       eventStore: { kind: 'jetstream' },
       http: { port: 3000 },
+      webhooks: { signingSecret: undefined, maxAttempts: 5 },
       slack: undefined,
       anthropic: {
         apiKey: undefined,
@@ -183,6 +184,7 @@ describe('coercion', () => {
       SLACK_CHANNEL: '#orchestrator',
       MONITORING_CHANNEL: 'C0123MON',
       ERROR_CHANNEL: '#errors',
+      PROGRESS_UPDATE_INTERVAL: '500',
     });
     expect(config.slack).toEqual({
       botToken: 'xoxb-bot-secret-1',
@@ -190,6 +192,7 @@ describe('coercion', () => {
       appToken: 'xapp-app-secret-3',
       apiUrl: 'http://127.0.0.1:4567/api/',
       channels: { default: '#orchestrator', monitoring: 'C0123MON', error: '#errors' },
+      progressIntervalMs: 500,
     });
     expect(load(SLACK).slack?.apiUrl).toBe('https://slack.com/api/');
   });

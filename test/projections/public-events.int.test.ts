@@ -20,10 +20,10 @@ import { oneEvent } from '../support/events.ts';
 import { startTestNatsServer, type TestNatsServer } from '../support/nats.ts';
 import { loadPublicEventSchemas } from '../support/public-event-schemas.ts';
 
-// The public-events reactor on a real nats-server: events recorded by the real Task and
-// Conversation aggregates go out to the public stream once each, as CloudEvents that pass the
-// committed JSON Schema files, across restarts, a crash before the checkpoint, and an outage
-// of the public stream.
+// The public-events reactor on a real nats-server: events recorded by the real Task,
+// Conversation and Delivery aggregates go out to the public stream once each, as CloudEvents
+// that pass the committed JSON Schema files, across restarts, a crash before the checkpoint,
+// and an outage of the public stream.
 
 interface PublicMessage {
   readonly seq: number;
@@ -113,6 +113,21 @@ describe('public events reactor', () => {
     await send('conversation', conversation, 'SetContextVariable', { name: 'currentRepo', value: 'repo-a' });
     await send('conversation', conversation, 'SummarizeMemory', { summary: 'asked to analyze repo-a', coversThroughMessage: 1 });
     await send('conversation', conversation, 'ArchiveConversation', { reason: 'done' });
+    // A delivery stream shares its task's id.
+    const thread = { channel: 'C1', threadTs: '1700000000.000100' };
+    await send('delivery', retried, 'BeginProgressMessage', thread);
+    await send('delivery', retried, 'RecordProgressMessage', { channel: 'C1', ts: '1700000001.000200' });
+    await send('delivery', retried, 'BeginReply', { target: { kind: 'slack', ...thread }, outcome: 'failed' });
+    await send('delivery', retried, 'RecordReplyPosted', { channel: 'C1', ts: '1700000002.000300', fileIds: ['F1'] });
+    const webhook = { kind: 'webhook', url: 'https://ci.example.com/hooks/orch' };
+    await send('delivery', completed, 'BeginReply', { target: webhook, outcome: 'completed' });
+    await send('delivery', completed, 'RecordWebhookAttempt', { attempt: 1, maxAttempts: 3, outcome: { delivered: false, status: 503, error: 'HTTP 503', retryable: true } });
+    await send('delivery', completed, 'RecordWebhookAttempt', { attempt: 2, maxAttempts: 3, outcome: { delivered: true, status: 200 } });
+    await send('delivery', cancelled, 'BeginReply', { target: webhook, outcome: 'cancelled' });
+    await send('delivery', cancelled, 'RecordWebhookAttempt', { attempt: 1, maxAttempts: 3, outcome: { delivered: false, status: 410, error: 'HTTP 410 Gone', retryable: false } });
+    const natsReply = crypto.randomUUID();
+    await send('delivery', natsReply, 'BeginReply', { target: { kind: 'nats', subject: 'ci.results' }, outcome: 'completed' });
+    await send('delivery', natsReply, 'RecordNatsReply', { subject: 'ci.results' });
   };
 
   const publicCount = async () => (await jsm.streams.info(names.streamName)).state.messages;

@@ -69,9 +69,15 @@ export interface SlackWebApiStandIn {
   /** A `response_url` for a slash command or an interaction in `channel` (from message `messageTs`). */
   responseUrl(target: { channel: string; user: string; messageTs?: string; threadTs?: string }): string;
   /** The next `count` calls (of `method`, or of any method) get HTTP 429 with `Retry-After`. */
-  rateLimitNext(count: number, options?: { method?: string; retryAfterSeconds?: number }): void;
+  rateLimitNext(count: number, options?: { method?: string; retryAfterSeconds?: number; where?: (args: Readonly<Record<string, unknown>>) => boolean }): void;
   /** The next `count` calls of `method` answer `{ ok: false, error }`. */
   failNext(method: string, error: string, count?: number): void;
+  /**
+   * The next `count` calls of `method` matching `where` are carried out and recorded, but their
+   * HTTP answers are withheld until `release()` (as when the connection drops after Slack
+   * stored the message): what a crash between posting and recording the post looks like.
+   */
+  withholdAnswers(method: string, options?: { count?: number; where?: (args: Readonly<Record<string, unknown>>) => boolean }): { release(): void };
   /** Forgets calls, messages, files and pending faults. */
   reset(): void;
   stop(): Promise<void>;
@@ -121,8 +127,9 @@ export async function startSlackWebApiStandIn(options: { token?: string } = {}):
   const token = options.token ?? ws.botToken;
   const store = new StandInMessages();
   const recorded: RecordedCall[] = [];
-  const rateLimits: { method: string | undefined; retryAfterSeconds: number; remaining: number }[] = [];
+  const rateLimits: { method: string | undefined; retryAfterSeconds: number; remaining: number; where: (args: Args) => boolean }[] = [];
   const failures: { method: string; error: string; remaining: number }[] = [];
+  const withheld: { method: string; where: (args: Args) => boolean; remaining: number; released: Promise<void> }[] = [];
   const responseTargets = new Map<string, ResponseTarget>();
   let responseCounter = 0;
   let baseUrl = '';
@@ -135,7 +142,7 @@ export async function startSlackWebApiStandIn(options: { token?: string } = {}):
   };
 
   function answerApi(method: string, args: Args, callToken: string | undefined): HttpAnswer {
-    const limited = take(rateLimits, (r) => r.method === undefined || r.method === method);
+    const limited = take(rateLimits, (r) => (r.method === undefined || r.method === method) && r.where(args));
     if (limited) return { status: 429, body: { ok: false, error: 'ratelimited' }, headers: { 'retry-after': String(limited.retryAfterSeconds) } };
     const handler = methods[method];
     if (handler === undefined) return { status: 200, body: { ok: false, error: 'unknown_method', req_method: method } };
@@ -197,6 +204,8 @@ export async function startSlackWebApiStandIn(options: { token?: string } = {}):
     }
     const response = typeof answer.body === 'string' ? { text: answer.body } : answer.body;
     recorded.push({ method, args: recordedArgs, token: callToken, contentType, at, status: answer.status, response });
+    const hold = take(withheld, (h) => h.method === method && h.where(args));
+    if (hold) await hold.released;
     const text = typeof answer.body === 'string' ? answer.body : JSON.stringify(answer.body);
     res.writeHead(answer.status, {
       'content-type': typeof answer.body === 'string' ? 'text/plain; charset=utf-8' : 'application/json; charset=utf-8',
@@ -249,14 +258,21 @@ export async function startSlackWebApiStandIn(options: { token?: string } = {}):
       responseTargets.set(key, { ...target });
       return `${baseUrl}/respond/${key}`;
     },
-    rateLimitNext(count, { method, retryAfterSeconds = 1 } = {}) {
-      rateLimits.push({ method, retryAfterSeconds, remaining: count });
+    rateLimitNext(count, { method, retryAfterSeconds = 1, where = () => true } = {}) {
+      rateLimits.push({ method, retryAfterSeconds, remaining: count, where });
     },
     failNext(method, error, count = 1) {
       failures.push({ method, error, remaining: count });
     },
+    withholdAnswers(method, { count = 1, where = () => true } = {}) {
+      let release = (): void => undefined;
+      const released = new Promise<void>((resolve) => (release = resolve));
+      withheld.push({ method, where, remaining: count, released });
+      return { release };
+    },
     reset() {
       recorded.length = 0;
+      withheld.length = 0;
       rateLimits.length = 0;
       failures.length = 0;
       responseTargets.clear();

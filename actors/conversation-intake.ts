@@ -1,0 +1,203 @@
+import { randomUUID } from 'node:crypto';
+import { isLeft } from 'fp-ts/lib/Either.js';
+import type { Logger } from 'pino';
+import type { ConversationSource, ConversationState } from '../domain/conversation/index.ts';
+import { parseIntent, REPOSITORY_VARIABLE, type Intent, type NotUnderstood } from '../domain/intent/index.ts';
+import type { EventStore } from '../domain/ports/event-store.ts';
+import { streamName } from '../domain/streams.ts';
+import { replyTargetSchema, type ReplyTarget } from '../domain/task/fields.ts';
+import { z } from 'zod';
+import { conversationAggregate } from './aggregates/conversation.ts';
+import { readAggregateState } from './runtime/aggregate-reader.ts';
+import type { CommandClient } from './runtime/command-client.ts';
+import type { CommandReply } from './runtime/command-envelope.ts';
+
+// Where a chat message from any front end (Slack, console) becomes commands: the thread's
+// Conversation records the message, the offline intent parser reads it against the thread's
+// context variables, and a recognised request becomes a queued task whose result goes back
+// to the thread. Every step is idempotent, so a redelivered message (a Slack retry) queues
+// nothing twice: the message id dedupes the message and the task id is derived from it.
+
+export interface IncomingMessage {
+  readonly source: ConversationSource;
+  readonly channel: string;
+  /** The thread's root ts; a top-level message roots its own thread. */
+  readonly threadTs: string;
+  /** The message's own id (Slack ts); a repeated id is the same message. */
+  readonly messageTs: string;
+  readonly user: string;
+  /** Without the bot mention. */
+  readonly text: string;
+  /** Only continue existing conversations (a thread reply without a mention). */
+  readonly continueOnly?: boolean;
+  /** Recorded with the message: Slack's event id, team, etc. */
+  readonly metadata?: Record<string, string>;
+}
+
+export type IntakeOutcome =
+  | { readonly kind: 'queued'; readonly conversationId: string; readonly taskId: string; readonly intent: Intent }
+  | { readonly kind: 'not-understood'; readonly conversationId: string; readonly answer: NotUnderstood }
+  /** The same message again (a retry): nothing new was done. */
+  | { readonly kind: 'duplicate'; readonly conversationId: string }
+  /** A thread reply in a thread that is not one of ours. */
+  | { readonly kind: 'ignored'; readonly reason: string }
+  | { readonly kind: 'refused'; readonly conversationId: string; readonly message: string }
+  | { readonly kind: 'rerun'; readonly conversationId: string; readonly taskId: string; readonly of: string };
+
+export interface TaskRoute {
+  readonly pool: string;
+  readonly timeoutMs: number;
+}
+
+export interface ConversationIntakeOptions {
+  readonly commands: CommandClient;
+  readonly store: EventStore;
+  readonly logger: Logger;
+  /** Pool and time limit of a registered task type. */
+  readonly routeTask: (taskType: string) => TaskRoute | undefined;
+  /** Where results of this source's tasks go; Slack answers in the thread. */
+  readonly replyTarget: (message: IncomingMessage) => ReplyTarget;
+}
+
+const rerunnable = z.object({
+  taskType: z.string(),
+  pool: z.string(),
+  payload: z.unknown(),
+  timeoutMs: z.number(),
+  maxAttempts: z.number(),
+  replyTo: replyTargetSchema.optional(),
+  conversationId: z.string().optional(),
+});
+
+/** Ids must be NATS subject tokens: Slack's `1700000000.000100` becomes `1700000000_000100`. */
+const token = (value: string): string => value.replace(/[\s.*>]/g, '_');
+
+export const conversationIdOf = (source: ConversationSource, channel: string, threadTs: string): string => `${source}-${token(channel)}-${token(threadTs)}`;
+export const taskIdOf = (source: ConversationSource, channel: string, messageTs: string): string => `${source}-${token(channel)}-${token(messageTs)}`;
+
+export class ConversationIntake {
+  constructor(private readonly options: ConversationIntakeOptions) {}
+
+  async receive(message: IncomingMessage): Promise<IntakeOutcome> {
+    const conversationId = conversationIdOf(message.source, message.channel, message.threadTs);
+    const { commands } = this.options;
+    const target = { category: 'conversation', id: conversationId };
+    const actor = message.user;
+
+    if (!message.continueOnly) {
+      const started = await commands.send(target, {
+        commandId: `start-${conversationId}`,
+        type: 'StartConversation',
+        actor,
+        data: { user: message.user, channel: message.channel, threadTs: message.threadTs, source: message.source },
+      });
+      if (!accepted(started) && !rejectedAs(started, 'ConversationAlreadyStarted')) return { kind: 'refused', conversationId, message: describe(started) };
+    }
+
+    const added = await commands.send(target, {
+      commandId: randomUUID(),
+      type: 'AddMessage',
+      actor,
+      data: { messageId: message.messageTs, role: 'user', text: message.text || '(empty)', ...(message.metadata ? { metadata: message.metadata } : {}) },
+    });
+    if (rejectedAs(added, 'ConversationNotStarted') && message.continueOnly) return { kind: 'ignored', reason: 'not a conversation of ours' };
+    if (!accepted(added)) return { kind: 'refused', conversationId, message: describe(added) };
+    if (added.events === 0) return { kind: 'duplicate', conversationId };
+
+    const conversation: ConversationState = await readAggregateState(this.options.store, conversationAggregate, conversationId, this.options.logger);
+    const context = conversation.status === 'none' ? {} : conversation.context;
+    const currentRepo = context[REPOSITORY_VARIABLE];
+    const parsed = parseIntent(message.text, typeof currentRepo === 'string' ? { [REPOSITORY_VARIABLE]: currentRepo } : {});
+    if (isLeft(parsed)) return { kind: 'not-understood', conversationId, answer: parsed.left };
+    return this.queue(message, conversationId, parsed.right);
+  }
+
+  /** A person asked to stop a task (a Cancel button, `/cancel`); the answer is for that person. */
+  async cancelTask(taskId: string, user: string): Promise<string> {
+    const reply = await this.options.commands.send(
+      { category: 'task', id: taskId },
+      { commandId: randomUUID(), type: 'CancelTask', actor: user, data: { reason: `cancelled by ${user}`, requestedBy: user } },
+    );
+    if (accepted(reply)) return reply.events === 0 ? `Task ${taskId} was already cancelled.` : `Cancelling task ${taskId}.`;
+    if (rejectedAs(reply, 'TaskAlreadyFinished')) return `Task ${taskId} has already finished.`;
+    return `Could not cancel task ${taskId}: ${describe(reply)}`;
+  }
+
+  /** Runs a finished task again with the same parameters; `requestTs` (the click's action_ts) names the new task. */
+  async rerunTask(taskId: string, user: string, requestTs: string): Promise<IntakeOutcome> {
+    const { events } = await this.options.store.read(streamName('task', taskId), { maxCount: 1 });
+    const first = events[0];
+    const original = first?.type === 'TaskQueued' ? rerunnable.safeParse(first.data) : undefined;
+    if (!original?.success) return { kind: 'refused', conversationId: '', message: `There is no task ${taskId} to run again.` };
+    const task = original.data;
+    const conversationId = task.conversationId ?? '';
+    const replyTo = task.replyTo;
+    const channel = replyTo?.kind === 'slack' ? replyTo.channel : 'rerun';
+    const newTaskId = taskIdOf(replyTo?.kind === 'slack' ? 'slack' : 'console', channel, requestTs);
+    const queued = await this.options.commands.send(
+      { category: 'task', id: newTaskId },
+      {
+        commandId: `queue-${newTaskId}`,
+        type: 'QueueTask',
+        actor: user,
+        ...(conversationId ? { correlationId: conversationId } : {}),
+        causationId: taskId,
+        data: { taskType: task.taskType, pool: task.pool, payload: task.payload, timeoutMs: task.timeoutMs, maxAttempts: task.maxAttempts, ...(replyTo ? { replyTo } : {}), ...(conversationId ? { conversationId } : {}), requestedBy: user },
+      },
+    );
+    if (rejectedAs(queued, 'TaskAlreadyExists')) return { kind: 'duplicate', conversationId };
+    if (!accepted(queued)) return { kind: 'refused', conversationId, message: describe(queued) };
+    return { kind: 'rerun', conversationId, taskId: newTaskId, of: taskId };
+  }
+
+  private async queue(message: IncomingMessage, conversationId: string, intent: Intent): Promise<IntakeOutcome> {
+    const route = this.options.routeTask(intent.taskType);
+    if (!route) return { kind: 'refused', conversationId, message: `no worker pool runs ${intent.taskType} tasks here` };
+    const taskId = taskIdOf(message.source, message.channel, message.messageTs);
+    const queued = await this.options.commands.send(
+      { category: 'task', id: taskId },
+      {
+        commandId: `queue-${taskId}`,
+        type: 'QueueTask',
+        actor: message.user,
+        correlationId: conversationId,
+        data: {
+          taskType: intent.taskType,
+          pool: route.pool,
+          payload: intent.params,
+          timeoutMs: route.timeoutMs,
+          replyTo: this.options.replyTarget(message),
+          conversationId,
+          requestedBy: message.user,
+        },
+      },
+    );
+    if (rejectedAs(queued, 'TaskAlreadyExists')) return { kind: 'duplicate', conversationId };
+    if (!accepted(queued)) return { kind: 'refused', conversationId, message: describe(queued) };
+
+    // What "now run the tests" resolves against next time.
+    const variables: [string, unknown][] = [...Object.entries(intent.setContext), ['lastTaskType', intent.taskType], ['lastTaskIds', [taskId]]];
+    for (const [name, value] of variables) {
+      const set = await this.options.commands.send(
+        { category: 'conversation', id: conversationId },
+        { commandId: `context-${taskId}-${name}`, type: 'SetContextVariable', actor: message.user, causationId: `queue-${taskId}`, data: { name, value } },
+      );
+      if (!accepted(set)) this.options.logger.warn({ conversationId, name, reply: set }, 'could not set a context variable');
+    }
+    return { kind: 'queued', conversationId, taskId, intent };
+  }
+}
+
+const accepted = (reply: CommandReply): reply is Extract<CommandReply, { status: 'accepted' }> => reply.status === 'accepted';
+const rejectedAs = (reply: CommandReply, code: string): boolean => reply.status === 'rejected' && reply.code === code;
+
+function describe(reply: CommandReply): string {
+  switch (reply.status) {
+    case 'accepted':
+      return 'accepted';
+    case 'invalid':
+      return `invalid: ${reply.errors.join('; ')}`;
+    default:
+      return `${reply.code}: ${reply.message}`;
+  }
+}

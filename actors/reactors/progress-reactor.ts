@@ -1,0 +1,279 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import type { DeliveryState } from '../../domain/delivery/index.ts';
+import { ChatRateLimited, ChatTargetGone, type ChatPoster, type MessageRef, type ThreadRef } from '../../domain/ports/chat-poster.ts';
+import type { CheckpointStore } from '../../domain/ports/checkpoint-store.ts';
+import type { EventStore, RecordedEvent } from '../../domain/ports/event-store.ts';
+import { describeRemaining, estimateCompletion } from '../../domain/progress/eta.ts';
+import { progressReply } from '../../domain/replies/progress-reply.ts';
+import { parseStreamName } from '../../domain/streams.ts';
+import { replyTargetSchema } from '../../domain/task/fields.ts';
+import { deliveryAggregate } from '../aggregates/delivery.ts';
+import { readAggregateState } from '../runtime/aggregate-reader.ts';
+import type { CommandClient } from '../runtime/command-client.ts';
+import { taskEventReactor, type EventReactor, type Hold } from '../runtime/event-reactor.ts';
+
+// One progress message per task that answers in a Slack thread, edited in place as the task
+// moves: latest state wins (events arriving while an edit waits only replace what it will
+// show), at most one edit per message every `intervalMs`, a 429 pushes the next edit past its
+// Retry-After, and the final state is written however long that takes. The message's ts is
+// recorded on the task's Delivery before anything else is written to it, and the message
+// carries a marker, so a restart edits the same message instead of posting another.
+
+type Status = 'queued' | 'running' | 'retrying' | 'completed' | 'failed' | 'cancelled';
+
+interface View {
+  status: Status;
+  percent: number;
+  stage?: string;
+  details?: string;
+  counters?: Record<string, number>;
+  attempt?: number;
+  startedAt?: string;
+  progressAt?: string;
+}
+
+interface Tracked {
+  readonly taskId: string;
+  readonly taskType: string;
+  readonly thread: ThreadRef;
+  readonly hold: Hold;
+  view: View;
+  message?: MessageRef;
+  /** Something changed since the message was last written. */
+  dirty: boolean;
+  writing: boolean;
+  lastWriteAt: number;
+  notBefore: number;
+  failures: number;
+  timer?: NodeJS.Timeout;
+}
+
+const FINAL: readonly Status[] = ['completed', 'failed', 'cancelled'];
+const MAX_BACKOFF_MS = 30_000;
+
+const queued = z.object({ taskType: z.string(), replyTo: replyTargetSchema.optional() });
+const assigned = z.object({ attempt: z.number(), at: z.string() });
+const progressed = z.object({ attempt: z.number(), stage: z.string(), percent: z.number(), details: z.string().optional(), counters: z.record(z.string(), z.number()).optional(), at: z.string() });
+const failed = z.object({ final: z.boolean(), error: z.object({ code: z.string(), message: z.string() }) });
+
+export interface ProgressReactorOptions {
+  readonly store: EventStore;
+  readonly checkpoints: CheckpointStore;
+  readonly commands: CommandClient;
+  readonly chat: ChatPoster;
+  readonly logger: Logger;
+  /** Least time between two writes of one message; Slack allows about one per second per channel. */
+  readonly intervalMs?: number;
+  readonly now?: () => number;
+}
+
+export class ProgressReactor {
+  private readonly tracked = new Map<string, Tracked>();
+  private readonly reactor: EventReactor;
+  private readonly intervalMs: number;
+  private readonly now: () => number;
+  private stopped = false;
+
+  constructor(private readonly options: ProgressReactorOptions) {
+    this.intervalMs = options.intervalMs ?? 2_000;
+    this.now = options.now ?? Date.now;
+    this.reactor = taskEventReactor('progress-reactor', options, (event, hold) => this.handle(event, hold));
+  }
+
+  start(): Promise<void> {
+    return this.reactor.start();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const task of this.tracked.values()) clearTimeout(task.timer);
+    await this.reactor.stop();
+  }
+
+  /** Tasks whose final state has not been written yet. */
+  get pending(): number {
+    return this.tracked.size;
+  }
+
+  private handle(event: RecordedEvent, hold: () => Hold): void {
+    const taskId = parseStreamName(event.stream).id;
+    if (event.type === 'TaskQueued') {
+      const data = queued.parse(event.data);
+      if (data.replyTo?.kind !== 'slack' || this.tracked.has(taskId)) return;
+      const task: Tracked = {
+        taskId,
+        taskType: data.taskType,
+        thread: { channel: data.replyTo.channel, threadTs: data.replyTo.threadTs },
+        hold: hold(),
+        view: { status: 'queued', percent: 0 },
+        dirty: false,
+        writing: false,
+        lastWriteAt: 0,
+        notBefore: 0,
+        failures: 0,
+      };
+      this.tracked.set(taskId, task);
+      void this.openMessage(task);
+      return;
+    }
+    const task = this.tracked.get(taskId);
+    if (!task) return;
+    const view = this.next(task.view, event);
+    if (view === task.view) return;
+    task.view = view;
+    task.dirty = true;
+    this.schedule(task);
+  }
+
+  /** The view after one more event; the same object when the event changes nothing shown. */
+  private next(view: View, event: RecordedEvent): View {
+    switch (event.type) {
+      case 'TaskAssigned': {
+        const { attempt, at } = assigned.parse(event.data);
+        return { status: 'running', percent: 0, attempt, startedAt: at, stage: 'starting' };
+      }
+      case 'TaskProgressed': {
+        const p = progressed.parse(event.data);
+        if (view.attempt !== undefined && p.attempt !== view.attempt) return view;
+        return { ...view, status: 'running', percent: p.percent, stage: p.stage, details: p.details, counters: p.counters ?? view.counters, progressAt: p.at };
+      }
+      case 'TaskRetryScheduled':
+        return { ...view, status: 'retrying', details: 'the attempt did not finish; retrying' };
+      case 'TaskCompleted':
+        return { ...view, status: 'completed', percent: 100, stage: 'done', details: undefined };
+      case 'TaskFailed': {
+        const f = failed.parse(event.data);
+        return f.final ? { ...view, status: 'failed', details: `${f.error.code}: ${f.error.message}` } : view;
+      }
+      case 'TaskCancelled':
+        return { ...view, status: 'cancelled', details: String((event.data as { reason?: unknown }).reason ?? 'cancelled') };
+      default:
+        return view;
+    }
+  }
+
+  private document(task: Tracked) {
+    const { view } = task;
+    const eta = view.status === 'running' && view.startedAt && view.progressAt ? estimateCompletion({ startedAt: view.startedAt, at: view.progressAt, percent: view.percent }) : undefined;
+    return progressReply({
+      taskId: task.taskId,
+      taskType: task.taskType,
+      status: view.status,
+      percent: view.percent,
+      stage: view.stage,
+      details: view.details,
+      counters: view.counters,
+      attempt: view.attempt,
+      etaText: eta ? describeRemaining(eta.remainingMs) : undefined,
+    });
+  }
+
+  /** Finds or posts the task's one progress message, recording it on the Delivery first. */
+  private async openMessage(task: Tracked): Promise<void> {
+    const marker = { kind: 'progress', deliveryId: task.taskId } as const;
+    for (;;) {
+      try {
+        const begun = await this.options.commands.send(
+          { category: 'delivery', id: task.taskId },
+          { commandId: randomUUID(), type: 'BeginProgressMessage', actor: 'progress-reactor', data: { channel: task.thread.channel, threadTs: task.thread.threadTs } },
+        );
+        if (begun.status !== 'accepted') throw new Error(`BeginProgressMessage: ${JSON.stringify(begun)}`);
+        let message: MessageRef | undefined;
+        if (begun.events === 0) {
+          // Begun before: posted and recorded, posted and not recorded (a crash), or not posted.
+          const state: DeliveryState = await readAggregateState(this.options.store, deliveryAggregate, task.taskId, this.options.logger);
+          const ts = state.status === 'active' ? state.progress?.ts : undefined;
+          message = ts ? { channel: task.thread.channel, ts } : await this.options.chat.findPosted(task.thread, marker);
+          if (message && !ts) await this.record(task, message);
+          if (message) task.dirty = true; // it shows an older state than the one replayed
+        }
+        if (!message) {
+          const dirtyBefore = task.dirty;
+          task.dirty = false;
+          task.lastWriteAt = this.now();
+          try {
+            message = await this.options.chat.post(task.thread, this.document(task), marker);
+          } catch (error) {
+            task.dirty = dirtyBefore;
+            throw error;
+          }
+          await this.record(task, message);
+        }
+        task.message = message;
+        task.failures = 0;
+        this.schedule(task);
+        return;
+      } catch (error) {
+        if (!(await this.backOff(task, error, 'could not open the progress message'))) return;
+      }
+    }
+  }
+
+  private async record(task: Tracked, message: MessageRef): Promise<void> {
+    const reply = await this.options.commands.send(
+      { category: 'delivery', id: task.taskId },
+      { commandId: `progress-posted-${task.taskId}`, type: 'RecordProgressMessage', actor: 'progress-reactor', data: { channel: message.channel, ts: message.ts } },
+    );
+    if (reply.status !== 'accepted') throw new Error(`RecordProgressMessage: ${JSON.stringify(reply)}`);
+  }
+
+  private schedule(task: Tracked): void {
+    if (this.stopped || task.timer || task.writing || !task.message) return;
+    if (!task.dirty) {
+      if (FINAL.includes(task.view.status)) this.finish(task);
+      return;
+    }
+    const wait = Math.max(task.lastWriteAt + this.intervalMs, task.notBefore) - this.now();
+    if (wait > 0) {
+      task.timer = setTimeout(() => {
+        task.timer = undefined;
+        this.schedule(task);
+      }, wait);
+      return;
+    }
+    void this.write(task);
+  }
+
+  private async write(task: Tracked): Promise<void> {
+    task.writing = true;
+    task.dirty = false;
+    task.lastWriteAt = this.now();
+    try {
+      await this.options.chat.update(task.message!, this.document(task));
+      task.failures = 0;
+    } catch (error) {
+      task.dirty = true;
+      if (!(await this.backOff(task, error, 'could not update the progress message', false))) {
+        task.writing = false;
+        return;
+      }
+    }
+    task.writing = false;
+    this.schedule(task);
+  }
+
+  /** Sets when to try again; false when trying again cannot help (the task is dropped). */
+  private async backOff(task: Tracked, error: unknown, what: string, sleep = true): Promise<boolean> {
+    if (this.stopped) return false;
+    if (error instanceof ChatTargetGone) {
+      this.options.logger.warn({ taskId: task.taskId, code: error.code }, `${what}; giving up on this message`);
+      this.finish(task);
+      return false;
+    }
+    task.failures += 1;
+    const delay = error instanceof ChatRateLimited ? error.retryAfterMs : Math.min(MAX_BACKOFF_MS, 500 * 2 ** task.failures);
+    task.notBefore = this.now() + delay;
+    const log = error instanceof ChatRateLimited ? this.options.logger.info.bind(this.options.logger) : this.options.logger.warn.bind(this.options.logger);
+    log({ taskId: task.taskId, err: error instanceof ChatRateLimited ? undefined : error, retryInMs: delay }, error instanceof ChatRateLimited ? 'rate limited; the next progress edit waits' : what);
+    if (sleep) await new Promise((resolve) => setTimeout(resolve, delay));
+    return !this.stopped;
+  }
+
+  private finish(task: Tracked): void {
+    clearTimeout(task.timer);
+    this.tracked.delete(task.taskId);
+    task.hold.release();
+  }
+}

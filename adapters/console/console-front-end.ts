@@ -1,0 +1,240 @@
+import { createInterface, type Interface } from 'node:readline';
+import type { Readable, Writable } from 'node:stream';
+import type { Logger } from 'pino';
+import type { ConversationIntake, IntakeOutcome } from '../../actors/conversation-intake.ts';
+import type { SlashAnswer, SlashRequest } from '../../actors/slash-commands.ts';
+import type { EventStore, RecordedEvent, Subscription } from '../../domain/ports/event-store.ts';
+import { describeRemaining, estimateCompletion } from '../../domain/progress/eta.ts';
+import { progressBar } from '../../domain/replies/progress-reply.ts';
+import { resultReply } from '../../domain/replies/result-reply.ts';
+import { parseStreamName } from '../../domain/streams.ts';
+import { toPlainText } from '../../domain/replies/plain-text.ts';
+
+// The terminal front end, the embedded default when Slack is not configured: the same
+// conversation flows as Slack (requests through the intake, follow-ups against the thread's
+// context), progress drawn as a bar from the task's events, and the result as it is
+// delivered: the result reactor publishes it on this session's NATS subject, the console's
+// reply target. `/new` starts a new conversation (a new thread); `--once` runs one request
+// and exits with 0 when it completed.
+
+export interface ConsoleFrontEndOptions {
+  readonly intake: ConversationIntake;
+  readonly slash: { answer(request: SlashRequest): Promise<SlashAnswer>; readonly commands: readonly string[] };
+  readonly store: EventStore;
+  /** Delivered results for this session (the nats reply target's subject). */
+  readonly results: AsyncIterable<Uint8Array>;
+  /** The channel the session's conversations live in (part of their ids). */
+  readonly channel: string;
+  readonly user: string;
+  readonly input: Readable;
+  readonly output: Writable;
+  /** Redraw the bar in place (a terminal) or print each change on its own line (a pipe). */
+  readonly interactive: boolean;
+  readonly logger: Logger;
+  readonly now?: () => number;
+}
+
+interface Result {
+  readonly taskId: string;
+  readonly taskType: string;
+  readonly outcome: 'completed' | 'failed' | 'cancelled';
+  readonly result?: unknown;
+  readonly error?: { code: string; message: string };
+  readonly reason?: string;
+}
+
+const HELP = [
+  'Ask for work in plain words, for example:',
+  '  analyze repo my-service',
+  '  git status of my-service',
+  '  now run the tests            (uses the repository this conversation is about)',
+  '  lint my-service',
+  'Commands:',
+  '  /new                         start a new conversation',
+  '  /cancel <task id>            stop a running task',
+  '  /orchestrator status         planner, pools, tasks',
+  '  /monitor                     task counts',
+  '  /workflow ...                workflows',
+  '  /help                        this text',
+  '  /quit                        leave (the orchestrator stops too)',
+].join('\n');
+
+export class ConsoleFrontEnd {
+  private threadTs: string;
+  private sequence = 0;
+  private readonly waiting = new Map<string, (result: Result) => void>();
+  private readonly early = new Map<string, Result>();
+  private readline: Interface | undefined;
+  private resultsLoop: Promise<void> | undefined;
+  private readonly now: () => number;
+
+  constructor(private readonly options: ConsoleFrontEndOptions) {
+    this.now = options.now ?? Date.now;
+    this.threadTs = this.nextTs();
+    this.resultsLoop = this.collectResults();
+  }
+
+  /** Runs one request to its end; resolves true when it completed. */
+  async once(text: string): Promise<boolean> {
+    return this.request(text);
+  }
+
+  /** The interactive chat; resolves when the person quits or the input ends. */
+  async chat(): Promise<'quit' | 'end'> {
+    const { input, output } = this.options;
+    this.print(`Orchestrator console. Type a request, or /help. Conversation ${this.threadTs}.`);
+    const rl = createInterface({ input, output, prompt: 'you> ', terminal: this.options.interactive });
+    this.readline = rl;
+    rl.prompt();
+    for await (const line of rl) {
+      const text = line.trim();
+      if (text === '/quit' || text === '/exit') {
+        rl.close();
+        return 'quit';
+      }
+      if (text !== '') await this.line(text).catch((error: unknown) => this.print(`Sorry, that failed: ${(error as Error).message}`));
+      rl.prompt();
+    }
+    return 'end';
+  }
+
+  close(): void {
+    this.readline?.close();
+  }
+
+  private async line(text: string): Promise<void> {
+    if (text === '/help') return this.print(HELP);
+    if (text === '/new') {
+      this.threadTs = this.nextTs();
+      return this.print(`New conversation ${this.threadTs}.`);
+    }
+    const cancel = /^\/cancel\s+(\S+)$/.exec(text);
+    if (cancel) return this.print(await this.options.intake.cancelTask(cancel[1]!, this.options.user));
+    if (text.startsWith('/')) {
+      const [command = '', ...rest] = text.split(/\s+/);
+      const answer = await this.options.slash.answer({ command, text: rest.join(' '), user: this.options.user, channel: this.options.channel });
+      return this.print(answer.text);
+    }
+    await this.request(text);
+  }
+
+  private async request(text: string): Promise<boolean> {
+    // Subscribe before queueing, so no event of the new task can slip past.
+    const head = await this.options.store.headPosition({ category: 'task' });
+    const outcome = await this.options.intake.receive({
+      source: 'console',
+      channel: this.options.channel,
+      threadTs: this.threadTs,
+      messageTs: this.nextTs(),
+      user: this.options.user,
+      text,
+    });
+    return this.follow(outcome, head);
+  }
+
+  private async follow(outcome: IntakeOutcome, head: Awaited<ReturnType<EventStore['headPosition']>>): Promise<boolean> {
+    switch (outcome.kind) {
+      case 'not-understood':
+        this.print(outcome.answer.message);
+        return false;
+      case 'refused':
+        this.print(`Sorry, I could not start that: ${outcome.message}`);
+        return false;
+      case 'duplicate':
+      case 'ignored':
+        return false;
+      case 'queued':
+      case 'rerun': {
+        const taskId = outcome.taskId;
+        this.print(outcome.kind === 'queued' ? `On it: ${outcome.intent.summary} (task ${taskId}).` : `Running it again as task ${taskId}.`);
+        const result = this.resultOf(taskId);
+        const subscription = this.options.store.subscribe({ category: 'task', ...(head ? { after: head } : {}) });
+        const drawing = this.drawProgress(subscription, taskId);
+        const delivered = await result;
+        await subscription.close();
+        await drawing;
+        this.print(toPlainText(resultReply({ ...delivered, repository: outcome.kind === 'queued' ? outcome.intent.params.repository : undefined })));
+        return delivered.outcome === 'completed';
+      }
+    }
+  }
+
+  private async drawProgress(subscription: Subscription, taskId: string): Promise<void> {
+    let startedAt: string | undefined;
+    let lastLine = '';
+    for await (const message of subscription) {
+      if (message.kind !== 'event' || parseStreamName(message.event.stream).id !== taskId) continue;
+      const line = this.progressLine(message.event, startedAt);
+      if (message.event.type === 'TaskAssigned') startedAt = (message.event.data as { at?: string }).at;
+      if (line && line !== lastLine) {
+        lastLine = line;
+        this.status(line);
+      }
+      if (['TaskCompleted', 'TaskCancelled'].includes(message.event.type) || (message.event.type === 'TaskFailed' && (message.event.data as { final?: boolean }).final)) break;
+    }
+    if (this.options.interactive && lastLine) this.options.output.write('\n');
+  }
+
+  private progressLine(event: RecordedEvent, startedAt: string | undefined): string | undefined {
+    const data = event.data as { stage?: string; percent?: number; details?: string; at?: string; nextAttempt?: number };
+    switch (event.type) {
+      case 'TaskQueued':
+        return `${progressBar(0)}  queued`;
+      case 'TaskAssigned':
+        return `${progressBar(0)}  starting`;
+      case 'TaskProgressed': {
+        const eta = startedAt && data.at && data.percent !== undefined ? estimateCompletion({ startedAt, at: data.at, percent: data.percent }) : undefined;
+        return `${progressBar(data.percent ?? 0)}  ${data.stage ?? ''}${data.details ? ` — ${data.details}` : ''}${eta ? ` (${describeRemaining(eta.remainingMs)} left)` : ''}`;
+      }
+      case 'TaskRetryScheduled':
+        return `retrying (attempt ${data.nextAttempt ?? '?'})`;
+      case 'TaskCompleted':
+        return `${progressBar(100)}  done`;
+      default:
+        return undefined;
+    }
+  }
+
+  private resultOf(taskId: string): Promise<Result> {
+    const early = this.early.get(taskId);
+    if (early) {
+      this.early.delete(taskId);
+      return Promise.resolve(early);
+    }
+    return new Promise((resolve) => this.waiting.set(taskId, resolve));
+  }
+
+  private async collectResults(): Promise<void> {
+    for await (const data of this.options.results) {
+      let result: Result;
+      try {
+        result = JSON.parse(new TextDecoder().decode(data)) as Result;
+      } catch (error) {
+        this.options.logger.warn({ err: error }, 'unreadable result message');
+        continue;
+      }
+      const waiter = this.waiting.get(result.taskId);
+      if (waiter) {
+        this.waiting.delete(result.taskId);
+        waiter(result);
+      } else {
+        this.early.set(result.taskId, result);
+      }
+    }
+  }
+
+  private status(line: string): void {
+    if (this.options.interactive) this.options.output.write(`\r\x1b[2K${line}`);
+    else this.options.output.write(`${line}\n`);
+  }
+
+  private print(text: string): void {
+    this.options.output.write(`${text}\n`);
+  }
+
+  /** Slack-like message ids: seconds with a per-session sequence, unique and increasing. */
+  private nextTs(): string {
+    this.sequence += 1;
+    return `${Math.floor(this.now() / 1000)}.${String(this.sequence).padStart(6, '0')}`;
+  }
+}

@@ -1,0 +1,182 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { App, LogLevel, type Logger as BoltLogger } from '@slack/bolt';
+import type { WebClient } from '@slack/web-api';
+import { LRUCache } from 'lru-cache';
+import type { Logger } from 'pino';
+import type { ConversationIntake, IncomingMessage, IntakeOutcome } from '../../actors/conversation-intake.ts';
+import type { SlashRequest, SlashAnswer } from '../../actors/slash-commands.ts';
+import type { ReplyDocument } from '../../domain/replies/reply-document.ts';
+import { toBlockKit } from './block-kit.ts';
+
+// Slack in: Bolt 5 over HTTP (signature checked by Bolt's receiver, five-minute window) or
+// Socket Mode when an app token is set. Mentions, direct messages and replies in our threads
+// go to the conversation intake; events are acknowledged at once and handled after (Slack
+// wants an answer within 3 s), and a redelivered event_id is dropped before anything is done
+// (the intake would find the message id anyway; this saves the round trip). Slash commands go
+// to the declared table in actors/slash-commands.ts; buttons become commands with the
+// clicking user as the actor.
+
+export interface SlackFrontEndOptions {
+  readonly botToken: string;
+  readonly signingSecret: string;
+  readonly appToken?: string;
+  readonly apiUrl: string;
+  /** HTTP mode: where Slack's requests arrive (`/slack/events`). */
+  readonly port: number;
+  readonly host?: string;
+  readonly intake: ConversationIntake;
+  readonly slash: { answer(request: SlashRequest): Promise<SlashAnswer>; readonly commands: readonly string[] };
+  readonly logger: Logger;
+}
+
+export interface SlackFrontEnd {
+  /** The HTTP port actually bound (HTTP mode). */
+  readonly port: number | undefined;
+  readonly client: WebClient;
+  stop(): Promise<void>;
+}
+
+const MENTION = /<@[A-Z0-9]+(?:\|[^>]*)?>/g;
+const withoutMentions = (text: string): string => text.replace(MENTION, ' ').replace(/\s+/g, ' ').trim();
+
+export async function startSlackFrontEnd(options: SlackFrontEndOptions): Promise<SlackFrontEnd> {
+  const { logger, intake } = options;
+  const app = new App({
+    token: options.botToken,
+    signingSecret: options.signingSecret,
+    ...(options.appToken ? { appToken: options.appToken, socketMode: true } : {}),
+    clientOptions: { slackApiUrl: options.apiUrl },
+    logger: boltLogger(logger),
+    logLevel: LogLevel.WARN,
+  });
+  const seenEvents = new LRUCache<string, true>({ max: 10_000, ttl: 60 * 60 * 1000 });
+
+  const firstDelivery = (eventId: string | undefined, retryNum: number | undefined): boolean => {
+    if (!eventId) return true;
+    if (seenEvents.has(eventId)) {
+      logger.info({ eventId, retryNum }, 'Slack redelivered an event already taken; dropped');
+      return false;
+    }
+    seenEvents.set(eventId, true);
+    return true;
+  };
+
+  const take = async (message: IncomingMessage, say: (reply: { text: string; blocks?: unknown[]; thread_ts: string }) => Promise<unknown>): Promise<void> => {
+    let outcome: IntakeOutcome;
+    try {
+      outcome = await intake.receive(message);
+    } catch (error) {
+      logger.error({ err: error, channel: message.channel, ts: message.messageTs }, 'could not take a Slack message');
+      await say({ text: 'Sorry, something went wrong while taking that request; please try again.', thread_ts: message.threadTs }).catch(() => undefined);
+      return;
+    }
+    logger.debug({ outcome: outcome.kind, channel: message.channel, ts: message.messageTs }, 'Slack message taken');
+    if (outcome.kind === 'not-understood') await say({ ...rendered({ title: 'I can not do that yet', tone: 'info', summary: outcome.answer.message }), thread_ts: message.threadTs });
+    if (outcome.kind === 'refused') await say({ text: `Sorry, I could not start that: ${outcome.message}`, thread_ts: message.threadTs });
+  };
+
+  app.event('app_mention', async ({ event, body, context, say }) => {
+    if (!firstDelivery((body as { event_id?: string }).event_id, context.retryNum)) return;
+    if (!event.user || !event.ts) return;
+    await take(
+      {
+        source: 'slack',
+        channel: event.channel,
+        threadTs: event.thread_ts ?? event.ts,
+        messageTs: event.ts,
+        user: event.user,
+        text: withoutMentions(event.text ?? ''),
+        metadata: { eventId: (body as { event_id?: string }).event_id ?? '', team: (body as { team_id?: string }).team_id ?? '' },
+      },
+      say,
+    );
+  });
+
+  app.message(async ({ message, body, context, say }) => {
+    // People only: no edits, deletions, joins, or bots (ourselves included).
+    if (message.subtype !== undefined || 'bot_id' in message) return;
+    const m = message as { user?: string; text?: string; ts: string; thread_ts?: string; channel: string; channel_type?: string };
+    if (!m.user || m.user === context.botUserId) return;
+    const text = m.text ?? '';
+    const direct = m.channel_type === 'im';
+    // In channels a mention arrives as app_mention too; that copy is the one taken.
+    if (!direct && (!m.thread_ts || (context.botUserId && text.includes(`<@${context.botUserId}>`)))) return;
+    if (!firstDelivery((body as { event_id?: string }).event_id, context.retryNum)) return;
+    await take(
+      {
+        source: 'slack',
+        channel: m.channel,
+        threadTs: m.thread_ts ?? m.ts,
+        messageTs: m.ts,
+        user: m.user,
+        text: withoutMentions(text),
+        continueOnly: !direct,
+        metadata: { eventId: (body as { event_id?: string }).event_id ?? '', team: (body as { team_id?: string }).team_id ?? '' },
+      },
+      say,
+    );
+  });
+
+  for (const command of options.slash.commands) {
+    app.command(command, async ({ command: c, ack, respond }) => {
+      await ack();
+      const answer = await options.slash
+        .answer({ command: c.command, text: c.text ?? '', user: c.user_id, channel: c.channel_id })
+        .catch((error: unknown): SlashAnswer => {
+          logger.error({ err: error, command: c.command }, 'slash command failed');
+          return { text: `Sorry, ${c.command} failed: ${(error as Error).message}`, visibility: 'ephemeral' };
+        });
+      await respond({ text: answer.text, response_type: answer.visibility });
+    });
+  }
+
+  app.action('cancel_task', async ({ ack, action, body, respond }) => {
+    await ack();
+    const taskId = (action as { value?: string }).value;
+    if (!taskId) return;
+    const text = await intake.cancelTask(taskId, body.user.id).catch((error: unknown) => `Could not cancel: ${(error as Error).message}`);
+    await respond({ text, response_type: 'ephemeral', replace_original: false });
+  });
+
+  app.action('rerun_task', async ({ ack, action, body, respond }) => {
+    await ack();
+    const taskId = (action as { value?: string }).value;
+    const actionTs = (action as { action_ts?: string }).action_ts ?? String(Date.now() / 1000);
+    if (!taskId) return;
+    const outcome = await intake.rerunTask(taskId, body.user.id, actionTs).catch((error: unknown): IntakeOutcome => ({ kind: 'refused', conversationId: '', message: (error as Error).message }));
+    const text = outcome.kind === 'rerun' ? `Running it again as task ${outcome.taskId}.` : outcome.kind === 'refused' ? `Could not run it again: ${outcome.message}` : 'Already running it again.';
+    await respond({ text, response_type: 'ephemeral', replace_original: false });
+  });
+
+  app.error(async (error) => {
+    logger.error({ err: error }, 'Slack listener failed');
+  });
+
+  const started = options.appToken ? await app.start() : await app.start({ port: options.port, host: options.host });
+  const port = options.appToken ? undefined : ((started as Server).address() as AddressInfo).port;
+  logger.info({ mode: options.appToken ? 'socket' : 'http', port }, 'Slack front end listening');
+  return { port, client: app.client, stop: () => app.stop() as Promise<void> };
+}
+
+function rendered(document: ReplyDocument): { text: string; blocks: unknown[] } {
+  const { text, blocks } = toBlockKit(document);
+  return { text, blocks };
+}
+
+/** Bolt's logger interface onto pino; Bolt's own level stays at warn. */
+function boltLogger(logger: Logger): BoltLogger {
+  const child = logger.child({ component: 'bolt' });
+  let level = LogLevel.WARN;
+  return {
+    debug: (...msg: unknown[]) => child.debug(msg.map(String).join(' ')),
+    info: (...msg: unknown[]) => child.info(msg.map(String).join(' ')),
+    warn: (...msg: unknown[]) => child.warn(msg.map(String).join(' ')),
+    error: (...msg: unknown[]) => child.error(msg.map(String).join(' ')),
+    setLevel: (l: LogLevel) => {
+      level = l;
+    },
+    getLevel: () => level,
+    setName: () => undefined,
+  };
+}

@@ -1,0 +1,105 @@
+import { match } from 'ts-pattern';
+import type { z } from 'zod';
+import type { TaskError } from '../task/fields.ts';
+import { analysisReply, analyzeResultSchema } from './analysis-reply.ts';
+import { formatDuration, isDuration, prettyJson } from './format.ts';
+import { gitStatusReply, gitStatusResultSchema } from './git-status-reply.ts';
+import { lintReply, lintResultSchema } from './lint-reply.ts';
+import type { ReplyAction, ReplyDocument } from './reply-document.ts';
+import { runTestsResultSchema, testRunReply } from './test-run-reply.ts';
+
+// The reply a task's end gets: per task type for the results we know how to read, a generic
+// document with the raw JSON for any other (an unknown type, or a result of an unexpected
+// shape: showing it as returned beats guessing), the error for a failure, the reason for a
+// cancellation.
+
+export type TaskOutcome = 'completed' | 'failed' | 'cancelled';
+
+export interface ResultReplyInput {
+  readonly taskId: string;
+  readonly taskType: string;
+  readonly outcome: TaskOutcome;
+  readonly result?: unknown;
+  readonly error?: TaskError;
+  readonly reason?: string;
+  readonly durationMs?: number;
+  readonly repository?: string;
+}
+
+export const RERUN_ACTION_ID = 'rerun_task';
+
+type View = (result: unknown) => ReplyDocument | undefined;
+const view =
+  <T>(schema: z.ZodType<T>, render: (result: T) => ReplyDocument): View =>
+  (result) => {
+    const parsed = schema.safeParse(result);
+    return parsed.success ? render(parsed.data) : undefined;
+  };
+
+const views: ReadonlyMap<string, View> = new Map([
+  ['git-status', view(gitStatusResultSchema, gitStatusReply)],
+  ['analyze-codebase', view(analyzeResultSchema, analysisReply)],
+  ['run-tests', view(runTestsResultSchema, testRunReply)],
+  ['lint', view(lintResultSchema, lintReply)],
+]);
+
+/** The task types with a reply of their own; any other gets the generic one. */
+export const FORMATTED_TASK_TYPES: readonly string[] = [...views.keys()];
+
+function repositoryOf(input: ResultReplyInput): string | undefined {
+  if (input.repository) return input.repository;
+  const result = input.result;
+  if (typeof result === 'object' && result !== null && 'repository' in result && typeof result.repository === 'string') return result.repository;
+  return undefined;
+}
+
+function footer(input: ResultReplyInput): string {
+  const repository = repositoryOf(input);
+  return [repository, `task ${input.taskId}`, isDuration(input.durationMs) ? `took ${formatDuration(input.durationMs)}` : undefined]
+    .filter((part): part is string => Boolean(part))
+    .join(' · ');
+}
+
+function genericReply(input: ResultReplyInput, known: boolean): ReplyDocument {
+  const note = known ? `The result did not have the shape a ${input.taskType} result has, so it is shown as returned.` : undefined;
+  if (input.result === undefined) return { title: `${input.taskType} completed`, tone: 'success', summary: note ?? 'Completed with no result.' };
+  return {
+    title: `${input.taskType} completed`,
+    tone: known ? 'warning' : 'success',
+    ...(note ? { summary: note } : {}),
+    code: { title: 'Result', text: prettyJson(input.result) },
+  };
+}
+
+function completedReply(input: ResultReplyInput): ReplyDocument {
+  const render = views.get(input.taskType);
+  const document = render?.(input.result) ?? genericReply(input, render !== undefined);
+  const rerun: ReplyAction = { actionId: RERUN_ACTION_ID, label: 'Re-run', value: input.taskId };
+  return { ...document, actions: [...(document.actions ?? []), rerun] };
+}
+
+function failedReply(input: ResultReplyInput): ReplyDocument {
+  return {
+    title: `${input.taskType} failed`,
+    tone: 'failure',
+    summary: input.error?.message || 'The task failed without an error message.',
+    ...(input.error ? { fields: [{ label: 'Error', value: input.error.code }] } : {}),
+  };
+}
+
+function cancelledReply(input: ResultReplyInput): ReplyDocument {
+  return {
+    title: `${input.taskType} cancelled`,
+    tone: 'warning',
+    summary: input.reason ? `Cancelled: ${input.reason}` : 'Cancelled before it finished.',
+  };
+}
+
+export function resultReply(input: ResultReplyInput): ReplyDocument {
+  const document = match(input.outcome)
+    .with('completed', () => completedReply(input))
+    .with('failed', () => failedReply(input))
+    .with('cancelled', () => cancelledReply(input))
+    .exhaustive();
+  return { ...document, footer: footer(input) };
+}

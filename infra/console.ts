@@ -1,0 +1,32 @@
+import { hostname, userInfo } from 'node:os';
+import { ConsoleFrontEnd } from '../adapters/console/console-front-end.ts';
+import { conversationIntake, slashCommandTable } from './front-desk.ts';
+import type { RoleContext } from './role-context.ts';
+
+const token = (value: string): string => value.replace(/[^A-Za-z0-9_-]/g, '_') || 'x';
+
+/** The terminal chat, in this process, for the person at the keyboard. */
+export async function startConsole(context: RoleContext, { logFile }: { logFile: string }): Promise<ConsoleFrontEnd> {
+  const { config, nc, store, logger } = context;
+  const user = token(userInfo().username);
+  const session = `${token(hostname())}-${process.pid}`;
+  const subject = `${config.prefix}.console.${session}.results`;
+  const subscription = nc.subscribe(subject);
+  await nc.flush();
+  const results = (async function* () {
+    for await (const message of subscription) yield message.data;
+  })();
+  process.stdout.write(`(logs: ${logFile})\n`);
+  return new ConsoleFrontEnd({
+    intake: conversationIntake(context, () => ({ kind: 'nats', subject })),
+    slash: slashCommandTable(context, 'console'),
+    store,
+    results,
+    channel: `${user}_at_${session}`,
+    user,
+    input: process.stdin,
+    output: process.stdout,
+    interactive: Boolean(process.stdout.isTTY),
+    logger: logger.child({ role: 'console' }),
+  });
+}

@@ -1,0 +1,44 @@
+import { ProgressReactor } from '../actors/reactors/progress-reactor.ts';
+import { ResultReactor } from '../actors/reactors/result-reactor.ts';
+import { CommandClient } from '../actors/runtime/command-client.ts';
+import { KvCheckpointStore } from '../adapters/nats/kv-checkpoint-store.ts';
+import { SlackChatPoster, slackWebClient } from '../adapters/slack/slack-chat-poster.ts';
+import { HttpWebhookSender } from '../adapters/webhook/http-webhook-sender.ts';
+import { webhookRetryDelayMs } from '../adapters/webhook/retry-schedule.ts';
+import type { RoleContext } from './role-context.ts';
+
+// The `reactors` role: results and progress out to where requests came from. One process of
+// it: each reactor keeps one checkpoint, and delivery is recorded on the Delivery aggregate so
+// a restart neither doubles nor loses a reply.
+
+export async function startReactors({ config, nc, store, logger }: RoleContext): Promise<() => Promise<void>> {
+  const checkpoints = await KvCheckpointStore.connect(nc, config.prefix);
+  const commands = new CommandClient(nc, config.prefix);
+  const chat = config.slack ? new SlackChatPoster(slackWebClient(config.slack.botToken, config.slack.apiUrl)) : undefined;
+  const log = logger.child({ role: 'reactors' });
+  const stops: (() => Promise<void>)[] = [];
+
+  if (config.features.resultCallbacks) {
+    const results = new ResultReactor({
+      store,
+      checkpoints,
+      commands,
+      chat,
+      webhooks: config.webhooks.signingSecret ? new HttpWebhookSender({ secret: config.webhooks.signingSecret }) : undefined,
+      webhookMaxAttempts: config.webhooks.maxAttempts,
+      webhookDelayMs: (attempt, retryAfterMs) => Math.max(webhookRetryDelayMs(attempt), Math.min(retryAfterMs ?? 0, 600_000)),
+      publish: (subject, payload) => nc.publish(subject, payload),
+      logger: log.child({ reactor: 'results' }),
+    });
+    await results.start();
+    stops.push(() => results.stop());
+  }
+  if (chat && config.slack && config.features.progressReporting) {
+    const progress = new ProgressReactor({ store, checkpoints, commands, chat, intervalMs: config.slack.progressIntervalMs, logger: log.child({ reactor: 'progress' }) });
+    await progress.start();
+    stops.push(() => progress.stop());
+  }
+  return async () => {
+    await Promise.all(stops.map((stop) => stop()));
+  };
+}

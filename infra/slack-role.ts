@@ -1,0 +1,22 @@
+import { startSlackFrontEnd } from '../adapters/slack/slack-front-end.ts';
+import { conversationIntake, slashCommandTable } from './front-desk.ts';
+import type { RoleContext } from './role-context.ts';
+
+// The `slack` role: Slack's requests in (HTTP on PORT, or Socket Mode with SLACK_APP_TOKEN).
+// Answers go out through the `reactors` role, which may run elsewhere.
+
+export async function startSlack(context: RoleContext): Promise<() => Promise<void>> {
+  const slack = context.config.slack;
+  if (!slack) throw new Error('the slack role needs SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET');
+  const frontEnd = await startSlackFrontEnd({
+    botToken: slack.botToken,
+    signingSecret: slack.signingSecret,
+    appToken: slack.appToken,
+    apiUrl: slack.apiUrl,
+    port: context.config.http.port,
+    intake: conversationIntake(context, (message) => ({ kind: 'slack', channel: message.channel, threadTs: message.threadTs })),
+    slash: slashCommandTable(context, slack.appToken ? 'Slack (Socket Mode)' : 'Slack (HTTP)'),
+    logger: context.logger.child({ role: 'slack' }),
+  });
+  return () => frontEnd.stop();
+}
