@@ -1,20 +1,12 @@
+import type { SlashAnswer, SlashHandler, SlashRequest } from './slash-command-types.ts';
+import { workflowSubcommands, type WorkflowDesk } from './workflow-slash-commands.ts';
+
+export type { SlashAnswer, SlashHandler, SlashRequest } from './slash-command-types.ts';
+
 // Slash commands as a declared table: each command lists its subcommands, each subcommand is
 // either a handler or a capability that is not built yet (answered in so many words, never
 // silence), and anything else gets the command's usage. Front ends (Slack, console) parse
 // nothing themselves: they pass the command and its text here and show the answer.
-
-export interface SlashRequest {
-  readonly command: string;
-  readonly text: string;
-  readonly user: string;
-  readonly channel: string;
-}
-
-export interface SlashAnswer {
-  readonly text: string;
-  /** Ephemeral: only the person who typed it sees the answer. */
-  readonly visibility: 'ephemeral' | 'in_channel';
-}
 
 /** What the status commands report; each field is read when asked. */
 export interface StatusSource {
@@ -25,19 +17,42 @@ export interface StatusSource {
   taskTotals(): Promise<{ readonly count: number; readonly byStatus: Readonly<Record<string, number>> } | undefined>;
 }
 
-type Handler = (args: readonly string[], request: SlashRequest) => Promise<SlashAnswer>;
-type Route = Handler | { readonly notYet: string };
+type Route = SlashHandler | { readonly notYet: string };
 
 interface CommandSpec {
   readonly usage: readonly string[];
   readonly subcommands: Readonly<Record<string, Route>>;
   /** What the command does with no subcommand; usage when absent. */
-  readonly bare?: Handler;
+  readonly bare?: SlashHandler;
 }
 
 const ephemeral = (text: string): SlashAnswer => ({ text, visibility: 'ephemeral' });
 
-export function slashCommands(status: StatusSource): { answer(request: SlashRequest): Promise<SlashAnswer>; readonly commands: readonly string[] } {
+/**
+ * The words of a command's text, split at white space; double quotes (straight or curly) keep
+ * spaces inside one word and are dropped: `title="a b"` is the word `title=a b`.
+ */
+export function splitWords(text: string): string[] {
+  const words: string[] = [];
+  let word: string | undefined;
+  let closing: string | undefined;
+  for (const ch of text) {
+    if (closing !== undefined) {
+      if (ch === closing) closing = undefined;
+      else word += ch;
+    } else if (ch === '"' || ch === '\u201c' || ch === '\u201d') {
+      closing = ch === '\u201c' ? '\u201d' : ch;
+      word ??= '';
+    } else if (/\s/.test(ch)) {
+      if (word !== undefined) words.push(word);
+      word = undefined;
+    } else word = (word ?? '') + ch;
+  }
+  if (word !== undefined) words.push(word);
+  return words;
+}
+
+export function slashCommands(status: StatusSource, workflows: WorkflowDesk): { answer(request: SlashRequest): Promise<SlashAnswer>; readonly commands: readonly string[] } {
   const taskLine = async (): Promise<string> => {
     const totals = await status.taskTotals().catch(() => undefined);
     if (!totals) return 'Tasks: no figures yet (the task-stats read model is empty or not running).';
@@ -48,7 +63,7 @@ export function slashCommands(status: StatusSource): { answer(request: SlashRequ
     return `Tasks: ${totals.count} in all${counts ? ` (${counts})` : ''}.`;
   };
 
-  const orchestratorStatus: Handler = async () =>
+  const orchestratorStatus: SlashHandler = async () =>
     ephemeral(
       [
         `Planner: ${status.planner === 'anthropic' ? 'Claude (Anthropic API)' : 'offline intent parser (no ANTHROPIC_API_KEY)'}.`,
@@ -59,7 +74,7 @@ export function slashCommands(status: StatusSource): { answer(request: SlashRequ
       ].join('\n'),
     );
 
-  const monitor: Handler = async () => ephemeral(await taskLine());
+  const monitor: SlashHandler = async () => ephemeral(await taskLine());
 
   const table: Readonly<Record<string, CommandSpec>> = {
     '/orchestrator': {
@@ -76,13 +91,13 @@ export function slashCommands(status: StatusSource): { answer(request: SlashRequ
       subcommands: {},
     },
     '/workflow': {
-      usage: ['/workflow list — the workflow templates', '/workflow start <template> [key=value ...]', '/workflow status <id>', '/workflow cancel <id>'],
-      subcommands: {
-        list: { notYet: 'Workflows are not available yet: the workflow engine is still being built.' },
-        start: { notYet: 'Workflows are not available yet: the workflow engine is still being built.' },
-        status: { notYet: 'Workflows are not available yet: the workflow engine is still being built.' },
-        cancel: { notYet: 'Workflows are not available yet: the workflow engine is still being built.' },
-      },
+      usage: [
+        '/workflow list — the workflow templates, their parameters, and whether they can run here',
+        '/workflow start <template> [key=value ...] — values with spaces in quotes (key="a b"), lists as key=a,b',
+        '/workflow status <id> — a workflow\'s steps and pending approvals',
+        '/workflow cancel <id>',
+      ],
+      subcommands: workflowSubcommands(workflows),
     },
   };
 
@@ -94,7 +109,7 @@ export function slashCommands(status: StatusSource): { answer(request: SlashRequ
     async answer(request) {
       const spec = table[request.command];
       if (!spec) return ephemeral(`Unknown command ${request.command}; I answer ${Object.keys(table).join(', ')}.`);
-      const [sub, ...args] = request.text.trim().split(/\s+/).filter(Boolean);
+      const [sub, ...args] = splitWords(request.text);
       if (sub === undefined) return spec.bare ? spec.bare([], request) : usage(request.command, spec);
       if (sub === 'help') return usage(request.command, spec);
       const route = Object.hasOwn(spec.subcommands, sub) ? spec.subcommands[sub] : undefined;

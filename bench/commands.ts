@@ -1,6 +1,3 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { AckPolicy, StorageType, type NatsConnection } from 'nats';
 import { pino } from 'pino';
 import { z } from 'zod';
@@ -13,9 +10,8 @@ import { JetStreamWorkQueue } from '../adapters/jetstream/work-queue.ts';
 import { KvCheckpointStore } from '../adapters/nats/kv-checkpoint-store.ts';
 import type { Executor } from '../domain/ports/executor.ts';
 import { parseStreamName } from '../domain/streams.ts';
-import { connectNats } from '../infra/nats/connect-nats.ts';
-import { startEmbeddedNatsServer } from '../infra/nats/embedded-nats-server.ts';
-import { startRoleProcess, startScriptProcess } from '../test/support/role-process.ts';
+import { startScriptProcess } from '../test/support/role-process.ts';
+import { withBenchCluster } from './bench-cluster.ts';
 import { elapsedMs, machineLine, medianRate, pipelined, quantile, rate, timed, type Figure } from './measure.ts';
 
 // Command-path benchmark: a command as a NATS request through an aggregate host (validate,
@@ -178,17 +174,9 @@ async function rawWorkRoundTrips(nc: NatsConnection): Promise<number[]> {
 }
 
 export async function runCommandsBenchmark(): Promise<void> {
-  const dataDir = await mkdtemp(path.join(tmpdir(), 'orch-bench-commands-'));
-  const server = await startEmbeddedNatsServer({ dataDir });
-  // The dispatcher and workers share one connection; callers (product and raw) share another.
-  const hostNc = await connectNats(server.url, { name: 'bench-dispatch' });
-  const clientNc = await connectNats(server.url, { name: 'bench-clients' });
-  const stops: (() => Promise<unknown>)[] = [];
-  try {
-    const store = await JetStreamEventStore.connect(hostNc, { prefix: 'bench' });
-    // The aggregate hosts and the raw responder each run in their own process, as in production.
-    const hosts = await startRoleProcess(['aggregates'], { NATS_URL: server.url, NATS_PREFIX: 'bench', DATA_DIR: dataDir });
-    stops.push(() => hosts.stop());
+  // The aggregate hosts and the raw responder each run in their own process, as in production;
+  // the dispatcher and workers share one connection, callers (product and raw) another.
+  await withBenchCluster('commands', async ({ server, hostNc, clientNc, store, stops, dataDir }) => {
     const responder = await startScriptProcess('bench/raw-responder.ts', [server.url], { ready: /ready/ });
     stops.push(() => responder.stop());
     const jsm = await hostNc.jetstreamManager();
@@ -284,13 +272,7 @@ export async function runCommandsBenchmark(): Promise<void> {
     console.log(`${''.padEnd(22)}${'p50 ms'.padStart(10)}${'p99 ms'.padStart(10)}`);
     console.log(`${'raw work round trip'.padEnd(22)}${p(rawTrips, 0.5).padStart(10)}${p(rawTrips, 0.99).padStart(10)}   (JetStream publish → pull → ack → core publish back)`);
     console.log(`${'task round trip'.padEnd(22)}${p(taskTrips, 0.5).padStart(10)}${p(taskTrips, 0.99).padStart(10)}   (${(quantile(taskTrips, 0.5) / quantile(rawTrips, 0.5)).toFixed(1)}× the raw p50)`);
-  } finally {
-    for (const stop of stops.reverse()) await stop().catch(() => undefined);
-    await clientNc.close();
-    await hostNc.close();
-    await server.stop();
-    await rm(dataDir, { recursive: true, force: true });
-  }
+  });
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) await runCommandsBenchmark();

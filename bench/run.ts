@@ -2,6 +2,7 @@ import { runAggregateLoadBenchmark } from './aggregate-load.ts';
 import { runCommandsBenchmark } from './commands.ts';
 import { runEventStoreBenchmark } from './event-store.ts';
 import { runProjectionsBenchmark } from './projections.ts';
+import { runWorkflowsBenchmark } from './workflows.ts';
 
 // `npm run bench`: every benchmark, one after another (they are not part of the test run).
 // `npm run bench -- commands projections` runs only the ones named.
@@ -10,6 +11,7 @@ const benchmarks: Record<string, () => Promise<void>> = {
   commands: runCommandsBenchmark,
   projections: runProjectionsBenchmark,
   'aggregate-load': runAggregateLoadBenchmark,
+  workflows: runWorkflowsBenchmark,
 };
 const chosen = process.argv.slice(2);
 const unknown = chosen.filter((name) => !(name in benchmarks));

@@ -10,22 +10,22 @@ import { KvCheckpointStore } from '../adapters/nats/kv-checkpoint-store.ts';
 import { KvSnapshotStore } from '../adapters/nats/kv-snapshot-store.ts';
 import type { Executor } from '../domain/ports/executor.ts';
 import { systemClock } from '../domain/ports/clock.ts';
-import type { Config } from './config/schema.ts';
 import type { RoleContext } from './role-context.ts';
 import { startProjections } from './projections-role.ts';
 import { startPublicEvents } from './public-events-role.ts';
 import { POOLS, workerCount } from './pools.ts';
 import { startReactors } from './reactors-role.ts';
 import { startSlack } from './slack-role.ts';
+import { startWorkflowEngine } from './workflow-engine-role.ts';
 
 // Process roles. Embedded mode runs them all in one process; production starts them apart,
 // as many processes of each as load needs (`aggregates`, `workers:<pool>`); `dispatcher`,
 // `projections` and `public-events` run one process each.
 
-export type Role = 'aggregates' | 'dispatcher' | 'projections' | 'public-events' | 'reactors' | 'slack' | `workers:${string}`;
-const SINGLE_ROLES = ['aggregates', 'dispatcher', 'projections', 'public-events', 'reactors', 'slack'] as const;
+export type Role = 'aggregates' | 'dispatcher' | 'workflow-engine' | 'projections' | 'public-events' | 'reactors' | 'slack' | `workers:${string}`;
+const SINGLE_ROLES = ['aggregates', 'dispatcher', 'workflow-engine', 'projections', 'public-events', 'reactors', 'slack'] as const;
 /** Every role but `slack`, which runs only when Slack is configured (else the console is the front end). */
-export const ALL_ROLES: readonly Role[] = ['aggregates', 'dispatcher', 'projections', 'public-events', 'reactors', ...POOLS.map((p) => `workers:${p}` as const)];
+export const ALL_ROLES: readonly Role[] = ['aggregates', 'dispatcher', 'workflow-engine', 'projections', 'public-events', 'reactors', ...POOLS.map((p) => `workers:${p}` as const)];
 
 
 type Stop = () => Promise<unknown>;
@@ -51,6 +51,7 @@ export async function startRole(role: Role, context: RoleContext): Promise<Stop>
   if (role === 'public-events') return startPublicEvents(context);
   if (role === 'projections') return startProjections(context);
   if (role === 'reactors') return startReactors(context);
+  if (role === 'workflow-engine') return startWorkflowEngine(context);
   if (role === 'slack') return startSlack(context);
   const queue = await JetStreamWorkQueue.connect(nc, { prefix: config.prefix, pools: POOLS, ackWaitMs: config.work.ackWaitMs });
   if (role === 'dispatcher') {

@@ -65,13 +65,12 @@ export class ConsoleFrontEnd {
   private readonly waiting = new Map<string, (result: Result) => void>();
   private readonly early = new Map<string, Result>();
   private readline: Interface | undefined;
-  private resultsLoop: Promise<void> | undefined;
   private readonly now: () => number;
 
   constructor(private readonly options: ConsoleFrontEndOptions) {
     this.now = options.now ?? Date.now;
     this.threadTs = this.nextTs();
-    this.resultsLoop = this.collectResults();
+    void this.collectResults();
   }
 
   /** Runs one request to its end; resolves true when it completed. */

@@ -187,7 +187,7 @@ describe('a request in Slack', () => {
     expect(afterLimit.at - limited[0]!.at).toBeGreaterThanOrEqual(950);
   });
 
-  it('unknown slash subcommands answer with usage; unbuilt ones say so', async () => {
+  it('unknown slash subcommands answer with usage; /workflow list lists the templates', async () => {
     await sender.postCommand({ command: '/workflow', text: 'frobnicate' });
     await sender.postCommand({ command: '/workflow', text: 'list' });
     await sender.postCommand({ command: '/monitor', text: '' });
@@ -196,7 +196,7 @@ describe('a request in Slack', () => {
       return calls.length >= 3 ? calls.map((c) => String(c.args.text)) : undefined;
     });
     expect(answers.some((t) => t.includes('I do not know "/workflow frobnicate"') && t.includes('/workflow start <template>'))).toBe(true);
-    expect(answers.some((t) => t.includes('not available yet'))).toBe(true);
+    expect(answers.some((t) => t.includes('• deployment — Deployment') && t.includes('which no worker runs yet'))).toBe(true);
     expect(answers.some((t) => /Tasks: \d+ in all/.test(t))).toBe(true);
   });
 });

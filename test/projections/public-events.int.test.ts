@@ -1,4 +1,5 @@
 import { Writable } from 'node:stream';
+import { isLeft } from 'fp-ts/lib/Either.js';
 import type { JetStreamManager, NatsConnection } from 'nats';
 import { pino, type Logger } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,16 +13,18 @@ import { aggregates } from '../../actors/aggregates/index.ts';
 import type { CloudEvent } from '../../domain/events/cloud-event.ts';
 import type { RecordedEvent } from '../../domain/ports/event-store.ts';
 import { parseStreamName } from '../../domain/streams.ts';
+import { registerDefinition, type CompiledWorkflow } from '../../domain/workflow/index.ts';
 import { loadConfig } from '../../infra/config/load-config.ts';
 import { connectNats } from '../../infra/nats/connect-nats.ts';
 import { startRole } from '../../infra/roles.ts';
 import { PUBLIC_EVENTS_CHECKPOINT, PublicEventPublisher } from '../../projections/public-events/public-event-publisher.ts';
 import { oneEvent } from '../support/events.ts';
+import { statusPlan, testsThenDeploy } from '../support/plan-fixtures.ts';
 import { startTestNatsServer, type TestNatsServer } from '../support/nats.ts';
 import { loadPublicEventSchemas } from '../support/public-event-schemas.ts';
 
-// The public-events reactor on a real nats-server: events recorded by the real Task,
-// Conversation and Delivery aggregates go out to the public stream once each, as CloudEvents
+// The public-events reactor on a real nats-server: events recorded by every real aggregate
+// (Task, Conversation, Delivery, Plan, Workflow, Budget) go out to the public stream once each, as CloudEvents
 // that pass the committed JSON Schema files, across restarts, a crash before the checkpoint,
 // and an outage of the public stream.
 
@@ -34,6 +37,26 @@ interface PublicMessage {
 }
 
 const names = publicEventNames('orch');
+
+const workflowDefinition = (root: object): CompiledWorkflow => {
+  const compiled = registerDefinition({ form: 'stepTree', name: 'public events', root }, { taskTypes: ['run-tests', 'lint', 'git-status'] });
+  if (isLeft(compiled)) throw new Error(compiled.left.map((e) => e.message).join('; '));
+  return compiled.right;
+};
+/** Build (retried once), then lint or fix by the build's output, then an approval: most workflow events in one run. */
+const buildLintApprove = workflowDefinition({
+  type: 'sequence',
+  steps: [
+    { type: 'task', id: 'build', taskType: 'run-tests', params: { repository: 'repo-a' }, retry: { attempts: 2, backoffMs: 0, maxBackoffMs: 0 } },
+    { type: 'conditional', id: 'green', condition: 'steps.build.output.ok == true', then: { type: 'task', id: 'lint', taskType: 'lint' }, else: { type: 'task', id: 'fix', taskType: 'git-status' } },
+    { type: 'approval', id: 'go', title: 'Ship it?' },
+  ],
+});
+const gateFirst = (timeoutMs?: number) =>
+  workflowDefinition({ type: 'sequence', steps: [{ type: 'approval', id: 'go', ...(timeoutMs !== undefined && { timeoutMs }) }, { type: 'task', id: 'lint', taskType: 'lint' }] });
+const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Each round of commands uses a budget month of its own, so its caps and thresholds start afresh. */
+let budgetRound = 0;
 
 describe('public events reactor', () => {
   let server: TestNatsServer;
@@ -128,6 +151,47 @@ describe('public events reactor', () => {
     const natsReply = crypto.randomUUID();
     await send('delivery', natsReply, 'BeginReply', { target: { kind: 'nats', subject: 'ci.results' }, outcome: 'completed' });
     await send('delivery', natsReply, 'RecordNatsReply', { subject: 'ci.results' });
+    // Plans: proposed, amended, approved and compiled; another rejected.
+    const spend = { model: 'claude-opus-4-5', usage: { inputTokens: 1_200, outputTokens: 800 }, costUsd: 0.026 };
+    const approval = { required: true, reasons: ['step deploy runs sf-deploy, which changes things outside (side effects)'], requesterMayApprove: true };
+    const proposal = { conversationId: conversation, requestedBy: 'U42', request: 'deploy my changes, test everything first', plan: testsThenDeploy(), ...spend, approval };
+    const compiledPlan = crypto.randomUUID();
+    const built = crypto.randomUUID();
+    await send('plan', compiledPlan, 'ProposePlan', proposal);
+    await send('plan', compiledPlan, 'AmendPlan', { plan: testsThenDeploy('acme/api'), reason: 'only the api package', amendedBy: 'U42', ...spend, approval });
+    await send('plan', compiledPlan, 'ApprovePlan', { approver: 'U42', via: 'button', revision: 2 });
+    await send('plan', compiledPlan, 'RecordPlanCompiled', { workflowId: built });
+    const rejectedPlan = crypto.randomUUID();
+    await send('plan', rejectedPlan, 'ProposePlan', { ...proposal, plan: statusPlan() });
+    await send('plan', rejectedPlan, 'RejectPlan', { rejectedBy: 'U42', reason: 'not today' });
+    // Workflows: one through a retry, a branch and an approval to completion; one rejected at its
+    // gate, one timed out there, one cancelled, one past its maximum execution time.
+    await send('workflow', built, 'StartWorkflow', { definition: buildLintApprove, inputs: { repository: 'repo-a' }, requestedBy: 'U42', source: { kind: 'plan', planId: compiledPlan } });
+    await send('workflow', built, 'RecordStepStarted', { stepId: 'build', attempt: 1, workerId: 'w-1' });
+    await send('workflow', built, 'RecordStepFailed', { stepId: 'build', attempt: 1, error: { code: 'ExitCode', message: 'exit 1' }, retryable: true, jitter: 0.5 });
+    await send('workflow', built, 'RecordStepCompleted', { stepId: 'build', attempt: 2, output: { ok: true } });
+    await send('workflow', built, 'RecordStepCompleted', { stepId: 'lint', attempt: 1, output: { problems: 0 } });
+    await send('workflow', built, 'GrantApproval', { stepId: 'go', approver: 'U-lead' });
+    const refused = crypto.randomUUID();
+    await send('workflow', refused, 'StartWorkflow', { definition: gateFirst(), requestedBy: 'U42', source: { kind: 'template', templateId: 'events' } });
+    await send('workflow', refused, 'RejectApproval', { stepId: 'go', approver: 'U-lead', reason: 'not now' });
+    const unanswered = crypto.randomUUID();
+    await send('workflow', unanswered, 'StartWorkflow', { definition: gateFirst(1), requestedBy: 'U42' });
+    const cancelledWorkflow = crypto.randomUUID();
+    await send('workflow', cancelledWorkflow, 'StartWorkflow', { definition: buildLintApprove, requestedBy: 'U42' });
+    await send('workflow', cancelledWorkflow, 'CancelWorkflow', { reason: 'not needed', requestedBy: 'U42' });
+    const overdue = crypto.randomUUID();
+    await send('workflow', overdue, 'StartWorkflow', { definition: buildLintApprove, requestedBy: 'U42', maxExecutionMs: 1 });
+    await pause(10); // past the gate's 1 ms and the workflow's 1 ms, by the hosts' clock
+    await send('workflow', unanswered, 'TimeOutApproval', { stepId: 'go' });
+    await send('workflow', overdue, 'TimeOutWorkflow');
+    // Budget: caps, a reservation committed past both thresholds, an over-cap request released.
+    const month = `${2100 + budgetRound++}-01`;
+    await send('budget', month, 'SetCaps', { monthlyUsd: 10, perUserUsd: 20, setBy: 'U42' });
+    await send('budget', month, 'ReserveCost', { reservationId: 'r1', amountUsd: 9.6, purpose: 'plan a request', user: 'U42' });
+    await send('budget', month, 'CommitCost', { reservationId: 'r1', actualUsd: 9.7 });
+    await send('budget', month, 'ReserveCost', { reservationId: 'r2', amountUsd: 5, purpose: 'run a workflow', workflowId: built, user: 'U42', ifOverCap: 'askApproval' });
+    await send('budget', month, 'ReleaseCost', { reservationId: 'r2', reason: 'over-cap approval denied' });
   };
 
   const publicCount = async () => (await jsm.streams.info(names.streamName)).state.messages;
@@ -167,8 +231,9 @@ describe('public events reactor', () => {
     const published = await readPublicStream();
     expect(published).toHaveLength(expected);
     expect(published.map((m) => m.event.id)).toEqual(recorded.map((e) => e.id));
-    // Every event type of the aggregates hosted today (plan, workflow and budget are not hosted yet).
+    // Every event type of every hosted aggregate.
     const hosted = new Set(aggregates.map((a) => a.category));
+    expect(hosted).toEqual(new Set([...eventCatalog.values()].map((e) => e.category)));
     expect(new Set(published.map((m) => m.event.type))).toEqual(new Set([...eventCatalog.values()].filter((e) => hosted.has(e.category)).map((e) => e.type)));
 
     const schemas = loadPublicEventSchemas();

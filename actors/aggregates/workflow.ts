@@ -1,0 +1,13 @@
+import { parseWorkflowCommand, workflowDecider, type WorkflowCommand, type WorkflowEvent, type WorkflowState } from '../../domain/workflow/index.ts';
+import type { AggregateDefinition } from '../runtime/aggregate-definition.ts';
+import { parseWithId } from './parse-with-id.ts';
+
+export const workflowAggregate: AggregateDefinition<WorkflowCommand, WorkflowEvent, WorkflowState> = {
+  category: 'workflow',
+  decider: workflowDecider,
+  creates: ['StartWorkflow'],
+  schemaVersion: 1,
+  // The state is plain JSON (the compiled definition included), so the default encoding serves.
+  snapshot: { version: 1 },
+  parseCommand: parseWithId('workflowId', parseWorkflowCommand),
+};

@@ -1,0 +1,126 @@
+import { isLeft } from 'fp-ts/lib/Either.js';
+import type { Logger } from 'pino';
+import type { EventStore } from '../domain/ports/event-store.ts';
+import { isValidId } from '../domain/streams.ts';
+import { compileTemplate, templateById, workflowTemplates, type CompiledWorkflow, type Registry, type SuppliedValues } from '../domain/workflow/index.ts';
+import { workflowAggregate } from './aggregates/workflow.ts';
+import { readAggregateState } from './runtime/aggregate-reader.ts';
+import type { CommandClient } from './runtime/command-client.ts';
+import type { CommandReply } from './runtime/command-envelope.ts';
+import type { SlashAnswer, SlashHandler, SlashRequest } from './slash-command-types.ts';
+import { describeTemplates, describeWorkflow, describeWorkflowStatus } from './workflow-text.ts';
+
+// `/workflow list | start | status | cancel`: templates are compiled here against the task types
+// this deployment's workers run, and started, read and cancelled through the Workflow aggregate.
+// The person who typed the command is the workflow's requester and the commands' actor.
+
+export interface WorkflowDesk {
+  /** Sends to `<prefix>.cmd.workflow.<id>`; the prefix is the client's. */
+  readonly commands: CommandClient;
+  readonly store: EventStore;
+  readonly logger: Logger;
+  /** The task types workers here run, and which of them change things outside. */
+  readonly registry: Registry;
+  /** WORKFLOW_MAX_EXECUTION_TIME: how long a workflow started here may run. */
+  readonly maxExecutionMs: number;
+  /** A fresh workflow id; `wf-` and 8 hex digits unless given. */
+  readonly newWorkflowId?: () => string;
+}
+
+const ephemeral = (text: string): SlashAnswer => ({ text, visibility: 'ephemeral' });
+
+export const newWorkflowId = (): string => `wf-${crypto.randomUUID().slice(0, 8)}`;
+
+/** Up to this many fresh ids when one is already taken (8 hex digits rarely collide). */
+const ID_ATTEMPTS = 3;
+
+/** `key=value` words into template values; a list parameter's `a,b` is split by the template. */
+export function parseTemplateValues(words: readonly string[]): { values: SuppliedValues; problems: string[] } {
+  const values: Record<string, string> = {};
+  const problems: string[] = [];
+  for (const word of words) {
+    const eq = word.indexOf('=');
+    if (eq <= 0) {
+      problems.push(`"${word}" is not key=value`);
+      continue;
+    }
+    const key = word.slice(0, eq);
+    if (Object.hasOwn(values, key)) problems.push(`"${key}" is given twice`);
+    else values[key] = word.slice(eq + 1);
+  }
+  return { values, problems };
+}
+
+export function workflowSubcommands(desk: WorkflowDesk): Readonly<Record<'list' | 'start' | 'status' | 'cancel', SlashHandler>> {
+  const nextId = desk.newWorkflowId ?? newWorkflowId;
+
+  const send = (id: string, type: string, request: SlashRequest, data: Record<string, unknown>): Promise<CommandReply> =>
+    desk.commands.send({ category: 'workflow', id }, { commandId: crypto.randomUUID(), type, actor: request.user, correlationId: id, data });
+
+  const failure = (reply: Exclude<CommandReply, { status: 'accepted' }>): string =>
+    reply.status === 'invalid' ? `InvalidCommand: ${reply.errors.join('; ')}` : `${reply.code}: ${reply.message}`;
+
+  const list: SlashHandler = async () => ephemeral(describeTemplates(workflowTemplates, desk.registry));
+
+  const startCompiled = async (templateId: string, definition: CompiledWorkflow, values: SuppliedValues, request: SlashRequest): Promise<{ id: string; reply: CommandReply }> => {
+    const data = { definition, inputs: values, requestedBy: request.user, maxExecutionMs: desk.maxExecutionMs, source: { kind: 'template', templateId } };
+    for (let attempt = 1; ; attempt++) {
+      const id = nextId();
+      const reply = await send(id, 'StartWorkflow', request, data);
+      if (reply.status !== 'rejected' || reply.code !== 'WorkflowAlreadyStarted' || attempt >= ID_ATTEMPTS) return { id, reply };
+    }
+  };
+
+  const start: SlashHandler = async ([templateId, ...words], request) => {
+    if (templateId === undefined) return ephemeral('Which template? /workflow start <template> [key=value ...]; /workflow list shows them.');
+    const { values, problems } = parseTemplateValues(words);
+    if (problems.length > 0) return ephemeral([`Cannot start ${templateId}:`, ...problems.map((p) => `• ${p}`), 'Values are given as key=value, quoted when they hold spaces: key="a b".'].join('\n'));
+    const compiled = compileTemplate(templateId, values, desk.registry);
+    if (isLeft(compiled)) return ephemeral([`Cannot start ${templateId}:`, ...compiled.left.map((e) => `• ${e.code}: ${e.message}`)].join('\n'));
+    try {
+      const { id, reply } = await startCompiled(templateId, compiled.right, values, request);
+      if (reply.status !== 'accepted') return ephemeral(`Workflow ${templateId} was not started: ${failure(reply)}`);
+      return ephemeral(`Started workflow ${id} (${templateById(templateId)!.title}). /workflow status ${id} shows how it goes; /workflow cancel ${id} stops it.`);
+    } catch (error) {
+      desk.logger.error({ err: error, templateId }, 'starting a workflow failed');
+      return ephemeral(`Workflow ${templateId} could not be started: ${(error as Error).message}`);
+    }
+  };
+
+  const noWorkflow = (id: string): SlashAnswer => ephemeral(`No workflow ${id}.`);
+
+  const status: SlashHandler = async ([id]) => {
+    if (id === undefined) return ephemeral('Which workflow? /workflow status <id>');
+    if (!isValidId(id)) return noWorkflow(id);
+    try {
+      const state = await readAggregateState(desk.store, workflowAggregate, id, desk.logger);
+      return state.status === 'none' ? noWorkflow(id) : ephemeral(describeWorkflow(state));
+    } catch (error) {
+      desk.logger.error({ err: error, workflowId: id }, 'reading a workflow failed');
+      return ephemeral(`Workflow ${id} could not be read: ${(error as Error).message}`);
+    }
+  };
+
+  const alreadyFinished = async (id: string): Promise<SlashAnswer> => {
+    const state = await readAggregateState(desk.store, workflowAggregate, id, desk.logger);
+    const how = state.status === 'none' ? '' : ` (${describeWorkflowStatus(state.status)})`;
+    return ephemeral(`Workflow ${id} has already finished${how}; there is nothing to cancel.`);
+  };
+
+  const cancel: SlashHandler = async ([id], request) => {
+    if (id === undefined) return ephemeral('Which workflow? /workflow cancel <id>');
+    if (!isValidId(id)) return noWorkflow(id);
+    try {
+      const reply = await send(id, 'CancelWorkflow', request, { reason: `cancelled by ${request.user} with /workflow cancel`, requestedBy: request.user });
+      if (reply.status === 'accepted') return reply.events > 0 ? ephemeral(`Cancelled workflow ${id}.`) : alreadyFinished(id);
+      if (reply.status === 'rejected' && (reply.code === 'NotFound' || reply.code === 'WorkflowNotFound')) return noWorkflow(id);
+      if (reply.status === 'rejected' && reply.code === 'WorkflowAlreadyFinished') return alreadyFinished(id);
+      return ephemeral(`Workflow ${id} was not cancelled: ${failure(reply)}`);
+    } catch (error) {
+      desk.logger.error({ err: error, workflowId: id }, 'cancelling a workflow failed');
+      return ephemeral(`Workflow ${id} could not be cancelled: ${(error as Error).message}`);
+    }
+  };
+
+  return { list, start, status, cancel };
+}

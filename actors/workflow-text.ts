@@ -1,0 +1,106 @@
+import { placedNodes } from '../domain/workflow/machine-index.ts';
+import { isActive, type Registry, type StepNode, type StepRun, type StepStatus, type Workflow, type WorkflowDefinitionInput, type WorkflowStatus, type WorkflowTemplate } from '../domain/workflow/index.ts';
+
+// What `/workflow list` and `/workflow status` say, as plain text every front end can show:
+// Slack renders it as it is, the console prints it.
+
+const STEP_STATUS: Readonly<Record<StepStatus, string>> = {
+  scheduled: 'scheduled',
+  running: 'running',
+  retryScheduled: 'waiting to retry',
+  completed: 'completed',
+  failed: 'failed',
+  awaitingApproval: 'awaiting approval',
+  approved: 'approved',
+  rejected: 'rejected',
+  timedOut: 'timed out',
+  skipped: 'skipped',
+};
+
+export const describeWorkflowStatus = (status: WorkflowStatus): string => (status === 'timedOut' ? 'timed out' : status);
+
+/** The task types a template's steps run, each once, in the order they first appear. */
+export function templateTaskTypes(definition: WorkflowDefinitionInput): string[] {
+  const inTree = (node: StepNode): string[] => {
+    switch (node.type) {
+      case 'task':
+        return [node.taskType];
+      case 'sequence':
+        return node.steps.flatMap(inTree);
+      case 'parallel':
+        return node.branches.flatMap(inTree);
+      case 'conditional':
+        return [...inTree(node.then), ...(node.else ? inTree(node.else) : [])];
+      default:
+        return [];
+    }
+  };
+  const all = definition.form === 'stepTree' ? inTree(definition.root) : definition.states.flatMap((state) => (state.type === 'task' ? [state.taskType] : []));
+  return [...new Set(all)];
+}
+
+const describeDefault = (value: string | readonly string[]): string =>
+  typeof value === 'string' ? `default "${value}"` : value.length === 0 ? 'default none' : `default ${value.join(',')}`;
+
+export function describeTemplates(templates: readonly WorkflowTemplate[], registry: Registry): string {
+  const lines = ['Workflow templates (start one with /workflow start <template> key=value ...):'];
+  for (const template of templates) {
+    lines.push(`• ${template.id} — ${template.title}: ${template.description}`);
+    for (const [name, parameter] of Object.entries(template.parameters)) {
+      const kind = [parameter.list ? 'list, comma-separated' : undefined, parameter.default === undefined ? 'required' : describeDefault(parameter.default)].filter(Boolean).join('; ');
+      lines.push(`    ${name} (${kind}): ${parameter.description}`);
+    }
+    const missing = templateTaskTypes(template.definition).filter((taskType) => !registry.taskTypes.includes(taskType));
+    lines.push(
+      missing.length === 0
+        ? '    Runs here.'
+        : `    Cannot run here yet: needs task type${missing.length === 1 ? '' : 's'} ${missing.join(', ')} which no worker runs yet.`,
+    );
+  }
+  return lines.join('\n');
+}
+
+function describeStep(id: string, title: string | undefined, run: StepRun | undefined, workflowRunning: boolean): string {
+  const name = title ? `${id} (${title})` : id;
+  if (!run) return `• ${name}: not reached yet`;
+  // A workflow that ends early leaves its waiting steps as they were; say they were left.
+  const left = !workflowRunning && isActive(run) ? ' when the workflow ended' : '';
+  const details = [
+    run.attempt > 0 ? `attempt ${run.attempt}` : undefined,
+    run.visit > 1 ? `visit ${run.visit}` : undefined,
+    run.status === 'retryScheduled' && run.retryDueAt ? `due at ${run.retryDueAt}` : undefined,
+    run.status === 'failed' && run.error ? `${run.error.code}: ${run.error.message}` : undefined,
+  ].filter(Boolean);
+  return `• ${name}: ${STEP_STATUS[run.status]}${left}${details.length > 0 ? ` (${details.join(', ')})` : ''}`;
+}
+
+function describeApproval(run: StepRun, title: string | undefined): string | undefined {
+  const approval = run.approval;
+  if (run.status !== 'awaitingApproval' || !approval) return undefined;
+  const granted = approval.grantedBy.length > 0 ? ` (by ${approval.grantedBy.join(', ')})` : '';
+  const who = approval.approvers.length > 0 ? approval.approvers.join(', ') : 'anyone';
+  const notAlone = approval.requesterMayApprove ? '' : ', not the requester alone';
+  return `• ${run.stepId}${title ? ` (${title})` : ''}: ${approval.grantedBy.length} of ${approval.quorum} granted${granted}; approvers: ${who}${notAlone}; due at ${approval.dueAt}`;
+}
+
+export function describeWorkflow(workflow: Workflow): string {
+  const steps = [...placedNodes(workflow.definition.machine)]
+    .map(({ node }) => node)
+    .filter((node) => node.kind === 'task' || node.kind === 'approval');
+  const running = workflow.status === 'running';
+  const approvals = steps.flatMap((node) => {
+    const run = workflow.steps[node.id];
+    const line = running && run && describeApproval(run, node.title);
+    return line ? [line] : [];
+  });
+  return [
+    `Workflow ${workflow.workflowId} — ${workflow.definition.name}: ${describeWorkflowStatus(workflow.status)}${workflow.dryRun ? ' (dry run)' : ''}`,
+    `Started by ${workflow.requestedBy} at ${workflow.startedAt}; ${running ? `times out at ${workflow.timesOutAt}` : `finished at ${workflow.finishedAt ?? 'an unrecorded time'}`}.`,
+    ...(workflow.failure ? [`Failed (${workflow.failure.cause}): ${workflow.failure.reason}`] : []),
+    ...(workflow.cancellation ? [`Cancelled by ${workflow.cancellation.requestedBy}: ${workflow.cancellation.reason}`] : []),
+    'Steps:',
+    ...steps.map((node) => describeStep(node.id, node.title, workflow.steps[node.id], running)),
+    approvals.length > 0 ? 'Pending approvals:' : 'Pending approvals: none.',
+    ...approvals,
+  ].join('\n');
+}

@@ -1,0 +1,173 @@
+import { isLeft } from 'fp-ts/lib/Either.js';
+import { AckPolicy, StorageType, type NatsConnection } from 'nats';
+import { pino } from 'pino';
+import { z } from 'zod';
+import { CommandClient } from '../actors/runtime/command-client.ts';
+import { TaskDispatcher } from '../actors/task-dispatcher.ts';
+import { WorkerActor } from '../actors/workers/worker-actor.ts';
+import { WorkflowEngine } from '../actors/workflow-engine.ts';
+import { JetStreamEventStore } from '../adapters/jetstream/jetstream-event-store.ts';
+import { JetStreamWorkQueue } from '../adapters/jetstream/work-queue.ts';
+import { KvCheckpointStore } from '../adapters/nats/kv-checkpoint-store.ts';
+import type { Executor } from '../domain/ports/executor.ts';
+import { parseStreamName } from '../domain/streams.ts';
+import { registerDefinition, type CompiledWorkflow } from '../domain/workflow/index.ts';
+import { withBenchCluster } from './bench-cluster.ts';
+import { elapsedMs, machineLine, pipelined, quantile } from './measure.ts';
+
+// Workflow benchmark: a 3-step sequential workflow of no-op tasks end to end (StartWorkflow →
+// engine → three tasks through dispatcher, work queue and worker → WorkflowCompleted seen on
+// the log), one at a time for latency and many in flight for throughput, beside the raw floor
+// measured in the same run: three JetStream work round trips in a row (publish → pull → ack →
+// core publish back), the least NATS traffic three dependent steps could take.
+
+const SEQUENTIAL = Number(process.env.BENCH_WORKFLOWS_SEQUENTIAL ?? 100);
+const PIPELINED = Number(process.env.BENCH_WORKFLOWS_PIPELINED ?? 600);
+const IN_FLIGHT = 64;
+const STEPS = 3;
+const quiet = pino({ level: 'silent' });
+const encoder = new TextEncoder();
+
+const noopExecutor: Executor<{ n: number }, { n: number }> = {
+  taskType: 'noop',
+  pool: 'bench',
+  parameters: z.object({ n: z.number() }),
+  stages: [{ name: 'nothing', weight: 1 }],
+  sideEffects: false,
+  execute: async (params) => ({ n: params.n }),
+};
+
+function threeSteps(): CompiledWorkflow {
+  const steps = Array.from({ length: STEPS }, (_, i) => ({ type: 'task', id: `step${i + 1}`, taskType: 'noop', params: { n: i } }));
+  const compiled = registerDefinition({ form: 'stepTree', name: 'bench', root: { type: 'sequence', steps } }, { taskTypes: ['noop'] });
+  if (isLeft(compiled)) throw new Error(compiled.left.map((e) => e.message).join('; '));
+  return compiled.right;
+}
+
+/** Runs workflows and resolves each when its WorkflowCompleted is seen on the log. */
+async function workflowRunner(store: JetStreamEventStore, commands: CommandClient) {
+  const waiting = new Map<string, () => void>();
+  const subscription = store.subscribe({ category: 'workflow', after: await store.headPosition() });
+  const watching = (async () => {
+    for await (const message of subscription) {
+      if (message.kind === 'event' && message.event.type === 'WorkflowCompleted') waiting.get(parseStreamName(message.event.stream).id)?.();
+    }
+  })();
+  const definition = threeSteps();
+  return {
+    async run(workflowId: string): Promise<number> {
+      const done = new Promise<void>((resolve) => waiting.set(workflowId, resolve));
+      const start = process.hrtime.bigint();
+      const reply = await commands.send({ category: 'workflow', id: workflowId }, { commandId: `start-${workflowId}`, type: 'StartWorkflow', actor: 'U0BENCH', data: { definition, requestedBy: 'U0BENCH' } });
+      if (reply.status !== 'accepted') throw new Error(`StartWorkflow not accepted: ${JSON.stringify(reply)}`);
+      await done;
+      waiting.delete(workflowId);
+      return elapsedMs(start);
+    },
+    async close() {
+      await subscription.close();
+      await watching;
+    },
+  };
+}
+
+/** The raw floor: three dependent JetStream work round trips per "workflow". */
+async function rawChains(nc: NatsConnection) {
+  const js = nc.jetstream();
+  const jsm = await nc.jetstreamManager();
+  await jsm.streams.add({ name: 'BENCH_RAW_WF', subjects: ['rawwf.>'], storage: StorageType.File });
+  await jsm.consumers.add('BENCH_RAW_WF', { durable_name: 'worker', ack_policy: AckPolicy.Explicit });
+  const consumer = await js.consumers.get('BENCH_RAW_WF', 'worker');
+  const done = new Map<string, () => void>();
+  const replies = nc.subscribe('rawwfdone.>');
+  void (async () => {
+    for await (const m of replies) done.get(m.subject.slice('rawwfdone.'.length))?.();
+  })();
+  const messages = await consumer.consume({ max_messages: 64 });
+  const worker = (async () => {
+    for await (const m of messages) {
+      const { id } = JSON.parse(new TextDecoder().decode(m.data)) as { id: string };
+      await m.ackAck();
+      nc.publish(`rawwfdone.${id}`, m.data);
+    }
+  })();
+  const step = async (id: string) => {
+    const seen = new Promise<void>((resolve) => done.set(id, resolve));
+    await js.publish('rawwf.work', encoder.encode(JSON.stringify({ id, taskType: 'noop', payload: { n: 1 } })), { msgID: id });
+    await seen;
+    done.delete(id);
+  };
+  return {
+    async run(chain: string): Promise<number> {
+      const start = process.hrtime.bigint();
+      for (let s = 1; s <= STEPS; s++) await step(`${chain}-${s}`);
+      return elapsedMs(start);
+    },
+    async close() {
+      replies.unsubscribe();
+      messages.stop();
+      await worker;
+    },
+  };
+}
+
+export async function runWorkflowsBenchmark(): Promise<void> {
+  // Aggregates in their own process; engine, dispatcher and workers in this one.
+  await withBenchCluster('workflows', async ({ hostNc, clientNc, store, stops, dataDir }) => {
+    const hostCommands = new CommandClient(hostNc, 'bench', 30_000);
+    const checkpoints = await KvCheckpointStore.connect(hostNc, 'bench');
+    const queue = await JetStreamWorkQueue.connect(hostNc, { prefix: 'bench', pools: ['bench'] });
+    const dispatcher = new TaskDispatcher({ store, queue, checkpoints, nc: hostNc, logger: quiet, prefix: 'bench' });
+    await dispatcher.start();
+    stops.push(() => dispatcher.stop());
+    const workers = [1, 2].map(
+      (n) =>
+        new WorkerActor({ workerId: `bench-${n}`, pool: 'bench', concurrency: 4, queue, commands: hostCommands, executors: new Map([['noop', noopExecutor as unknown as Executor]]), workspaceRoot: dataDir, nc: hostNc, logger: quiet, prefix: 'bench' }),
+    );
+    workers.forEach((w) => w.start());
+    stops.push(async () => {
+      await Promise.all(workers.map((w) => w.stop()));
+      queue.close();
+    });
+    const engine = new WorkflowEngine({ store, checkpoints, commands: hostCommands, logger: quiet, routeTask: () => ({ pool: 'bench', timeoutMs: 60_000 }) });
+    await engine.start();
+    stops.push(() => engine.stop());
+
+    const workflows = await workflowRunner(store, new CommandClient(clientNc, 'bench', 30_000));
+    const raw = await rawChains(clientNc);
+    // Warm both paths.
+    for (let i = 0; i < 20; i++) await workflows.run(`warm-${i}`);
+    for (let i = 0; i < 20; i++) await raw.run(`warm-${i}`);
+
+    const rawLatencies: number[] = [];
+    const latencies: number[] = [];
+    for (let i = 0; i < SEQUENTIAL; i++) {
+      rawLatencies.push(await raw.run(`seq-${i}`));
+      latencies.push(await workflows.run(`seq-${i}`));
+    }
+    let start = process.hrtime.bigint();
+    await pipelined(PIPELINED, IN_FLIGHT, (i) => raw.run(`par-${i}`));
+    const rawRate = PIPELINED / (elapsedMs(start) / 1000);
+    start = process.hrtime.bigint();
+    const inFlightLatencies: number[] = [];
+    await pipelined(PIPELINED, IN_FLIGHT, async (i) => inFlightLatencies.push(await workflows.run(`par-${i}`)));
+    const rate = PIPELINED / (elapsedMs(start) / 1000);
+    await workflows.close();
+    await raw.close();
+
+    const p = (values: number[], q: number) => quantile(values, q).toFixed(2);
+    console.log('\nbench/workflows — a 3-step no-op workflow end to end vs three raw JetStream work round trips, same nats-server, same run');
+    console.log(machineLine());
+    console.log(
+      `method: StartWorkflow (compiled 3-task sequence) → workflow engine → QueueTask ×3 in order → dispatcher → work queue → 2 workers (no-op executor) → ` +
+        `WorkflowCompleted seen by a subscriber. Aggregates in their own process; engine, dispatcher, workers and callers in this one. ` +
+        `${SEQUENTIAL} workflows one at a time (alternating with raw chains), then ${PIPELINED} with ${IN_FLIGHT} in flight.`,
+    );
+    console.log(`\n${''.padEnd(26)}${'p50 ms'.padStart(10)}${'p99 ms'.padStart(10)}${'per second'.padStart(12)}`);
+    console.log(`${'raw: 3 work round trips'.padEnd(26)}${p(rawLatencies, 0.5).padStart(10)}${p(rawLatencies, 0.99).padStart(10)}${rawRate.toFixed(0).padStart(12)}`);
+    console.log(`${'workflow, one at a time'.padEnd(26)}${p(latencies, 0.5).padStart(10)}${p(latencies, 0.99).padStart(10)}${''.padStart(12)}   target p50 ≤ 25 ms ${quantile(latencies, 0.5) <= 25 ? 'met' : 'MISSED'} (${(quantile(latencies, 0.5) / quantile(rawLatencies, 0.5)).toFixed(1)}× raw p50)`);
+    console.log(`${`workflow, ${IN_FLIGHT} in flight`.padEnd(26)}${p(inFlightLatencies, 0.5).padStart(10)}${p(inFlightLatencies, 0.99).padStart(10)}${rate.toFixed(0).padStart(12)}   target ≥ 300/s ${rate >= 300 ? 'met' : 'MISSED'} (${(rate / rawRate).toFixed(2)}× raw)`);
+  });
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await runWorkflowsBenchmark();

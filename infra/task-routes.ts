@@ -1,0 +1,10 @@
+import { executors } from '../adapters/executors/registry.ts';
+import type { Config } from './config/schema.ts';
+
+/** Which pool runs a registered task type, and its time limit; undefined for an unknown type. */
+export const taskRoutes =
+  (config: Config) =>
+  (taskType: string): { pool: string; timeoutMs: number } | undefined => {
+    const executor = executors.find((e) => e.taskType === taskType);
+    return executor ? { pool: executor.pool, timeoutMs: config.work.orchestratorTimeoutMs } : undefined;
+  };
