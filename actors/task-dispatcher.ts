@@ -2,9 +2,10 @@ import type { NatsConnection } from 'nats';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { CheckpointStore } from '../domain/ports/checkpoint-store.ts';
-import { comparePositions, type EventStore, type GlobalPosition, type RecordedEvent, type Subscription } from '../domain/ports/event-store.ts';
+import type { EventStore, RecordedEvent } from '../domain/ports/event-store.ts';
 import type { Priority, WorkQueue } from '../domain/ports/work-queue.ts';
 import { parseStreamName, streamName } from '../domain/streams.ts';
+import { taskEventReactor, type EventReactor, type Hold } from './runtime/event-reactor.ts';
 
 // Process manager between the task aggregate and the work queues: TaskQueued becomes an item
 // on the pool's queue, TaskRetryScheduled becomes the next attempt at its due time, and
@@ -26,12 +27,6 @@ const retryData = z.object({ nextAttempt: z.number().int().positive(), dueAt: z.
 
 type QueuedTask = z.infer<typeof queuedData>;
 
-interface PendingRetry {
-  readonly timer: NodeJS.Timeout;
-  /** Resume point that replays this retry's event. */
-  readonly resumeAfter: GlobalPosition | undefined;
-}
-
 export interface TaskDispatcherOptions {
   readonly store: EventStore;
   readonly queue: WorkQueue;
@@ -42,41 +37,28 @@ export interface TaskDispatcherOptions {
 }
 
 export class TaskDispatcher {
-  private subscription: Subscription | undefined;
-  private loop: Promise<void> | undefined;
   private readonly tasks = new Map<string, QueuedTask>();
-  private readonly retries = new Map<string, PendingRetry>();
-  private last: GlobalPosition | undefined;
-  private saved: GlobalPosition | undefined;
+  /** Pending retries; each holds the checkpoint before its event so a restart re-arms it. */
+  private readonly retries = new Map<string, { readonly timer: NodeJS.Timeout; readonly hold: Hold }>();
+  private readonly reactor: EventReactor;
 
-  constructor(private readonly options: TaskDispatcherOptions) {}
+  constructor(private readonly options: TaskDispatcherOptions) {
+    this.reactor = taskEventReactor(CHECKPOINT_NAME, options, async (event, hold) => {
+      await this.handle(event, hold).catch((error: unknown) => options.logger.error({ err: error, eventId: event.id, type: event.type }, 'dispatch failed'));
+    });
+  }
 
-  async start(): Promise<void> {
-    this.saved = this.last = await this.options.checkpoints.load(CHECKPOINT_NAME);
-    this.subscription = this.options.store.subscribe({ category: 'task', ...(this.last ? { after: this.last } : {}) });
-    const subscription = this.subscription;
-    this.loop = (async () => {
-      for await (const message of subscription) {
-        if (message.kind !== 'event') {
-          if (message.kind === 'checkpoint') await this.saveCheckpoint();
-          continue;
-        }
-        await this.handle(message.event).catch((error: unknown) =>
-          this.options.logger.error({ err: error, eventId: message.event.id, type: message.event.type }, 'dispatch failed'),
-        );
-        this.last = message.event.position;
-      }
-    })();
+  start(): Promise<void> {
+    return this.reactor.start();
   }
 
   async stop(): Promise<void> {
-    await this.subscription?.close();
-    await this.loop;
+    // Timers cleared without releasing their holds: the checkpoint stays before them.
     for (const retry of this.retries.values()) clearTimeout(retry.timer);
-    await this.saveCheckpoint();
+    await this.reactor.stop();
   }
 
-  private async handle(event: RecordedEvent): Promise<void> {
+  private async handle(event: RecordedEvent, hold: () => Hold): Promise<void> {
     const taskId = parseStreamName(event.stream).id;
     switch (event.type) {
       case 'TaskQueued': {
@@ -88,15 +70,16 @@ export class TaskDispatcher {
       case 'TaskRetryScheduled': {
         const { nextAttempt, dueAt } = retryData.parse(event.data);
         const delay = Math.max(0, Date.parse(dueAt) - Date.now());
-        const resumeAfter = this.last;
+        const held = hold();
         const timer = setTimeout(() => {
           this.retries.delete(taskId);
           void this.taskData(taskId)
             .then((task) => this.enqueue(taskId, task, nextAttempt))
-            .catch((error: unknown) => this.options.logger.error({ err: error, taskId }, 'retry enqueue failed'));
+            .catch((error: unknown) => this.options.logger.error({ err: error, taskId }, 'retry enqueue failed'))
+            .finally(() => held.release());
         }, delay);
-        clearTimeout(this.retries.get(taskId)?.timer);
-        this.retries.set(taskId, { timer, resumeAfter });
+        this.forgetRetry(taskId);
+        this.retries.set(taskId, { timer, hold: held });
         return;
       }
       case 'TaskCancelled':
@@ -115,10 +98,16 @@ export class TaskDispatcher {
   }
 
   private forget(taskId: string): void {
-    const retry = this.retries.get(taskId);
-    if (retry) clearTimeout(retry.timer);
-    this.retries.delete(taskId);
+    this.forgetRetry(taskId);
     this.tasks.delete(taskId);
+  }
+
+  private forgetRetry(taskId: string): void {
+    const retry = this.retries.get(taskId);
+    if (!retry) return;
+    clearTimeout(retry.timer);
+    retry.hold.release();
+    this.retries.delete(taskId);
   }
 
   private async enqueue(taskId: string, task: QueuedTask, attempt: number): Promise<void> {
@@ -144,17 +133,5 @@ export class TaskDispatcher {
     const task = queuedData.parse(queued.data);
     this.tasks.set(taskId, task);
     return task;
-  }
-
-  private async saveCheckpoint(): Promise<void> {
-    // Never past a pending retry: resume just before the oldest one so a restart re-arms it.
-    let position = this.last;
-    for (const retry of this.retries.values()) {
-      if (retry.resumeAfter === undefined) return;
-      if (position === undefined || comparePositions(retry.resumeAfter, position) < 0) position = retry.resumeAfter;
-    }
-    if (position === undefined || position === this.saved) return;
-    await this.options.checkpoints.save(CHECKPOINT_NAME, position);
-    this.saved = position;
   }
 }

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { CheckpointStore } from '../domain/ports/checkpoint-store.ts';
 import type { EventStore, RecordedEvent } from '../domain/ports/event-store.ts';
 import { parseStreamName, streamName } from '../domain/streams.ts';
+import type { TaskRoute } from './conversation-intake.ts';
 import type { CommandClient } from './runtime/command-client.ts';
 import type { CommandReply } from './runtime/command-envelope.ts';
 import { EventReactor, type Hold } from './runtime/event-reactor.ts';
@@ -42,11 +43,6 @@ interface RunningWorkflow {
   readonly conversationId?: string;
   readonly hold: Hold;
   readonly timers: Map<string, NodeJS.Timeout>;
-}
-
-export interface TaskRoute {
-  readonly pool: string;
-  readonly timeoutMs: number;
 }
 
 export interface WorkflowEngineOptions {
@@ -115,11 +111,6 @@ export class WorkflowEngine {
           this.options.logger.error({ err: error, key }, 'workflow engine failed to handle an event');
         },
       );
-  }
-
-  /** Workflows this engine is running (for status and tests). */
-  get running(): number {
-    return this.workflows.size;
   }
 
   private async onWorkflowEvent(event: RecordedEvent, startedHold: Hold | undefined): Promise<void> {

@@ -1,4 +1,4 @@
-import { AckPolicy, StorageType, type NatsConnection } from 'nats';
+import { StorageType, type NatsConnection } from 'nats';
 import { pino } from 'pino';
 import { z } from 'zod';
 import { CommandClient } from '../actors/runtime/command-client.ts';
@@ -12,6 +12,7 @@ import type { Executor } from '../domain/ports/executor.ts';
 import { parseStreamName } from '../domain/streams.ts';
 import { startScriptProcess } from '../test/support/role-process.ts';
 import { withBenchCluster } from './bench-cluster.ts';
+import { rawWork } from './raw-work.ts';
 import { elapsedMs, machineLine, medianRate, pipelined, quantile, rate, timed, type Figure } from './measure.ts';
 
 // Command-path benchmark: a command as a NATS request through an aggregate host (validate,
@@ -140,36 +141,14 @@ async function taskRoundTrips(store: JetStreamEventStore, commands: CommandClien
 
 /** The floor under a task round trip: JetStream publish → pull → ack → core reply, one at a time. */
 async function rawWorkRoundTrips(nc: NatsConnection): Promise<number[]> {
-  const js = nc.jetstream();
-  const jsm = await nc.jetstreamManager();
-  await jsm.consumers.add('BENCH_RAW_WORK', { durable_name: 'worker', ack_policy: AckPolicy.Explicit });
-  const consumer = await js.consumers.get('BENCH_RAW_WORK', 'worker');
-  const replies = nc.subscribe('rawdone.>');
-  const doneSeen = new Map<string, () => void>();
-  void (async () => {
-    for await (const m of replies) doneSeen.get(m.subject.slice('rawdone.'.length))?.();
-  })();
-  const messages = await consumer.consume({ max_messages: 1 });
-  const worker = (async () => {
-    for await (const m of messages) {
-      const { id } = JSON.parse(new TextDecoder().decode(m.data)) as { id: string };
-      await m.ackAck();
-      nc.publish(`rawdone.${id}`, m.data);
-    }
-  })();
+  const work = await rawWork(nc, { stream: 'BENCH_RAW_WORK', subject: 'rawwork', maxMessages: 1 });
   const latencies: number[] = [];
   for (let i = 0; i < ROUND_TRIPS; i++) {
-    const id = crypto.randomUUID();
-    const done = new Promise<void>((resolve) => doneSeen.set(id, resolve));
     const start = process.hrtime.bigint();
-    await js.publish('rawwork.bench', encoder.encode(JSON.stringify({ id, taskType: 'noop', payload: { n: i } })), { msgID: id });
-    await done;
+    await work.step(crypto.randomUUID(), { n: i });
     latencies.push(elapsedMs(start));
-    doneSeen.delete(id);
   }
-  replies.unsubscribe();
-  messages.stop();
-  await worker;
+  await work.close();
   return latencies;
 }
 
@@ -181,7 +160,6 @@ export async function runCommandsBenchmark(): Promise<void> {
     stops.push(() => responder.stop());
     const jsm = await hostNc.jetstreamManager();
     await jsm.streams.add({ name: 'BENCH_RAW_ES', subjects: ['rawes.>'], storage: StorageType.File, allow_direct: true });
-    await jsm.streams.add({ name: 'BENCH_RAW_WORK', subjects: ['rawwork.>'], storage: StorageType.File });
     await hostNc.flush();
 
     const commands = new CommandClient(clientNc, 'bench', 30_000);

@@ -1,5 +1,5 @@
 import { isLeft } from 'fp-ts/lib/Either.js';
-import { AckPolicy, StorageType, type NatsConnection } from 'nats';
+import type { NatsConnection } from 'nats';
 import { pino } from 'pino';
 import { z } from 'zod';
 import { CommandClient } from '../actors/runtime/command-client.ts';
@@ -14,6 +14,7 @@ import { parseStreamName } from '../domain/streams.ts';
 import { registerDefinition, type CompiledWorkflow } from '../domain/workflow/index.ts';
 import { withBenchCluster } from './bench-cluster.ts';
 import { elapsedMs, machineLine, pipelined, quantile } from './measure.ts';
+import { rawWork } from './raw-work.ts';
 
 // Workflow benchmark: a 3-step sequential workflow of no-op tasks end to end (StartWorkflow →
 // engine → three tasks through dispatcher, work queue and worker → WorkflowCompleted seen on
@@ -26,7 +27,6 @@ const PIPELINED = Number(process.env.BENCH_WORKFLOWS_PIPELINED ?? 600);
 const IN_FLIGHT = 64;
 const STEPS = 3;
 const quiet = pino({ level: 'silent' });
-const encoder = new TextEncoder();
 
 const noopExecutor: Executor<{ n: number }, { n: number }> = {
   taskType: 'noop',
@@ -73,41 +73,14 @@ async function workflowRunner(store: JetStreamEventStore, commands: CommandClien
 
 /** The raw floor: three dependent JetStream work round trips per "workflow". */
 async function rawChains(nc: NatsConnection) {
-  const js = nc.jetstream();
-  const jsm = await nc.jetstreamManager();
-  await jsm.streams.add({ name: 'BENCH_RAW_WF', subjects: ['rawwf.>'], storage: StorageType.File });
-  await jsm.consumers.add('BENCH_RAW_WF', { durable_name: 'worker', ack_policy: AckPolicy.Explicit });
-  const consumer = await js.consumers.get('BENCH_RAW_WF', 'worker');
-  const done = new Map<string, () => void>();
-  const replies = nc.subscribe('rawwfdone.>');
-  void (async () => {
-    for await (const m of replies) done.get(m.subject.slice('rawwfdone.'.length))?.();
-  })();
-  const messages = await consumer.consume({ max_messages: 64 });
-  const worker = (async () => {
-    for await (const m of messages) {
-      const { id } = JSON.parse(new TextDecoder().decode(m.data)) as { id: string };
-      await m.ackAck();
-      nc.publish(`rawwfdone.${id}`, m.data);
-    }
-  })();
-  const step = async (id: string) => {
-    const seen = new Promise<void>((resolve) => done.set(id, resolve));
-    await js.publish('rawwf.work', encoder.encode(JSON.stringify({ id, taskType: 'noop', payload: { n: 1 } })), { msgID: id });
-    await seen;
-    done.delete(id);
-  };
+  const work = await rawWork(nc, { stream: 'BENCH_RAW_WF', subject: 'rawwf', maxMessages: IN_FLIGHT });
   return {
     async run(chain: string): Promise<number> {
       const start = process.hrtime.bigint();
-      for (let s = 1; s <= STEPS; s++) await step(`${chain}-${s}`);
+      for (let s = 1; s <= STEPS; s++) await work.step(`${chain}-${s}`, { n: s });
       return elapsedMs(start);
     },
-    async close() {
-      replies.unsubscribe();
-      messages.stop();
-      await worker;
-    },
+    close: () => work.close(),
   };
 }
 

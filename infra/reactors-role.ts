@@ -4,7 +4,7 @@ import { CommandClient } from '../actors/runtime/command-client.ts';
 import { KvCheckpointStore } from '../adapters/nats/kv-checkpoint-store.ts';
 import { SlackChatPoster, slackWebClient } from '../adapters/slack/slack-chat-poster.ts';
 import { HttpWebhookSender } from '../adapters/webhook/http-webhook-sender.ts';
-import { webhookRetryDelayMs } from '../adapters/webhook/retry-schedule.ts';
+import { nextWebhookDelayMs } from '../adapters/webhook/retry-schedule.ts';
 import type { RoleContext } from './role-context.ts';
 
 // The `reactors` role: results and progress out to where requests came from. One process of
@@ -26,7 +26,7 @@ export async function startReactors({ config, nc, store, logger }: RoleContext):
       chat,
       webhooks: config.webhooks.signingSecret ? new HttpWebhookSender({ secret: config.webhooks.signingSecret }) : undefined,
       webhookMaxAttempts: config.webhooks.maxAttempts,
-      webhookDelayMs: (attempt, retryAfterMs) => Math.max(webhookRetryDelayMs(attempt), Math.min(retryAfterMs ?? 0, 600_000)),
+      webhookDelayMs: (attempt, outcome) => nextWebhookDelayMs(outcome, attempt) ?? 0,
       publish: (subject, payload) => nc.publish(subject, payload),
       logger: log.child({ reactor: 'results' }),
     });

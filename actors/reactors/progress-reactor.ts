@@ -92,11 +92,6 @@ export class ProgressReactor {
     await this.reactor.stop();
   }
 
-  /** Tasks whose final state has not been written yet. */
-  get pending(): number {
-    return this.tracked.size;
-  }
-
   private handle(event: RecordedEvent, hold: () => Hold): void {
     const taskId = parseStreamName(event.stream).id;
     if (event.type === 'TaskQueued') {

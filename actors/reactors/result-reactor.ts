@@ -6,7 +6,7 @@ import { replyFinished, type DeliveryState } from '../../domain/delivery/index.t
 import { ChatRateLimited, ChatTargetGone, type ChatPoster, type PostedMessage } from '../../domain/ports/chat-poster.ts';
 import type { CheckpointStore } from '../../domain/ports/checkpoint-store.ts';
 import type { EventStore, RecordedEvent } from '../../domain/ports/event-store.ts';
-import type { WebhookSender } from '../../domain/ports/webhook-sender.ts';
+import type { WebhookAttemptOutcome, WebhookSender } from '../../domain/ports/webhook-sender.ts';
 import { resultReply } from '../../domain/replies/result-reply.ts';
 import { parseStreamName, streamName } from '../../domain/streams.ts';
 import { replyTargetSchema, type ReplyTarget } from '../../domain/task/fields.ts';
@@ -58,7 +58,7 @@ export interface ResultReactorOptions {
   /** Core NATS publish for `nats` reply targets. */
   readonly publish?: (subject: string, payload: Uint8Array) => void;
   /** Wait before webhook attempt n + 1 after attempt n failed with `outcome`. */
-  readonly webhookDelayMs: (attempt: number, retryAfterMs: number | undefined) => number;
+  readonly webhookDelayMs: (attempt: number, outcome: WebhookAttemptOutcome) => number;
   readonly webhookMaxAttempts?: number;
   readonly logger: Logger;
 }
@@ -184,7 +184,7 @@ export class ResultReactor {
         if (!outcome.delivered) this.options.logger.error({ taskId: message.taskId, url: redactUrl(url), attempts: attempt, error: outcome.error }, 'webhook dead-lettered');
         return;
       }
-      await sleep(this.options.webhookDelayMs(attempt, outcome.retryAfterMs), undefined, { signal: this.abort.signal });
+      await sleep(this.options.webhookDelayMs(attempt, outcome), undefined, { signal: this.abort.signal });
       attempt += 1;
     }
   }

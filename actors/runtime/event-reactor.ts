@@ -25,8 +25,6 @@ export interface EventReactorOptions {
   readonly checkpoints: CheckpointStore;
   readonly logger: Logger;
   readonly handle: (event: RecordedEvent, context: ReactorContext) => Promise<void> | void;
-  /** Called once the history is delivered and what follows is live. */
-  readonly onCaughtUp?: () => void;
   /** How often the checkpoint is written while events flow; default 1 s. */
   readonly checkpointIntervalMs?: number;
 }
@@ -51,7 +49,6 @@ export class EventReactor {
     this.timer.unref();
     this.loop = (async () => {
       for await (const message of subscription) {
-        if (message.kind === 'caughtUp') this.options.onCaughtUp?.();
         if (message.kind !== 'event') continue;
         const { event } = message;
         try {

@@ -319,3 +319,10 @@ export class LineTail {
     return this.lines.join('\n');
   }
 }
+
+/** Stages of an executor that finds a tool in the repository, runs it and reads its report (tests, lint). */
+export const DETECT_RUN_REPORT_STAGES = [
+  { name: 'detect', weight: 1 },
+  { name: 'run', weight: 8 },
+  { name: 'report', weight: 1 },
+] as const;

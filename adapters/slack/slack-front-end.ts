@@ -37,6 +37,12 @@ export interface SlackFrontEnd {
   stop(): Promise<void>;
 }
 
+/** The Events API envelope's id and team, recorded with the message. */
+const envelopeOf = (body: unknown): { eventId: string; team: string } => {
+  const { event_id, team_id } = body as { event_id?: string; team_id?: string };
+  return { eventId: event_id ?? '', team: team_id ?? '' };
+};
+
 const MENTION = /<@[A-Z0-9]+(?:\|[^>]*)?>/g;
 const withoutMentions = (text: string): string => text.replace(MENTION, ' ').replace(/\s+/g, ' ').trim();
 
@@ -77,7 +83,8 @@ export async function startSlackFrontEnd(options: SlackFrontEndOptions): Promise
   };
 
   app.event('app_mention', async ({ event, body, context, say }) => {
-    if (!firstDelivery((body as { event_id?: string }).event_id, context.retryNum)) return;
+    const envelope = envelopeOf(body);
+    if (!firstDelivery(envelope.eventId, context.retryNum)) return;
     if (!event.user || !event.ts) return;
     await take(
       {
@@ -87,7 +94,7 @@ export async function startSlackFrontEnd(options: SlackFrontEndOptions): Promise
         messageTs: event.ts,
         user: event.user,
         text: withoutMentions(event.text ?? ''),
-        metadata: { eventId: (body as { event_id?: string }).event_id ?? '', team: (body as { team_id?: string }).team_id ?? '' },
+        metadata: envelope,
       },
       say,
     );
@@ -102,7 +109,8 @@ export async function startSlackFrontEnd(options: SlackFrontEndOptions): Promise
     const direct = m.channel_type === 'im';
     // In channels a mention arrives as app_mention too; that copy is the one taken.
     if (!direct && (!m.thread_ts || (context.botUserId && text.includes(`<@${context.botUserId}>`)))) return;
-    if (!firstDelivery((body as { event_id?: string }).event_id, context.retryNum)) return;
+    const envelope = envelopeOf(body);
+    if (!firstDelivery(envelope.eventId, context.retryNum)) return;
     await take(
       {
         source: 'slack',
@@ -112,7 +120,7 @@ export async function startSlackFrontEnd(options: SlackFrontEndOptions): Promise
         user: m.user,
         text: withoutMentions(text),
         continueOnly: !direct,
-        metadata: { eventId: (body as { event_id?: string }).event_id ?? '', team: (body as { team_id?: string }).team_id ?? '' },
+        metadata: envelope,
       },
       say,
     );

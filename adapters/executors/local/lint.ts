@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ExecutionFailed, type ExecutionContext, type Executor } from '../../../domain/ports/executor.ts';
-import { LineTail, runForExecutor } from '../process.ts';
+import { DETECT_RUN_REPORT_STAGES, LineTail, runForExecutor } from '../process.ts';
 import { packageScript, readOrchestratorConfig, readRepoText, repoHas, repositoryParameter, resolveInWorkspace } from '../workspace.ts';
 
 // `lint`: runs the repository's configured linter (never one it has not configured, and never
@@ -93,11 +93,7 @@ export class LintOutputParser {
   }
 }
 
-const stages = [
-  { name: 'detect', weight: 1 },
-  { name: 'run', weight: 8 },
-  { name: 'report', weight: 1 },
-] as const;
+const stages = DETECT_RUN_REPORT_STAGES;
 
 async function execute(params: LintParams, context: ExecutionContext): Promise<LintResult> {
   context.progress({ stage: 'detect', fraction: 0 });

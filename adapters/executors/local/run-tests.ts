@@ -2,7 +2,7 @@ import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { ExecutionFailed, type ExecutionContext, type Executor } from '../../../domain/ports/executor.ts';
-import { LineTail, runForExecutor } from '../process.ts';
+import { DETECT_RUN_REPORT_STAGES, LineTail, runForExecutor } from '../process.ts';
 import { packageScript, readOrchestratorConfig, readRepoText, repoHas, repositoryParameter, resolveInWorkspace } from '../workspace.ts';
 
 // `run-tests`: detects the repository's test runner (or takes `.orchestrator.json` testCommand,
@@ -124,11 +124,7 @@ export async function detectTestRunner(repo: string): Promise<{ runner: TestRunn
   return undefined;
 }
 
-const stages = [
-  { name: 'detect', weight: 1 },
-  { name: 'run', weight: 8 },
-  { name: 'report', weight: 1 },
-] as const;
+const stages = DETECT_RUN_REPORT_STAGES;
 
 async function execute(params: RunTestsParams, context: ExecutionContext): Promise<RunTestsResult> {
   context.progress({ stage: 'detect', fraction: 0 });
