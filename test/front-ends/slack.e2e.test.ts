@@ -226,6 +226,11 @@ describe('kill -9 around the reply', () => {
       const done = (await taskEvents()).find((e) => e.type === 'TaskCompleted' && e.stream.endsWith(mention.ts!.replace('.', '_')));
       return done;
     });
+    // Kill only once the refused post has been answered, so the product is truly waiting it out.
+    await waitFor('the result post to be refused', () =>
+      slack.calls('chat.postMessage').some((c) => c.status === 429 && isResultPost(c.args, mention.ts!)) || undefined,
+    );
+    expect(task.type).toBe('TaskCompleted');
     expect(botMessages(mention.ts!, 'result')).toHaveLength(0);
     product.child.kill('SIGKILL');
     await new Promise<void>((resolve) => (product.child.exitCode !== null || product.child.signalCode !== null ? resolve() : product.child.once('exit', () => resolve())));
