@@ -2,20 +2,24 @@ import { randomUUID } from 'node:crypto';
 import { isLeft } from 'fp-ts/lib/Either.js';
 import type { Logger } from 'pino';
 import type { ConversationSource, ConversationState } from '../domain/conversation/index.ts';
-import { parseIntent, REPOSITORY_VARIABLE, type Intent, type NotUnderstood } from '../domain/intent/index.ts';
+import { isMultiStepRequest, parseIntent, REPOSITORY_VARIABLE, type Intent, type NotUnderstood } from '../domain/intent/index.ts';
 import type { EventStore } from '../domain/ports/event-store.ts';
 import { streamName } from '../domain/streams.ts';
 import { replyTargetSchema, type ReplyTarget } from '../domain/task/fields.ts';
 import { z } from 'zod';
 import { conversationAggregate } from './aggregates/conversation.ts';
+import { typedDecision, type DecisionDesk } from './decision-desk.ts';
+import type { PlanningDesk } from './planning-desk.ts';
 import { readAggregateState } from './runtime/aggregate-reader.ts';
 import type { CommandClient } from './runtime/command-client.ts';
-import type { CommandReply } from './runtime/command-envelope.ts';
+import { accepted, describeReply, rejectedAs } from './runtime/command-replies.ts';
 
 // Where a chat message from any front end (Slack, console) becomes commands: the thread's
-// Conversation records the message, the offline intent parser reads it against the thread's
-// context variables, and a recognised request becomes a queued task whose result goes back
-// to the thread. Every step is idempotent, so a redelivered message (a Slack retry) queues
+// Conversation records the message; APPROVE or REJECT typed alone decides what the thread
+// waits for; a request for one read-only task (the offline intent parser reads it against the
+// thread's context variables) becomes a queued task whose result goes back to the thread, and
+// anything more (several steps, a deployment, or what the parser cannot read) goes to the
+// planner, whose plan is previewed in the thread. Every step is idempotent, so a redelivered message (a Slack retry) queues
 // nothing twice: the message id dedupes the message and the task id is derived from it.
 
 export interface IncomingMessage {
@@ -42,7 +46,11 @@ export type IntakeOutcome =
   /** A thread reply in a thread that is not one of ours. */
   | { readonly kind: 'ignored'; readonly reason: string }
   | { readonly kind: 'refused'; readonly conversationId: string; readonly message: string }
-  | { readonly kind: 'rerun'; readonly conversationId: string; readonly taskId: string; readonly of: string };
+  | { readonly kind: 'rerun'; readonly conversationId: string; readonly taskId: string; readonly of: string }
+  /** A plan was proposed; its preview comes to the thread from the thread notifier. */
+  | { readonly kind: 'planned'; readonly conversationId: string; readonly planId: string; readonly approvalRequired: boolean }
+  /** A typed decision was taken (or refused): the answer is for the thread. */
+  | { readonly kind: 'answered'; readonly conversationId: string; readonly message: string };
 
 export interface TaskRoute {
   readonly pool: string;
@@ -57,6 +65,9 @@ export interface ConversationIntakeOptions {
   readonly routeTask: (taskType: string) => TaskRoute | undefined;
   /** Where results of this source's tasks go; Slack answers in the thread. */
   readonly replyTarget: (message: IncomingMessage) => ReplyTarget;
+  /** Without one, only single tasks are understood. */
+  readonly planning?: PlanningDesk;
+  readonly decisions?: DecisionDesk;
 }
 
 const rerunnable = z.object({
@@ -91,7 +102,7 @@ export class ConversationIntake {
         actor,
         data: { user: message.user, channel: message.channel, threadTs: message.threadTs, source: message.source },
       });
-      if (!accepted(started) && !rejectedAs(started, 'ConversationAlreadyStarted')) return { kind: 'refused', conversationId, message: describe(started) };
+      if (!accepted(started) && !rejectedAs(started, 'ConversationAlreadyStarted')) return { kind: 'refused', conversationId, message: describeReply(started) };
     }
 
     const added = await commands.send(target, {
@@ -101,15 +112,46 @@ export class ConversationIntake {
       data: { messageId: message.messageTs, role: 'user', text: message.text || '(empty)', ...(message.metadata ? { metadata: message.metadata } : {}) },
     });
     if (rejectedAs(added, 'ConversationNotStarted') && message.continueOnly) return { kind: 'ignored', reason: 'not a conversation of ours' };
-    if (!accepted(added)) return { kind: 'refused', conversationId, message: describe(added) };
+    if (!accepted(added)) return { kind: 'refused', conversationId, message: describeReply(added) };
     if (added.events === 0) return { kind: 'duplicate', conversationId };
+
+    const decision = typedDecision(message.text);
+    if (decision && this.options.decisions) {
+      const answer = await this.options.decisions.decideTyped(conversationId, message.user, decision);
+      if (answer !== undefined) return { kind: 'answered', conversationId, message: answer };
+    }
 
     const conversation: ConversationState = await readAggregateState(this.options.store, conversationAggregate, conversationId, this.options.logger);
     const context = conversation.status === 'none' ? {} : conversation.context;
     const currentRepo = context[REPOSITORY_VARIABLE];
-    const parsed = parseIntent(message.text, typeof currentRepo === 'string' ? { [REPOSITORY_VARIABLE]: currentRepo } : {});
+    const variables = typeof currentRepo === 'string' ? { [REPOSITORY_VARIABLE]: currentRepo } : {};
+    const parsed = parseIntent(message.text, variables);
+    const planning = this.options.planning;
+    if (planning && (isLeft(parsed) || isMultiStepRequest(message.text))) return this.plan(planning, message, conversationId, variables);
     if (isLeft(parsed)) return { kind: 'not-understood', conversationId, answer: parsed.left };
     return this.queue(message, conversationId, parsed.right);
+  }
+
+  private async plan(planning: PlanningDesk, message: IncomingMessage, conversationId: string, variables: Readonly<Record<string, string | undefined>>): Promise<IntakeOutcome> {
+    const planId = taskIdOf(message.source, message.channel, message.messageTs);
+    const outcome = await planning.plan({ planId, conversationId, requestedBy: message.user, text: message.text, context: { variables } });
+    switch (outcome.kind) {
+      case 'not-understood':
+        return { kind: 'not-understood', conversationId, answer: outcome.answer };
+      case 'refused':
+        return { kind: 'answered', conversationId, message: outcome.message };
+      case 'duplicate':
+        return { kind: 'duplicate', conversationId };
+      case 'proposed': {
+        // What a typed APPROVE in this thread decides.
+        const set = await this.options.commands.send(
+          { category: 'conversation', id: conversationId },
+          { commandId: `context-${planId}-lastPlanId`, type: 'SetContextVariable', actor: message.user, causationId: `propose-${planId}`, data: { name: 'lastPlanId', value: planId } },
+        );
+        if (!accepted(set)) this.options.logger.warn({ conversationId, planId, reply: set }, 'could not remember the plan on the conversation');
+        return { kind: 'planned', conversationId, planId, approvalRequired: outcome.approval.required };
+      }
+    }
   }
 
   /** A person asked to stop a task (a Cancel button, `/cancel`); the answer is for that person. */
@@ -120,7 +162,7 @@ export class ConversationIntake {
     );
     if (accepted(reply)) return reply.events === 0 ? `Task ${taskId} was already cancelled.` : `Cancelling task ${taskId}.`;
     if (rejectedAs(reply, 'TaskAlreadyFinished')) return `Task ${taskId} has already finished.`;
-    return `Could not cancel task ${taskId}: ${describe(reply)}`;
+    return `Could not cancel task ${taskId}: ${describeReply(reply)}`;
   }
 
   /** Runs a finished task again with the same parameters; `requestTs` (the click's action_ts) names the new task. */
@@ -146,7 +188,7 @@ export class ConversationIntake {
       },
     );
     if (rejectedAs(queued, 'TaskAlreadyExists')) return { kind: 'duplicate', conversationId };
-    if (!accepted(queued)) return { kind: 'refused', conversationId, message: describe(queued) };
+    if (!accepted(queued)) return { kind: 'refused', conversationId, message: describeReply(queued) };
     return { kind: 'rerun', conversationId, taskId: newTaskId, of: taskId };
   }
 
@@ -173,7 +215,7 @@ export class ConversationIntake {
       },
     );
     if (rejectedAs(queued, 'TaskAlreadyExists')) return { kind: 'duplicate', conversationId };
-    if (!accepted(queued)) return { kind: 'refused', conversationId, message: describe(queued) };
+    if (!accepted(queued)) return { kind: 'refused', conversationId, message: describeReply(queued) };
 
     // What "now run the tests" resolves against next time.
     const variables: [string, unknown][] = [...Object.entries(intent.setContext), ['lastTaskType', intent.taskType], ['lastTaskIds', [taskId]]];
@@ -185,19 +227,5 @@ export class ConversationIntake {
       if (!accepted(set)) this.options.logger.warn({ conversationId, name, reply: set }, 'could not set a context variable');
     }
     return { kind: 'queued', conversationId, taskId, intent };
-  }
-}
-
-const accepted = (reply: CommandReply): reply is Extract<CommandReply, { status: 'accepted' }> => reply.status === 'accepted';
-const rejectedAs = (reply: CommandReply, code: string): boolean => reply.status === 'rejected' && reply.code === code;
-
-function describe(reply: CommandReply): string {
-  switch (reply.status) {
-    case 'accepted':
-      return 'accepted';
-    case 'invalid':
-      return `invalid: ${reply.errors.join('; ')}`;
-    default:
-      return `${reply.code}: ${reply.message}`;
   }
 }

@@ -4,46 +4,56 @@ import { z } from 'zod';
 import type { CheckpointStore } from '../domain/ports/checkpoint-store.ts';
 import type { EventStore, RecordedEvent } from '../domain/ports/event-store.ts';
 import { parseStreamName, streamName } from '../domain/streams.ts';
+import { workflowEventSchemas, type WorkflowEvent } from '../domain/workflow/events.ts';
+import { nextTimers, type RetryTask, type WorkflowTimer, type WorkflowTimers } from '../domain/workflow/timers.ts';
 import type { TaskRoute } from './conversation-intake.ts';
 import type { CommandClient } from './runtime/command-client.ts';
 import type { CommandReply } from './runtime/command-envelope.ts';
 import { EventReactor, type Hold } from './runtime/event-reactor.ts';
 import { KeyedMailbox } from './runtime/keyed-mailbox.ts';
+import { WorkflowAgenda } from './workflow-agenda.ts';
 
 // The workflow engine: the process manager between the Workflow aggregate and the tasks that
 // run its steps. A scheduled step becomes a queued task (`${workflowId}_${stepId}_${attempt}`,
 // one attempt per task: the workflow owns retries); the task's events come back as step
-// outcomes; a retry, an approval's timeout and the workflow's maximum time are timers armed
-// from their events' due times. Every command it sends has an id derived from what caused it,
-// and the deciders ignore what was already decided, so replaying the log after a crash sends
-// nothing twice that matters. The workflow checkpoint never passes a workflow that is still
-// running, so a restart finds every timer again and arms it for its original due time.
+// outcomes. Every command it sends has an id derived from what caused it, and the deciders
+// ignore what was already decided, so replaying the log after a crash, or firing a timer twice,
+// sends nothing twice that matters.
+//
+// Timers (retries, approval timeouts and reminders, step timeouts, the workflow's maximum time)
+// come from the `workflow-timers` read model: at start the engine reads every running workflow's
+// document, arms each timer for its original due time (at once when past), then follows the
+// workflow events from its checkpoint and keeps the agenda current with the same fold
+// (domain/workflow/timers.ts). No timer is lost however far the model lags behind the log:
+//  - the checkpoint never passes a workflow's WorkflowStarted until the model holds a document
+//    for that workflow (or the workflow ended), so every workflow running before the checkpoint
+//    is in the model at the next start; without a model, it never passes a running workflow;
+//  - each document records the stream revision it reflects, and at start the engine reads the
+//    rest of that workflow's stream and folds it in, so a document behind its stream (a retry
+//    or a gate the model has not applied yet) is brought up to date;
+//  - everything after the checkpoint is followed again, and re-arming a timer by its name is
+//    idempotent, so what the model and the replay both know is armed once.
 
-const started = z.object({ requestedBy: z.string(), timesOutAt: z.string(), conversationId: z.string().optional() });
-const toRun = z.object({
-  stepId: z.string(),
-  attempt: z.number(),
-  taskId: z.string(),
-  taskType: z.string(),
-  pool: z.string().optional(),
-  params: z.record(z.string(), z.unknown()),
-  timeoutMs: z.number().optional(),
-  dryRun: z.boolean(),
-});
-const retry = toRun.extend({ dueAt: z.string() });
-const approval = z.object({ stepId: z.string(), visit: z.number(), dueAt: z.string(), remindAt: z.string().optional(), approvers: z.array(z.string()), title: z.string().optional() });
-const decided = z.object({ stepId: z.string(), visit: z.number() });
-const granted = decided.extend({ approved: z.boolean() });
-const ended = z.object({ tasksToCancel: z.array(z.string()).optional() });
+/** The `workflow-timers` read model, as the engine reads it. */
+export interface WorkflowTimersModel {
+  /** Every workflow the model holds as running, each as of the revision its document records. */
+  running(): Promise<readonly WorkflowTimers[]>;
+  /** Which of these workflows the model holds a document for. */
+  holding(workflowIds: readonly string[]): Promise<ReadonlySet<string>>;
+}
+
+/** Without a model no start is ever confirmed: the checkpoint stays before every running workflow, and a restart replays them. */
+const noModel: WorkflowTimersModel = { running: async () => [], holding: async () => new Set() };
+
 const queued = z.object({ workflowId: z.string().optional(), stepId: z.string().optional() });
 const taskFailed = z.object({ final: z.boolean(), retryable: z.boolean(), error: z.object({ code: z.string(), message: z.string() }) });
+const taskCancelled = z.object({ reason: z.string(), requestedBy: z.string() });
 
-interface RunningWorkflow {
-  readonly requestedBy: string;
-  readonly conversationId?: string;
-  readonly hold: Hold;
-  readonly timers: Map<string, NodeJS.Timeout>;
-}
+/** Who cancels a task whose step timed out: its TaskCancelled then reports the timeout, not a cancellation. */
+const STEP_TIMEOUT = 'workflow-engine:step-timeout';
+const ENDINGS: readonly string[] = ['WorkflowCompleted', 'WorkflowFailed', 'WorkflowCancelled', 'WorkflowTimedOut'];
+
+type StepToRun = Pick<RetryTask, 'taskId' | 'taskType' | 'pool' | 'params' | 'timeoutMs' | 'dryRun'> & { readonly stepId: string; readonly attempt: number };
 
 export interface WorkflowEngineOptions {
   readonly store: EventStore;
@@ -51,23 +61,33 @@ export interface WorkflowEngineOptions {
   readonly commands: CommandClient;
   readonly logger: Logger;
   readonly routeTask: (taskType: string) => TaskRoute | undefined;
-  /** Told when an approval's reminder is due (the front end nudges the approvers). */
-  readonly onReminder?: (reminder: { workflowId: string; stepId: string; approvers: readonly string[]; dueAt: string }) => void;
+  /** Where the agenda is rebuilt from at start; without one, from the log alone (slower restarts, same timers). */
+  readonly timersModel?: WorkflowTimersModel;
+  /** How often started workflows are looked for in the model; default 250 ms. */
+  readonly confirmEveryMs?: number;
   readonly now?: () => number;
 }
 
 export class WorkflowEngine {
-  private readonly workflows = new Map<string, RunningWorkflow>();
+  private readonly agenda: WorkflowAgenda;
+  private readonly model: WorkflowTimersModel;
+  /** Started workflows the model does not hold yet → the hold keeping the checkpoint before their start. */
+  private readonly unconfirmed = new Map<string, Hold>();
   /** taskId → the step it runs, from TaskQueued (or its stream after a restart). */
   private readonly steps = new Map<string, { workflowId: string; stepId: string; attempt: number }>();
   private readonly workflowEvents: EventReactor;
   private readonly taskEvents: EventReactor;
-  private readonly now: () => number;
   private readonly mailbox = new KeyedMailbox();
-  private stopped = false;
+  private confirmTimer: NodeJS.Timeout | undefined;
+  private confirming = false;
 
   constructor(private readonly options: WorkflowEngineOptions) {
-    this.now = options.now ?? Date.now;
+    this.model = options.timersModel ?? noModel;
+    this.agenda = new WorkflowAgenda(
+      (timer) => this.fire(timer),
+      options.now ?? Date.now,
+      (error, timer) => options.logger.warn({ err: error, timer }, 'a workflow timer failed to fire; trying again'),
+    );
     const common = { store: options.store, checkpoints: options.checkpoints, logger: options.logger };
     // Events of different workflows (and tasks) are handled concurrently, each key's in order;
     // a hold per event keeps the checkpoint before work that has not finished.
@@ -89,16 +109,56 @@ export class WorkflowEngine {
   }
 
   async start(): Promise<void> {
+    await this.rebuildAgenda();
+    if (this.model !== noModel) this.confirmTimer = setInterval(() => void this.confirmStarts(), this.options.confirmEveryMs ?? 250);
     await this.workflowEvents.start();
     await this.taskEvents.start();
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    for (const workflow of this.workflows.values()) for (const timer of workflow.timers.values()) clearTimeout(timer);
+    clearInterval(this.confirmTimer);
+    this.agenda.stop();
     await this.taskEvents.stop();
     await this.workflowEvents.stop();
     await this.mailbox.idle();
+  }
+
+  /** The model's documents, each brought up to the end of its stream, armed before any event is followed. */
+  private async rebuildAgenda(): Promise<void> {
+    const documents = await this.model.running();
+    for (let i = 0; i < documents.length; i += 32) {
+      await Promise.all(
+        documents.slice(i, i + 32).map(async (document) => {
+          const { events } = await this.options.store.read(streamName('workflow', document.workflowId), { fromRevision: BigInt(document.revision + 1) });
+          let timers: WorkflowTimers | undefined = document;
+          for (const recorded of events) {
+            const event = workflowEventOf(recorded);
+            if (event) timers = nextTimers(timers, event, Number(recorded.revision));
+          }
+          this.agenda.set(document.workflowId, timers);
+        }),
+      );
+    }
+    this.options.logger.info({ fromModel: documents.length, ...this.agenda.size() }, 'workflow timers armed from the workflow-timers read model');
+  }
+
+  /** Releases the start of every workflow the model now holds. */
+  private async confirmStarts(): Promise<void> {
+    if (this.confirming || this.unconfirmed.size === 0) return;
+    this.confirming = true;
+    try {
+      const held = await this.model.holding([...this.unconfirmed.keys()].slice(0, 100));
+      for (const workflowId of held) this.confirmed(workflowId);
+    } catch (error) {
+      this.options.logger.debug({ err: error }, 'could not read the workflow-timers model; trying again');
+    } finally {
+      this.confirming = false;
+    }
+  }
+
+  private confirmed(workflowId: string): void {
+    this.unconfirmed.get(workflowId)?.release();
+    this.unconfirmed.delete(workflowId);
   }
 
   private concurrently(key: string, hold: Hold, work: () => Promise<void>): void {
@@ -113,86 +173,73 @@ export class WorkflowEngine {
       );
   }
 
-  private async onWorkflowEvent(event: RecordedEvent, startedHold: Hold | undefined): Promise<void> {
-    const workflowId = parseStreamName(event.stream).id;
-    if (event.type === 'WorkflowStarted' && startedHold) {
-      if (this.workflows.has(workflowId)) return startedHold.release();
-      const data = started.parse(event.data);
-      const workflow: RunningWorkflow = { requestedBy: data.requestedBy, conversationId: data.conversationId, hold: startedHold, timers: new Map() };
-      this.workflows.set(workflowId, workflow);
-      this.arm(workflowId, 'workflow-timeout', data.timesOutAt, () => this.send('workflow', workflowId, `timeout-${workflowId}`, 'TimeOutWorkflow', {}));
+  private async onWorkflowEvent(recorded: RecordedEvent, startedHold: Hold | undefined): Promise<void> {
+    const workflowId = parseStreamName(recorded.stream).id;
+    const event = workflowEventOf(recorded);
+    if (!event) {
+      startedHold?.release();
+      return this.options.logger.warn({ eventId: recorded.id, type: recorded.type }, 'workflow engine skipped an event it cannot read');
+    }
+    const before = this.agenda.get(workflowId);
+    if (event.type === 'WorkflowStarted') {
+      if (before) return startedHold?.release(); // armed from the model, which therefore holds it
+      if (startedHold) this.unconfirmed.set(workflowId, startedHold);
+    }
+    if (ENDINGS.includes(event.type)) {
+      this.agenda.set(workflowId, undefined);
+      this.confirmed(workflowId);
+      // Sent even for a workflow not followed here (the model had seen it end): the ids make repeats harmless.
+      const { tasksToCancel = [] } = event.data as { tasksToCancel?: readonly string[] };
+      for (const taskId of tasksToCancel) {
+        await this.send('task', taskId, `cancel-${taskId}`, 'CancelTask', { reason: `workflow ${workflowId} ended (${event.type})`, requestedBy: 'workflow-engine' });
+      }
       return;
     }
-    const workflow = this.workflows.get(workflowId);
-    if (!workflow) return; // finished before the checkpoint: nothing left to do
-    switch (event.type) {
-      case 'StepScheduled':
-        return this.runStep(workflowId, workflow, toRun.parse(event.data));
-      case 'StepRetryScheduled': {
-        const step = retry.parse(event.data);
-        this.arm(workflowId, `retry-${step.taskId}`, step.dueAt, () => this.runStep(workflowId, workflow, step));
-        return;
-      }
-      case 'ApprovalRequested': {
-        const gate = approval.parse(event.data);
-        const key = `${gate.stepId}-${gate.visit}`;
-        this.arm(workflowId, `approval-${key}`, gate.dueAt, () =>
-          this.send('workflow', workflowId, `approval-timeout-${workflowId}-${key}`, 'TimeOutApproval', { stepId: gate.stepId, visit: gate.visit }),
-        );
-        if (gate.remindAt) {
-          this.arm(workflowId, `reminder-${key}`, gate.remindAt, async () =>
-            this.options.onReminder?.({ workflowId, stepId: gate.stepId, approvers: gate.approvers, dueAt: gate.dueAt }),
-          );
-        }
-        return;
-      }
-      case 'ApprovalGranted': {
-        const gate = granted.parse(event.data);
-        if (gate.approved) this.disarmGate(workflow, `${gate.stepId}-${gate.visit}`);
-        return;
-      }
-      case 'ApprovalRejected':
-      case 'ApprovalTimedOut': {
-        const gate = decided.parse(event.data);
-        this.disarmGate(workflow, `${gate.stepId}-${gate.visit}`);
-        return;
-      }
-      case 'WorkflowCompleted':
-      case 'WorkflowFailed':
-      case 'WorkflowCancelled':
-      case 'WorkflowTimedOut': {
-        const { tasksToCancel = [] } = ended.parse(event.data);
-        for (const timer of workflow.timers.values()) clearTimeout(timer);
-        this.workflows.delete(workflowId);
-        for (const taskId of tasksToCancel) {
-          await this.send('task', taskId, `cancel-${taskId}`, 'CancelTask', { reason: `workflow ${workflowId} ended (${event.type})`, requestedBy: 'workflow-engine' });
-        }
-        workflow.hold.release();
-        return;
-      }
-      default:
-        return;
+    // Not running here: it ended before the checkpoint (a running one is in the model or started after it).
+    if (event.type !== 'WorkflowStarted' && !before) return;
+    this.agenda.set(workflowId, nextTimers(before, event, Number(recorded.revision)));
+    if (event.type === 'StepScheduled') await this.runStep(workflowId, event.data);
+  }
+
+  private async fire(timer: WorkflowTimer): Promise<void> {
+    const { workflowId } = timer;
+    switch (timer.kind) {
+      case 'workflow-timeout':
+        return this.sendWhenDue('workflow', workflowId, `timeout-${workflowId}`, 'TimeOutWorkflow', {});
+      case 'retry':
+        return this.runStep(workflowId, { stepId: timer.stepId, attempt: timer.attempt, ...timer.task }, true);
+      case 'approval-timeout':
+        return this.sendWhenDue('workflow', workflowId, `approval-timeout-${workflowId}-${timer.stepId}-${timer.visit}`, 'TimeOutApproval', { stepId: timer.stepId, visit: timer.visit });
+      case 'approval-reminder':
+        // The gate records that its approvers were reminded (ApprovalReminderDue), once per request; the notices go from there.
+        return this.sendWhenDue('workflow', workflowId, `remind-${workflowId}-${timer.stepId}-${timer.visit}`, 'RemindApprovers', { stepId: timer.stepId, visit: timer.visit });
+      case 'step-timeout':
+        // Through the task, so the task aggregate decides between its completion and the timeout;
+        // the cancellation then comes back as the step's timeout (onTaskEvent).
+        return this.sendWhenDue('task', timer.taskId, `step-timeout-${timer.taskId}`, 'CancelTask', {
+          reason: `attempt ${timer.attempt} of step "${timer.stepId}" of workflow ${workflowId} timed out`,
+          requestedBy: STEP_TIMEOUT,
+        });
     }
   }
 
-  private disarmGate(workflow: RunningWorkflow, key: string): void {
-    for (const name of [`approval-${key}`, `reminder-${key}`]) {
-      clearTimeout(workflow.timers.get(name));
-      workflow.timers.delete(name);
-    }
-  }
-
-  /** A task step's attempt: queued as a task, or, for a side-effecting step of a dry run, recorded without running. */
-  private async runStep(workflowId: string, workflow: RunningWorkflow, step: z.infer<typeof toRun>): Promise<void> {
+  /**
+   * A task step's attempt: queued as a task, or, for a side-effecting step of a dry run, recorded
+   * without running. `fromTimer`: a failure to send throws, so the timer tries again.
+   */
+  private async runStep(workflowId: string, step: StepToRun, fromTimer = false): Promise<void> {
+    const send = fromTimer ? this.sendWhenDue.bind(this) : this.send.bind(this);
+    const workflow = this.agenda.get(workflowId);
+    if (!workflow) return;
     this.steps.set(step.taskId, { workflowId, stepId: step.stepId, attempt: step.attempt });
     if (step.dryRun) {
       const output = { dryRun: true, wouldRun: { taskType: step.taskType, params: step.params } };
-      await this.send('workflow', workflowId, `dry-run-${step.taskId}`, 'RecordStepCompleted', { stepId: step.stepId, attempt: step.attempt, output });
+      await send('workflow', workflowId, `dry-run-${step.taskId}`, 'RecordStepCompleted', { stepId: step.stepId, attempt: step.attempt, output });
       return;
     }
     const route = this.options.routeTask(step.taskType);
     if (!route) {
-      await this.send('workflow', workflowId, `no-route-${step.taskId}`, 'RecordStepFailed', {
+      await send('workflow', workflowId, `no-route-${step.taskId}`, 'RecordStepFailed', {
         stepId: step.stepId,
         attempt: step.attempt,
         error: { code: 'UnknownTaskType', message: `no worker pool runs ${step.taskType} tasks here` },
@@ -200,7 +247,7 @@ export class WorkflowEngine {
       });
       return;
     }
-    await this.send('task', step.taskId, `queue-${step.taskId}`, 'QueueTask', {
+    await send('task', step.taskId, `queue-${step.taskId}`, 'QueueTask', {
       taskType: step.taskType,
       pool: step.pool ?? route.pool,
       payload: step.params,
@@ -219,6 +266,8 @@ export class WorkflowEngine {
     const step = await this.stepOf(taskId);
     if (!step) return;
     const { workflowId, stepId, attempt } = step;
+    // The jitter of a retry's backoff is drawn here: the decider draws no random numbers.
+    const jitter = () => randomInt(0, 1_000_001) / 1_000_000;
     switch (event.type) {
       case 'TaskAssigned':
         await this.send('workflow', workflowId, `step-started-${taskId}`, 'RecordStepStarted', { stepId, attempt, workerId: (event.data as { workerId?: string }).workerId });
@@ -230,20 +279,28 @@ export class WorkflowEngine {
       case 'TaskFailed': {
         const failed = taskFailed.parse(event.data);
         if (!failed.final) return;
-        // The jitter of the retry's backoff is drawn here: the decider draws no random numbers.
-        await this.send('workflow', workflowId, `step-failed-${taskId}`, 'RecordStepFailed', { stepId, attempt, error: failed.error, retryable: failed.retryable, jitter: randomInt(0, 1_000_001) / 1_000_000 });
+        // The queue delivered the task again because its worker went silent (a crash, a lost
+        // connection): not the step's fault, so the workflow's retry policy may run it again.
+        const retryable = failed.retryable || failed.error.code === 'AttemptsExhausted';
+        await this.send('workflow', workflowId, `step-failed-${taskId}`, 'RecordStepFailed', { stepId, attempt, error: failed.error, retryable, jitter: jitter() });
         this.steps.delete(taskId);
         return;
       }
-      case 'TaskCancelled':
-        await this.send('workflow', workflowId, `step-cancelled-${taskId}`, 'RecordStepFailed', {
-          stepId,
-          attempt,
-          error: { code: 'TaskCancelled', message: String((event.data as { reason?: unknown }).reason ?? 'cancelled') },
-          retryable: false,
-        });
+      case 'TaskCancelled': {
+        const cancelled = taskCancelled.parse(event.data);
+        if (cancelled.requestedBy === STEP_TIMEOUT) {
+          await this.send('workflow', workflowId, `step-timed-out-${taskId}`, 'RecordStepTimedOut', { stepId, attempt, jitter: jitter() });
+        } else {
+          await this.send('workflow', workflowId, `step-cancelled-${taskId}`, 'RecordStepFailed', {
+            stepId,
+            attempt,
+            error: { code: 'TaskCancelled', message: cancelled.reason },
+            retryable: false,
+          });
+        }
         this.steps.delete(taskId);
         return;
+      }
     }
   }
 
@@ -263,25 +320,26 @@ export class WorkflowEngine {
     return step;
   }
 
-  /** Runs `fire` at `dueAt` (at once when past), once; re-arming the same name replaces it. */
-  private arm(workflowId: string, name: string, dueAt: string, fire: () => Promise<unknown>): void {
-    const workflow = this.workflows.get(workflowId);
-    if (!workflow || this.stopped) return;
-    clearTimeout(workflow.timers.get(name));
-    const delay = Math.max(0, Date.parse(dueAt) - this.now());
-    const timer = setTimeout(() => {
-      workflow.timers.delete(name);
-      if (this.stopped) return;
-      fire().catch((error: unknown) => this.options.logger.error({ err: error, workflowId, timer: name }, 'a workflow timer failed to fire'));
-    }, Math.min(delay, 2_147_483_647));
-    workflow.timers.set(name, timer);
-  }
-
-  private async send(category: 'workflow' | 'task', id: string, commandId: string, type: string, data: Record<string, unknown>): Promise<void> {
+  private async send(category: 'workflow' | 'task', id: string, commandId: string, type: string, data: Record<string, unknown>): Promise<CommandReply> {
     const reply: CommandReply = await this.options.commands.send({ category, id }, { commandId, type, actor: 'workflow-engine', data });
-    if (reply.status === 'accepted') return;
-    // Already decided (a replay, a race with a person's click, a finished workflow): nothing to do.
+    if (reply.status === 'accepted') return reply;
+    // Already decided (a replay, a timer fired twice, a race with a person's click, a finished workflow): nothing to do.
     const level = reply.status === 'rejected' ? 'debug' : 'error';
     this.options.logger[level]({ category, id, type, reply }, 'workflow engine command not applied');
+    return reply;
   }
+
+  /** For timers: throws when the command was not recorded or the aggregate's clock is not at the due time yet, so the timer fires again. */
+  private async sendWhenDue(category: 'workflow' | 'task', id: string, commandId: string, type: string, data: Record<string, unknown>): Promise<void> {
+    const reply = await this.send(category, id, commandId, type, data);
+    if (reply.status === 'failed' || (reply.status === 'rejected' && reply.code === 'TimerNotDue')) throw new Error(`${type} ${commandId}: ${reply.message}`);
+  }
+}
+
+/** A workflow event with its data checked against its schema; undefined for anything else. */
+function workflowEventOf(recorded: RecordedEvent): WorkflowEvent | undefined {
+  const schema = (workflowEventSchemas as Record<string, z.ZodType | undefined>)[recorded.type];
+  const parsed = schema?.safeParse(recorded.data);
+  // The schema of this very type produced the data, which TypeScript cannot correlate by itself.
+  return parsed?.success ? ({ type: recorded.type, data: parsed.data } as WorkflowEvent) : undefined;
 }

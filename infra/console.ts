@@ -1,5 +1,6 @@
 import { hostname, userInfo } from 'node:os';
 import { ConsoleFrontEnd } from '../adapters/console/console-front-end.ts';
+import { consoleResultsSubject } from '../adapters/console/console-notice-poster.ts';
 import { conversationIntake, slashCommandTable } from './front-desk.ts';
 import type { RoleContext } from './role-context.ts';
 
@@ -10,7 +11,9 @@ export async function startConsole(context: RoleContext, { logFile }: { logFile:
   const { config, nc, store, logger } = context;
   const user = token(userInfo().username);
   const session = `${token(hostname())}-${process.pid}`;
-  const subject = `${config.prefix}.console.${session}.results`;
+  const channel = `${user}_at_${session}`;
+  // Results of this session's tasks and notices of its plans and workflows (see the thread notifier).
+  const subject = consoleResultsSubject(config.prefix, channel);
   const subscription = nc.subscribe(subject);
   await nc.flush();
   const results = (async function* () {
@@ -22,7 +25,7 @@ export async function startConsole(context: RoleContext, { logFile }: { logFile:
     slash: slashCommandTable(context, 'console'),
     store,
     results,
-    channel: `${user}_at_${session}`,
+    channel,
     user,
     input: process.stdin,
     output: process.stdout,

@@ -2,7 +2,14 @@ import { ConversationIntake, type IncomingMessage } from '../actors/conversation
 import { CommandClient } from '../actors/runtime/command-client.ts';
 import { slashCommands, type StatusSource } from '../actors/slash-commands.ts';
 import type { WorkflowDesk } from '../actors/workflow-slash-commands.ts';
+import { DecisionDesk } from '../actors/decision-desk.ts';
+import { PlanningDesk } from '../actors/planning-desk.ts';
+import { anthropicPlanner } from '../adapters/anthropic/anthropic-planner.ts';
 import { executors } from '../adapters/executors/registry.ts';
+import { offlinePlanner } from '../adapters/offline-planner/offline-planner.ts';
+import type { Planner } from '../domain/ports/planner.ts';
+import type { GateRules } from '../domain/workflow/index.ts';
+import type { Config } from './config/schema.ts';
 import type { ReplyTarget } from '../domain/task/fields.ts';
 import { TOTALS_KEY, type TaskTotals } from '../projections/models/task-stats.ts';
 import { QueryClient } from '../projections/runtime/query-client.ts';
@@ -15,13 +22,55 @@ import { POOLS, workerCount } from './pools.ts';
 
 export function conversationIntake(context: RoleContext, replyTarget: (message: IncomingMessage) => ReplyTarget): ConversationIntake {
   const { config, nc, store, logger } = context;
+  const commands = new CommandClient(nc, config.prefix);
   return new ConversationIntake({
-    commands: new CommandClient(nc, config.prefix),
+    commands,
     store,
     logger: logger.child({ component: 'intake' }),
     routeTask: taskRoutes(config),
     replyTarget,
+    planning: new PlanningDesk({
+      commands,
+      store,
+      planner: planner(config),
+      registry: executors,
+      // "Run this plan" is the requester's to press; gates inside the workflow follow WORKFLOW_* (see planGates).
+      approvalRules: { costThresholdUsd: config.workflows.planCostThresholdUsd, requesterMayApprove: true },
+      ...(config.cost.monthlyBudgetUsd !== undefined
+        ? { budget: { monthlyUsd: config.cost.monthlyBudgetUsd, warningFraction: config.cost.warningThreshold, criticalFraction: config.cost.criticalThreshold } }
+        : {}),
+      logger: logger.child({ component: 'planning' }),
+    }),
+    decisions: decisionDesk(context),
   });
+}
+
+export const decisionDesk = ({ config, nc, store, logger }: RoleContext): DecisionDesk =>
+  new DecisionDesk({ commands: new CommandClient(nc, config.prefix), store, logger: logger.child({ component: 'decisions' }) });
+
+/** Claude through the Messages API when a key is set; the offline planner otherwise. */
+function planner(config: Config): Planner {
+  const { apiKey, baseUrl, models, prices } = config.anthropic;
+  if (!apiKey) return offlinePlanner(executors);
+  const price = (p: { inputUsdPerMillion: number; outputUsdPerMillion: number }) => ({ inputUsdPerMillion: p.inputUsdPerMillion, outputUsdPerMillion: p.outputUsdPerMillion });
+  return anthropicPlanner({
+    apiKey,
+    baseUrl,
+    registry: executors,
+    models: { simple: { model: models.sonnet, price: price(prices.sonnet) }, complex: { model: models.opus, price: price(prices.opus) } },
+  });
+}
+
+/** How the gates of a planned workflow are decided: by whom, whether the requester may, and how long they wait. */
+export function planGates(config: Config): GateRules {
+  const timeoutMs = config.workflows.approvalTimeoutMs;
+  return {
+    ...(config.workflows.approvers ? { approvers: config.workflows.approvers } : {}),
+    requesterMayApprove: config.workflows.requesterMayApprove,
+    timeoutMs,
+    // A nudge a fifth of the way before the end, at most two minutes before it.
+    ...(timeoutMs >= 5_000 ? { reminderBeforeMs: Math.min(120_000, Math.floor(timeoutMs / 5)) } : {}),
+  };
 }
 
 export function slashCommandTable(context: RoleContext, frontEnd: string) {

@@ -1,5 +1,7 @@
 import { ProgressReactor } from '../actors/reactors/progress-reactor.ts';
 import { ResultReactor } from '../actors/reactors/result-reactor.ts';
+import { ThreadNotifier } from '../actors/reactors/thread-notifier.ts';
+import { ConsoleNoticePoster } from '../adapters/console/console-notice-poster.ts';
 import { CommandClient } from '../actors/runtime/command-client.ts';
 import { KvCheckpointStore } from '../adapters/nats/kv-checkpoint-store.ts';
 import { SlackChatPoster, slackWebClient } from '../adapters/slack/slack-chat-poster.ts';
@@ -7,7 +9,8 @@ import { HttpWebhookSender } from '../adapters/webhook/http-webhook-sender.ts';
 import { nextWebhookDelayMs } from '../adapters/webhook/retry-schedule.ts';
 import type { RoleContext } from './role-context.ts';
 
-// The `reactors` role: results and progress out to where requests came from. One process of
+// The `reactors` role: results, progress, plan previews and workflow messages out to where
+// requests came from. One process of
 // it: each reactor keeps one checkpoint, and delivery is recorded on the Delivery aggregate so
 // a restart neither doubles nor loses a reply.
 
@@ -32,6 +35,23 @@ export async function startReactors({ config, nc, store, logger }: RoleContext):
     });
     await results.start();
     stops.push(() => results.stop());
+  }
+  if (config.features.orchestration) {
+    // Plans and workflows speak in their thread: Slack threads, or console sessions' subjects.
+    const consoleNotices = new ConsoleNoticePoster(config.prefix, (subject, payload) => nc.publish(subject, payload));
+    const notifier = new ThreadNotifier({
+      store,
+      checkpoints,
+      commands,
+      threadOf: (conversation) => {
+        if (conversation.source === 'console') return { chat: consoleNotices, thread: { channel: conversation.channel, threadTs: conversation.threadTs ?? '' } };
+        if (conversation.source === 'slack' && chat && conversation.threadTs) return { chat, thread: { channel: conversation.channel, threadTs: conversation.threadTs } };
+        return undefined;
+      },
+      logger: log.child({ reactor: 'thread-notices' }),
+    });
+    await notifier.start();
+    stops.push(() => notifier.stop());
   }
   if (chat && config.slack && config.features.progressReporting) {
     const progress = new ProgressReactor({ store, checkpoints, commands, chat, intervalMs: config.slack.progressIntervalMs, logger: log.child({ reactor: 'progress' }) });

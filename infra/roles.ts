@@ -16,6 +16,7 @@ import { startPublicEvents } from './public-events-role.ts';
 import { POOLS, workerCount } from './pools.ts';
 import { startReactors } from './reactors-role.ts';
 import { startSlack } from './slack-role.ts';
+import { startPlanRunner } from './plan-runner-role.ts';
 import { startWorkflowEngine } from './workflow-engine-role.ts';
 
 // Process roles. Embedded mode runs them all in one process; production starts them apart,
@@ -51,7 +52,12 @@ export async function startRole(role: Role, context: RoleContext): Promise<Stop>
   if (role === 'public-events') return startPublicEvents(context);
   if (role === 'projections') return startProjections(context);
   if (role === 'reactors') return startReactors(context);
-  if (role === 'workflow-engine') return startWorkflowEngine(context);
+  if (role === 'workflow-engine') {
+    const stops = [await startWorkflowEngine(context), await startPlanRunner(context)];
+    return async () => {
+      for (const stop of stops.reverse()) await stop();
+    };
+  }
   if (role === 'slack') return startSlack(context);
   const queue = await JetStreamWorkQueue.connect(nc, { prefix: config.prefix, pools: POOLS, ackWaitMs: config.work.ackWaitMs });
   if (role === 'dispatcher') {
@@ -68,7 +74,7 @@ export async function startRole(role: Role, context: RoleContext): Promise<Stop>
   const commands = new CommandClient(nc, config.prefix);
   const workers = Array.from({ length: workerCount(config, pool) }, (_, i) => {
     const workerId = `${pool}-${hostname().replace(/[^A-Za-z0-9_-]/g, '_')}-${process.pid}-${i + 1}`;
-    return new WorkerActor({ workerId, pool, concurrency: 1, queue, commands, executors: registry, workspaceRoot: config.work.workspaceRoot ?? process.cwd(), nc, logger: logger.child({ role, workerId }), prefix: config.prefix });
+    return new WorkerActor({ workerId, pool, concurrency: 1, queue, commands, executors: registry, workspaceRoot: config.work.workspaceRoot ?? process.cwd(), programs: { sf: config.work.sfBin, claude: config.work.claudeBin }, nc, logger: logger.child({ role, workerId }), prefix: config.prefix });
   });
   workers.forEach((w) => w.start());
   return async () => {

@@ -1,5 +1,5 @@
 import { startSlackFrontEnd } from '../adapters/slack/slack-front-end.ts';
-import { conversationIntake, slashCommandTable } from './front-desk.ts';
+import { conversationIntake, decisionDesk, slashCommandTable } from './front-desk.ts';
 import type { RoleContext } from './role-context.ts';
 
 // The `slack` role: Slack's requests in (HTTP on PORT, or Socket Mode with SLACK_APP_TOKEN).
@@ -16,6 +16,7 @@ export async function startSlack(context: RoleContext): Promise<() => Promise<vo
     port: context.config.http.port,
     intake: conversationIntake(context, (message) => ({ kind: 'slack', channel: message.channel, threadTs: message.threadTs })),
     slash: slashCommandTable(context, slack.appToken ? 'Slack (Socket Mode)' : 'Slack (HTTP)'),
+    decisions: decisionDesk(context),
     logger: context.logger.child({ role: 'slack' }),
   });
   return () => frontEnd.stop();

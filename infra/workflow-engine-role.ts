@@ -1,11 +1,16 @@
 import { CommandClient } from '../actors/runtime/command-client.ts';
 import { WorkflowEngine } from '../actors/workflow-engine.ts';
 import { KvCheckpointStore } from '../adapters/nats/kv-checkpoint-store.ts';
+import { KvReadModelStorage } from '../adapters/nats/kv-read-model-storage.ts';
+import { workflowTimers, workflowTimersAgenda } from '../projections/models/workflow-timers.ts';
+import { ServingModelReader } from '../projections/runtime/serving-model.ts';
 import type { RoleContext } from './role-context.ts';
 import { taskRoutes } from './task-routes.ts';
 
 // The `workflow-engine` role: runs workflows' steps as tasks and fires their timers. One
 // process of it (one checkpoint per followed category); ENABLE_WORKFLOW_ENGINE=false leaves it idle.
+// Its agenda is rebuilt at start from the workflow-timers read model, read from storage rather
+// than queried: embedded mode starts this role before the projections role.
 
 export async function startWorkflowEngine({ config, nc, store, logger }: RoleContext): Promise<() => Promise<void>> {
   const log = logger.child({ role: 'workflow-engine' });
@@ -19,7 +24,7 @@ export async function startWorkflowEngine({ config, nc, store, logger }: RoleCon
     commands: new CommandClient(nc, config.prefix),
     logger: log,
     routeTask: taskRoutes(config),
-    onReminder: (reminder) => log.info(reminder, 'approval reminder due'),
+    timersModel: workflowTimersAgenda(new ServingModelReader(await KvReadModelStorage.connect(nc, config.prefix), workflowTimers.name)),
   });
   await engine.start();
   return () => engine.stop();

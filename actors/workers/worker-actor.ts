@@ -17,6 +17,8 @@ export interface WorkerActorOptions {
   readonly commands: CommandClient;
   readonly executors: ReadonlyMap<string, Executor>;
   readonly workspaceRoot: string;
+  /** Configured paths of the programs executors run (`sf` ← SF_BIN), handed to each execution. */
+  readonly programs?: Readonly<Record<string, string>>;
   /** For cancellation signals on `<prefix>.signal.task.<id>`. */
   readonly nc: NatsConnection;
   readonly logger: Logger;
@@ -92,6 +94,7 @@ export class WorkerActor {
         taskId: item.taskId,
         attempt,
         workspaceRoot: this.options.workspaceRoot,
+        programs: this.options.programs,
         signal: controller.signal,
         progress: (update) => progress.report(executor, update),
       });

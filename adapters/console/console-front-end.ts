@@ -9,6 +9,7 @@ import { progressBar } from '../../domain/replies/progress-reply.ts';
 import { resultReply } from '../../domain/replies/result-reply.ts';
 import { parseStreamName } from '../../domain/streams.ts';
 import { toPlainText } from '../../domain/replies/plain-text.ts';
+import type { ConsoleNotice } from './console-notice-poster.ts';
 
 // The terminal front end, the embedded default when Slack is not configured: the same
 // conversation flows as Slack (requests through the intake, follow-ups against the thread's
@@ -51,6 +52,8 @@ const HELP = [
   '  lint my-service',
   'Commands:',
   '  /new                         start a new conversation',
+  '  deploy my-service, test everything first   (a plan: previewed, then run on APPROVE)',
+  '  APPROVE / REJECT             decide the plan or approval gate this conversation waits for',
   '  /cancel <task id>            stop a running task',
   '  /orchestrator status         planner, pools, tasks',
   '  /monitor                     task counts',
@@ -64,6 +67,8 @@ export class ConsoleFrontEnd {
   private sequence = 0;
   private readonly waiting = new Map<string, (result: Result) => void>();
   private readonly early = new Map<string, Result>();
+  private readonly noticesSeen = new Set<string>();
+  private readonly noticeWaiters = new Map<string, () => void>();
   private readline: Interface | undefined;
   private readonly now: () => number;
 
@@ -142,6 +147,15 @@ export class ConsoleFrontEnd {
       case 'duplicate':
       case 'ignored':
         return false;
+      case 'answered':
+        this.print(outcome.message);
+        return false;
+      case 'planned': {
+        // The preview arrives as a notice; wait for it, so `--once` shows it before exiting.
+        const preview = await this.noticeOf(`plan-${outcome.planId}`, 15_000);
+        if (!preview) this.print(`Planned (plan ${outcome.planId}); the preview has not arrived yet.`);
+        return true;
+      }
       case 'queued':
       case 'rerun': {
         const taskId = outcome.taskId;
@@ -203,15 +217,43 @@ export class ConsoleFrontEnd {
     return new Promise((resolve) => this.waiting.set(taskId, resolve));
   }
 
+  private noticeOf(deliveryId: string, timeoutMs: number): Promise<boolean> {
+    if (this.noticesSeen.has(deliveryId)) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.noticeWaiters.delete(deliveryId);
+        resolve(false);
+      }, timeoutMs);
+      this.noticeWaiters.set(deliveryId, () => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+    });
+  }
+
+  /** A notice prints whole when first posted; a redraw prints its title and summary only. */
+  private showNotice(notice: ConsoleNotice): void {
+    const { document } = notice;
+    this.print(notice.update ? `↻ ${document.title}${document.summary ? ` — ${document.summary}` : ''}` : toPlainText(document));
+    this.noticesSeen.add(notice.deliveryId);
+    this.noticeWaiters.get(notice.deliveryId)?.();
+    this.noticeWaiters.delete(notice.deliveryId);
+  }
+
   private async collectResults(): Promise<void> {
     for await (const data of this.options.results) {
-      let result: Result;
+      let message: Result | ConsoleNotice;
       try {
-        result = JSON.parse(new TextDecoder().decode(data)) as Result;
+        message = JSON.parse(new TextDecoder().decode(data)) as Result | ConsoleNotice;
       } catch (error) {
         this.options.logger.warn({ err: error }, 'unreadable result message');
         continue;
       }
+      if ('kind' in message && message.kind === 'notice') {
+        this.showNotice(message);
+        continue;
+      }
+      const result = message as Result;
       const waiter = this.waiting.get(result.taskId);
       if (waiter) {
         this.waiting.delete(result.taskId);

@@ -1,13 +1,17 @@
 import type { Executor } from '../../domain/ports/executor.ts';
+import { claudeCode } from './claude/claude-code.ts';
 import { analyzeCodebase } from './local/analyze-codebase.ts';
 import { gitStatus } from './local/git-status.ts';
 import { lint } from './local/lint.ts';
 import { runTests } from './local/run-tests.ts';
+import { report } from './local/report.ts';
+import { sfDeploy } from './salesforce/sf-deploy.ts';
+import { sfRunApexTests } from './salesforce/sf-run-apex-tests.ts';
 
 // Every task type a worker can run. Adding one is one executor file plus one line here; chat
 // and model output only ever select one of these by name (SE5).
 
-export const executors = [gitStatus, analyzeCodebase, runTests, lint] as const;
+export const executors = [gitStatus, analyzeCodebase, runTests, lint, sfDeploy, sfRunApexTests, report, claudeCode] as const;
 
 export type TaskType = (typeof executors)[number]['taskType'];
 

@@ -146,7 +146,10 @@ export function toBlockKit(doc: ReplyDocument): BlockKitMessage {
 
   const header: Block = { type: 'header', text: { type: 'plain_text', text: clipPlain(`${EMOJI[doc.tone]} ${doc.title}`, BLOCK_KIT_LIMITS.headerText), emoji: true } };
   const summary = doc.summary !== undefined ? take(linesBlock(undefined, doc.summary.split('\n'))) : undefined;
-  const lead = [header, ...(summary ? [summary] : [])];
+  // Mentions are the one place raw mrkdwn is written: only user ids of the Slack form get through.
+  const mentioned = (doc.mentions ?? []).filter((id) => /^[UW][A-Z0-9]{2,30}$/.test(id));
+  const mentions: Block[] = mentioned.length > 0 ? [{ type: 'section', text: { type: 'mrkdwn', text: mentioned.map((id) => `<@${id}>`).join(' ') } }] : [];
+  const lead = [header, ...(summary ? [summary] : []), ...mentions];
 
   const middle: Block[] = [
     ...(take(fieldBlocks(doc.fields ?? [])) ?? []),

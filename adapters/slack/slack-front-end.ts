@@ -5,7 +5,10 @@ import type { WebClient } from '@slack/web-api';
 import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
 import type { ConversationIntake, IncomingMessage, IntakeOutcome } from '../../actors/conversation-intake.ts';
+import type { DecisionDesk, Decision } from '../../actors/decision-desk.ts';
 import type { SlashRequest, SlashAnswer } from '../../actors/slash-commands.ts';
+import { REJECT_PLAN_ACTION, RUN_PLAN_ACTION } from '../../domain/replies/plan-preview-reply.ts';
+import { APPROVE_GATE_ACTION, parseGateActionValue, REJECT_GATE_ACTION } from '../../domain/replies/workflow-replies.ts';
 import type { ReplyDocument } from '../../domain/replies/reply-document.ts';
 import { toBlockKit } from './block-kit.ts';
 
@@ -27,6 +30,8 @@ export interface SlackFrontEndOptions {
   readonly host?: string;
   readonly intake: ConversationIntake;
   readonly slash: { answer(request: SlashRequest): Promise<SlashAnswer>; readonly commands: readonly string[] };
+  /** Run this plan / Reject, Approve / Reject on gates. */
+  readonly decisions: Pick<DecisionDesk, 'decidePlan' | 'decideGate'>;
   readonly logger: Logger;
 }
 
@@ -80,6 +85,7 @@ export async function startSlackFrontEnd(options: SlackFrontEndOptions): Promise
     logger.debug({ outcome: outcome.kind, channel: message.channel, ts: message.messageTs }, 'Slack message taken');
     if (outcome.kind === 'not-understood') await say({ ...rendered({ title: 'I can not do that yet', tone: 'info', summary: outcome.answer.message }), thread_ts: message.threadTs });
     if (outcome.kind === 'refused') await say({ text: `Sorry, I could not start that: ${outcome.message}`, thread_ts: message.threadTs });
+    if (outcome.kind === 'answered') await say({ text: outcome.message, thread_ts: message.threadTs });
   };
 
   app.event('app_mention', async ({ event, body, context, say }) => {
@@ -156,6 +162,29 @@ export async function startSlackFrontEnd(options: SlackFrontEndOptions): Promise
     const text = outcome.kind === 'rerun' ? `Running it again as task ${outcome.taskId}.` : outcome.kind === 'refused' ? `Could not run it again: ${outcome.message}` : 'Already running it again.';
     await respond({ text, response_type: 'ephemeral', replace_original: false });
   });
+
+  // Decisions: the answer goes to the one who clicked; the message itself is redrawn by the
+  // thread notifier from the decided state, buttons gone.
+  const decided = (actionId: string, decision: Decision, decide: (value: string, user: string) => Promise<string>) =>
+    app.action(actionId, async ({ ack, action, body, respond }) => {
+      await ack();
+      const value = (action as { value?: string }).value;
+      if (!value) return;
+      const text = await decide(value, body.user.id).catch((error: unknown) => {
+        logger.error({ err: error, actionId }, 'a decision failed');
+        return `Sorry, that did not work: ${(error as Error).message}`;
+      });
+      logger.info({ actionId, decision, user: body.user.id, value }, 'decision taken');
+      await respond({ text, response_type: 'ephemeral', replace_original: false });
+    });
+  const onGate = (decision: Decision) => async (value: string, user: string) => {
+    const gate = parseGateActionValue(value);
+    return gate ? options.decisions.decideGate(gate.workflowId, gate.stepId, gate.visit, user, decision) : 'That button is not one of ours.';
+  };
+  decided(RUN_PLAN_ACTION, 'approve', (planId, user) => options.decisions.decidePlan(planId, user, 'approve', 'button'));
+  decided(REJECT_PLAN_ACTION, 'reject', (planId, user) => options.decisions.decidePlan(planId, user, 'reject', 'button'));
+  decided(APPROVE_GATE_ACTION, 'approve', onGate('approve'));
+  decided(REJECT_GATE_ACTION, 'reject', onGate('reject'));
 
   app.error(async (error) => {
     logger.error({ err: error }, 'Slack listener failed');

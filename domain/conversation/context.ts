@@ -11,6 +11,10 @@ export const contextVariableSchemas = {
   lastTaskIds: z.array(z.string().min(1)),
   lastFindings: z.json(),
   lastTaskType: z.string().min(1),
+  /** The thread's latest plan: typed APPROVE runs it while it waits. */
+  lastPlanId: z.string().min(1),
+  /** The workflow that plan became: typed APPROVE decides its open gate. */
+  lastWorkflowId: z.string().min(1),
 };
 
 export type KnownContextVariable = keyof typeof contextVariableSchemas;

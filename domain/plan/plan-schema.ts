@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { STEP_ID } from '../workflow/step-fields.ts';
 
 // The plan a request becomes (OR1): phases run in order; inside a phase, steps run in order;
 // a parallel step runs its branches at once; a conditional step reads earlier steps' outputs
@@ -10,14 +11,15 @@ import { z } from 'zod';
 // descriptions are written for whoever fills it in.
 
 /**
- * Step ids are names in the condition form (`steps.<id>.output…`): a "." would make that
- * path ambiguous; "-" is allowed after the first character, as the condition form reads it.
+ * A plan becomes a workflow step for step, so its step ids follow the workflow's rule: names in
+ * the condition form (`steps.<id>.output…`), and parts of task ids (`${workflowId}_${stepId}_${attempt}`).
  */
-export const STEP_ID_PATTERN = /^[A-Za-z_][A-Za-z0-9_-]{0,63}$/;
+export const STEP_ID_PATTERN = STEP_ID;
 
 const stepId = z
   .string()
-  .regex(STEP_ID_PATTERN, 'must be up to 64 letters, digits, "_" and "-", starting with a letter or "_"')
+  .max(64)
+  .regex(STEP_ID_PATTERN, 'must be up to 64 letters and digits, joined by single "-", starting with a letter')
   .describe('Unique within the plan; conditions refer to it as steps.<id>.');
 
 const text = (max: number) => z.string().trim().min(1).max(max);

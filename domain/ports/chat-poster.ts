@@ -17,7 +17,7 @@ export interface MessageRef {
 
 /** Which delivery a message belongs to. */
 export interface PostMarker {
-  readonly kind: 'progress' | 'result';
+  readonly kind: 'progress' | 'result' | 'notice';
   readonly deliveryId: string;
 }
 

@@ -26,6 +26,11 @@ export interface ExecutionContext {
   readonly workspaceRoot: string;
   /** Aborted when the task is cancelled or times out; executors stop their whole process group. */
   readonly signal: AbortSignal;
+  /**
+   * Where the outside programs an executor runs live, from configuration (`sf` ← SF_BIN).
+   * A program not named here is looked up by its own name on the PATH.
+   */
+  readonly programs?: Readonly<Record<string, string>>;
   progress(update: ProgressUpdate): void;
 }
 

@@ -42,6 +42,8 @@ export interface ReplyDocument {
   readonly sections?: readonly ReplySection[];
   readonly code?: ReplyCode;
   readonly actions?: readonly ReplyAction[];
+  /** Chat user ids to notify (approvers to remind): Slack renders them as mentions. */
+  readonly mentions?: readonly string[];
   /** Small print: task id, repository, duration. */
   readonly footer?: string;
 }

@@ -99,3 +99,14 @@ export const timeOutApproval = (c: WorkflowCommandOf<'TimeOutApproval'>, state: 
       return right(walk.events);
     }),
   );
+
+/** Once per request, at or after its `remindAt`; a decided gate or an ended workflow needs no reminder. */
+export const remindApprovers = (c: WorkflowCommandOf<'RemindApprovers'>, state: WorkflowState): Decision =>
+  pipe(
+    openGate(state, c),
+    flatMap(({ node, run, approval }) => {
+      if (approval.reminded || approval.remindAt === undefined) return right([]);
+      if (Date.parse(c.at) < Date.parse(approval.remindAt)) return left(timerNotDue(`the reminder of approval "${node.id}"`, approval.remindAt, c.at));
+      return right([workflowEventOf('ApprovalReminderDue', { workflowId: c.workflowId, stepId: node.id, visit: run.visit, approvers: [...approval.approvers], dueAt: approval.dueAt, at: c.at })]);
+    }),
+  );

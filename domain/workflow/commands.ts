@@ -47,6 +47,8 @@ export const workflowCommandSchemas = {
   GrantApproval: workflowCommand.extend({ stepId, approver: person, visit }),
   RejectApproval: workflowCommand.extend({ stepId, approver: person, reason: z.string().max(1_000).optional(), visit }),
   TimeOutApproval: workflowCommand.extend({ stepId, visit }),
+  /** From the scheduler at the gate's `remindAt`: the approvers are nudged once per request. */
+  RemindApprovers: workflowCommand.extend({ stepId, visit }),
   CancelWorkflow: workflowCommand.extend({ reason: z.string().min(1).max(1_000), requestedBy: person }),
   TimeOutWorkflow: workflowCommand,
 };

@@ -2,7 +2,7 @@ import type { Decision } from './decision.ts';
 import { flatMap, left, right } from 'fp-ts/lib/Either.js';
 import { pipe } from 'fp-ts/lib/function.js';
 import { match } from 'ts-pattern';
-import { grantApproval, rejectApproval, timeOutApproval } from './approvals.ts';
+import { grantApproval, rejectApproval, remindApprovers, timeOutApproval } from './approvals.ts';
 import type { WorkflowCommand, WorkflowCommandOf } from './commands.ts';
 import { workflowEventOf } from './events.ts';
 import { startedWorkflow } from './evolve.ts';
@@ -27,6 +27,7 @@ export const decide = (command: WorkflowCommand, state: WorkflowState): Decision
     .with({ type: 'GrantApproval' }, (c) => grantApproval(c, state))
     .with({ type: 'RejectApproval' }, (c) => rejectApproval(c, state))
     .with({ type: 'TimeOutApproval' }, (c) => timeOutApproval(c, state))
+    .with({ type: 'RemindApprovers' }, (c) => remindApprovers(c, state))
     .with({ type: 'CancelWorkflow' }, (c) => cancelWorkflow(c, state))
     .with({ type: 'TimeOutWorkflow' }, (c) => timeOutWorkflow(c, state))
     .exhaustive();

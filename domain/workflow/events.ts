@@ -73,6 +73,8 @@ export const workflowEventSchemas = {
   ApprovalGranted: workflowEvent.extend({ stepId: z.string(), visit: z.int(), approver: z.string(), grantedBy: z.array(z.string()), quorum: z.int(), approved: z.boolean() }),
   ApprovalRejected: workflowEvent.extend({ stepId: z.string(), visit: z.int(), approver: z.string(), reason: z.string().optional() }),
   ApprovalTimedOut: workflowEvent.extend({ stepId: z.string(), visit: z.int(), dueAt: z.string() }),
+  /** The gate is still undecided close to its timeout: its approvers are reminded (once per request). */
+  ApprovalReminderDue: workflowEvent.extend({ stepId: z.string(), visit: z.int(), approvers: z.array(z.string()), dueAt: z.string() }),
   WorkflowCompleted: workflowEvent.extend({ endState: z.string() }),
   WorkflowFailed: workflowEvent.extend({
     cause: workflowFailureCauseSchema,

@@ -67,6 +67,7 @@ export const apply = (workflow: Workflow, event: WorkflowEvent): Workflow =>
       onApproval(workflow, data.stepId, (run, approval) => ({ ...run, status: 'rejected', approval: { ...approval, rejectedBy: data.approver } })),
     )
     .with({ type: 'ApprovalTimedOut' }, ({ data }) => onApproval(workflow, data.stepId, (run) => ({ ...run, status: 'timedOut' })))
+    .with({ type: 'ApprovalReminderDue' }, ({ data }) => onApproval(workflow, data.stepId, (run) => (run.approval ? { ...run, approval: { ...run.approval, reminded: true } } : run)))
     .with({ type: 'WorkflowCompleted' }, ({ data }): Workflow => ({ ...workflow, status: 'completed', finishedAt: data.at }))
     .with({ type: 'WorkflowFailed' }, ({ data }): Workflow => ({
       ...workflow,

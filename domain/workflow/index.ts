@@ -17,6 +17,7 @@ export type { InvalidCommand } from '../validation.ts';
 
 // ── definitions ────────────────────────────────────────────────────────────────
 export { compileDefinition, DEFAULT_RETRY, type CompileOptions } from './compile.ts';
+export { workflowOfPlan, type GateRules, type PlanToWorkflow } from './from-plan.ts';
 export { compiledWorkflowSchema, type ApprovalNode, type CompiledWorkflow, type Machine, type RetryPolicy, type TaskNode, type Transition, type WorkflowNode } from './compiled.ts';
 export type { DefinitionError, DefinitionErrorCode } from './definition-errors.ts';
 export { workflowDefinitionSchema, type StepNode, type WorkflowDefinition, type WorkflowDefinitionInput } from './definition-schema.ts';
@@ -34,7 +35,6 @@ export {
   compileTemplate,
   instantiateTemplate,
   templateById,
-  templateTaskTypesNotYetRegistered,
   workflowTemplates,
   type SuppliedValues,
   type TemplateError,

@@ -19,6 +19,8 @@ export interface Approval {
   readonly requesterMayApprove: boolean;
   readonly dueAt: string;
   readonly remindAt?: string;
+  /** Set once the approvers were reminded (ApprovalReminderDue). */
+  readonly reminded?: boolean;
   /** Distinct approvers who granted, in order. */
   readonly grantedBy: readonly string[];
   readonly rejectedBy?: string;

@@ -96,6 +96,11 @@ const word = (expected: string) => parsed(expected, (raw) => (/\s/.test(raw) ? u
 const text = () => z.string({ error: 'must be text' });
 const secret = () => word('must be a single word without spaces');
 const channel = () => word('must be a Slack channel name or ID without spaces');
+const userList = () =>
+  parsed('must be Slack user IDs separated by commas, such as U012AB3CD,U045EF6GH', (raw) => {
+    const users = raw.split(',').map((u) => u.trim()).filter((u) => u !== '');
+    return users.length > 0 && users.every((u) => /^[A-Za-z0-9._-]{1,200}$/.test(u)) && new Set(users).size === users.length ? users : undefined;
+  });
 
 // ---- the environment ------------------------------------------------------------------------
 
@@ -140,6 +145,12 @@ const envShape = {
   // Workflows
   WORKFLOW_APPROVAL_TIMEOUT: milliseconds().default(600_000),
   WORKFLOW_MAX_EXECUTION_TIME: milliseconds().default(3_600_000),
+  /** Who may approve the gates of planned workflows; unset: anyone but (by default) the requester. */
+  WORKFLOW_APPROVERS: userList().optional(),
+  /** Whether the person who asked may be the one approval that opens a gate of their own workflow. */
+  WORKFLOW_REQUESTER_MAY_APPROVE: flag().default(false),
+  /** Plans estimated to cost more than this (USD) wait for "Run this plan" even without side effects. */
+  PLAN_APPROVAL_COST_THRESHOLD: decimal(0, undefined, 'must be an amount of US dollars (0 or more)').default(1),
   // Memory
   CONVERSATION_MAX_TOKENS: integer(1).default(100_000),
   CONVERSATION_SUMMARY_THRESHOLD: integer(1).default(50_000),
@@ -248,7 +259,7 @@ export interface Config {
     claudeBin: string;
     sfBin: string;
   };
-  workflows: { approvalTimeoutMs: number; maxExecutionTimeMs: number };
+  workflows: { approvalTimeoutMs: number; maxExecutionTimeMs: number; approvers?: string[]; requesterMayApprove: boolean; planCostThresholdUsd: number };
   memory: { maxTokens: number; summaryThreshold: number };
   monitoring: { errorRateThreshold: number; memoryPercentThreshold: number; queueSizeThreshold: number; alertCooldownMs: number };
   cost: { monthlyBudgetUsd?: number; warningThreshold: number; criticalThreshold: number };
@@ -304,7 +315,13 @@ const toConfig = (env: EnvValues): Config => ({
     claudeBin: env.CLAUDE_BIN,
     sfBin: env.SF_BIN,
   },
-  workflows: { approvalTimeoutMs: env.WORKFLOW_APPROVAL_TIMEOUT, maxExecutionTimeMs: env.WORKFLOW_MAX_EXECUTION_TIME },
+  workflows: {
+    approvalTimeoutMs: env.WORKFLOW_APPROVAL_TIMEOUT,
+    maxExecutionTimeMs: env.WORKFLOW_MAX_EXECUTION_TIME,
+    approvers: env.WORKFLOW_APPROVERS,
+    requesterMayApprove: env.WORKFLOW_REQUESTER_MAY_APPROVE,
+    planCostThresholdUsd: env.PLAN_APPROVAL_COST_THRESHOLD,
+  },
   memory: { maxTokens: env.CONVERSATION_MAX_TOKENS, summaryThreshold: env.CONVERSATION_SUMMARY_THRESHOLD },
   monitoring: {
     errorRateThreshold: env.ALERT_THRESHOLD_ERROR_RATE,

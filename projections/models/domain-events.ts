@@ -3,6 +3,7 @@ import { eventTypeEntry } from '../../domain/events/catalog.ts';
 import type { RecordedEvent } from '../../domain/ports/event-store.ts';
 import { InvalidStreamName, parseStreamName } from '../../domain/streams.ts';
 import type { TaskEvent } from '../../domain/task/events.ts';
+import type { WorkflowEvent } from '../../domain/workflow/events.ts';
 
 // Read models fold recorded events they do not trust: an event outside the model's category,
 // of a type the catalog does not know, or whose data fails its schema yields nothing (the
@@ -10,6 +11,7 @@ import type { TaskEvent } from '../../domain/task/events.ts';
 
 export const TASK_CATEGORY = 'task';
 export const CONVERSATION_CATEGORY = 'conversation';
+export const WORKFLOW_CATEGORY = 'workflow';
 
 export interface Typed<Event> {
   /** The aggregate id: the `<id>` of `<category>-<id>`, free of `.`, `*`, `>` and white space. */
@@ -48,3 +50,5 @@ export const taskEventIn = (recorded: RecordedEvent): Typed<TaskEvent> | undefin
 
 export const conversationEventIn = (recorded: RecordedEvent): Typed<ConversationEvent> | undefined =>
   typedIn(CONVERSATION_CATEGORY, 'conversationId', recorded);
+
+export const workflowEventIn = (recorded: RecordedEvent): Typed<WorkflowEvent> | undefined => typedIn(WORKFLOW_CATEGORY, 'workflowId', recorded);

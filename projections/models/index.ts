@@ -3,9 +3,10 @@ import { conversationTasks } from './conversation-tasks.ts';
 import { conversationView } from './conversation-view.ts';
 import { taskProgress } from './task-progress.ts';
 import { taskStats } from './task-stats.ts';
+import { workflowTimers } from './workflow-timers.ts';
 
-// The read models the front ends query. Adding one is one line here.
+// The read models the front ends query (and the workflow engine reads at start). Adding one is one line here.
 
-export const readModels: readonly ProjectionDefinition[] = [taskProgress, conversationView, conversationTasks, taskStats];
+export const readModels: readonly ProjectionDefinition[] = [taskProgress, conversationView, conversationTasks, taskStats, workflowTimers];
 
-export { conversationTasks, conversationView, taskProgress, taskStats };
+export { conversationTasks, conversationView, taskProgress, taskStats, workflowTimers };

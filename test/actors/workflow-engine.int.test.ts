@@ -6,7 +6,6 @@ import { z } from 'zod';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { taskAggregate } from '../../actors/aggregates/task.ts';
 import { workflowAggregate } from '../../actors/aggregates/workflow.ts';
-import { AggregateHost } from '../../actors/runtime/aggregate-host.ts';
 import { CommandClient } from '../../actors/runtime/command-client.ts';
 import { TaskDispatcher } from '../../actors/task-dispatcher.ts';
 import { WorkerActor } from '../../actors/workers/worker-actor.ts';
@@ -14,16 +13,22 @@ import { WorkflowEngine } from '../../actors/workflow-engine.ts';
 import { JetStreamEventStore } from '../../adapters/jetstream/jetstream-event-store.ts';
 import { JetStreamWorkQueue } from '../../adapters/jetstream/work-queue.ts';
 import { KvCheckpointStore } from '../../adapters/nats/kv-checkpoint-store.ts';
+import { KvReadModelStorage } from '../../adapters/nats/kv-read-model-storage.ts';
 import { systemClock } from '../../domain/ports/clock.ts';
 import type { RecordedEvent } from '../../domain/ports/event-store.ts';
 import { ExecutionFailed, type Executor } from '../../domain/ports/executor.ts';
 import { streamName } from '../../domain/streams.ts';
 import { registerDefinition } from '../../domain/workflow/index.ts';
 import { connectNats } from '../../infra/nats/connect-nats.ts';
+import { workflowTimers, workflowTimersAgenda } from '../../projections/models/workflow-timers.ts';
+import { ProjectionSupervisor } from '../../projections/runtime/projection-supervisor.ts';
+import { ServingModelReader } from '../../projections/runtime/serving-model.ts';
+import { startAggregateHosts } from '../support/aggregate-hosts.ts';
 import { startTestNatsServer, type TestNatsServer } from '../support/nats.ts';
 
 // The workflow engine on a real nats-server with the real task pipeline (hosts, dispatcher,
-// work queue, a worker) and test executors that count how often each step really ran.
+// work queue, a worker), the workflow-timers read model it rebuilds its agenda from, and test
+// executors that count how often each step really ran.
 
 const logger = pino({ level: 'silent' });
 const executions = new Map<string, number>();
@@ -61,21 +66,30 @@ let nc: NatsConnection;
 let store: JetStreamEventStore;
 let commands: CommandClient;
 let engine: WorkflowEngine;
+let timersModel: ReturnType<typeof workflowTimersAgenda>;
 const stops: (() => Promise<unknown>)[] = [];
 
 const newEngine = async () =>
-  new WorkflowEngine({ store, checkpoints: await KvCheckpointStore.connect(nc), commands, logger, routeTask: (taskType) => (registry.taskTypes.includes(taskType) ? { pool: 'wf-test', timeoutMs: 30_000 } : undefined) });
+  new WorkflowEngine({
+    store,
+    checkpoints: await KvCheckpointStore.connect(nc),
+    commands,
+    logger,
+    routeTask: (taskType) => (registry.taskTypes.includes(taskType) ? { pool: 'wf-test', timeoutMs: 30_000 } : undefined),
+    timersModel,
+  });
 
 beforeAll(async () => {
   server = await startTestNatsServer();
   nc = await connectNats(server.url);
   store = await JetStreamEventStore.connect(nc);
-  for (const definition of [taskAggregate, workflowAggregate]) {
-    const host = new AggregateHost({ nc, store, definition: definition as never, clock: systemClock, logger });
-    host.start();
-    stops.push(() => host.stop());
-  }
+  stops.push(startAggregateHosts(nc, store, [taskAggregate, workflowAggregate], logger));
   commands = new CommandClient(nc);
+  const storage = await KvReadModelStorage.connect(nc);
+  const projection = new ProjectionSupervisor({ definition: workflowTimers, store, storage, clock: systemClock, logger, flushEveryMs: 50 });
+  await projection.start();
+  stops.push(() => projection.stop());
+  timersModel = workflowTimersAgenda(new ServingModelReader(storage, workflowTimers.name));
   const queue = await JetStreamWorkQueue.connect(nc, { pools: ['wf-test'], ackWaitMs: 30_000 });
   const dispatcher = new TaskDispatcher({ store, queue, checkpoints: await KvCheckpointStore.connect(nc), nc, logger });
   await dispatcher.start();

@@ -11,7 +11,7 @@ import { executors } from '../../adapters/executors/registry.ts';
 import { systemClock } from '../../domain/ports/clock.ts';
 import type { RecordedEvent } from '../../domain/ports/event-store.ts';
 import { streamName } from '../../domain/streams.ts';
-import { templateTaskTypesNotYetRegistered, type CompiledWorkflow, type WorkflowEventData } from '../../domain/workflow/index.ts';
+import type { CompiledWorkflow, WorkflowEventData } from '../../domain/workflow/index.ts';
 import { connectNats } from '../../infra/nats/connect-nats.ts';
 import { startTestNatsServer, type TestNatsServer } from '../support/nats.ts';
 
@@ -24,11 +24,10 @@ const USER = 'U42';
 const MAX_EXECUTION_MS = 1_800_000;
 const logger = pino({ level: 'silent' });
 
-const realTaskTypes = executors.map((e) => e.taskType);
-/** What this deployment runs today: no built-in template can start. */
-const realRegistry = { taskTypes: realTaskTypes, sideEffecting: executors.filter((e) => e.sideEffects).map((e) => e.taskType) };
-/** As if workers for the templates' task types were running. */
-const fullRegistry = { taskTypes: [...realTaskTypes, ...templateTaskTypesNotYetRegistered], sideEffecting: [...realRegistry.sideEffecting, 'sf-deploy', 'claude-code'] };
+/** What this deployment's workers run: every built-in template can start. */
+const realRegistry = { taskTypes: executors.map((e) => e.taskType), sideEffecting: executors.filter((e) => e.sideEffects).map((e) => e.taskType) };
+/** As if no worker ran sf-deploy: the deployment template cannot start, the others can. */
+const withoutSfDeploy = { taskTypes: realRegistry.taskTypes.filter((t) => t !== 'sf-deploy'), sideEffecting: realRegistry.sideEffecting.filter((t) => t !== 'sf-deploy') };
 
 const status: StatusSource = { planner: 'offline', frontEnd: 'test', pools: [], taskTotals: async () => undefined };
 
@@ -54,7 +53,7 @@ afterAll(async () => {
   await server?.dispose();
 });
 
-const deskWith = (overrides: Partial<WorkflowDesk> = {}): WorkflowDesk => ({ commands, store, logger, registry: fullRegistry, maxExecutionMs: MAX_EXECUTION_MS, ...overrides });
+const deskWith = (overrides: Partial<WorkflowDesk> = {}): WorkflowDesk => ({ commands, store, logger, registry: realRegistry, maxExecutionMs: MAX_EXECUTION_MS, ...overrides });
 const tableWith = (overrides: Partial<WorkflowDesk> = {}) => slashCommands(status, deskWith(overrides));
 const request = (text: string, user = USER): SlashRequest => ({ command: '/workflow', text, user, channel: 'C1' });
 const workflow = async (text: string, overrides: Partial<WorkflowDesk> = {}, user = USER): Promise<string> => (await tableWith(overrides).answer(request(text, user))).text;
@@ -71,23 +70,22 @@ const complete = async (id: string, stepId: string, output: unknown) => {
 };
 
 describe('/workflow list', () => {
-  it('lists the four templates with their parameters, and which task types no worker runs yet', async () => {
-    const answer = await workflow('list', { registry: realRegistry });
+  it('lists the four templates with their parameters, each of which runs here', async () => {
+    const answer = await workflow('list');
     for (const id of ['analyze-and-improve', 'bug-fix', 'deployment', 'code-review']) expect(answer).toContain(`• ${id} — `);
     expect(answer).toContain('• deployment — Deployment: Validates a deployment');
     expect(answer).toContain('repository (required): the project to deploy');
     expect(answer).toContain('approvers (list, comma-separated; default none)');
     expect(answer).toContain('scope (default "the changes on the current branch against its base")');
-    expect(answer).toContain('needs task types sf-deploy, sf-run-apex-tests which no worker runs yet');
-    expect(answer).toContain('needs task type claude-code which no worker runs yet');
-    expect(answer.match(/Cannot run here yet/g)).toHaveLength(4);
-    expect(answer).not.toContain('Runs here.');
-  });
-
-  it('says a template runs here once every task type it needs is registered', async () => {
-    const answer = await workflow('list');
     expect(answer.match(/Runs here\./g)).toHaveLength(4);
     expect(answer).not.toContain('Cannot run here yet');
+  });
+
+  it('says which task types no worker runs for a template that needs them', async () => {
+    const answer = await workflow('list', { registry: withoutSfDeploy });
+    expect(answer).toMatch(/• deployment — [^\n]*\n(?: {4}\w+ \([^\n]*\n)+ {4}Cannot run here yet: needs task type sf-deploy which no worker runs yet\./);
+    expect(answer.match(/Cannot run here yet/g)).toHaveLength(1);
+    expect(answer.match(/Runs here\./g)).toHaveLength(3);
   });
 });
 
@@ -114,14 +112,16 @@ describe('/workflow start', () => {
 
   it('a template whose task types no worker runs: UnknownTaskType for each such step, and nothing started', async () => {
     const before = (await store.readAll()).length;
-    const answer = await workflow('start deployment repository=acme targetOrg=prod', { registry: realRegistry });
+    const answer = await workflow('start deployment repository=acme targetOrg=prod', { registry: withoutSfDeploy });
+    expect(answer).toContain('Cannot start deployment:');
     expect(answer).toContain('UnknownTaskType: step "validate" runs task type "sf-deploy", which is not registered');
-    expect(answer).toContain('UnknownTaskType: step "smoke-test" runs task type "sf-run-apex-tests"');
+    expect(answer).toContain('UnknownTaskType: step "deploy" runs task type "sf-deploy", which is not registered');
+    expect(answer.match(/UnknownTaskType/g)).toHaveLength(2);
     expect((await store.readAll()).length).toBe(before);
   });
 
   it('a runnable template: StartWorkflow with a new id, the user as requester and actor, the configured maximum time, and the first step scheduled', async () => {
-    const answer = await workflow('start deployment repository=acme targetOrg="my sandbox" approvers=U1,U2');
+    const answer = await workflow('start deployment repository=acme targetOrg=my-sandbox approvers=U1,U2');
     expect(answer).toMatch(/^Started workflow wf-[0-9a-f]{8} \(Deployment\)\./);
     const id = startedId(answer);
     const events = await eventsOf(id);
@@ -132,12 +132,12 @@ describe('/workflow start', () => {
       requestedBy: USER,
       maxExecutionMs: MAX_EXECUTION_MS,
       source: { kind: 'template', templateId: 'deployment' },
-      inputs: { repository: 'acme', targetOrg: 'my sandbox', approvers: 'U1,U2' },
+      inputs: { repository: 'acme', targetOrg: 'my-sandbox', approvers: 'U1,U2' },
       dryRun: false,
     });
     const gate = findNode(started.definition, 'approve-deploy');
-    expect(gate).toMatchObject({ kind: 'approval', approvers: ['U1', 'U2'], title: 'Deploy to my sandbox?', requesterMayApprove: false });
-    expect(events[1]!.data).toMatchObject({ stepId: 'validate', attempt: 1, taskType: 'sf-deploy', params: { repository: 'acme', targetOrg: 'my sandbox', mode: 'validate' } });
+    expect(gate).toMatchObject({ kind: 'approval', approvers: ['U1', 'U2'], title: 'Deploy to my-sandbox?', requesterMayApprove: false });
+    expect(events[1]!.data).toMatchObject({ stepId: 'validate', attempt: 1, taskType: 'sf-deploy', params: { repository: 'acme', targetOrg: 'my-sandbox', mode: 'validate' } });
     expect(events.every((e) => e.metadata.actor === USER && e.metadata.correlationId === id)).toBe(true);
   });
 

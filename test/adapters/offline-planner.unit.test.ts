@@ -93,7 +93,8 @@ describe('deploy requests', () => {
   });
 
   it('reports, rather than plans, a recipe whose task type is not registered', () => {
-    const error = refused(offlinePlan('deploy acme', thread(), executors));
+    const withoutSalesforce = executors.filter((e) => e.taskType !== 'sf-deploy');
+    const error = refused(offlinePlan('deploy acme', thread(), withoutSalesforce));
     expect(error.code).toBe('PlannerOutputInvalid');
     expect(error.message).toContain('"sf-deploy" is not a registered task type');
   });

@@ -121,6 +121,27 @@ describe('TimeOutApproval', () => {
     given(...waiting, granted('U1', ['U1'], false), granted('U2', ['U1', 'U2'], true), d.scheduled('deploy')).when(timeOutApproval(minute(10))).thenRejects('ApprovalAlreadyDecided'));
 });
 
+describe('RemindApprovers', () => {
+  const remind = (when: string) => command('RemindApprovers', { stepId: 'approve-deploy', visit: 1 }, when);
+  const reminded = event('ApprovalReminderDue', { stepId: 'approve-deploy', visit: 1, approvers: ['U1', 'U2', 'U3', requester], dueAt: minute(10) }, minute(8));
+  it('reminds the approvers at the reminder time, naming them and the timeout', () => given(...waiting).when(remind(minute(8))).then(reminded));
+  it('reminds once per request', () => given(...waiting, reminded).when(remind(minute(9))).thenNothing());
+  it('refuses a reminder fired early', () => given(...waiting).when(remind(minute(7))).thenRejects('TimerNotDue'));
+  it('does not remind about a decided gate', () =>
+    given(...waiting, granted('U1', ['U1'], false), granted('U2', ['U1', 'U2'], true), d.scheduled('deploy')).when(remind(minute(8))).thenRejects('ApprovalAlreadyDecided'));
+  it('leaves the timeout standing: a reminded gate still times out', () =>
+    given(...waiting, reminded)
+      .when(timeOutApproval(minute(10)))
+      .then(
+        event('ApprovalTimedOut', { stepId: 'approve-deploy', visit: 1, dueAt: minute(10) }, minute(10)),
+        workflowFailed({ cause: 'ApprovalTimedOut', stepId: 'approve-deploy', reason: 'no decision on "Deploy to prod?" within 600000 ms' }, minute(10)),
+      ));
+  it('records the reminder on the gate', () => {
+    const state = fold(workflowDecider, [...waiting, reminded]);
+    expect(state.status === 'running' && state.steps['approve-deploy']!.approval!.reminded).toBe(true);
+  });
+});
+
 describe('a gate visited again in a loop', () => {
   const loop = compiled({
     form: 'stateMachine',

@@ -1,12 +1,12 @@
 import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { connect, type NatsConnection } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JetStreamEventStore } from '../../adapters/jetstream/jetstream-event-store.ts';
 import type { RecordedEvent } from '../../domain/ports/event-store.ts';
+import { freePort, waitFor as waitUntil } from '../support/waiting.ts';
 import { startTestNatsServer, type TestNatsServer } from '../support/nats.ts';
 import { startRoleProcess, type RoleProcess } from '../support/role-process.ts';
 import { appMention, eventCallback, slackRequestSender, staleTimestamp, threadReply, type SlackRequestSender } from '../support/slack-signed-requests.ts';
@@ -30,14 +30,6 @@ let nc: NatsConnection;
 let store: JetStreamEventStore;
 let env: NodeJS.ProcessEnv;
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 async function makeRepository(name: string): Promise<void> {
   const repo = path.join(workspace, name);
   await mkdir(path.join(repo, 'src'), { recursive: true });
@@ -55,15 +47,8 @@ async function makeRepository(name: string): Promise<void> {
   git('-c', 'user.name=t', '-c', 'user.email=t@example.invalid', 'commit', '-qm', 'init');
 }
 
-async function waitFor<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${product?.output().slice(-3_000)}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const waitFor = <T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 30_000): Promise<T> =>
+  waitUntil(what, probe, { timeoutMs, context: () => product?.output().slice(-3_000) ?? '' });
 
 const taskEvents = async (): Promise<RecordedEvent[]> => [...(await store.readAll({ category: 'task' }))];
 const queuedTasks = async (): Promise<RecordedEvent[]> => (await taskEvents()).filter((e) => e.type === 'TaskQueued');
@@ -196,7 +181,7 @@ describe('a request in Slack', () => {
       return calls.length >= 3 ? calls.map((c) => String(c.args.text)) : undefined;
     });
     expect(answers.some((t) => t.includes('I do not know "/workflow frobnicate"') && t.includes('/workflow start <template>'))).toBe(true);
-    expect(answers.some((t) => t.includes('• deployment — Deployment') && t.includes('which no worker runs yet'))).toBe(true);
+    expect(answers.some((t) => t.includes('• deployment — Deployment') && t.match(/Runs here\./g)?.length === 4 && !t.includes('Cannot run here yet'))).toBe(true);
     expect(answers.some((t) => /Tasks: \d+ in all/.test(t))).toBe(true);
   });
 });

@@ -48,7 +48,7 @@ describe('defaults', () => {
         claudeBin: 'claude',
         sfBin: 'sf',
       },
-      workflows: { approvalTimeoutMs: 600_000, maxExecutionTimeMs: 3_600_000 },
+      workflows: { approvalTimeoutMs: 600_000, maxExecutionTimeMs: 3_600_000, approvers: undefined, requesterMayApprove: false, planCostThresholdUsd: 1 },
       memory: { maxTokens: 100_000, summaryThreshold: 50_000 },
       monitoring: { errorRateThreshold: 0.1, memoryPercentThreshold: 80, queueSizeThreshold: 100, alertCooldownMs: 300_000 },
       cost: { monthlyBudgetUsd: undefined, warningThreshold: 0.8, criticalThreshold: 0.95 },
@@ -101,10 +101,19 @@ describe('coercion', () => {
     });
     expect(config.http.port).toBe(8080);
     expect(config.work).toMatchObject({ localWorkerCount: 4, salesforceWorkerCount: 0, orchestratorMaxInstances: 9, orchestratorTimeoutMs: 60_000 });
-    expect(config.workflows).toEqual({ approvalTimeoutMs: 1000, maxExecutionTimeMs: 2000 });
+    expect(config.workflows).toEqual({ approvalTimeoutMs: 1000, maxExecutionTimeMs: 2000, approvers: undefined, requesterMayApprove: false, planCostThresholdUsd: 1 });
     expect(config.memory).toEqual({ maxTokens: 2000, summaryThreshold: 1500 });
     expect(config.monitoring).toEqual({ errorRateThreshold: 0.25, memoryPercentThreshold: 92.5, queueSizeThreshold: 7, alertCooldownMs: 5000 });
     expect(config.cost).toEqual({ monthlyBudgetUsd: 250.5, warningThreshold: 0.5, criticalThreshold: 1 });
+  });
+
+  it('reads who may approve planned workflows, whether the requester may, and the plan cost threshold', () => {
+    const config = load({ WORKFLOW_APPROVERS: 'U01ALICE, U02BOB', WORKFLOW_REQUESTER_MAY_APPROVE: 'yes', PLAN_APPROVAL_COST_THRESHOLD: '2.5' });
+    expect(config.workflows).toMatchObject({ approvers: ['U01ALICE', 'U02BOB'], requesterMayApprove: true, planCostThresholdUsd: 2.5 });
+  });
+
+  it.each([['U01 ALICE'], ['U01,U01'], [',']])('refuses WORKFLOW_APPROVERS=%j with what it must be', (raw) => {
+    expect(() => load({ WORKFLOW_APPROVERS: raw })).toThrow(/WORKFLOW_APPROVERS.*Slack user IDs separated by commas/s);
   });
 
   it('reads model prices per million tokens for each model', () => {

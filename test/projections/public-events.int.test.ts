@@ -52,8 +52,11 @@ const buildLintApprove = workflowDefinition({
     { type: 'approval', id: 'go', title: 'Ship it?' },
   ],
 });
-const gateFirst = (timeoutMs?: number) =>
-  workflowDefinition({ type: 'sequence', steps: [{ type: 'approval', id: 'go', ...(timeoutMs !== undefined && { timeoutMs }) }, { type: 'task', id: 'lint', taskType: 'lint' }] });
+const gateFirst = (timeoutMs?: number, reminderBeforeMs?: number) =>
+  workflowDefinition({
+    type: 'sequence',
+    steps: [{ type: 'approval', id: 'go', ...(timeoutMs !== undefined && { timeoutMs }), ...(reminderBeforeMs !== undefined && { reminderBeforeMs }) }, { type: 'task', id: 'lint', taskType: 'lint' }],
+  });
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Each round of commands uses a budget month of its own, so its caps and thresholds start afresh. */
 let budgetRound = 0;
@@ -176,13 +179,14 @@ describe('public events reactor', () => {
     await send('workflow', refused, 'StartWorkflow', { definition: gateFirst(), requestedBy: 'U42', source: { kind: 'template', templateId: 'events' } });
     await send('workflow', refused, 'RejectApproval', { stepId: 'go', approver: 'U-lead', reason: 'not now' });
     const unanswered = crypto.randomUUID();
-    await send('workflow', unanswered, 'StartWorkflow', { definition: gateFirst(1), requestedBy: 'U42' });
+    await send('workflow', unanswered, 'StartWorkflow', { definition: gateFirst(2, 1), requestedBy: 'U42' });
     const cancelledWorkflow = crypto.randomUUID();
     await send('workflow', cancelledWorkflow, 'StartWorkflow', { definition: buildLintApprove, requestedBy: 'U42' });
     await send('workflow', cancelledWorkflow, 'CancelWorkflow', { reason: 'not needed', requestedBy: 'U42' });
     const overdue = crypto.randomUUID();
     await send('workflow', overdue, 'StartWorkflow', { definition: buildLintApprove, requestedBy: 'U42', maxExecutionMs: 1 });
     await pause(10); // past the gate's 1 ms and the workflow's 1 ms, by the hosts' clock
+    await send('workflow', unanswered, 'RemindApprovers', { stepId: 'go', visit: 1 });
     await send('workflow', unanswered, 'TimeOutApproval', { stepId: 'go' });
     await send('workflow', overdue, 'TimeOutWorkflow');
     // Budget: caps, a reservation committed past both thresholds, an over-cap request released.

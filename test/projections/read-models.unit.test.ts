@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { RecordedEvent } from '../../domain/ports/event-store.ts';
 import { parseStreamName } from '../../domain/streams.ts';
 import { readModels } from '../../projections/models/index.ts';
+import { event, fixturesFor, task, tree, workflowId } from '../domain/workflow-fixtures.ts';
 import { at, conversationEvents, EventLog, fold, MemoryReadModel, taskEvents } from './fixtures.ts';
 
 // What holds for every read model: the runner's contract (a category, a pure fold) and the
@@ -23,6 +24,15 @@ function mixedLog(): readonly RecordedEvent[] {
   t2.cancelled({ at: 23 });
   t1.completed({ attempt: 2, at: 40, durationMs: 17_000 });
   c1.archived({ at: 50 });
+  const w1 = fixturesFor(tree(task('build'), { type: 'approval', id: 'gate' }));
+  for (const { type, data } of [
+    w1.started(),
+    w1.scheduled('build'),
+    event('StepCompleted', { stepId: 'build', attempt: 1, taskId: `${workflowId}_build_1`, output: null }),
+    event('ApprovalRequested', { stepId: 'gate', visit: 1, approvers: [], quorum: 1, requesterMayApprove: true, requestedBy: 'U-req', dueAt: at(700) }),
+  ]) {
+    log.record(`workflow-${workflowId}`, type, data, data.at);
+  }
   // The same event types recorded outside their own category, and data shaped for one aggregate in another's stream.
   log.record('workflow-W1', 'TaskQueued', { taskId: 'W1', at: at(60), taskType: 'x', pool: 'p', priority: 'low', payload: null, maxAttempts: 1, timeoutMs: 1, requestedBy: 'U1' });
   log.record('task-T1', 'MessageAdded', { conversationId: 'T1', at: at(61), messageId: 'm9', role: 'user', text: 'hi' });
@@ -33,11 +43,11 @@ function mixedLog(): readonly RecordedEvent[] {
 describe('read models', () => {
   it('are listed once each, at version 1, with names usable as query subjects', () => {
     const names = readModels.map((m) => m.name);
-    expect(names).toEqual(['task-progress', 'conversation-view', 'conversation-tasks', 'task-stats']);
+    expect(names).toEqual(['task-progress', 'conversation-view', 'conversation-tasks', 'task-stats', 'workflow-timers']);
     for (const model of readModels) {
       expect(model.name).toMatch(/^[a-z0-9-]+$/);
       expect(model.version).toBe(1);
-      expect(model.category).toMatch(/^(task|conversation)$/);
+      expect(model.category).toMatch(/^(task|conversation|workflow)$/);
     }
   });
 

@@ -1,17 +1,10 @@
-import { z } from 'zod';
 import { executors } from '../../adapters/executors/registry.ts';
 import type { Plan, RegisteredTaskType } from '../../domain/plan/index.ts';
 
-// Plans and a task-type registry for plan and planner tests: the real local-ops executors,
-// plus an `sf-deploy` entry shaped like the Salesforce deploy executor will be (side effects).
+// Plans and the task-type registry for plan and planner tests: the real executors (sf-deploy
+// among them, with side effects).
 
-export const sfDeploy: RegisteredTaskType = {
-  taskType: 'sf-deploy',
-  parameters: z.object({ repository: z.string().min(1), targetOrg: z.string().min(1).optional(), mode: z.enum(['dry-run', 'validate', 'real']).default('real') }),
-  sideEffects: true,
-};
-
-export const registry: readonly RegisteredTaskType[] = [...executors, sfDeploy];
+export const registry: readonly RegisteredTaskType[] = executors;
 
 export const testsThenDeploy = (repository = 'acme'): Plan => ({
   summary: `Run the tests of ${repository}, then deploy it once approved.`,

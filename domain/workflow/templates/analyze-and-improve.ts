@@ -29,6 +29,8 @@ export const analyzeAndImprove: WorkflowTemplate = {
             prompt: 'Rank these findings by impact and risk. Answer with highPriority (the issues worth fixing now) and highPriorityCount.',
             findings: { $from: 'steps.analyze.output' },
           },
+          // Plan mode only reads the code.
+          sideEffects: false,
           timeoutMs: 900_000,
         },
         {

@@ -24,6 +24,8 @@ export const bugFix: WorkflowTemplate = {
           title: 'Reproduce the bug',
           taskType: 'claude-code',
           params: { repository: '{{repository}}', mode: 'investigate', prompt: 'Reproduce this bug with a failing test or command, without changing the code: {{issue}}' },
+          // Investigate mode runs commands but may not change the repository's files.
+          sideEffects: false,
           timeoutMs: 1_200_000,
         },
         {
@@ -37,6 +39,7 @@ export const bugFix: WorkflowTemplate = {
             prompt: 'Find the root cause of this bug and say what change would fix it: {{issue}}',
             reproduction: { $from: 'steps.reproduce.output' },
           },
+          sideEffects: false,
           timeoutMs: 1_200_000,
         },
         { type: 'approval', id: 'approve-fix', title: 'Apply the proposed fix?', approvers: ['{{approvers}}'] },

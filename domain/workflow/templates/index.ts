@@ -13,12 +13,6 @@ import { instantiateTemplate, type SuppliedValues, type TemplateError, type Work
 
 export const workflowTemplates: readonly WorkflowTemplate[] = [analyzeAndImprove, bugFix, deployment, codeReview];
 
-/**
- * Task types the templates run that no executor registers yet: their steps are refused as
- * UnknownTaskType until one does, so a template cannot start half-supported.
- */
-export const templateTaskTypesNotYetRegistered = ['claude-code', 'sf-deploy', 'sf-run-apex-tests', 'report'] as const;
-
 export const templateById = (id: string): WorkflowTemplate | undefined => workflowTemplates.find((t) => t.id === id);
 
 export interface UnknownTemplate {

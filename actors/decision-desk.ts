@@ -1,0 +1,92 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { ConversationState } from '../domain/conversation/index.ts';
+import type { EventStore } from '../domain/ports/event-store.ts';
+import type { PlanState } from '../domain/plan/index.ts';
+import type { WorkflowState } from '../domain/workflow/index.ts';
+import { conversationAggregate } from './aggregates/conversation.ts';
+import { planAggregate } from './aggregates/plan.ts';
+import { workflowAggregate } from './aggregates/workflow.ts';
+import { readAggregateState } from './runtime/aggregate-reader.ts';
+import type { CommandClient } from './runtime/command-client.ts';
+import { accepted, describeReply } from './runtime/command-replies.ts';
+
+// People deciding (IF3): "Run this plan" / Reject on a plan preview, Approve / Reject on a
+// workflow's gate, or APPROVE / REJECT typed in the thread, which decides whatever in that
+// thread is waiting. The deciders enforce who may decide (named approvers, quorum, the
+// requester not approving alone); this desk turns their refusals into an answer for the one
+// who clicked, and leaves redrawing the message to the thread notifier.
+
+export type Decision = 'approve' | 'reject';
+
+/** APPROVE or REJECT typed alone in a thread (any case, optional "!" or "."). */
+export function typedDecision(text: string): Decision | undefined {
+  const word = text.trim().replace(/[.!]+$/, '').toUpperCase();
+  return word === 'APPROVE' ? 'approve' : word === 'REJECT' ? 'reject' : undefined;
+}
+
+export interface DecisionDeskOptions {
+  readonly commands: CommandClient;
+  readonly store: EventStore;
+  readonly logger: Logger;
+}
+
+export class DecisionDesk {
+  constructor(private readonly options: DecisionDeskOptions) {}
+
+  async decidePlan(planId: string, user: string, decision: Decision, via: 'button' | 'typed'): Promise<string> {
+    const reply =
+      decision === 'approve'
+        ? await this.send('plan', planId, user, 'ApprovePlan', { approver: user, via })
+        : await this.send('plan', planId, user, 'RejectPlan', { rejectedBy: user, reason: `rejected by ${user}` });
+    if (accepted(reply)) {
+      if (reply.events === 0) return 'You already decided on this plan.';
+      return decision === 'approve' ? 'Running the plan.' : 'The plan is set aside; nothing ran.';
+    }
+    if (reply.status === 'rejected' && reply.code === 'RequesterMayNotApprove') return `You asked for this plan, so someone else has to run it: ${reply.message}.`;
+    return `That did not work: ${describeReply(reply)}`;
+  }
+
+  async decideGate(workflowId: string, stepId: string, visit: number, user: string, decision: Decision): Promise<string> {
+    const reply =
+      decision === 'approve'
+        ? await this.send('workflow', workflowId, user, 'GrantApproval', { stepId, approver: user, visit })
+        : await this.send('workflow', workflowId, user, 'RejectApproval', { stepId, approver: user, visit, reason: `rejected by ${user}` });
+    if (accepted(reply)) {
+      if (reply.events === 0) return 'Your decision was already recorded.';
+      return decision === 'approve' ? `Approved "${stepId}".` : `Rejected "${stepId}"; the workflow stops there.`;
+    }
+    if (reply.status === 'rejected' && reply.code === 'RequesterCannotApprove') return `You asked for this workflow, so you cannot approve it alone: ${reply.message}.`;
+    if (reply.status === 'rejected' && reply.code === 'NotAnApprover') return `You are not one of this gate's approvers: ${reply.message}.`;
+    if (reply.status === 'rejected' && reply.code === 'ApprovalAlreadyDecided') return `This gate was already decided: ${reply.message}.`;
+    return `That did not work: ${describeReply(reply)}`;
+  }
+
+  /**
+   * APPROVE / REJECT typed in a thread: the thread's plan while it waits for "Run this plan",
+   * else the one gate its workflow waits at. Undefined when nothing there waits for a decision.
+   */
+  async decideTyped(conversationId: string, user: string, decision: Decision): Promise<string | undefined> {
+    const { store, logger } = this.options;
+    const conversation: ConversationState = await readAggregateState(store, conversationAggregate, conversationId, logger);
+    if (conversation.status === 'none') return undefined;
+    const { lastPlanId, lastWorkflowId } = conversation.context;
+    if (typeof lastPlanId === 'string') {
+      const plan: PlanState = await readAggregateState(store, planAggregate, lastPlanId, logger);
+      if (plan.status === 'proposed' && plan.approval.required) return this.decidePlan(lastPlanId, user, decision, 'typed');
+    }
+    if (typeof lastWorkflowId === 'string') {
+      const workflow: WorkflowState = await readAggregateState(store, workflowAggregate, lastWorkflowId, logger);
+      if (workflow.status !== 'running') return undefined;
+      const open = Object.values(workflow.steps).filter((run) => run.status === 'awaitingApproval');
+      if (open.length > 1) return `Several gates are waiting (${open.map((r) => r.stepId).join(', ')}); use the buttons on the one you mean.`;
+      const [gate] = open;
+      if (gate) return this.decideGate(lastWorkflowId, gate.stepId, gate.visit, user, decision);
+    }
+    return undefined;
+  }
+
+  private send(category: string, id: string, user: string, type: string, data: Record<string, unknown>) {
+    return this.options.commands.send({ category, id }, { commandId: randomUUID(), type, actor: user, data });
+  }
+}

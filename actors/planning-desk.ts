@@ -1,0 +1,140 @@
+import { isLeft } from 'fp-ts/lib/Either.js';
+import type { Logger } from 'pino';
+import { budgetIdFor } from '../domain/budget/period.ts';
+import type { NotUnderstood } from '../domain/intent/index.ts';
+import { approvalPolicyFor, type ApprovalPolicy, type ApprovalRules, type Plan, type PlanState, type RegisteredTaskType } from '../domain/plan/index.ts';
+import type { EventStore } from '../domain/ports/event-store.ts';
+import type { Planner, PlannerError, PlanningContext } from '../domain/ports/planner.ts';
+import { planAggregate } from './aggregates/plan.ts';
+import { readAggregateState } from './runtime/aggregate-reader.ts';
+import type { CommandClient } from './runtime/command-client.ts';
+import { accepted, describeReply, rejectedAs } from './runtime/command-replies.ts';
+
+// A request that is more than one read-only task becomes a plan (OR1, OR2, AG5): the most the
+// planner's call can cost is reserved on this month's Budget first (over a cap: refused with
+// the reason, never silent spend), the planner runs, what it really cost is committed (or the
+// reservation released when nothing was spent, as when the API stayed overloaded), and the plan
+// is proposed on its own aggregate with the approval policy worked out here, where the registry
+// is known. Running it is the plan runner's business: at once when no approval is needed, on
+// "Run this plan" otherwise.
+
+export interface PlanRequest {
+  readonly planId: string;
+  readonly conversationId: string;
+  readonly requestedBy: string;
+  readonly text: string;
+  readonly context: PlanningContext;
+}
+
+export type PlanningOutcome =
+  | { readonly kind: 'proposed'; readonly planId: string; readonly plan: Plan; readonly approval: ApprovalPolicy }
+  /** The same message again: the plan was proposed before. */
+  | { readonly kind: 'duplicate'; readonly planId: string }
+  | { readonly kind: 'not-understood'; readonly answer: NotUnderstood }
+  | { readonly kind: 'refused'; readonly message: string };
+
+export interface PlanningDeskOptions {
+  readonly commands: CommandClient;
+  readonly store: EventStore;
+  readonly planner: Planner;
+  readonly registry: readonly RegisteredTaskType[];
+  readonly approvalRules: ApprovalRules;
+  /** Caps to hold the month's Budget to; none configured: spending is recorded, never capped. */
+  readonly budget?: { readonly monthlyUsd: number; readonly warningFraction: number; readonly criticalFraction: number };
+  readonly logger: Logger;
+  readonly now?: () => Date;
+}
+
+export class PlanningDesk {
+  private readonly now: () => Date;
+
+  constructor(private readonly options: PlanningDeskOptions) {
+    this.now = options.now ?? (() => new Date());
+  }
+
+  async plan(request: PlanRequest): Promise<PlanningOutcome> {
+    const { commands, planner } = this.options;
+    // A message taken again after a crash: the plan is there already, and planning again would be paid twice.
+    const existing: PlanState = await readAggregateState(this.options.store, planAggregate, request.planId, this.options.logger);
+    if (existing.status !== 'none') return { kind: 'duplicate', planId: request.planId };
+    // The month the host will stamp on the reservation; a call at midnight on the 1st may land in either.
+    const budgetId = budgetIdFor(this.now().toISOString());
+    const reservationId = `planning-${request.planId}`;
+    const ceiling = planner.costCeilingUsd(request.text, request.context);
+
+    if (ceiling > 0) {
+      const refused = await this.reserve(budgetId, reservationId, ceiling, request);
+      if (refused) return { kind: 'refused', message: refused };
+    }
+
+    const produced = await planner.plan(request.text, request.context);
+    if (ceiling > 0) await this.settle(budgetId, reservationId, isLeft(produced) ? spentOn(produced.left) : produced.right.costUsd);
+    if (isLeft(produced)) {
+      const error = produced.left;
+      if (error.code === 'PlannerOutputInvalid' || error.code === 'PlannerUnavailable' || error.code === 'PlannerRequestFailed') {
+        this.options.logger.warn({ planId: request.planId, code: error.code }, 'the planner produced no plan');
+        return { kind: 'refused', message: `I could not make a plan: ${error.message}` };
+      }
+      return { kind: 'not-understood', answer: error };
+    }
+
+    const { plan, model, usage, costUsd } = produced.right;
+    const approval = approvalPolicyFor(plan, this.options.registry, this.options.approvalRules);
+    const proposed = await commands.send(
+      { category: 'plan', id: request.planId },
+      {
+        commandId: `propose-${request.planId}`,
+        type: 'ProposePlan',
+        actor: request.requestedBy,
+        correlationId: request.conversationId,
+        data: { conversationId: request.conversationId, requestedBy: request.requestedBy, request: request.text, plan, model, usage, costUsd, approval },
+      },
+    );
+    if (rejectedAs(proposed, 'PlanAlreadyProposed')) return { kind: 'duplicate', planId: request.planId };
+    if (!accepted(proposed)) return { kind: 'refused', message: `I could not record the plan: ${describeReply(proposed)}` };
+    return { kind: 'proposed', planId: request.planId, plan, approval };
+  }
+
+  /** Returns why the reservation was refused, or undefined when it is held. */
+  private async reserve(budgetId: string, reservationId: string, amountUsd: number, request: PlanRequest): Promise<string | undefined> {
+    const { commands, budget } = this.options;
+    const target = { category: 'budget', id: budgetId };
+    if (budget) {
+      // Same caps again change nothing, so sending them before each reservation is cheap and keeps a new month capped.
+      const caps = await commands.send(target, {
+        // Command ids are subject tokens: no "." from the amounts.
+        commandId: `caps-${budgetId}-${[budget.monthlyUsd * 1e6, budget.warningFraction * 1e3, budget.criticalFraction * 1e3].map(Math.round).join('-')}`,
+        type: 'SetCaps',
+        actor: 'orchestrator',
+        data: { monthlyUsd: budget.monthlyUsd, warningFraction: budget.warningFraction, criticalFraction: budget.criticalFraction, setBy: 'configuration' },
+      });
+      if (!accepted(caps)) this.options.logger.warn({ budgetId, reply: caps }, 'could not set the budget caps');
+    }
+    const reserved = await commands.send(target, {
+      commandId: `reserve-${reservationId}`,
+      type: 'ReserveCost',
+      actor: request.requestedBy,
+      correlationId: request.conversationId,
+      data: { reservationId, amountUsd, purpose: `planning "${request.text.slice(0, 200)}"`, user: request.requestedBy, ifOverCap: 'refuse' },
+    });
+    if (accepted(reserved)) return undefined;
+    if (rejectedAs(reserved, 'ReservationAlreadyExists')) return undefined;
+    return `planning this would cost up to $${amountUsd.toFixed(2)}, and the budget does not allow it: ${describeReply(reserved)}`;
+  }
+
+  private async settle(budgetId: string, reservationId: string, spentUsd: number): Promise<void> {
+    const target = { category: 'budget', id: budgetId };
+    const reply =
+      spentUsd > 0
+        ? await this.options.commands.send(target, { commandId: `commit-${reservationId}`, type: 'CommitCost', actor: 'orchestrator', data: { reservationId, actualUsd: spentUsd } })
+        : await this.options.commands.send(target, {
+            commandId: `release-${reservationId}`,
+            type: 'ReleaseCost',
+            actor: 'orchestrator',
+            data: { reservationId, reason: 'the planner call cost nothing (it failed before any tokens were used, or made no call)' },
+          });
+    if (!accepted(reply)) this.options.logger.error({ reservationId, reply }, 'could not settle the planning reservation');
+  }
+}
+
+const spentOn = (error: PlannerError): number => ('spent' in error ? error.spent.costUsd : 0);

@@ -1,0 +1,191 @@
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Logger } from 'pino';
+import type { ConversationSource, ConversationState } from '../../domain/conversation/index.ts';
+import type { DeliveryState } from '../../domain/delivery/index.ts';
+import type { PlanState } from '../../domain/plan/index.ts';
+import { ChatRateLimited, ChatTargetGone, type ChatPoster, type MessageRef, type PostMarker, type ThreadRef } from '../../domain/ports/chat-poster.ts';
+import type { CheckpointStore } from '../../domain/ports/checkpoint-store.ts';
+import type { EventStore, RecordedEvent } from '../../domain/ports/event-store.ts';
+import { planPreviewReply } from '../../domain/replies/plan-preview-reply.ts';
+import type { ReplyDocument } from '../../domain/replies/reply-document.ts';
+import { approvalGateReply, approvalReminderReply, workflowEndReply, workflowStatusReply } from '../../domain/replies/workflow-replies.ts';
+import { parseStreamName } from '../../domain/streams.ts';
+import type { Workflow, WorkflowState } from '../../domain/workflow/index.ts';
+import { conversationAggregate } from '../aggregates/conversation.ts';
+import { deliveryAggregate } from '../aggregates/delivery.ts';
+import { planAggregate } from '../aggregates/plan.ts';
+import { workflowAggregate } from '../aggregates/workflow.ts';
+import { readAggregateState } from '../runtime/aggregate-reader.ts';
+import type { CommandClient } from '../runtime/command-client.ts';
+import { accepted, describeReply } from '../runtime/command-replies.ts';
+import { EventReactor, type Hold, type ReactorContext } from '../runtime/event-reactor.ts';
+import { KeyedMailbox } from '../runtime/keyed-mailbox.ts';
+
+// Plans and workflows speak in the thread they came from: the plan preview with "Run this
+// plan", one workflow status message redrawn as steps move, a message per approval gate with
+// Approve / Reject, redrawn with the decision once made (IF3), and a closing reply. Every
+// message is drawn from the aggregate's current state, so drawing it again after a replay
+// shows the same thing; and every message is recorded on its own Delivery before and after it
+// is posted (and carries its marker), so a crash between the two finds the message instead of
+// posting a second one.
+
+/** Where a conversation's thread is and what writes there; undefined when it has none. */
+export type ThreadOf = (conversation: { readonly source: ConversationSource; readonly channel: string; readonly threadTs?: string }) =>
+  | { readonly chat: ChatPoster; readonly thread: ThreadRef }
+  | undefined;
+
+export interface ThreadNotifierOptions {
+  readonly store: EventStore;
+  readonly checkpoints: CheckpointStore;
+  readonly commands: CommandClient;
+  readonly threadOf: ThreadOf;
+  readonly logger: Logger;
+}
+
+const GATE_EVENTS = new Set(['ApprovalRequested', 'ApprovalGranted', 'ApprovalRejected', 'ApprovalTimedOut']);
+const END_EVENTS = new Set(['WorkflowCompleted', 'WorkflowFailed', 'WorkflowCancelled', 'WorkflowTimedOut']);
+const MAX_TRIES = 8;
+
+export class ThreadNotifier {
+  private readonly reactors: EventReactor[];
+  private readonly mailbox = new KeyedMailbox();
+  private readonly abort = new AbortController();
+  /** Workflows started outside any conversation (a /workflow command, a benchmark): nothing to say, nothing to read. */
+  private readonly silent = new Set<string>();
+
+  constructor(private readonly options: ThreadNotifierOptions) {
+    const common = { store: options.store, checkpoints: options.checkpoints, logger: options.logger };
+    this.reactors = [
+      new EventReactor({ ...common, name: 'thread-notices-plans', category: 'plan', handle: (event, context) => this.enqueue(event, context, () => this.onPlanEvent(event)) }),
+      new EventReactor({ ...common, name: 'thread-notices-workflows', category: 'workflow', handle: (event, context) => this.enqueue(event, context, () => this.onWorkflowEvent(event)) }),
+    ];
+  }
+
+  async start(): Promise<void> {
+    for (const reactor of this.reactors) await reactor.start();
+  }
+
+  async stop(): Promise<void> {
+    this.abort.abort();
+    for (const reactor of this.reactors) await reactor.stop();
+    await this.mailbox.idle();
+  }
+
+  /** Per plan or workflow in order, different ones at once; the checkpoint waits for each. */
+  private enqueue(event: RecordedEvent, context: ReactorContext, work: () => Promise<void>): void {
+    const hold: Hold = context.hold();
+    void this.mailbox.run(event.stream, work).then(
+      () => hold.release(),
+      (error: unknown) => {
+        if (this.abort.signal.aborted) return; // stopping: kept held, so the next start handles it again
+        this.options.logger.error({ err: error, stream: event.stream, type: event.type }, 'could not write to the thread; kept for the next start');
+      },
+    );
+  }
+
+  private async onPlanEvent(event: RecordedEvent): Promise<void> {
+    const planId = parseStreamName(event.stream).id;
+    const plan: PlanState = await readAggregateState(this.options.store, planAggregate, planId, this.options.logger);
+    if (plan.status === 'none') return;
+    const where = await this.threadOfConversation(plan.conversationId);
+    if (!where) return;
+    await this.show(where, `plan-${planId}`, planPreviewReply(plan), event.type === 'PlanProposed' ? 'post' : 'update-only');
+  }
+
+  private async onWorkflowEvent(event: RecordedEvent): Promise<void> {
+    const workflowId = parseStreamName(event.stream).id;
+    if (this.silent.has(workflowId)) return;
+    if (event.type === 'WorkflowStarted' && (event.data as { conversationId?: string }).conversationId === undefined) return this.remember(workflowId);
+    const state: WorkflowState = await readAggregateState(this.options.store, workflowAggregate, workflowId, this.options.logger);
+    if (state.status === 'none' || state.conversationId === undefined) return this.remember(workflowId);
+    const where = await this.threadOfConversation(state.conversationId);
+    if (!where) return;
+    await this.show(where, `workflow-${workflowId}`, workflowStatusReply(state), 'post');
+    if (GATE_EVENTS.has(event.type)) {
+      const { stepId, visit } = event.data as { stepId: string; visit: number };
+      await this.show(where, gateDelivery(workflowId, stepId, visit), approvalGateReply(state, stepId), event.type === 'ApprovalRequested' ? 'post' : 'update-only');
+    }
+    if (event.type === 'ApprovalReminderDue') {
+      const reminder = event.data as { stepId: string; visit: number; approvers: string[]; dueAt: string };
+      await this.show(where, `reminder-${workflowId}-${reminder.stepId}-${reminder.visit}`, approvalReminderReply(state, reminder), 'post');
+    }
+    if (END_EVENTS.has(event.type)) {
+      await this.closeOpenGates(where, state);
+      await this.show(where, `workflow-end-${workflowId}`, workflowEndReply(state), 'post');
+    }
+  }
+
+  private remember(workflowId: string): void {
+    if (this.silent.size >= 10_000) this.silent.delete(this.silent.values().next().value!);
+    this.silent.add(workflowId);
+  }
+
+  /** A workflow that ends while a gate waits leaves that gate undecided: redraw it without buttons. */
+  private async closeOpenGates(where: { chat: ChatPoster; thread: ThreadRef }, workflow: Workflow): Promise<void> {
+    for (const run of Object.values(workflow.steps)) {
+      if (run.approval && run.status === 'awaitingApproval') await this.show(where, gateDelivery(workflow.workflowId, run.stepId, run.visit), approvalGateReply(workflow, run.stepId), 'update-only');
+    }
+  }
+
+  private async threadOfConversation(conversationId: string): Promise<{ chat: ChatPoster; thread: ThreadRef } | undefined> {
+    const conversation: ConversationState = await readAggregateState(this.options.store, conversationAggregate, conversationId, this.options.logger);
+    return conversation.status === 'none' ? undefined : this.options.threadOf(conversation);
+  }
+
+  /**
+   * Posts the delivery's message, or redraws it when it was posted before. `update-only` never
+   * posts: a decision on a plan whose preview was never shown has nothing to redraw.
+   */
+  private async show(where: { chat: ChatPoster; thread: ThreadRef }, deliveryId: string, document: ReplyDocument, mode: 'post' | 'update-only'): Promise<void> {
+    const marker: PostMarker = { kind: 'notice', deliveryId };
+    const known = await this.postedBefore(deliveryId, where, marker);
+    if (known) return this.withRetries(deliveryId, () => where.chat.update(known, document));
+    if (mode === 'update-only') return;
+    const begun = await this.options.commands.send(
+      { category: 'delivery', id: deliveryId },
+      { commandId: `begin-${deliveryId}`, type: 'BeginProgressMessage', actor: 'thread-notifier', data: { channel: where.thread.channel, threadTs: where.thread.threadTs } },
+    );
+    if (!accepted(begun)) throw new Error(`BeginProgressMessage ${deliveryId}: ${describeReply(begun)}`);
+    const posted = await this.withRetries(deliveryId, () => where.chat.post(where.thread, document, marker));
+    if (posted) await this.record(deliveryId, posted);
+  }
+
+  /** The message recorded on the delivery, or, after a crash before recording, found by its marker. */
+  private async postedBefore(deliveryId: string, where: { chat: ChatPoster; thread: ThreadRef }, marker: PostMarker): Promise<MessageRef | undefined> {
+    const delivery: DeliveryState = await readAggregateState(this.options.store, deliveryAggregate, deliveryId, this.options.logger);
+    if (delivery.status === 'none' || delivery.progress === undefined) return undefined;
+    if (delivery.progress.ts) return { channel: delivery.progress.channel, ts: delivery.progress.ts };
+    const found = await this.withRetries(deliveryId, () => where.chat.findPosted(where.thread, marker));
+    if (found) await this.record(deliveryId, found);
+    return found;
+  }
+
+  private async record(deliveryId: string, message: MessageRef): Promise<void> {
+    const reply = await this.options.commands.send(
+      { category: 'delivery', id: deliveryId },
+      { commandId: randomUUID(), type: 'RecordProgressMessage', actor: 'thread-notifier', data: { channel: message.channel, ts: message.ts } },
+    );
+    if (!accepted(reply)) throw new Error(`RecordProgressMessage ${deliveryId}: ${describeReply(reply)}`);
+  }
+
+  /** Waits out rate limits (as told) and other failures (with backoff); a gone thread is given up on. */
+  private async withRetries<T>(deliveryId: string, call: () => Promise<T>): Promise<T | undefined> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await call();
+      } catch (error) {
+        if (error instanceof ChatTargetGone) {
+          this.options.logger.warn({ deliveryId, code: error.code }, 'the thread cannot be written any more; giving up on this message');
+          return undefined;
+        }
+        if (attempt >= MAX_TRIES) throw error;
+        const waitMs = error instanceof ChatRateLimited ? error.retryAfterMs : Math.min(30_000, 500 * 2 ** attempt);
+        this.options.logger.warn({ deliveryId, err: error, retryInMs: waitMs }, 'could not write to the thread; trying again');
+        await sleep(waitMs, undefined, { signal: this.abort.signal });
+      }
+    }
+  }
+}
+
+const gateDelivery = (workflowId: string, stepId: string, visit: number): string => `gate-${workflowId}-${stepId}-${visit}`;
