@@ -18,11 +18,13 @@ import { accepted, describeReply } from './runtime/command-replies.ts';
 // who clicked, and leaves redrawing the message to the thread notifier.
 
 export type Decision = 'approve' | 'reject';
+/** What can be typed alone in a thread: CANCEL rejects a waiting plan or stops the running workflow. */
+export type TypedDecision = Decision | 'cancel';
 
-/** APPROVE or REJECT typed alone in a thread (any case, optional "!" or "."). */
-export function typedDecision(text: string): Decision | undefined {
+/** APPROVE, REJECT or CANCEL typed alone in a thread (any case, optional "!" or "."). */
+export function typedDecision(text: string): TypedDecision | undefined {
   const word = text.trim().replace(/[.!]+$/, '').toUpperCase();
-  return word === 'APPROVE' ? 'approve' : word === 'REJECT' ? 'reject' : undefined;
+  return word === 'APPROVE' ? 'approve' : word === 'REJECT' ? 'reject' : word === 'CANCEL' ? 'cancel' : undefined;
 }
 
 export interface DecisionDeskOptions {
@@ -62,11 +64,21 @@ export class DecisionDesk {
     return `That did not work: ${describeReply(reply)}`;
   }
 
+  /** The Cancel button on a workflow's status message, or CANCEL typed in its thread. */
+  async cancelWorkflow(workflowId: string, user: string): Promise<string> {
+    const reply = await this.send('workflow', workflowId, user, 'CancelWorkflow', { reason: `cancelled by ${user}`, requestedBy: user });
+    if (accepted(reply)) return reply.events === 0 ? 'The workflow was already cancelled.' : 'Cancelling the workflow; running steps are stopped.';
+    if (reply.status === 'rejected' && reply.code === 'WorkflowAlreadyFinished') return `Nothing to cancel: ${reply.message}.`;
+    return `That did not work: ${describeReply(reply)}`;
+  }
+
   /**
-   * APPROVE / REJECT typed in a thread: the thread's plan while it waits for "Run this plan",
-   * else the one gate its workflow waits at. Undefined when nothing there waits for a decision.
+   * APPROVE / REJECT / CANCEL typed in a thread: the thread's plan while it waits for "Run this
+   * plan" (CANCEL rejects it), else its running workflow: the one gate it waits at, or, for
+   * CANCEL, the workflow itself. Undefined when nothing there waits for a decision.
    */
-  async decideTyped(conversationId: string, user: string, decision: Decision): Promise<string | undefined> {
+  async decideTyped(conversationId: string, user: string, typed: TypedDecision): Promise<string | undefined> {
+    const decision: Decision = typed === 'approve' ? 'approve' : 'reject';
     const { store, logger } = this.options;
     const conversation: ConversationState = await readAggregateState(store, conversationAggregate, conversationId, logger);
     if (conversation.status === 'none') return undefined;
@@ -78,6 +90,7 @@ export class DecisionDesk {
     if (typeof lastWorkflowId === 'string') {
       const workflow: WorkflowState = await readAggregateState(store, workflowAggregate, lastWorkflowId, logger);
       if (workflow.status !== 'running') return undefined;
+      if (typed === 'cancel') return this.cancelWorkflow(lastWorkflowId, user);
       const open = Object.values(workflow.steps).filter((run) => run.status === 'awaitingApproval');
       if (open.length > 1) return `Several gates are waiting (${open.map((r) => r.stepId).join(', ')}); use the buttons on the one you mean.`;
       const [gate] = open;

@@ -24,6 +24,8 @@ export interface PlanRunnerOptions {
   readonly registry: Registry;
   readonly gates: GateRules;
   readonly maxExecutionMs: number;
+  /** DRY_RUN: planned workflows record their side-effecting steps instead of running them. */
+  readonly dryRun?: boolean;
   readonly logger: Logger;
 }
 
@@ -78,6 +80,7 @@ export class PlanRunner {
           definition: compiled.right,
           requestedBy: plan.requestedBy,
           maxExecutionMs: this.options.maxExecutionMs,
+          dryRun: this.options.dryRun ?? false,
           source: { kind: 'plan', planId: plan.planId },
           conversationId: plan.conversationId,
         },

@@ -93,7 +93,7 @@ export function slashCommands(status: StatusSource, workflows: WorkflowDesk): { 
     '/workflow': {
       usage: [
         '/workflow list — the workflow templates, their parameters, and whether they can run here',
-        '/workflow start <template> [key=value ...] — values with spaces in quotes (key="a b"), lists as key=a,b',
+        '/workflow start <template> [--dry-run] [key=value ...] — values with spaces in quotes (key="a b"), lists as key=a,b; --dry-run records what would change things instead of doing it',
         '/workflow status <id> — a workflow\'s steps and pending approvals',
         '/workflow cancel <id>',
       ],

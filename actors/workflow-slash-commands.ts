@@ -25,6 +25,8 @@ export interface WorkflowDesk {
   readonly maxExecutionMs: number;
   /** A fresh workflow id; `wf-` and 8 hex digits unless given. */
   readonly newWorkflowId?: () => string;
+  /** DRY_RUN: every workflow started here is a dry run. */
+  readonly dryRun?: boolean;
 }
 
 const ephemeral = (text: string): SlashAnswer => ({ text, visibility: 'ephemeral' });
@@ -62,8 +64,8 @@ export function workflowSubcommands(desk: WorkflowDesk): Readonly<Record<'list' 
 
   const list: SlashHandler = async () => ephemeral(describeTemplates(workflowTemplates, desk.registry));
 
-  const startCompiled = async (templateId: string, definition: CompiledWorkflow, values: SuppliedValues, request: SlashRequest): Promise<{ id: string; reply: CommandReply }> => {
-    const data = { definition, inputs: values, requestedBy: request.user, maxExecutionMs: desk.maxExecutionMs, source: { kind: 'template', templateId } };
+  const startCompiled = async (templateId: string, definition: CompiledWorkflow, values: SuppliedValues, request: SlashRequest, dryRun: boolean): Promise<{ id: string; reply: CommandReply }> => {
+    const data = { definition, inputs: values, requestedBy: request.user, maxExecutionMs: desk.maxExecutionMs, dryRun, source: { kind: 'template', templateId } };
     for (let attempt = 1; ; attempt++) {
       const id = nextId();
       const reply = await send(id, 'StartWorkflow', request, data);
@@ -71,16 +73,20 @@ export function workflowSubcommands(desk: WorkflowDesk): Readonly<Record<'list' 
     }
   };
 
-  const start: SlashHandler = async ([templateId, ...words], request) => {
-    if (templateId === undefined) return ephemeral('Which template? /workflow start <template> [key=value ...]; /workflow list shows them.');
+  const start: SlashHandler = async ([templateId, ...given], request) => {
+    if (templateId === undefined) return ephemeral('Which template? /workflow start <template> [--dry-run] [key=value ...]; /workflow list shows them.');
+    // A dry run records the side-effecting steps it would run instead of running them (DRY_RUN=true: every workflow).
+    const dryRun = given.includes('--dry-run') || desk.dryRun === true;
+    const words = given.filter((word) => word !== '--dry-run');
     const { values, problems } = parseTemplateValues(words);
     if (problems.length > 0) return ephemeral([`Cannot start ${templateId}:`, ...problems.map((p) => `• ${p}`), 'Values are given as key=value, quoted when they hold spaces: key="a b".'].join('\n'));
     const compiled = compileTemplate(templateId, values, desk.registry);
     if (isLeft(compiled)) return ephemeral([`Cannot start ${templateId}:`, ...compiled.left.map((e) => `• ${e.code}: ${e.message}`)].join('\n'));
     try {
-      const { id, reply } = await startCompiled(templateId, compiled.right, values, request);
+      const { id, reply } = await startCompiled(templateId, compiled.right, values, request, dryRun);
       if (reply.status !== 'accepted') return ephemeral(`Workflow ${templateId} was not started: ${failure(reply)}`);
-      return ephemeral(`Started workflow ${id} (${templateById(templateId)!.title}). /workflow status ${id} shows how it goes; /workflow cancel ${id} stops it.`);
+      const how = dryRun ? ' as a dry run: steps that change something outside are recorded, not run' : '';
+      return ephemeral(`Started workflow ${id} (${templateById(templateId)!.title})${how}. /workflow status ${id} shows how it goes; /workflow cancel ${id} stops it.`);
     } catch (error) {
       desk.logger.error({ err: error, templateId }, 'starting a workflow failed');
       return ephemeral(`Workflow ${templateId} could not be started: ${(error as Error).message}`);

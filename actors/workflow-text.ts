@@ -70,8 +70,17 @@ function describeStep(id: string, title: string | undefined, run: StepRun | unde
     run.visit > 1 ? `visit ${run.visit}` : undefined,
     run.status === 'retryScheduled' && run.retryDueAt ? `due at ${run.retryDueAt}` : undefined,
     run.status === 'failed' && run.error ? `${run.error.code}: ${run.error.message}` : undefined,
+    wouldRun(run.output),
   ].filter(Boolean);
   return `• ${name}: ${STEP_STATUS[run.status]}${left}${details.length > 0 ? ` (${details.join(', ')})` : ''}`;
+}
+
+/** A dry run's report of a side-effecting step it recorded instead of running. */
+function wouldRun(output: unknown): string | undefined {
+  const recorded = output as { dryRun?: boolean; wouldRun?: { taskType?: string; params?: unknown } } | undefined;
+  if (recorded?.dryRun !== true || !recorded.wouldRun) return undefined;
+  const params = JSON.stringify(recorded.wouldRun.params ?? {});
+  return `dry run: would have run ${recorded.wouldRun.taskType ?? '?'} with ${params.length > 300 ? `${params.slice(0, 299)}…` : params}`;
 }
 
 function describeApproval(run: StepRun, title: string | undefined): string | undefined {

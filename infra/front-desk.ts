@@ -88,6 +88,7 @@ export function slashCommandTable(context: RoleContext, frontEnd: string) {
     logger: logger.child({ component: 'slash-workflows' }),
     registry: { taskTypes: executors.map((e) => e.taskType), sideEffecting: executors.filter((e) => e.sideEffects).map((e) => e.taskType) },
     maxExecutionMs: config.workflows.maxExecutionTimeMs,
+    dryRun: config.features.dryRun,
   };
   return slashCommands(status, workflows);
 }

@@ -16,6 +16,7 @@ export async function startPlanRunner({ config, nc, store, logger }: RoleContext
     registry: { taskTypes: executors.map((e) => e.taskType), sideEffecting: executors.filter((e) => e.sideEffects).map((e) => e.taskType) },
     gates: planGates(config),
     maxExecutionMs: config.workflows.maxExecutionTimeMs,
+    dryRun: config.features.dryRun,
     logger: logger.child({ role: 'workflow-engine', component: 'plan-runner' }),
   });
   await runner.start();

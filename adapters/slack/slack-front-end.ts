@@ -8,7 +8,7 @@ import type { ConversationIntake, IncomingMessage, IntakeOutcome } from '../../a
 import type { DecisionDesk, Decision } from '../../actors/decision-desk.ts';
 import type { SlashRequest, SlashAnswer } from '../../actors/slash-commands.ts';
 import { REJECT_PLAN_ACTION, RUN_PLAN_ACTION } from '../../domain/replies/plan-preview-reply.ts';
-import { APPROVE_GATE_ACTION, parseGateActionValue, REJECT_GATE_ACTION } from '../../domain/replies/workflow-replies.ts';
+import { APPROVE_GATE_ACTION, CANCEL_WORKFLOW_ACTION, parseGateActionValue, REJECT_GATE_ACTION } from '../../domain/replies/workflow-replies.ts';
 import type { ReplyDocument } from '../../domain/replies/reply-document.ts';
 import { toBlockKit } from './block-kit.ts';
 
@@ -31,7 +31,7 @@ export interface SlackFrontEndOptions {
   readonly intake: ConversationIntake;
   readonly slash: { answer(request: SlashRequest): Promise<SlashAnswer>; readonly commands: readonly string[] };
   /** Run this plan / Reject, Approve / Reject on gates. */
-  readonly decisions: Pick<DecisionDesk, 'decidePlan' | 'decideGate'>;
+  readonly decisions: Pick<DecisionDesk, 'decidePlan' | 'decideGate' | 'cancelWorkflow'>;
   readonly logger: Logger;
 }
 
@@ -165,7 +165,7 @@ export async function startSlackFrontEnd(options: SlackFrontEndOptions): Promise
 
   // Decisions: the answer goes to the one who clicked; the message itself is redrawn by the
   // thread notifier from the decided state, buttons gone.
-  const decided = (actionId: string, decision: Decision, decide: (value: string, user: string) => Promise<string>) =>
+  const decided = (actionId: string, decide: (value: string, user: string) => Promise<string>) =>
     app.action(actionId, async ({ ack, action, body, respond }) => {
       await ack();
       const value = (action as { value?: string }).value;
@@ -174,17 +174,18 @@ export async function startSlackFrontEnd(options: SlackFrontEndOptions): Promise
         logger.error({ err: error, actionId }, 'a decision failed');
         return `Sorry, that did not work: ${(error as Error).message}`;
       });
-      logger.info({ actionId, decision, user: body.user.id, value }, 'decision taken');
+      logger.info({ actionId, user: body.user.id, value }, 'decision taken');
       await respond({ text, response_type: 'ephemeral', replace_original: false });
     });
   const onGate = (decision: Decision) => async (value: string, user: string) => {
     const gate = parseGateActionValue(value);
     return gate ? options.decisions.decideGate(gate.workflowId, gate.stepId, gate.visit, user, decision) : 'That button is not one of ours.';
   };
-  decided(RUN_PLAN_ACTION, 'approve', (planId, user) => options.decisions.decidePlan(planId, user, 'approve', 'button'));
-  decided(REJECT_PLAN_ACTION, 'reject', (planId, user) => options.decisions.decidePlan(planId, user, 'reject', 'button'));
-  decided(APPROVE_GATE_ACTION, 'approve', onGate('approve'));
-  decided(REJECT_GATE_ACTION, 'reject', onGate('reject'));
+  decided(RUN_PLAN_ACTION, (planId, user) => options.decisions.decidePlan(planId, user, 'approve', 'button'));
+  decided(REJECT_PLAN_ACTION, (planId, user) => options.decisions.decidePlan(planId, user, 'reject', 'button'));
+  decided(APPROVE_GATE_ACTION, onGate('approve'));
+  decided(REJECT_GATE_ACTION, onGate('reject'));
+  decided(CANCEL_WORKFLOW_ACTION, (workflowId, user) => options.decisions.cancelWorkflow(workflowId, user));
 
   app.error(async (error) => {
     logger.error({ err: error }, 'Slack listener failed');

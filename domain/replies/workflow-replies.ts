@@ -10,6 +10,7 @@ import type { ReplyDocument, ReplyTone } from './reply-document.ts';
 
 export const APPROVE_GATE_ACTION = 'approve_gate';
 export const REJECT_GATE_ACTION = 'reject_gate';
+export const CANCEL_WORKFLOW_ACTION = 'cancel_workflow';
 
 /** What a gate's buttons carry: which workflow, gate and visit the click answers. */
 export const gateActionValue = (workflowId: string, stepId: string, visit: number): string => `${workflowId} ${stepId} ${visit}`;
@@ -82,10 +83,13 @@ export function workflowStatusReply(workflow: Workflow): ReplyDocument {
           const run = workflow.steps[node.id];
           const status = run?.status ?? 'pending';
           const retry = run && run.attempt > run.firstAttempt ? ` (attempt ${run.attempt - run.firstAttempt + 1})` : '';
-          return `${ICON[status]} ${node.title ?? node.id} — ${STATUS_WORDS[status]}${retry}`;
+          const recorded = (run?.output as { dryRun?: boolean } | undefined)?.dryRun === true ? ' (dry run: recorded, not run)' : '';
+          return `${ICON[status]} ${node.title ?? node.id} — ${STATUS_WORDS[status]}${retry}${recorded}`;
         }),
       },
     ],
+    // While it runs it can be stopped; once ended the button goes, so it cannot be pressed twice.
+    ...(workflow.status === 'running' ? { actions: [{ actionId: CANCEL_WORKFLOW_ACTION, label: 'Cancel workflow', value: workflow.workflowId, style: 'danger' as const }] } : {}),
     footer: `workflow ${workflow.workflowId} · started by ${workflow.requestedBy}`,
   };
 }

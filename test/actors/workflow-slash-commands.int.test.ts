@@ -141,6 +141,24 @@ describe('/workflow start', () => {
     expect(events.every((e) => e.metadata.actor === USER && e.metadata.correlationId === id)).toBe(true);
   });
 
+  it('--dry-run starts a dry run, and says so; DRY_RUN makes every start one', async () => {
+    const answer = await workflow('start deployment --dry-run repository=acme targetOrg=my-sandbox');
+    expect(answer).toMatch(/^Started workflow wf-[0-9a-f]{8} \(Deployment\) as a dry run: steps that change something outside are recorded, not run\./);
+    expect((await eventsOf(startedId(answer)))[0]!.data).toMatchObject({ dryRun: true, inputs: { repository: 'acme', targetOrg: 'my-sandbox' } });
+    const everywhere = await workflow('start code-review repository=acme', { dryRun: true });
+    expect((await eventsOf(startedId(everywhere)))[0]!.data).toMatchObject({ dryRun: true });
+    const plain = await workflow('start code-review repository=acme');
+    expect((await eventsOf(startedId(plain)))[0]!.data).toMatchObject({ dryRun: false });
+  });
+
+  it("a dry run's status reports what a recorded step would have run", async () => {
+    const id = startedId(await workflow('start deployment --dry-run repository=acme targetOrg=my-sandbox'));
+    await complete(id, 'validate', { dryRun: true, wouldRun: { taskType: 'sf-deploy', params: { repository: 'acme', mode: 'validate' } } });
+    const status = await workflow(`status ${id}`);
+    expect(status).toContain(`Workflow ${id} — Deployment: running (dry run)`);
+    expect(status).toContain('• validate (Validate the deployment): completed (attempt 1, dry run: would have run sf-deploy with {"repository":"acme","mode":"validate"})');
+  });
+
   it('a command the aggregate rejects answers its code and message', async () => {
     const taken = startedId(await workflow('start code-review repository=acme'));
     const answer = await workflow('start code-review repository=acme', { newWorkflowId: () => taken });
@@ -208,7 +226,7 @@ describe('/workflow usage', () => {
   it('an unknown subcommand answers with the usage', async () => {
     const answer = await workflow('frobnicate');
     expect(answer).toContain('I do not know "/workflow frobnicate".');
-    expect(answer).toContain('/workflow start <template> [key=value ...]');
+    expect(answer).toContain('/workflow start <template> [--dry-run] [key=value ...]');
     expect(answer).toContain('/workflow status <id>');
   });
 

@@ -151,6 +151,12 @@ describe('the workflow status and closing messages', () => {
     expect(doc.sections![0]!.lines).toEqual(['✔ test — done', '⏸ Deploy to prod? — waiting for approval', '○ deploy — not started']);
   });
 
+  it('marks a step a dry run recorded instead of running', () => {
+    const dry = event('StepCompleted', { stepId: 'test', attempt: 1, taskId: 'W1_test_1', output: { dryRun: true, wouldRun: { taskType: 'run-tests', params: {} } } } as never);
+    const doc = workflowStatusReply(workflowAfter(d.started(), d.scheduled('test'), dry));
+    expect(doc.sections![0]!.lines[0]).toBe('✔ test — done (dry run: recorded, not run)');
+  });
+
   it('closes with how it ended and how to replay it', () => {
     const failed = event('WorkflowFailed', { cause: 'ApprovalTimedOut', stepId: 'approve-deploy', reason: 'no decision on "Deploy to prod?" within 600000 ms', tasksToCancel: [] } as never, minute(10));
     const doc = workflowEndReply(workflowAfter(...waiting, failed));

@@ -236,3 +236,34 @@ describe('"deploy my changes, test everything first" in Slack', () => {
     expect(replayed.state.steps.deploy).toBeUndefined();
   });
 });
+
+describe('typed APPROVE, and cancelling a running workflow', () => {
+  it('APPROVE typed in the thread runs the plan; the Cancel button stops the workflow at its gate; every message shows it', async () => {
+    anthropic.enqueue(answers.toolUse(deployPlan, { usage: { input_tokens: 2_000, output_tokens: 600 } }));
+    const mention = appMention({ text: '<@U0STANDINBOT> deploy my changes, test everything first' });
+    const threadTs = mention.ts!;
+    await sender.postEvent(eventCallback(mention));
+    const preview = await waitFor('the plan preview', () => notice(threadTs, (id) => id.startsWith('plan-')));
+    const planId = markerOf(preview)!.deliveryId!.slice('plan-'.length);
+
+    await sender.postEvent(eventCallback(threadReply({ text: 'approve', threadTs })));
+    await waitFor('the preview redrawn as approved', () => !hasButton(current(preview), 'run_plan') && textOf(current(preview)).includes('Approved by'));
+    expect((await events(`plan-${planId}`)).find((e) => e.type === 'PlanApproved')!.data).toMatchObject({ approver: ws.user.id, via: 'typed' });
+
+    const gate = await waitFor('the approval gate message', () => notice(threadTs, (id) => id.startsWith(`gate-${planId}-`)), 60_000);
+    const status = notice(threadTs, (id) => id === `workflow-${planId}`)!;
+    expect(hasButton(current(status), 'cancel_workflow')).toBe(true);
+    await sender.postBlockAction({ actionId: 'cancel_workflow', value: planId, messageTs: status.ts, threadTs, userId: APPROVER, userName: 'bob' });
+
+    const end = await waitFor('the closing message', () => notice(threadTs, (id) => id === `workflow-end-${planId}`), 30_000);
+    expect(textOf(end)).toContain('Workflow cancelled');
+    expect(textOf(end)).toContain(`cancelled by ${APPROVER}`);
+    await waitFor('the status and the gate redrawn without buttons', () => !hasButton(current(status), 'cancel_workflow') && !hasButton(current(gate), 'approve_gate'));
+    expect(textOf(current(gate))).toContain('Not decided: the workflow cancelled.');
+    const history = await events(`workflow-${planId}`);
+    expect(history.at(-1)!.type).toBe('WorkflowCancelled');
+    expect(history.at(-1)!.metadata.actor).toBe(APPROVER);
+    // Still exactly the one deploy from the first scenario.
+    expect((await readFile(sfLog, 'utf8')).trim().split('\n')).toHaveLength(1);
+  });
+});
