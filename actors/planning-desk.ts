@@ -6,6 +6,7 @@ import { approvalPolicyFor, type ApprovalPolicy, type ApprovalRules, type Plan, 
 import type { EventStore } from '../domain/ports/event-store.ts';
 import type { Planner, PlannerError, PlanningContext } from '../domain/ports/planner.ts';
 import { planAggregate } from './aggregates/plan.ts';
+import { setCapsCommand, type BudgetCaps } from './paid-run-budget.ts';
 import { readAggregateState } from './runtime/aggregate-reader.ts';
 import type { CommandClient } from './runtime/command-client.ts';
 import { accepted, describeReply, rejectedAs } from './runtime/command-replies.ts';
@@ -40,7 +41,7 @@ export interface PlanningDeskOptions {
   readonly registry: readonly RegisteredTaskType[];
   readonly approvalRules: ApprovalRules;
   /** Caps to hold the month's Budget to; none configured: spending is recorded, never capped. */
-  readonly budget?: { readonly monthlyUsd: number; readonly warningFraction: number; readonly criticalFraction: number };
+  readonly caps?: BudgetCaps;
   readonly logger: Logger;
   readonly now?: () => Date;
 }
@@ -97,18 +98,12 @@ export class PlanningDesk {
 
   /** Returns why the reservation was refused, or undefined when it is held. */
   private async reserve(budgetId: string, reservationId: string, amountUsd: number, request: PlanRequest): Promise<string | undefined> {
-    const { commands, budget } = this.options;
+    const { commands, caps } = this.options;
     const target = { category: 'budget', id: budgetId };
-    if (budget) {
+    if (caps) {
       // Same caps again change nothing, so sending them before each reservation is cheap and keeps a new month capped.
-      const caps = await commands.send(target, {
-        // Command ids are subject tokens: no "." from the amounts.
-        commandId: `caps-${budgetId}-${[budget.monthlyUsd * 1e6, budget.warningFraction * 1e3, budget.criticalFraction * 1e3].map(Math.round).join('-')}`,
-        type: 'SetCaps',
-        actor: 'orchestrator',
-        data: { monthlyUsd: budget.monthlyUsd, warningFraction: budget.warningFraction, criticalFraction: budget.criticalFraction, setBy: 'configuration' },
-      });
-      if (!accepted(caps)) this.options.logger.warn({ budgetId, reply: caps }, 'could not set the budget caps');
+      const set = await commands.send(target, setCapsCommand(budgetId, caps));
+      if (!accepted(set)) this.options.logger.warn({ budgetId, reply: set }, 'could not set the budget caps');
     }
     const reserved = await commands.send(target, {
       commandId: `reserve-${reservationId}`,

@@ -11,6 +11,7 @@ import type { CommandClient } from './runtime/command-client.ts';
 import type { CommandReply } from './runtime/command-envelope.ts';
 import { EventReactor, type Hold } from './runtime/event-reactor.ts';
 import { KeyedMailbox } from './runtime/keyed-mailbox.ts';
+import type { PaidRunBudget } from './paid-run-budget.ts';
 import { WorkflowAgenda } from './workflow-agenda.ts';
 
 // The workflow engine: the process manager between the Workflow aggregate and the tasks that
@@ -45,13 +46,22 @@ export interface WorkflowTimersModel {
 /** Without a model no start is ever confirmed: the checkpoint stays before every running workflow, and a restart replays them. */
 const noModel: WorkflowTimersModel = { running: async () => [], holding: async () => new Set() };
 
-const queued = z.object({ workflowId: z.string().optional(), stepId: z.string().optional() });
+const queued = z.object({ workflowId: z.string().optional(), stepId: z.string().optional(), taskType: z.string().optional() });
 const taskFailed = z.object({ final: z.boolean(), retryable: z.boolean(), error: z.object({ code: z.string(), message: z.string() }) });
 const taskCancelled = z.object({ reason: z.string(), requestedBy: z.string() });
 
 /** Who cancels a task whose step timed out: its TaskCancelled then reports the timeout, not a cancellation. */
 const STEP_TIMEOUT = 'workflow-engine:step-timeout';
 const ENDINGS: readonly string[] = ['WorkflowCompleted', 'WorkflowFailed', 'WorkflowCancelled', 'WorkflowTimedOut'];
+
+/** A task running a step: which step, and (for paid runs) what to settle on the Budget when it ends. */
+interface RunningStep {
+  readonly workflowId: string;
+  readonly stepId: string;
+  readonly attempt: number;
+  readonly taskType?: string;
+  readonly queuedAt?: string;
+}
 
 type StepToRun = Pick<RetryTask, 'taskId' | 'taskType' | 'pool' | 'params' | 'timeoutMs' | 'dryRun'> & { readonly stepId: string; readonly attempt: number };
 
@@ -65,6 +75,8 @@ export interface WorkflowEngineOptions {
   readonly timersModel?: WorkflowTimersModel;
   /** How often started workflows are looked for in the model; default 250 ms. */
   readonly confirmEveryMs?: number;
+  /** Reserves paid runs (headless Claude Code) on the Budget before they are queued, and settles them after. */
+  readonly paidRuns?: PaidRunBudget;
   readonly now?: () => number;
 }
 
@@ -74,7 +86,7 @@ export class WorkflowEngine {
   /** Started workflows the model does not hold yet → the hold keeping the checkpoint before their start. */
   private readonly unconfirmed = new Map<string, Hold>();
   /** taskId → the step it runs, from TaskQueued (or its stream after a restart). */
-  private readonly steps = new Map<string, { workflowId: string; stepId: string; attempt: number }>();
+  private readonly steps = new Map<string, RunningStep>();
   private readonly workflowEvents: EventReactor;
   private readonly taskEvents: EventReactor;
   private readonly mailbox = new KeyedMailbox();
@@ -231,7 +243,7 @@ export class WorkflowEngine {
     const send = fromTimer ? this.sendWhenDue.bind(this) : this.send.bind(this);
     const workflow = this.agenda.get(workflowId);
     if (!workflow) return;
-    this.steps.set(step.taskId, { workflowId, stepId: step.stepId, attempt: step.attempt });
+    this.steps.set(step.taskId, { workflowId, stepId: step.stepId, attempt: step.attempt, taskType: step.taskType, queuedAt: new Date((this.options.now ?? Date.now)()).toISOString() });
     if (step.dryRun) {
       const output = { dryRun: true, wouldRun: { taskType: step.taskType, params: step.params } };
       await send('workflow', workflowId, `dry-run-${step.taskId}`, 'RecordStepCompleted', { stepId: step.stepId, attempt: step.attempt, output });
@@ -246,6 +258,15 @@ export class WorkflowEngine {
         retryable: false,
       });
       return;
+    }
+    const paid = this.options.paidRuns;
+    if (paid?.isPaid(step.taskType)) {
+      // Over a cap the step fails with the reason; it is not queued, so nothing is spent.
+      const refused = await paid.reserve({ workflowId, taskId: step.taskId, taskType: step.taskType, user: workflow.requestedBy });
+      if (refused !== undefined) {
+        await send('workflow', workflowId, `over-budget-${step.taskId}`, 'RecordStepFailed', { stepId: step.stepId, attempt: step.attempt, error: { code: 'BudgetExceeded', message: refused }, retryable: false });
+        return;
+      }
     }
     await send('task', step.taskId, `queue-${step.taskId}`, 'QueueTask', {
       taskType: step.taskType,
@@ -273,12 +294,14 @@ export class WorkflowEngine {
         await this.send('workflow', workflowId, `step-started-${taskId}`, 'RecordStepStarted', { stepId, attempt, workerId: (event.data as { workerId?: string }).workerId });
         return;
       case 'TaskCompleted':
+        await this.settlePaidRun(taskId, step, (event.data as { result?: unknown }).result);
         await this.send('workflow', workflowId, `step-completed-${taskId}`, 'RecordStepCompleted', { stepId, attempt, output: (event.data as { result?: unknown }).result ?? null });
         this.steps.delete(taskId);
         return;
       case 'TaskFailed': {
         const failed = taskFailed.parse(event.data);
         if (!failed.final) return;
+        await this.settlePaidRun(taskId, step, undefined);
         // The queue delivered the task again because its worker went silent (a crash, a lost
         // connection): not the step's fault, so the workflow's retry policy may run it again.
         const retryable = failed.retryable || failed.error.code === 'AttemptsExhausted';
@@ -288,6 +311,7 @@ export class WorkflowEngine {
       }
       case 'TaskCancelled': {
         const cancelled = taskCancelled.parse(event.data);
+        await this.settlePaidRun(taskId, step, undefined);
         if (cancelled.requestedBy === STEP_TIMEOUT) {
           await this.send('workflow', workflowId, `step-timed-out-${taskId}`, 'RecordStepTimedOut', { stepId, attempt, jitter: jitter() });
         } else {
@@ -304,8 +328,14 @@ export class WorkflowEngine {
     }
   }
 
+  private async settlePaidRun(taskId: string, step: RunningStep, result: unknown): Promise<void> {
+    const paid = this.options.paidRuns;
+    if (!paid || !step.taskType || !step.queuedAt || !paid.isPaid(step.taskType)) return;
+    await paid.settle({ taskId, taskType: step.taskType }, step.queuedAt, result);
+  }
+
   /** Which workflow step a task runs; from its TaskQueued when not seen since the start. */
-  private async stepOf(taskId: string): Promise<{ workflowId: string; stepId: string; attempt: number } | undefined> {
+  private async stepOf(taskId: string): Promise<RunningStep | undefined> {
     const known = this.steps.get(taskId);
     if (known) return known;
     const { events } = await this.options.store.read(streamName('task', taskId), { maxCount: 1 });
@@ -315,7 +345,7 @@ export class WorkflowEngine {
     if (!data.workflowId || !data.stepId) return undefined;
     const attempt = Number(taskId.slice(taskId.lastIndexOf('_') + 1));
     if (!Number.isInteger(attempt) || attempt < 1) return undefined;
-    const step = { workflowId: data.workflowId, stepId: data.stepId, attempt };
+    const step: RunningStep = { workflowId: data.workflowId, stepId: data.stepId, attempt, ...(data.taskType ? { taskType: data.taskType } : {}), queuedAt: first.metadata.occurredAt };
     this.steps.set(taskId, step);
     return step;
   }

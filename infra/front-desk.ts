@@ -3,6 +3,7 @@ import { CommandClient } from '../actors/runtime/command-client.ts';
 import { slashCommands, type StatusSource } from '../actors/slash-commands.ts';
 import type { WorkflowDesk } from '../actors/workflow-slash-commands.ts';
 import { DecisionDesk } from '../actors/decision-desk.ts';
+import type { BudgetCaps } from '../actors/paid-run-budget.ts';
 import { PlanningDesk } from '../actors/planning-desk.ts';
 import { anthropicPlanner } from '../adapters/anthropic/anthropic-planner.ts';
 import { executors } from '../adapters/executors/registry.ts';
@@ -36,9 +37,7 @@ export function conversationIntake(context: RoleContext, replyTarget: (message: 
       registry: executors,
       // "Run this plan" is the requester's to press; gates inside the workflow follow WORKFLOW_* (see planGates).
       approvalRules: { costThresholdUsd: config.workflows.planCostThresholdUsd, requesterMayApprove: true },
-      ...(config.cost.monthlyBudgetUsd !== undefined
-        ? { budget: { monthlyUsd: config.cost.monthlyBudgetUsd, warningFraction: config.cost.warningThreshold, criticalFraction: config.cost.criticalThreshold } }
-        : {}),
+      ...(budgetCaps(config) ? { caps: budgetCaps(config) } : {}),
       logger: logger.child({ component: 'planning' }),
     }),
     decisions: decisionDesk(context),
@@ -47,6 +46,13 @@ export function conversationIntake(context: RoleContext, replyTarget: (message: 
 
 export const decisionDesk = ({ config, nc, store, logger }: RoleContext): DecisionDesk =>
   new DecisionDesk({ commands: new CommandClient(nc, config.prefix), store, logger: logger.child({ component: 'decisions' }) });
+
+/** The month's caps from COST_BUDGET_*; undefined when no monthly budget is set (spending recorded, never capped). */
+export function budgetCaps(config: Config): BudgetCaps | undefined {
+  const { monthlyBudgetUsd, perWorkflowBudgetUsd, warningThreshold, criticalThreshold } = config.cost;
+  if (monthlyBudgetUsd === undefined) return undefined;
+  return { monthlyUsd: monthlyBudgetUsd, ...(perWorkflowBudgetUsd !== undefined ? { perWorkflowUsd: perWorkflowBudgetUsd } : {}), warningFraction: warningThreshold, criticalFraction: criticalThreshold };
+}
 
 /** Claude through the Messages API when a key is set; the offline planner otherwise. */
 function planner(config: Config): Planner {

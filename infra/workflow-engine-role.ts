@@ -1,9 +1,11 @@
+import { PaidRunBudget } from '../actors/paid-run-budget.ts';
 import { CommandClient } from '../actors/runtime/command-client.ts';
 import { WorkflowEngine } from '../actors/workflow-engine.ts';
 import { KvCheckpointStore } from '../adapters/nats/kv-checkpoint-store.ts';
 import { KvReadModelStorage } from '../adapters/nats/kv-read-model-storage.ts';
 import { workflowTimers, workflowTimersAgenda } from '../projections/models/workflow-timers.ts';
 import { ServingModelReader } from '../projections/runtime/serving-model.ts';
+import { budgetCaps } from './front-desk.ts';
 import type { RoleContext } from './role-context.ts';
 import { taskRoutes } from './task-routes.ts';
 
@@ -25,6 +27,13 @@ export async function startWorkflowEngine({ config, nc, store, logger }: RoleCon
     logger: log,
     routeTask: taskRoutes(config),
     timersModel: workflowTimersAgenda(new ServingModelReader(await KvReadModelStorage.connect(nc, config.prefix), workflowTimers.name)),
+    paidRuns: new PaidRunBudget({
+      commands: new CommandClient(nc, config.prefix),
+      // Headless Claude Code is the one paid run; its result reports what it cost.
+      ceilingUsd: (taskType) => (taskType === 'claude-code' ? config.cost.claudeRunCeilingUsd : undefined),
+      ...(budgetCaps(config) ? { caps: budgetCaps(config) } : {}),
+      logger: log.child({ component: 'paid-runs' }),
+    }),
   });
   await engine.start();
   return () => engine.stop();

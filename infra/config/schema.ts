@@ -161,6 +161,10 @@ const envShape = {
   ALERT_COOLDOWN: milliseconds().default(300_000),
   // Cost
   COST_BUDGET_MONTHLY: decimal(0, undefined, 'must be an amount of US dollars above 0', true).optional(),
+  /** Per workflow, with COST_BUDGET_MONTHLY: no workflow may reserve more than this in a month. */
+  COST_BUDGET_PER_WORKFLOW: decimal(0, undefined, 'must be an amount of US dollars above 0', true).optional(),
+  /** The most one headless Claude Code run may cost: reserved before it runs, its reported cost committed after. */
+  COST_CLAUDE_RUN_CEILING: decimal(0, undefined, 'must be an amount of US dollars above 0', true).default(5),
   COST_WARNING_THRESHOLD: fraction().default(0.8),
   COST_CRITICAL_THRESHOLD: fraction().default(0.95),
   // Model prices in USD per million tokens, for the planner's cost (defaults: Anthropic's list prices for Opus 4.5 and Sonnet 4.5).
@@ -262,7 +266,7 @@ export interface Config {
   workflows: { approvalTimeoutMs: number; maxExecutionTimeMs: number; approvers?: string[]; requesterMayApprove: boolean; planCostThresholdUsd: number };
   memory: { maxTokens: number; summaryThreshold: number };
   monitoring: { errorRateThreshold: number; memoryPercentThreshold: number; queueSizeThreshold: number; alertCooldownMs: number };
-  cost: { monthlyBudgetUsd?: number; warningThreshold: number; criticalThreshold: number };
+  cost: { monthlyBudgetUsd?: number; perWorkflowBudgetUsd?: number; claudeRunCeilingUsd: number; warningThreshold: number; criticalThreshold: number };
   features: {
     orchestration: boolean;
     resultCallbacks: boolean;
@@ -329,7 +333,13 @@ const toConfig = (env: EnvValues): Config => ({
     queueSizeThreshold: env.ALERT_THRESHOLD_QUEUE_SIZE,
     alertCooldownMs: env.ALERT_COOLDOWN,
   },
-  cost: { monthlyBudgetUsd: env.COST_BUDGET_MONTHLY, warningThreshold: env.COST_WARNING_THRESHOLD, criticalThreshold: env.COST_CRITICAL_THRESHOLD },
+  cost: {
+    monthlyBudgetUsd: env.COST_BUDGET_MONTHLY,
+    perWorkflowBudgetUsd: env.COST_BUDGET_PER_WORKFLOW,
+    claudeRunCeilingUsd: env.COST_CLAUDE_RUN_CEILING,
+    warningThreshold: env.COST_WARNING_THRESHOLD,
+    criticalThreshold: env.COST_CRITICAL_THRESHOLD,
+  },
   features: {
     orchestration: env.ENABLE_ORCHESTRATION,
     resultCallbacks: env.ENABLE_RESULT_CALLBACKS,

@@ -50,7 +50,7 @@ const desk = (planner: Planner, budget?: { monthlyUsd: number }) =>
     planner,
     registry,
     approvalRules: { costThresholdUsd: 1, requesterMayApprove: true },
-    ...(budget ? { budget: { ...budget, warningFraction: 0.8, criticalFraction: 0.95 } } : {}),
+    ...(budget ? { caps: { ...budget, warningFraction: 0.8, criticalFraction: 0.95 } } : {}),
     logger,
   });
 

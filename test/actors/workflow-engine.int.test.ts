@@ -4,7 +4,9 @@ import type { NatsConnection } from 'nats';
 import { pino } from 'pino';
 import { z } from 'zod';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { budgetAggregate } from '../../actors/aggregates/budget.ts';
 import { taskAggregate } from '../../actors/aggregates/task.ts';
+import { PaidRunBudget } from '../../actors/paid-run-budget.ts';
 import { workflowAggregate } from '../../actors/aggregates/workflow.ts';
 import { CommandClient } from '../../actors/runtime/command-client.ts';
 import { TaskDispatcher } from '../../actors/task-dispatcher.ts';
@@ -58,7 +60,19 @@ const waitExecutor: Executor<z.infer<typeof labelled>, null> = {
       context.signal.addEventListener('abort', () => reject(new ExecutionFailed('Cancelled', 'stopped', false)));
     }),
 };
-const executors = [countExecutor, deployExecutor, waitExecutor];
+/** A paid run (as headless Claude Code is) that reports what it cost; `pricey` may cost more than the month allows. */
+const paidExecutor: Executor<z.infer<typeof labelled>, { label: string; costUsd: number }> = {
+  ...countExecutor,
+  taskType: 'paid',
+  async execute({ label, failTimes }) {
+    const n = ran(label) + 1;
+    executions.set(label, n);
+    if (n <= failTimes) throw new ExecutionFailed('Broke', `${label} broke on run ${n}`, false);
+    return { label, costUsd: 0.42 };
+  },
+};
+const priceyExecutor = { ...paidExecutor, taskType: 'pricey' };
+const executors = [countExecutor, deployExecutor, waitExecutor, paidExecutor, priceyExecutor];
 const registry = { taskTypes: executors.map((e) => e.taskType), sideEffecting: ['deploy'] };
 
 let server: TestNatsServer;
@@ -69,8 +83,16 @@ let engine: WorkflowEngine;
 let timersModel: ReturnType<typeof workflowTimersAgenda>;
 const stops: (() => Promise<unknown>)[] = [];
 
+const paidRuns = () =>
+  new PaidRunBudget({
+    commands,
+    ceilingUsd: (taskType) => ({ paid: 1, pricey: 1_000 })[taskType],
+    caps: { monthlyUsd: 500, warningFraction: 0.8, criticalFraction: 0.95 },
+    logger,
+  });
 const newEngine = async () =>
   new WorkflowEngine({
+    paidRuns: paidRuns(),
     store,
     checkpoints: await KvCheckpointStore.connect(nc),
     commands,
@@ -83,7 +105,7 @@ beforeAll(async () => {
   server = await startTestNatsServer();
   nc = await connectNats(server.url);
   store = await JetStreamEventStore.connect(nc);
-  stops.push(startAggregateHosts(nc, store, [taskAggregate, workflowAggregate], logger));
+  stops.push(startAggregateHosts(nc, store, [taskAggregate, workflowAggregate, budgetAggregate], logger));
   commands = new CommandClient(nc);
   const storage = await KvReadModelStorage.connect(nc);
   const projection = new ProjectionSupervisor({ definition: workflowTimers, store, storage, clock: systemClock, logger, flushEveryMs: 50 });
@@ -220,5 +242,47 @@ describe('the workflow engine', () => {
     expect(ran('s6-deploy')).toBe(0);
     const deploy = events.find((e) => e.type === 'StepCompleted' && (e.data as { stepId: string }).stepId === 's6-deploy')!;
     expect(deploy.data).toMatchObject({ output: { dryRun: true, wouldRun: { taskType: 'deploy', params: { label: 's6-deploy' } } } });
+  });
+});
+
+describe('paid runs and the budget (AG5)', () => {
+  const reservationEvents = async (workflowId: string) =>
+    [...(await store.readAll({ category: 'budget' }))].filter((e) => String((e.data as { reservationId?: string }).reservationId ?? '').startsWith(`run-${workflowId}_`));
+
+  it('reserves the ceiling under the workflow before the run, and commits what the run reported after', async () => {
+    const id = await start({ type: 'task', id: 'review', taskType: 'paid', params: { label: 'paid-ok' } });
+    await until(id, 'WorkflowCompleted');
+    const events = await reservationEvents(id);
+    expect(events.map((e) => e.type)).toEqual(['CostReserved', 'CostCommitted']);
+    expect(events[0]!.data).toMatchObject({ amountUsd: 1, workflowId: id, user: 'U-req', reservationId: `run-${id}_review_1` });
+    expect(events[1]!.data).toMatchObject({ reservedUsd: 1, actualUsd: 0.42 });
+    // Reserved before the task existed.
+    const queued = (await store.read(streamName('task', `${id}_review_1`))).events[0]!;
+    expect(events[0]!.position < queued.position).toBe(true);
+  });
+
+  it('over a cap the step fails with the reason and never runs', async () => {
+    const id = await start({ type: 'task', id: 'review', taskType: 'pricey', params: { label: 'pricey' } });
+    const events = await until(id, 'WorkflowFailed');
+    const failed = events.find((e) => e.type === 'StepFailed')!.data as { error: { code: string; message: string } };
+    expect(failed.error.code).toBe('BudgetExceeded');
+    expect(failed.error.message).toMatch(/^pricey may cost up to \$1000\.00 and the budget does not allow it: CapWouldBeExceeded/);
+    expect(ran('pricey')).toBe(0);
+    expect((await store.read(streamName('task', `${id}_review_1`))).events).toHaveLength(0);
+    expect(await reservationEvents(id)).toHaveLength(0);
+  });
+
+  it('a paid run that fails without reporting its cost is charged its ceiling', async () => {
+    const id = await start({ type: 'task', id: 'review', taskType: 'paid', params: { label: 'paid-broke', failTimes: 1 }, retry: { attempts: 1, backoffMs: 0, maxBackoffMs: 0 } });
+    await until(id, 'WorkflowFailed');
+    const events = await reservationEvents(id);
+    expect(events.map((e) => e.type)).toEqual(['CostReserved', 'CostCommitted']);
+    expect(events[1]!.data).toMatchObject({ actualUsd: 1 });
+  });
+
+  it('a run that costs nothing reserves nothing', async () => {
+    const id = await start({ type: 'task', id: 'plain', taskType: 'count', params: { label: 'not-paid' } });
+    await until(id, 'WorkflowCompleted');
+    expect(await reservationEvents(id)).toHaveLength(0);
   });
 });

@@ -51,7 +51,7 @@ describe('defaults', () => {
       workflows: { approvalTimeoutMs: 600_000, maxExecutionTimeMs: 3_600_000, approvers: undefined, requesterMayApprove: false, planCostThresholdUsd: 1 },
       memory: { maxTokens: 100_000, summaryThreshold: 50_000 },
       monitoring: { errorRateThreshold: 0.1, memoryPercentThreshold: 80, queueSizeThreshold: 100, alertCooldownMs: 300_000 },
-      cost: { monthlyBudgetUsd: undefined, warningThreshold: 0.8, criticalThreshold: 0.95 },
+      cost: { monthlyBudgetUsd: undefined, perWorkflowBudgetUsd: undefined, claudeRunCeilingUsd: 5, warningThreshold: 0.8, criticalThreshold: 0.95 },
       features: {
         orchestration: true,
         resultCallbacks: true,
@@ -96,6 +96,8 @@ describe('coercion', () => {
       ALERT_THRESHOLD_QUEUE_SIZE: '7',
       ALERT_COOLDOWN: '5000',
       COST_BUDGET_MONTHLY: '250.50',
+      COST_BUDGET_PER_WORKFLOW: '20',
+      COST_CLAUDE_RUN_CEILING: '2.5',
       COST_WARNING_THRESHOLD: '.5',
       COST_CRITICAL_THRESHOLD: '1',
     });
@@ -104,7 +106,7 @@ describe('coercion', () => {
     expect(config.workflows).toEqual({ approvalTimeoutMs: 1000, maxExecutionTimeMs: 2000, approvers: undefined, requesterMayApprove: false, planCostThresholdUsd: 1 });
     expect(config.memory).toEqual({ maxTokens: 2000, summaryThreshold: 1500 });
     expect(config.monitoring).toEqual({ errorRateThreshold: 0.25, memoryPercentThreshold: 92.5, queueSizeThreshold: 7, alertCooldownMs: 5000 });
-    expect(config.cost).toEqual({ monthlyBudgetUsd: 250.5, warningThreshold: 0.5, criticalThreshold: 1 });
+    expect(config.cost).toEqual({ monthlyBudgetUsd: 250.5, perWorkflowBudgetUsd: 20, claudeRunCeilingUsd: 2.5, warningThreshold: 0.5, criticalThreshold: 1 });
   });
 
   it('reads who may approve planned workflows, whether the requester may, and the plan cost threshold', () => {

@@ -1,0 +1,100 @@
+import type { Logger } from 'pino';
+import { budgetIdFor } from '../domain/budget/period.ts';
+import type { CommandClient } from './runtime/command-client.ts';
+import { accepted, describeReply, rejectedAs } from './runtime/command-replies.ts';
+
+// AG5 for paid runs (headless Claude Code): before a workflow step that costs money is queued,
+// the most it may cost is reserved on the month's Budget under the workflow, so the monthly and
+// per-workflow caps hold; over a cap the step fails with the reason instead of running. When the
+// run ends, what it reported spending is committed; a run that ended without saying (failed,
+// cancelled) is charged its ceiling, since it may have spent that much: never silent spend.
+
+export interface BudgetCaps {
+  readonly monthlyUsd: number;
+  readonly perWorkflowUsd?: number;
+  readonly warningFraction: number;
+  readonly criticalFraction: number;
+}
+
+export interface PaidRunBudgetOptions {
+  readonly commands: CommandClient;
+  /** The most one run of a task type may cost in USD; undefined: it costs nothing. */
+  readonly ceilingUsd: (taskType: string) => number | undefined;
+  readonly caps?: BudgetCaps;
+  readonly logger: Logger;
+  readonly now?: () => Date;
+}
+
+export interface PaidRun {
+  readonly workflowId: string;
+  readonly taskId: string;
+  readonly taskType: string;
+  readonly user: string;
+}
+
+/** Caps as a SetCaps command: the same caps always make the same command id, so sending them again is free. */
+export function setCapsCommand(budgetId: string, caps: BudgetCaps) {
+  const id = [caps.monthlyUsd * 1e6, (caps.perWorkflowUsd ?? 0) * 1e6, caps.warningFraction * 1e3, caps.criticalFraction * 1e3].map(Math.round).join('-');
+  return {
+    commandId: `caps-${budgetId}-${id}`,
+    type: 'SetCaps',
+    actor: 'orchestrator',
+    data: {
+      monthlyUsd: caps.monthlyUsd,
+      ...(caps.perWorkflowUsd !== undefined ? { perWorkflowUsd: caps.perWorkflowUsd } : {}),
+      warningFraction: caps.warningFraction,
+      criticalFraction: caps.criticalFraction,
+      setBy: 'configuration',
+    },
+  };
+}
+
+export class PaidRunBudget {
+  private readonly now: () => Date;
+
+  constructor(private readonly options: PaidRunBudgetOptions) {
+    this.now = options.now ?? (() => new Date());
+  }
+
+  isPaid(taskType: string): boolean {
+    return (this.options.ceilingUsd(taskType) ?? 0) > 0;
+  }
+
+  /** Undefined when reserved (or nothing to reserve); otherwise why the run may not go ahead. */
+  async reserve(run: PaidRun): Promise<string | undefined> {
+    const ceiling = this.options.ceilingUsd(run.taskType);
+    if (ceiling === undefined || ceiling <= 0) return undefined;
+    const { commands, caps } = this.options;
+    const budgetId = budgetIdFor(this.now().toISOString());
+    const target = { category: 'budget', id: budgetId };
+    if (caps) {
+      const set = await commands.send(target, setCapsCommand(budgetId, caps));
+      if (!accepted(set)) this.options.logger.warn({ budgetId, reply: describeReply(set) }, 'could not set the budget caps');
+    }
+    const reserved = await commands.send(target, {
+      commandId: `reserve-${reservationOf(run.taskId)}`,
+      type: 'ReserveCost',
+      actor: run.user,
+      correlationId: run.workflowId,
+      data: { reservationId: reservationOf(run.taskId), amountUsd: ceiling, purpose: `${run.taskType} run ${run.taskId}`, workflowId: run.workflowId, user: run.user, ifOverCap: 'refuse' },
+    });
+    if (accepted(reserved) || rejectedAs(reserved, 'ReservationAlreadyExists')) return undefined;
+    return `${run.taskType} may cost up to $${ceiling.toFixed(2)} and the budget does not allow it: ${describeReply(reserved)}`;
+  }
+
+  /** After the run: its reported cost, or its ceiling when it reported none. */
+  async settle(run: Pick<PaidRun, 'taskId' | 'taskType'>, queuedAt: string, result: unknown): Promise<void> {
+    const ceiling = this.options.ceilingUsd(run.taskType);
+    if (ceiling === undefined || ceiling <= 0) return;
+    const reported = (result as { costUsd?: unknown } | null | undefined)?.costUsd;
+    const actualUsd = typeof reported === 'number' && Number.isFinite(reported) && reported >= 0 ? reported : ceiling;
+    const reply = await this.options.commands.send(
+      { category: 'budget', id: budgetIdFor(queuedAt) },
+      { commandId: `commit-${reservationOf(run.taskId)}`, type: 'CommitCost', actor: 'orchestrator', data: { reservationId: reservationOf(run.taskId), actualUsd } },
+    );
+    // Nothing reserved for it (a run queued before paid runs were budgeted): nothing to settle.
+    if (!accepted(reply) && !rejectedAs(reply, 'ReservationNotFound')) this.options.logger.error({ taskId: run.taskId, reply: describeReply(reply) }, 'could not commit the cost of a paid run');
+  }
+}
+
+const reservationOf = (taskId: string): string => `run-${taskId}`;
