@@ -6,12 +6,15 @@ import type { EventStore, RecordedEvent } from '../domain/ports/event-store.ts';
 import type { Priority, WorkQueue } from '../domain/ports/work-queue.ts';
 import { parseStreamName, streamName } from '../domain/streams.ts';
 import { taskEventReactor, type EventReactor, type Hold } from './runtime/event-reactor.ts';
+import { KeyedMailbox } from './runtime/keyed-mailbox.ts';
 
 // Process manager between the task aggregate and the work queues: TaskQueued becomes an item
 // on the pool's queue, TaskRetryScheduled becomes the next attempt at its due time, and
 // TaskCancelled reaches the worker running the task. Enqueue is idempotent per attempt, so a
 // replay after a crash sends nothing twice; the checkpoint never passes a retry that has not
-// fired yet, so a restart finds every pending retry again.
+// fired yet, so a restart finds every pending retry again. Events of different tasks are
+// handled concurrently, each task's in order; a hold per event keeps the checkpoint before
+// an enqueue that has not finished.
 
 const CHECKPOINT_NAME = 'task-dispatcher';
 
@@ -41,10 +44,17 @@ export class TaskDispatcher {
   /** Pending retries; each holds the checkpoint before its event so a restart re-arms it. */
   private readonly retries = new Map<string, { readonly timer: NodeJS.Timeout; readonly hold: Hold }>();
   private readonly reactor: EventReactor;
+  private readonly mailbox = new KeyedMailbox();
 
   constructor(private readonly options: TaskDispatcherOptions) {
-    this.reactor = taskEventReactor(CHECKPOINT_NAME, options, async (event, hold) => {
-      await this.handle(event, hold).catch((error: unknown) => options.logger.error({ err: error, eventId: event.id, type: event.type }, 'dispatch failed'));
+    this.reactor = taskEventReactor(CHECKPOINT_NAME, options, (event, hold) => {
+      // Both holds are taken now, while the reactor is at this event; the work may run later.
+      const handling = hold();
+      const retryHold = event.type === 'TaskRetryScheduled' ? hold() : undefined;
+      void this.mailbox
+        .run(parseStreamName(event.stream).id, () => this.handle(event, retryHold))
+        .catch((error: unknown) => options.logger.error({ err: error, eventId: event.id, type: event.type }, 'dispatch failed'))
+        .finally(() => handling.release());
     });
   }
 
@@ -53,12 +63,14 @@ export class TaskDispatcher {
   }
 
   async stop(): Promise<void> {
+    await this.reactor.stop();
+    await this.mailbox.idle();
     // Timers cleared without releasing their holds: the checkpoint stays before them.
     for (const retry of this.retries.values()) clearTimeout(retry.timer);
-    await this.reactor.stop();
   }
 
-  private async handle(event: RecordedEvent, hold: () => Hold): Promise<void> {
+  /** `retryHold`: for TaskRetryScheduled, the hold its timer keeps until the retry is enqueued. */
+  private async handle(event: RecordedEvent, retryHold: Hold | undefined): Promise<void> {
     const taskId = parseStreamName(event.stream).id;
     switch (event.type) {
       case 'TaskQueued': {
@@ -68,9 +80,14 @@ export class TaskDispatcher {
         return;
       }
       case 'TaskRetryScheduled': {
-        const { nextAttempt, dueAt } = retryData.parse(event.data);
+        const retry = retryData.safeParse(event.data);
+        if (!retry.success) {
+          retryHold?.release();
+          throw retry.error;
+        }
+        const { nextAttempt, dueAt } = retry.data;
         const delay = Math.max(0, Date.parse(dueAt) - Date.now());
-        const held = hold();
+        const held = retryHold!;
         const timer = setTimeout(() => {
           this.retries.delete(taskId);
           void this.taskData(taskId)

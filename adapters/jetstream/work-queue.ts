@@ -4,7 +4,8 @@ import { PRIORITIES, type Priority, type TakenWork, type WorkItem, type WorkQueu
 // Work queues on one JetStream stream with work-queue retention: subject
 // `<prefix>.work.<pool>.<priority>`, one durable pull consumer per pool and priority. Workers
 // pull without waiting from high to low; when all are empty they wait on a doorbell subject
-// that every enqueue rings, so an idle worker wakes at once instead of polling.
+// that every enqueue rings, so an idle worker wakes at once instead of polling. A ring is one
+// item, so it wakes one waiting taker of this connection, not all of them.
 
 export interface JetStreamWorkQueueOptions {
   readonly prefix?: string;
@@ -118,7 +119,11 @@ export class JetStreamWorkQueue implements WorkQueue {
   }
 }
 
-/** Counts rings on a subject and wakes whoever waits for the next one. */
+/**
+ * Counts rings on a subject and wakes the longest waiting taker at each. The others would only
+ * pull empty queues; a taker that was not waiting sees the count change and pulls again, and
+ * every wait ends within a second anyway.
+ */
 class Doorbell {
   rings = 0;
   private readonly waiting = new Set<() => void>();
@@ -128,7 +133,8 @@ class Doorbell {
     this.subscription = nc.subscribe(subject, {
       callback: () => {
         this.rings++;
-        for (const wake of [...this.waiting]) wake();
+        const [longest] = this.waiting;
+        longest?.();
       },
     });
   }
