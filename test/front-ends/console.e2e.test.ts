@@ -85,7 +85,7 @@ describe('the interactive chat in a terminal', () => {
     }
   }
 
-  it('takes a request, draws the bar, shows the result; follow-ups use the thread; /new and /help work', async () => {
+  it('takes a request, draws the bar, shows the result; follow-ups use the thread; /new and /help work; a plan is previewed and decided by typing', async () => {
     const env = productEnv(path.join(workspace, '.chat'));
     const command = `cd ${root} && env -i PATH='${env.PATH}' HOME='${env.HOME}' DATA_DIR='${env.DATA_DIR}' WORKSPACE_ROOT='${workspace}' ${process.execPath} --import tsx infra/main.ts`;
     tmux('new-session', '-d', '-s', 'chat', '-x', '160', '-y', '50', command);
@@ -107,6 +107,22 @@ describe('the interactive chat in a terminal', () => {
 
     tmux('send-keys', '-t', 'chat', '/help', 'Enter');
     await waitForScreen(/\/new\s+start a new conversation/);
+
+    // A plan: previewed, run on a typed APPROVE, stopped at its gate, where the requester may
+    // not approve alone; REJECT ends it. Every notice is printed as it comes.
+    const shop = path.join(workspace, 'shop');
+    await mkdir(path.join(shop, 'test'), { recursive: true });
+    await writeFile(path.join(shop, 'package.json'), JSON.stringify({ name: 'shop', private: true, scripts: { test: 'node --test' } }));
+    await writeFile(path.join(shop, 'test', 'ok.test.js'), "require('node:test')('ok', () => {});\n");
+    tmux('send-keys', '-t', 'chat', 'deploy shop, test everything first', 'Enter');
+    await waitForScreen(/Plan: Run the tests of shop[\s\S]*type APPROVE/);
+    tmux('send-keys', '-t', 'chat', 'APPROVE', 'Enter');
+    await waitForScreen(/Running the plan\./);
+    await waitForScreen(/Approval needed: Deploy shop/);
+    tmux('send-keys', '-t', 'chat', 'APPROVE', 'Enter');
+    await waitForScreen(/You asked for this workflow, so you cannot approve it alone/);
+    tmux('send-keys', '-t', 'chat', 'REJECT', 'Enter');
+    await waitForScreen(/Workflow failed: [\s\S]*rejected/);
 
     tmux('send-keys', '-t', 'chat', '/quit', 'Enter');
     const deadline = Date.now() + 30_000;
