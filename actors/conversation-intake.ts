@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { ConversationSource, ConversationState } from '../domain/conversation/index.ts';
 import { isMultiStepRequest, parseIntent, REPOSITORY_VARIABLE, type Intent, type NotUnderstood } from '../domain/intent/index.ts';
 import type { EventStore } from '../domain/ports/event-store.ts';
-import { streamName } from '../domain/streams.ts';
+import { streamName, toIdToken } from '../domain/streams.ts';
 import { replyTargetSchema, type ReplyTarget } from '../domain/task/fields.ts';
 import { z } from 'zod';
 import { conversationAggregate } from './aggregates/conversation.ts';
@@ -80,17 +80,18 @@ const rerunnable = z.object({
   conversationId: z.string().optional(),
 });
 
-/** Ids must be NATS subject tokens: Slack's `1700000000.000100` becomes `1700000000_000100`. */
-const token = (value: string): string => value.replace(/[\s.*>]/g, '_');
-
-export const conversationIdOf = (source: ConversationSource, channel: string, threadTs: string): string => `${source}-${token(channel)}-${token(threadTs)}`;
-export const taskIdOf = (source: ConversationSource, channel: string, messageTs: string): string => `${source}-${token(channel)}-${token(messageTs)}`;
+/**
+ * Ids from a chat message (NATS subject tokens: Slack's `1700000000.000100` becomes
+ * `1700000000_000100`): the thread's root ts names the conversation, a message's own ts the
+ * task or plan it asks for, so a redelivered message names the same ones.
+ */
+const chatIdOf = (source: ConversationSource, channel: string, ts: string): string => `${source}-${toIdToken(channel)}-${toIdToken(ts)}`;
 
 export class ConversationIntake {
   constructor(private readonly options: ConversationIntakeOptions) {}
 
   async receive(message: IncomingMessage): Promise<IntakeOutcome> {
-    const conversationId = conversationIdOf(message.source, message.channel, message.threadTs);
+    const conversationId = chatIdOf(message.source, message.channel, message.threadTs);
     const { commands } = this.options;
     const target = { category: 'conversation', id: conversationId };
     const actor = message.user;
@@ -133,7 +134,7 @@ export class ConversationIntake {
   }
 
   private async plan(planning: PlanningDesk, message: IncomingMessage, conversationId: string, variables: Readonly<Record<string, string | undefined>>): Promise<IntakeOutcome> {
-    const planId = taskIdOf(message.source, message.channel, message.messageTs);
+    const planId = chatIdOf(message.source, message.channel, message.messageTs);
     const outcome = await planning.plan({ planId, conversationId, requestedBy: message.user, text: message.text, context: { variables } });
     switch (outcome.kind) {
       case 'not-understood':
@@ -175,7 +176,7 @@ export class ConversationIntake {
     const conversationId = task.conversationId ?? '';
     const replyTo = task.replyTo;
     const channel = replyTo?.kind === 'slack' ? replyTo.channel : 'rerun';
-    const newTaskId = taskIdOf(replyTo?.kind === 'slack' ? 'slack' : 'console', channel, requestTs);
+    const newTaskId = chatIdOf(replyTo?.kind === 'slack' ? 'slack' : 'console', channel, requestTs);
     const queued = await this.options.commands.send(
       { category: 'task', id: newTaskId },
       {
@@ -195,7 +196,7 @@ export class ConversationIntake {
   private async queue(message: IncomingMessage, conversationId: string, intent: Intent): Promise<IntakeOutcome> {
     const route = this.options.routeTask(intent.taskType);
     if (!route) return { kind: 'refused', conversationId, message: `no worker pool runs ${intent.taskType} tasks here` };
-    const taskId = taskIdOf(message.source, message.channel, message.messageTs);
+    const taskId = chatIdOf(message.source, message.channel, message.messageTs);
     const queued = await this.options.commands.send(
       { category: 'task', id: taskId },
       {

@@ -49,6 +49,45 @@ export function setCapsCommand(budgetId: string, caps: BudgetCaps) {
   };
 }
 
+export interface Reservation {
+  readonly budgetId: string;
+  readonly reservationId: string;
+  readonly amountUsd: number;
+  readonly purpose: string;
+  readonly user: string;
+  readonly workflowId?: string;
+  /** The conversation or workflow the reservation belongs to. */
+  readonly correlationId: string;
+}
+
+/**
+ * Holds `amountUsd` on the month's Budget (its caps set first when configured: the same caps
+ * again change nothing). Undefined when held, a retry included; otherwise the refusal, described.
+ */
+export async function reserveOnBudget(commands: CommandClient, caps: BudgetCaps | undefined, r: Reservation, logger: Logger): Promise<string | undefined> {
+  const target = { category: 'budget', id: r.budgetId };
+  if (caps) {
+    const set = await commands.send(target, setCapsCommand(r.budgetId, caps));
+    if (!accepted(set)) logger.warn({ budgetId: r.budgetId, reply: describeReply(set) }, 'could not set the budget caps');
+  }
+  const reserved = await commands.send(target, {
+    commandId: `reserve-${r.reservationId}`,
+    type: 'ReserveCost',
+    actor: r.user,
+    correlationId: r.correlationId,
+    data: {
+      reservationId: r.reservationId,
+      amountUsd: r.amountUsd,
+      purpose: r.purpose,
+      ...(r.workflowId !== undefined ? { workflowId: r.workflowId } : {}),
+      user: r.user,
+      ifOverCap: 'refuse',
+    },
+  });
+  if (accepted(reserved) || rejectedAs(reserved, 'ReservationAlreadyExists')) return undefined;
+  return describeReply(reserved);
+}
+
 export class PaidRunBudget {
   private readonly now: () => Date;
 
@@ -64,22 +103,21 @@ export class PaidRunBudget {
   async reserve(run: PaidRun): Promise<string | undefined> {
     const ceiling = this.options.ceilingUsd(run.taskType);
     if (ceiling === undefined || ceiling <= 0) return undefined;
-    const { commands, caps } = this.options;
-    const budgetId = budgetIdFor(this.now().toISOString());
-    const target = { category: 'budget', id: budgetId };
-    if (caps) {
-      const set = await commands.send(target, setCapsCommand(budgetId, caps));
-      if (!accepted(set)) this.options.logger.warn({ budgetId, reply: describeReply(set) }, 'could not set the budget caps');
-    }
-    const reserved = await commands.send(target, {
-      commandId: `reserve-${reservationOf(run.taskId)}`,
-      type: 'ReserveCost',
-      actor: run.user,
-      correlationId: run.workflowId,
-      data: { reservationId: reservationOf(run.taskId), amountUsd: ceiling, purpose: `${run.taskType} run ${run.taskId}`, workflowId: run.workflowId, user: run.user, ifOverCap: 'refuse' },
-    });
-    if (accepted(reserved) || rejectedAs(reserved, 'ReservationAlreadyExists')) return undefined;
-    return `${run.taskType} may cost up to $${ceiling.toFixed(2)} and the budget does not allow it: ${describeReply(reserved)}`;
+    const refused = await reserveOnBudget(
+      this.options.commands,
+      this.options.caps,
+      {
+        budgetId: budgetIdFor(this.now().toISOString()),
+        reservationId: reservationOf(run.taskId),
+        amountUsd: ceiling,
+        purpose: `${run.taskType} run ${run.taskId}`,
+        workflowId: run.workflowId,
+        user: run.user,
+        correlationId: run.workflowId,
+      },
+      this.options.logger,
+    );
+    return refused === undefined ? undefined : `${run.taskType} may cost up to $${ceiling.toFixed(2)} and the budget does not allow it: ${refused}`;
   }
 
   /** After the run: its reported cost, or its ceiling when it reported none. */

@@ -6,7 +6,7 @@ import { approvalPolicyFor, type ApprovalPolicy, type ApprovalRules, type Plan, 
 import type { EventStore } from '../domain/ports/event-store.ts';
 import type { Planner, PlannerError, PlanningContext } from '../domain/ports/planner.ts';
 import { planAggregate } from './aggregates/plan.ts';
-import { setCapsCommand, type BudgetCaps } from './paid-run-budget.ts';
+import { reserveOnBudget, type BudgetCaps } from './paid-run-budget.ts';
 import { readAggregateState } from './runtime/aggregate-reader.ts';
 import type { CommandClient } from './runtime/command-client.ts';
 import { accepted, describeReply, rejectedAs } from './runtime/command-replies.ts';
@@ -98,23 +98,14 @@ export class PlanningDesk {
 
   /** Returns why the reservation was refused, or undefined when it is held. */
   private async reserve(budgetId: string, reservationId: string, amountUsd: number, request: PlanRequest): Promise<string | undefined> {
-    const { commands, caps } = this.options;
-    const target = { category: 'budget', id: budgetId };
-    if (caps) {
-      // Same caps again change nothing, so sending them before each reservation is cheap and keeps a new month capped.
-      const set = await commands.send(target, setCapsCommand(budgetId, caps));
-      if (!accepted(set)) this.options.logger.warn({ budgetId, reply: set }, 'could not set the budget caps');
-    }
-    const reserved = await commands.send(target, {
-      commandId: `reserve-${reservationId}`,
-      type: 'ReserveCost',
-      actor: request.requestedBy,
-      correlationId: request.conversationId,
-      data: { reservationId, amountUsd, purpose: `planning "${request.text.slice(0, 200)}"`, user: request.requestedBy, ifOverCap: 'refuse' },
-    });
-    if (accepted(reserved)) return undefined;
-    if (rejectedAs(reserved, 'ReservationAlreadyExists')) return undefined;
-    return `planning this would cost up to $${amountUsd.toFixed(2)}, and the budget does not allow it: ${describeReply(reserved)}`;
+    const purpose = `planning "${request.text.slice(0, 200)}"`;
+    const refused = await reserveOnBudget(
+      this.options.commands,
+      this.options.caps,
+      { budgetId, reservationId, amountUsd, purpose, user: request.requestedBy, correlationId: request.conversationId },
+      this.options.logger,
+    );
+    return refused === undefined ? undefined : `planning this would cost up to $${amountUsd.toFixed(2)}, and the budget does not allow it: ${refused}`;
   }
 
   private async settle(budgetId: string, reservationId: string, spentUsd: number): Promise<void> {

@@ -1,4 +1,5 @@
 import { randomInt } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { CheckpointStore } from '../domain/ports/checkpoint-store.ts';
@@ -87,6 +88,8 @@ export class WorkflowEngine {
   private readonly unconfirmed = new Map<string, Hold>();
   /** taskId → the step it runs, from TaskQueued (or its stream after a restart). */
   private readonly steps = new Map<string, RunningStep>();
+  /** Tasks that run no workflow step, so their later events are skipped without a read. */
+  private readonly notSteps = new LRUCache<string, true>({ max: 10_000 });
   private readonly workflowEvents: EventReactor;
   private readonly taskEvents: EventReactor;
   private readonly mailbox = new KeyedMailbox();
@@ -338,11 +341,16 @@ export class WorkflowEngine {
   private async stepOf(taskId: string): Promise<RunningStep | undefined> {
     const known = this.steps.get(taskId);
     if (known) return known;
+    if (this.notSteps.has(taskId)) return undefined;
     const { events } = await this.options.store.read(streamName('task', taskId), { maxCount: 1 });
     const first = events[0];
     if (first?.type !== 'TaskQueued') return undefined;
     const data = queued.parse(first.data);
-    if (!data.workflowId || !data.stepId) return undefined;
+    if (!data.workflowId || !data.stepId) {
+      // A chat task: its other events need no second look.
+      this.notSteps.set(taskId, true);
+      return undefined;
+    }
     const attempt = Number(taskId.slice(taskId.lastIndexOf('_') + 1));
     if (!Number.isInteger(attempt) || attempt < 1) return undefined;
     const step: RunningStep = { workflowId: data.workflowId, stepId: data.stepId, attempt, ...(data.taskType ? { taskType: data.taskType } : {}), queuedAt: first.metadata.occurredAt };

@@ -2,13 +2,13 @@ import { isLeft } from 'fp-ts/lib/Either.js';
 import type { Logger } from 'pino';
 import type { EventStore } from '../domain/ports/event-store.ts';
 import { isValidId } from '../domain/streams.ts';
-import { compileTemplate, templateById, workflowTemplates, type CompiledWorkflow, type Registry, type SuppliedValues } from '../domain/workflow/index.ts';
+import { compileTemplate, describeWorkflowStatus, templateById, workflowTemplates, type CompiledWorkflow, type Registry, type SuppliedValues } from '../domain/workflow/index.ts';
 import { workflowAggregate } from './aggregates/workflow.ts';
 import { readAggregateState } from './runtime/aggregate-reader.ts';
 import type { CommandClient } from './runtime/command-client.ts';
 import type { CommandReply } from './runtime/command-envelope.ts';
 import type { SlashAnswer, SlashHandler, SlashRequest } from './slash-command-types.ts';
-import { describeTemplates, describeWorkflow, describeWorkflowStatus } from './workflow-text.ts';
+import { describeTemplates, describeWorkflow } from './workflow-text.ts';
 
 // `/workflow list | start | status | cancel`: templates are compiled here against the task types
 // this deployment's workers run, and started, read and cancelled through the Workflow aggregate.

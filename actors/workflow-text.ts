@@ -1,5 +1,5 @@
-import { placedNodes } from '../domain/workflow/machine-index.ts';
-import { isActive, type Registry, type StepNode, type StepRun, type StepStatus, type Workflow, type WorkflowDefinitionInput, type WorkflowStatus, type WorkflowTemplate } from '../domain/workflow/index.ts';
+import { stepNodes } from '../domain/workflow/machine-index.ts';
+import { describeWorkflowStatus, isActive, type Registry, type StepNode, type StepRun, type StepStatus, type Workflow, type WorkflowDefinitionInput, type WorkflowTemplate } from '../domain/workflow/index.ts';
 
 // What `/workflow list` and `/workflow status` say, as plain text every front end can show:
 // Slack renders it as it is, the console prints it.
@@ -17,7 +17,6 @@ const STEP_STATUS: Readonly<Record<StepStatus, string>> = {
   skipped: 'skipped',
 };
 
-export const describeWorkflowStatus = (status: WorkflowStatus): string => (status === 'timedOut' ? 'timed out' : status);
 
 /** The task types a template's steps run, each once, in the order they first appear. */
 export function templateTaskTypes(definition: WorkflowDefinitionInput): string[] {
@@ -93,9 +92,7 @@ function describeApproval(run: StepRun, title: string | undefined): string | und
 }
 
 export function describeWorkflow(workflow: Workflow): string {
-  const steps = [...placedNodes(workflow.definition.machine)]
-    .map(({ node }) => node)
-    .filter((node) => node.kind === 'task' || node.kind === 'approval');
+  const steps = stepNodes(workflow.definition.machine);
   const running = workflow.status === 'running';
   const approvals = steps.flatMap((node) => {
     const run = workflow.steps[node.id];

@@ -10,6 +10,7 @@ import { AggregateHost } from '../actors/runtime/aggregate-host.ts';
 import { AggregateLoader } from '../actors/runtime/aggregate-loader.ts';
 import { AggregateSnapshots, DEFAULT_SNAPSHOT_EVERY } from '../actors/runtime/aggregate-snapshots.ts';
 import { CommandClient } from '../actors/runtime/command-client.ts';
+import { decodePosition } from '../adapters/jetstream/commit-codec.ts';
 import { JetStreamEventStore } from '../adapters/jetstream/jetstream-event-store.ts';
 import { KvSnapshotStore, snapshotKey } from '../adapters/nats/kv-snapshot-store.ts';
 import { systemClock } from '../domain/ports/clock.ts';
@@ -117,7 +118,7 @@ export async function runAggregateLoadBenchmark(): Promise<void> {
     const direct = (jsm as typeof jsm & { direct: DirectStreamAPI }).direct;
     const raw = rawReads(nc, direct, store.streamName);
     const kv = await nc.jetstream().views.kv(`${PREFIX}_snapshots`);
-    const tailStartSeq = Number(snapshot.position.split(':')[0]);
+    const tailStartSeq = decodePosition(snapshot.position).seq;
     const tailMessages = LONG_EVENTS - Number(SNAPSHOT_AT);
 
     // A host holding both aggregates in its state cache; a progress report for an attempt that

@@ -2,7 +2,18 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { NatsConnection } from 'nats';
+import { pino } from 'pino';
+import { z } from 'zod';
+import { CommandClient } from '../actors/runtime/command-client.ts';
+import { TaskDispatcher } from '../actors/task-dispatcher.ts';
+import { WorkerActor } from '../actors/workers/worker-actor.ts';
 import { JetStreamEventStore } from '../adapters/jetstream/jetstream-event-store.ts';
+import { JetStreamWorkQueue } from '../adapters/jetstream/work-queue.ts';
+import { KvCheckpointStore } from '../adapters/nats/kv-checkpoint-store.ts';
+import type { CheckpointStore } from '../domain/ports/checkpoint-store.ts';
+import type { SubscribeOptions } from '../domain/ports/event-store.ts';
+import type { Executor } from '../domain/ports/executor.ts';
+import { parseStreamName } from '../domain/streams.ts';
 import { connectNats } from '../infra/nats/connect-nats.ts';
 import { startEmbeddedNatsServer, type EmbeddedNatsServer } from '../infra/nats/embedded-nats-server.ts';
 import { startRoleProcess } from '../test/support/role-process.ts';
@@ -41,4 +52,93 @@ export async function withBenchCluster(name: string, run: (cluster: BenchCluster
     await server.stop();
     await rm(dataDir, { recursive: true, force: true });
   }
+}
+
+const quiet = pino({ level: 'silent' });
+
+/** A task that does nothing, in the benchmarks' own pool: what is left is the platform's cost. */
+export const noopExecutor: Executor<{ n: number }, { n: number }> = {
+  taskType: 'noop',
+  pool: 'bench',
+  parameters: z.object({ n: z.number() }),
+  stages: [{ name: 'nothing', weight: 1 }],
+  sideEffects: false,
+  execute: async (params) => ({ n: params.n }),
+};
+
+export interface BenchWorkersOptions {
+  /** How many workers to start (`bench-1`, `bench-2`, ...). */
+  readonly workers: number;
+  /** Tasks each worker runs at once. */
+  readonly concurrency: number;
+  /** The dispatcher's checkpoints; connected on the host connection (after the work queue) when omitted. */
+  readonly checkpoints?: CheckpointStore;
+  /** The workers' command client; one on the host connection when omitted. */
+  readonly commands?: CommandClient;
+}
+
+/**
+ * A task dispatcher and `workers` workers with the no-op executor, all on the host connection
+ * and the `bench` pool; each is stopped again (workers, then the queue, then the dispatcher)
+ * when the benchmark ends.
+ */
+export async function startBenchWorkers({ hostNc, store, stops, dataDir }: BenchCluster, options: BenchWorkersOptions): Promise<void> {
+  const queue = await JetStreamWorkQueue.connect(hostNc, { prefix: 'bench', pools: ['bench'] });
+  const checkpoints = options.checkpoints ?? (await KvCheckpointStore.connect(hostNc, 'bench'));
+  const dispatcher = new TaskDispatcher({ store, queue, checkpoints, nc: hostNc, logger: quiet, prefix: 'bench' });
+  await dispatcher.start();
+  stops.push(() => dispatcher.stop());
+  const commands = options.commands ?? new CommandClient(hostNc, 'bench', 30_000);
+  const workers = Array.from(
+    { length: options.workers },
+    (_, i) =>
+      new WorkerActor({
+        workerId: `bench-${i + 1}`,
+        pool: 'bench',
+        concurrency: options.concurrency,
+        queue,
+        commands,
+        executors: new Map([['noop', noopExecutor as unknown as Executor]]),
+        workspaceRoot: dataDir,
+        nc: hostNc,
+        logger: quiet,
+        prefix: 'bench',
+      }),
+  );
+  workers.forEach((w) => w.start());
+  stops.push(async () => {
+    await Promise.all(workers.map((w) => w.stop()));
+    queue.close();
+  });
+}
+
+export interface EventWaiter {
+  /** Resolves when the event is seen on the stream with this id; call before causing it. */
+  wait(id: string): Promise<void>;
+  /** Stops watching. */
+  close(): Promise<void>;
+}
+
+/** Watches the log for events of `eventType` and resolves whoever waits on the event's stream id. */
+export function eventWaiter(store: JetStreamEventStore, subscribe: SubscribeOptions, eventType: string): EventWaiter {
+  const waiting = new Map<string, () => void>();
+  const subscription = store.subscribe(subscribe);
+  const watching = (async () => {
+    for await (const message of subscription) {
+      if (message.kind === 'event' && message.event.type === eventType) waiting.get(parseStreamName(message.event.stream).id)?.();
+    }
+  })();
+  return {
+    wait: (id) =>
+      new Promise<void>((resolve) =>
+        waiting.set(id, () => {
+          waiting.delete(id);
+          resolve();
+        }),
+      ),
+    async close() {
+      await subscription.close();
+      await watching;
+    },
+  };
 }

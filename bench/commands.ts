@@ -1,17 +1,9 @@
 import { StorageType, type NatsConnection } from 'nats';
-import { pino } from 'pino';
-import { z } from 'zod';
 import { CommandClient } from '../actors/runtime/command-client.ts';
 import type { CommandReply } from '../actors/runtime/command-envelope.ts';
-import { TaskDispatcher } from '../actors/task-dispatcher.ts';
-import { WorkerActor } from '../actors/workers/worker-actor.ts';
 import { JetStreamEventStore } from '../adapters/jetstream/jetstream-event-store.ts';
-import { JetStreamWorkQueue } from '../adapters/jetstream/work-queue.ts';
-import { KvCheckpointStore } from '../adapters/nats/kv-checkpoint-store.ts';
-import type { Executor } from '../domain/ports/executor.ts';
-import { parseStreamName } from '../domain/streams.ts';
 import { startScriptProcess } from '../test/support/role-process.ts';
-import { withBenchCluster } from './bench-cluster.ts';
+import { eventWaiter, startBenchWorkers, withBenchCluster } from './bench-cluster.ts';
 import { rawWork } from './raw-work.ts';
 import { elapsedMs, machineLine, medianRate, pipelined, quantile, rate, timed, type Figure } from './measure.ts';
 
@@ -29,7 +21,6 @@ const IN_FLIGHT = 64;
 const CONVERSATIONS = 1_000;
 
 const encoder = new TextEncoder();
-const quiet = pino({ level: 'silent' });
 
 /** A typical chat message, the same text on every path so each moves equal bytes. */
 const TEXT = 'analyze repo platform-api and tell me which folders have the most TODOs';
@@ -101,28 +92,13 @@ function commandSide(commands: CommandClient): Side {
   };
 }
 
-const noopExecutor: Executor<{ n: number }, { n: number }> = {
-  taskType: 'noop',
-  pool: 'bench',
-  parameters: z.object({ n: z.number() }),
-  stages: [{ name: 'nothing', weight: 1 }],
-  sideEffects: false,
-  execute: async (params) => ({ n: params.n }),
-};
-
 /** Task round trips one at a time: QueueTask sent → TaskCompleted seen on the event store. */
 async function taskRoundTrips(store: JetStreamEventStore, commands: CommandClient): Promise<number[]> {
-  const waiting = new Map<string, () => void>();
-  const subscription = store.subscribe({ category: 'task' });
-  const watching = (async () => {
-    for await (const message of subscription) {
-      if (message.kind === 'event' && message.event.type === 'TaskCompleted') waiting.get(parseStreamName(message.event.stream).id)?.();
-    }
-  })();
+  const completions = eventWaiter(store, { category: 'task' }, 'TaskCompleted');
   const latencies: number[] = [];
   for (let i = 0; i < ROUND_TRIPS; i++) {
     const taskId = `bench-${crypto.randomUUID()}`;
-    const done = new Promise<void>((resolve) => waiting.set(taskId, resolve));
+    const done = completions.wait(taskId);
     const start = process.hrtime.bigint();
     accepted(
       await commands.send(
@@ -132,10 +108,8 @@ async function taskRoundTrips(store: JetStreamEventStore, commands: CommandClien
     );
     await done;
     latencies.push(elapsedMs(start));
-    waiting.delete(taskId);
   }
-  await subscription.close();
-  await watching;
+  await completions.close();
   return latencies;
 }
 
@@ -155,7 +129,8 @@ async function rawWorkRoundTrips(nc: NatsConnection): Promise<number[]> {
 export async function runCommandsBenchmark(): Promise<void> {
   // The aggregate hosts and the raw responder each run in their own process, as in production;
   // the dispatcher and workers share one connection, callers (product and raw) another.
-  await withBenchCluster('commands', async ({ server, hostNc, clientNc, store, stops, dataDir }) => {
+  await withBenchCluster('commands', async (cluster) => {
+    const { server, hostNc, clientNc, store, stops } = cluster;
     const responder = await startScriptProcess('bench/raw-responder.ts', [server.url], { ready: /ready/ });
     stops.push(() => responder.stop());
     const jsm = await hostNc.jetstreamManager();
@@ -186,31 +161,7 @@ export async function runCommandsBenchmark(): Promise<void> {
     }
 
     // Task round trips: a dispatcher and two workers (the local-ops default) with a no-op executor.
-    const queue = await JetStreamWorkQueue.connect(hostNc, { prefix: 'bench', pools: ['bench'] });
-    const dispatcher = new TaskDispatcher({ store, queue, checkpoints: await KvCheckpointStore.connect(hostNc, 'bench'), nc: hostNc, logger: quiet, prefix: 'bench' });
-    await dispatcher.start();
-    stops.push(() => dispatcher.stop());
-    const workerCommands = new CommandClient(hostNc, 'bench', 30_000);
-    const workers = [1, 2].map(
-      (n) =>
-        new WorkerActor({
-          workerId: `bench-${n}`,
-          pool: 'bench',
-          concurrency: 1,
-          queue,
-          commands: workerCommands,
-          executors: new Map([['noop', noopExecutor as unknown as Executor]]),
-          workspaceRoot: dataDir,
-          nc: hostNc,
-          logger: quiet,
-          prefix: 'bench',
-        }),
-    );
-    workers.forEach((w) => w.start());
-    stops.push(async () => {
-      await Promise.all(workers.map((w) => w.stop()));
-      queue.close();
-    });
+    await startBenchWorkers(cluster, { workers: 2, concurrency: 1 });
     const rawTrips = await rawWorkRoundTrips(clientNc);
     const taskTrips = await taskRoundTrips(store, commands);
 

@@ -1,18 +1,12 @@
 import { isLeft } from 'fp-ts/lib/Either.js';
 import type { NatsConnection } from 'nats';
 import { pino } from 'pino';
-import { z } from 'zod';
 import { CommandClient } from '../actors/runtime/command-client.ts';
-import { TaskDispatcher } from '../actors/task-dispatcher.ts';
-import { WorkerActor } from '../actors/workers/worker-actor.ts';
 import { WorkflowEngine } from '../actors/workflow-engine.ts';
 import { JetStreamEventStore } from '../adapters/jetstream/jetstream-event-store.ts';
-import { JetStreamWorkQueue } from '../adapters/jetstream/work-queue.ts';
 import { KvCheckpointStore } from '../adapters/nats/kv-checkpoint-store.ts';
-import type { Executor } from '../domain/ports/executor.ts';
-import { parseStreamName } from '../domain/streams.ts';
 import { registerDefinition, type CompiledWorkflow } from '../domain/workflow/index.ts';
-import { withBenchCluster } from './bench-cluster.ts';
+import { eventWaiter, startBenchWorkers, withBenchCluster } from './bench-cluster.ts';
 import { elapsedMs, machineLine, pipelined, quantile } from './measure.ts';
 import { rawWork } from './raw-work.ts';
 
@@ -28,15 +22,6 @@ const IN_FLIGHT = 64;
 const STEPS = 3;
 const quiet = pino({ level: 'silent' });
 
-const noopExecutor: Executor<{ n: number }, { n: number }> = {
-  taskType: 'noop',
-  pool: 'bench',
-  parameters: z.object({ n: z.number() }),
-  stages: [{ name: 'nothing', weight: 1 }],
-  sideEffects: false,
-  execute: async (params) => ({ n: params.n }),
-};
-
 function threeSteps(): CompiledWorkflow {
   const steps = Array.from({ length: STEPS }, (_, i) => ({ type: 'task', id: `step${i + 1}`, taskType: 'noop', params: { n: i } }));
   const compiled = registerDefinition({ form: 'stepTree', name: 'bench', root: { type: 'sequence', steps } }, { taskTypes: ['noop'] });
@@ -46,28 +31,18 @@ function threeSteps(): CompiledWorkflow {
 
 /** Runs workflows and resolves each when its WorkflowCompleted is seen on the log. */
 async function workflowRunner(store: JetStreamEventStore, commands: CommandClient) {
-  const waiting = new Map<string, () => void>();
-  const subscription = store.subscribe({ category: 'workflow', after: await store.headPosition() });
-  const watching = (async () => {
-    for await (const message of subscription) {
-      if (message.kind === 'event' && message.event.type === 'WorkflowCompleted') waiting.get(parseStreamName(message.event.stream).id)?.();
-    }
-  })();
+  const completions = eventWaiter(store, { category: 'workflow', after: await store.headPosition() }, 'WorkflowCompleted');
   const definition = threeSteps();
   return {
     async run(workflowId: string): Promise<number> {
-      const done = new Promise<void>((resolve) => waiting.set(workflowId, resolve));
+      const done = completions.wait(workflowId);
       const start = process.hrtime.bigint();
       const reply = await commands.send({ category: 'workflow', id: workflowId }, { commandId: `start-${workflowId}`, type: 'StartWorkflow', actor: 'U0BENCH', data: { definition, requestedBy: 'U0BENCH' } });
       if (reply.status !== 'accepted') throw new Error(`StartWorkflow not accepted: ${JSON.stringify(reply)}`);
       await done;
-      waiting.delete(workflowId);
       return elapsedMs(start);
     },
-    async close() {
-      await subscription.close();
-      await watching;
-    },
+    close: () => completions.close(),
   };
 }
 
@@ -86,22 +61,11 @@ async function rawChains(nc: NatsConnection) {
 
 export async function runWorkflowsBenchmark(): Promise<void> {
   // Aggregates in their own process; engine, dispatcher and workers in this one.
-  await withBenchCluster('workflows', async ({ hostNc, clientNc, store, stops, dataDir }) => {
+  await withBenchCluster('workflows', async (cluster) => {
+    const { hostNc, clientNc, store, stops } = cluster;
     const hostCommands = new CommandClient(hostNc, 'bench', 30_000);
     const checkpoints = await KvCheckpointStore.connect(hostNc, 'bench');
-    const queue = await JetStreamWorkQueue.connect(hostNc, { prefix: 'bench', pools: ['bench'] });
-    const dispatcher = new TaskDispatcher({ store, queue, checkpoints, nc: hostNc, logger: quiet, prefix: 'bench' });
-    await dispatcher.start();
-    stops.push(() => dispatcher.stop());
-    const workers = [1, 2].map(
-      (n) =>
-        new WorkerActor({ workerId: `bench-${n}`, pool: 'bench', concurrency: 4, queue, commands: hostCommands, executors: new Map([['noop', noopExecutor as unknown as Executor]]), workspaceRoot: dataDir, nc: hostNc, logger: quiet, prefix: 'bench' }),
-    );
-    workers.forEach((w) => w.start());
-    stops.push(async () => {
-      await Promise.all(workers.map((w) => w.stop()));
-      queue.close();
-    });
+    await startBenchWorkers(cluster, { workers: 2, concurrency: 4, checkpoints, commands: hostCommands });
     const engine = new WorkflowEngine({ store, checkpoints, commands: hostCommands, logger: quiet, routeTask: () => ({ pool: 'bench', timeoutMs: 60_000 }) });
     await engine.start();
     stops.push(() => engine.stop());

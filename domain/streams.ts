@@ -7,6 +7,9 @@ export type StreamName = string & { readonly __brand: 'StreamName' };
 const CATEGORY = /^[A-Za-z][A-Za-z0-9_]*$/;
 const ID = /^[^\s.*>]+$/;
 
+/** Any text as an id token: what ids may not hold (white space, `.`, `*`, `>`) becomes `_`. */
+export const toIdToken = (value: string): string => value.replace(/[\s.*>]/g, '_');
+
 export class InvalidStreamName extends Error {
   override readonly name = 'InvalidStreamName';
   constructor(readonly value: string, readonly reason: string) {

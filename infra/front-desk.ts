@@ -6,7 +6,7 @@ import { DecisionDesk } from '../actors/decision-desk.ts';
 import type { BudgetCaps } from '../actors/paid-run-budget.ts';
 import { PlanningDesk } from '../actors/planning-desk.ts';
 import { anthropicPlanner } from '../adapters/anthropic/anthropic-planner.ts';
-import { executors } from '../adapters/executors/registry.ts';
+import { executors, sideEffectingTaskTypes, taskTypes } from '../adapters/executors/registry.ts';
 import { offlinePlanner } from '../adapters/offline-planner/offline-planner.ts';
 import type { Planner } from '../domain/ports/planner.ts';
 import type { GateRules } from '../domain/workflow/index.ts';
@@ -37,7 +37,7 @@ export function conversationIntake(context: RoleContext, replyTarget: (message: 
       registry: executors,
       // "Run this plan" is the requester's to press; gates inside the workflow follow WORKFLOW_* (see planGates).
       approvalRules: { costThresholdUsd: config.workflows.planCostThresholdUsd, requesterMayApprove: true },
-      ...(budgetCaps(config) ? { caps: budgetCaps(config) } : {}),
+      caps: budgetCaps(config),
       logger: logger.child({ component: 'planning' }),
     }),
     decisions: decisionDesk(context),
@@ -58,12 +58,11 @@ export function budgetCaps(config: Config): BudgetCaps | undefined {
 function planner(config: Config): Planner {
   const { apiKey, baseUrl, models, prices } = config.anthropic;
   if (!apiKey) return offlinePlanner(executors);
-  const price = (p: { inputUsdPerMillion: number; outputUsdPerMillion: number }) => ({ inputUsdPerMillion: p.inputUsdPerMillion, outputUsdPerMillion: p.outputUsdPerMillion });
   return anthropicPlanner({
     apiKey,
     baseUrl,
     registry: executors,
-    models: { simple: { model: models.sonnet, price: price(prices.sonnet) }, complex: { model: models.opus, price: price(prices.opus) } },
+    models: { simple: { model: models.sonnet, price: prices.sonnet }, complex: { model: models.opus, price: prices.opus } },
   });
 }
 
@@ -92,7 +91,7 @@ export function slashCommandTable(context: RoleContext, frontEnd: string) {
     commands: new CommandClient(nc, config.prefix),
     store,
     logger: logger.child({ component: 'slash-workflows' }),
-    registry: { taskTypes: executors.map((e) => e.taskType), sideEffecting: executors.filter((e) => e.sideEffects).map((e) => e.taskType) },
+    registry: { taskTypes, sideEffecting: sideEffectingTaskTypes },
     maxExecutionMs: config.workflows.maxExecutionTimeMs,
     dryRun: config.features.dryRun,
   };

@@ -36,6 +36,7 @@ const SECRET_KEYS = [
   'SLACK_SIGNING_SECRET',
   'SLACK_APP_TOKEN',
   'ANTHROPIC_API_KEY',
+  'WEBHOOK_SIGNING_SECRET',
 ];
 
 // Deep enough for { req: { headers: { authorization } } } and { event: { data: { config: { apiKey } } } }.

@@ -1,6 +1,6 @@
 import { PlanRunner } from '../actors/plan-runner.ts';
 import { CommandClient } from '../actors/runtime/command-client.ts';
-import { executors } from '../adapters/executors/registry.ts';
+import { sideEffectingTaskTypes, taskTypes } from '../adapters/executors/registry.ts';
 import { KvCheckpointStore } from '../adapters/nats/kv-checkpoint-store.ts';
 import { planGates } from './front-desk.ts';
 import type { RoleContext } from './role-context.ts';
@@ -13,7 +13,7 @@ export async function startPlanRunner({ config, nc, store, logger }: RoleContext
     store,
     checkpoints: await KvCheckpointStore.connect(nc, config.prefix),
     commands: new CommandClient(nc, config.prefix),
-    registry: { taskTypes: executors.map((e) => e.taskType), sideEffecting: executors.filter((e) => e.sideEffects).map((e) => e.taskType) },
+    registry: { taskTypes, sideEffecting: sideEffectingTaskTypes },
     gates: planGates(config),
     maxExecutionMs: config.workflows.maxExecutionTimeMs,
     dryRun: config.features.dryRun,

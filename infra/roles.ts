@@ -59,8 +59,10 @@ export async function startRole(role: Role, context: RoleContext): Promise<Stop>
     };
   }
   if (role === 'slack') return startSlack(context);
-  const queue = await JetStreamWorkQueue.connect(nc, { prefix: config.prefix, pools: POOLS, ackWaitMs: config.work.ackWaitMs });
-  if (role === 'dispatcher') {
+  // The dispatcher fills every pool's queue; a worker role takes from its own pool only.
+  const pool = role === 'dispatcher' ? undefined : role.slice('workers:'.length);
+  const queue = await JetStreamWorkQueue.connect(nc, { prefix: config.prefix, pools: pool === undefined ? POOLS : [pool], ackWaitMs: config.work.ackWaitMs });
+  if (pool === undefined) {
     const checkpoints = await KvCheckpointStore.connect(nc, config.prefix);
     const dispatcher = new TaskDispatcher({ store, queue, checkpoints, nc, logger: logger.child({ role }), prefix: config.prefix });
     await dispatcher.start();
@@ -69,7 +71,6 @@ export async function startRole(role: Role, context: RoleContext): Promise<Stop>
       queue.close();
     };
   }
-  const pool = role.slice('workers:'.length);
   const registry = new Map<string, Executor>(executors.filter((e) => e.pool === pool).map((e) => [e.taskType, e as unknown as Executor]));
   const commands = new CommandClient(nc, config.prefix);
   const workers = Array.from({ length: workerCount(config, pool) }, (_, i) => {

@@ -1,11 +1,11 @@
 import type { TaskRoute } from '../actors/conversation-intake.ts';
-import { executors } from '../adapters/executors/registry.ts';
+import { executorFor } from '../adapters/executors/registry.ts';
 import type { Config } from './config/schema.ts';
 
 /** Which pool runs a registered task type, and its time limit; undefined for an unknown type. */
 export const taskRoutes =
   (config: Config) =>
   (taskType: string): TaskRoute | undefined => {
-    const executor = executors.find((e) => e.taskType === taskType);
+    const executor = executorFor(taskType);
     return executor ? { pool: executor.pool, timeoutMs: config.work.orchestratorTimeoutMs } : undefined;
   };

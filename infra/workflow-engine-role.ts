@@ -31,7 +31,7 @@ export async function startWorkflowEngine({ config, nc, store, logger }: RoleCon
       commands: new CommandClient(nc, config.prefix),
       // Headless Claude Code is the one paid run; its result reports what it cost.
       ceilingUsd: (taskType) => (taskType === 'claude-code' ? config.cost.claudeRunCeilingUsd : undefined),
-      ...(budgetCaps(config) ? { caps: budgetCaps(config) } : {}),
+      caps: budgetCaps(config),
       logger: log.child({ component: 'paid-runs' }),
     }),
   });

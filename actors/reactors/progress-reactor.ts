@@ -1,7 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import type { DeliveryState } from '../../domain/delivery/index.ts';
 import { ChatRateLimited, ChatTargetGone, type ChatPoster, type MessageRef, type ThreadRef } from '../../domain/ports/chat-poster.ts';
 import type { CheckpointStore } from '../../domain/ports/checkpoint-store.ts';
 import type { EventStore, RecordedEvent } from '../../domain/ports/event-store.ts';
@@ -9,10 +7,9 @@ import { describeRemaining, estimateCompletion } from '../../domain/progress/eta
 import { progressReply } from '../../domain/replies/progress-reply.ts';
 import { parseStreamName } from '../../domain/streams.ts';
 import { replyTargetSchema } from '../../domain/task/fields.ts';
-import { deliveryAggregate } from '../aggregates/delivery.ts';
-import { readAggregateState } from '../runtime/aggregate-reader.ts';
 import type { CommandClient } from '../runtime/command-client.ts';
 import { taskEventReactor, type EventReactor, type Hold } from '../runtime/event-reactor.ts';
+import { chatRetryDelayMs, findThreadMessage, postThreadMessage, type ThreadMessages } from './thread-message.ts';
 
 // One progress message per task that answers in a Slack thread, edited in place as the task
 // moves: latest state wins (events arriving while an edit waits only replace what it will
@@ -51,7 +48,6 @@ interface Tracked {
 }
 
 const FINAL: readonly Status[] = ['completed', 'failed', 'cancelled'];
-const MAX_BACKOFF_MS = 30_000;
 
 const queued = z.object({ taskType: z.string(), replyTo: replyTargetSchema.optional() });
 const assigned = z.object({ attempt: z.number(), at: z.string() });
@@ -76,7 +72,10 @@ export class ProgressReactor {
   private readonly now: () => number;
   private stopped = false;
 
+  private readonly messages: ThreadMessages;
+
   constructor(private readonly options: ProgressReactorOptions) {
+    this.messages = { commands: options.commands, store: options.store, logger: options.logger, actor: 'progress-reactor' };
     this.intervalMs = options.intervalMs ?? 2_000;
     this.now = options.now ?? Date.now;
     this.reactor = taskEventReactor('progress-reactor', options, (event, hold) => this.handle(event, hold));
@@ -168,33 +167,21 @@ export class ProgressReactor {
   /** Finds or posts the task's one progress message, recording it on the Delivery first. */
   private async openMessage(task: Tracked): Promise<void> {
     const marker = { kind: 'progress', deliveryId: task.taskId } as const;
+    const { chat } = this.options;
     for (;;) {
       try {
-        const begun = await this.options.commands.send(
-          { category: 'delivery', id: task.taskId },
-          { commandId: randomUUID(), type: 'BeginProgressMessage', actor: 'progress-reactor', data: { channel: task.thread.channel, threadTs: task.thread.threadTs } },
-        );
-        if (begun.status !== 'accepted') throw new Error(`BeginProgressMessage: ${JSON.stringify(begun)}`);
-        let message: MessageRef | undefined;
-        if (begun.events === 0) {
-          // Begun before: posted and recorded, posted and not recorded (a crash), or not posted.
-          const state: DeliveryState = await readAggregateState(this.options.store, deliveryAggregate, task.taskId, this.options.logger);
-          const ts = state.status === 'active' ? state.progress?.ts : undefined;
-          message = ts ? { channel: task.thread.channel, ts } : await this.options.chat.findPosted(task.thread, marker);
-          if (message && !ts) await this.record(task, message);
-          if (message) task.dirty = true; // it shows an older state than the one replayed
-        }
-        if (!message) {
+        let message = await findThreadMessage(this.messages, chat, task.taskId, task.thread, marker);
+        if (message) task.dirty = true; // it shows an older state than the one replayed
+        else {
           const dirtyBefore = task.dirty;
           task.dirty = false;
           task.lastWriteAt = this.now();
           try {
-            message = await this.options.chat.post(task.thread, this.document(task), marker);
+            message = await postThreadMessage(this.messages, task.taskId, task.thread, () => chat.post(task.thread, this.document(task), marker));
           } catch (error) {
             task.dirty = dirtyBefore;
             throw error;
           }
-          await this.record(task, message);
         }
         task.message = message;
         task.failures = 0;
@@ -204,14 +191,6 @@ export class ProgressReactor {
         if (!(await this.backOff(task, error, 'could not open the progress message'))) return;
       }
     }
-  }
-
-  private async record(task: Tracked, message: MessageRef): Promise<void> {
-    const reply = await this.options.commands.send(
-      { category: 'delivery', id: task.taskId },
-      { commandId: `progress-posted-${task.taskId}`, type: 'RecordProgressMessage', actor: 'progress-reactor', data: { channel: message.channel, ts: message.ts } },
-    );
-    if (reply.status !== 'accepted') throw new Error(`RecordProgressMessage: ${JSON.stringify(reply)}`);
   }
 
   private schedule(task: Tracked): void {
@@ -258,7 +237,7 @@ export class ProgressReactor {
       return false;
     }
     task.failures += 1;
-    const delay = error instanceof ChatRateLimited ? error.retryAfterMs : Math.min(MAX_BACKOFF_MS, 500 * 2 ** task.failures);
+    const delay = chatRetryDelayMs(error, task.failures);
     task.notBefore = this.now() + delay;
     const log = error instanceof ChatRateLimited ? this.options.logger.info.bind(this.options.logger) : this.options.logger.warn.bind(this.options.logger);
     log({ taskId: task.taskId, err: error instanceof ChatRateLimited ? undefined : error, retryInMs: delay }, error instanceof ChatRateLimited ? 'rate limited; the next progress edit waits' : what);

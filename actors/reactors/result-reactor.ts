@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { replyFinished, type DeliveryState } from '../../domain/delivery/index.ts';
-import { ChatRateLimited, ChatTargetGone, type ChatPoster, type PostedMessage } from '../../domain/ports/chat-poster.ts';
+import { ChatTargetGone, type ChatPoster, type PostedMessage } from '../../domain/ports/chat-poster.ts';
 import type { CheckpointStore } from '../../domain/ports/checkpoint-store.ts';
 import type { EventStore, RecordedEvent } from '../../domain/ports/event-store.ts';
 import type { WebhookAttemptOutcome, WebhookSender } from '../../domain/ports/webhook-sender.ts';
@@ -15,6 +15,7 @@ import { readAggregateState } from '../runtime/aggregate-reader.ts';
 import type { CommandClient } from '../runtime/command-client.ts';
 import type { CommandReply } from '../runtime/command-envelope.ts';
 import { taskEventReactor, type EventReactor, type Hold } from '../runtime/event-reactor.ts';
+import { chatRetryDelayMs } from './thread-message.ts';
 
 // When a task ends, its result goes where the request asked: a reply in the Slack thread, a
 // signed webhook POST (retried with backoff, dead-lettered after the last try), or a message
@@ -153,7 +154,7 @@ export class ResultReactor {
       } catch (error) {
         if (error instanceof ChatTargetGone || tries >= MAX_CHAT_TRIES) throw error;
         resumed = true; // a failed post may still have been stored by Slack
-        const delay = error instanceof ChatRateLimited ? error.retryAfterMs : Math.min(30_000, 500 * 2 ** tries);
+        const delay = chatRetryDelayMs(error, tries);
         this.options.logger.warn({ taskId: message.taskId, err: error, retryInMs: delay }, 'could not post the result; trying again');
         await sleep(delay, undefined, { signal: this.abort.signal });
       }

@@ -1,10 +1,9 @@
-import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
 import type { ConversationSource, ConversationState } from '../../domain/conversation/index.ts';
-import type { DeliveryState } from '../../domain/delivery/index.ts';
 import type { PlanState } from '../../domain/plan/index.ts';
-import { ChatRateLimited, ChatTargetGone, type ChatPoster, type MessageRef, type PostMarker, type ThreadRef } from '../../domain/ports/chat-poster.ts';
+import { ChatTargetGone, type ChatPoster, type MessageRef, type PostMarker, type ThreadRef } from '../../domain/ports/chat-poster.ts';
 import type { CheckpointStore } from '../../domain/ports/checkpoint-store.ts';
 import type { EventStore, RecordedEvent } from '../../domain/ports/event-store.ts';
 import { planPreviewReply } from '../../domain/replies/plan-preview-reply.ts';
@@ -13,14 +12,13 @@ import { approvalGateReply, approvalReminderReply, workflowEndReply, workflowSta
 import { parseStreamName } from '../../domain/streams.ts';
 import type { Workflow, WorkflowState } from '../../domain/workflow/index.ts';
 import { conversationAggregate } from '../aggregates/conversation.ts';
-import { deliveryAggregate } from '../aggregates/delivery.ts';
 import { planAggregate } from '../aggregates/plan.ts';
 import { workflowAggregate } from '../aggregates/workflow.ts';
 import { readAggregateState } from '../runtime/aggregate-reader.ts';
 import type { CommandClient } from '../runtime/command-client.ts';
-import { accepted, describeReply } from '../runtime/command-replies.ts';
 import { EventReactor, type Hold, type ReactorContext } from '../runtime/event-reactor.ts';
 import { KeyedMailbox } from '../runtime/keyed-mailbox.ts';
+import { chatRetryDelayMs, findThreadMessage, postThreadMessage, type ThreadMessages } from './thread-message.ts';
 
 // Plans and workflows speak in the thread they came from: the plan preview with "Run this
 // plan", one workflow status message redrawn as steps move, a message per approval gate with
@@ -30,10 +28,13 @@ import { KeyedMailbox } from '../runtime/keyed-mailbox.ts';
 // is posted (and carries its marker), so a crash between the two finds the message instead of
 // posting a second one.
 
+interface Where {
+  readonly chat: ChatPoster;
+  readonly thread: ThreadRef;
+}
+
 /** Where a conversation's thread is and what writes there; undefined when it has none. */
-export type ThreadOf = (conversation: { readonly source: ConversationSource; readonly channel: string; readonly threadTs?: string }) =>
-  | { readonly chat: ChatPoster; readonly thread: ThreadRef }
-  | undefined;
+export type ThreadOf = (conversation: { readonly source: ConversationSource; readonly channel: string; readonly threadTs?: string }) => Where | undefined;
 
 export interface ThreadNotifierOptions {
   readonly store: EventStore;
@@ -53,8 +54,12 @@ export class ThreadNotifier {
   private readonly abort = new AbortController();
   /** Workflows started outside any conversation (a /workflow command, a benchmark): nothing to say, nothing to read. */
   private readonly silent = new Set<string>();
+  private readonly threads = new LRUCache<string, { where: Where | undefined }>({ max: 10_000 });
+  private readonly posted = new LRUCache<string, MessageRef>({ max: 10_000 });
+  private readonly messages: ThreadMessages;
 
   constructor(private readonly options: ThreadNotifierOptions) {
+    this.messages = { commands: options.commands, store: options.store, logger: options.logger, actor: 'thread-notifier' };
     const common = { store: options.store, checkpoints: options.checkpoints, logger: options.logger };
     this.reactors = [
       new EventReactor({ ...common, name: 'thread-notices-plans', category: 'plan', handle: (event, context) => this.enqueue(event, context, () => this.onPlanEvent(event)) }),
@@ -122,65 +127,55 @@ export class ThreadNotifier {
   }
 
   /** A workflow that ends while a gate waits leaves that gate undecided: redraw it without buttons. */
-  private async closeOpenGates(where: { chat: ChatPoster; thread: ThreadRef }, workflow: Workflow): Promise<void> {
+  private async closeOpenGates(where: Where, workflow: Workflow): Promise<void> {
     for (const run of Object.values(workflow.steps)) {
       if (run.approval && run.status === 'awaitingApproval') await this.show(where, gateDelivery(workflow.workflowId, run.stepId, run.visit), approvalGateReply(workflow, run.stepId), 'update-only');
     }
   }
 
-  private async threadOfConversation(conversationId: string): Promise<{ chat: ChatPoster; thread: ThreadRef } | undefined> {
+  /** A conversation's thread never moves, so it is looked up once. */
+  private async threadOfConversation(conversationId: string): Promise<Where | undefined> {
+    const cached = this.threads.get(conversationId);
+    if (cached) return cached.where;
     const conversation: ConversationState = await readAggregateState(this.options.store, conversationAggregate, conversationId, this.options.logger);
-    return conversation.status === 'none' ? undefined : this.options.threadOf(conversation);
+    if (conversation.status === 'none') return undefined;
+    const where = this.options.threadOf(conversation);
+    this.threads.set(conversationId, { where });
+    return where;
   }
 
   /**
    * Posts the delivery's message, or redraws it when it was posted before. `update-only` never
-   * posts: a decision on a plan whose preview was never shown has nothing to redraw.
+   * posts: a decision on a plan whose preview was never shown has nothing to redraw. A thread
+   * that cannot be written any more is given up on.
    */
-  private async show(where: { chat: ChatPoster; thread: ThreadRef }, deliveryId: string, document: ReplyDocument, mode: 'post' | 'update-only'): Promise<void> {
+  private async show(where: Where, deliveryId: string, document: ReplyDocument, mode: 'post' | 'update-only'): Promise<void> {
     const marker: PostMarker = { kind: 'notice', deliveryId };
-    const known = await this.postedBefore(deliveryId, where, marker);
-    if (known) return this.withRetries(deliveryId, () => where.chat.update(known, document));
-    if (mode === 'update-only') return;
-    const begun = await this.options.commands.send(
-      { category: 'delivery', id: deliveryId },
-      { commandId: `begin-${deliveryId}`, type: 'BeginProgressMessage', actor: 'thread-notifier', data: { channel: where.thread.channel, threadTs: where.thread.threadTs } },
-    );
-    if (!accepted(begun)) throw new Error(`BeginProgressMessage ${deliveryId}: ${describeReply(begun)}`);
-    const posted = await this.withRetries(deliveryId, () => where.chat.post(where.thread, document, marker));
-    if (posted) await this.record(deliveryId, posted);
+    try {
+      // A recorded message stays where it is, so once known it is not looked up again.
+      const known = this.posted.get(deliveryId) ?? (await this.withRetries(deliveryId, () => findThreadMessage(this.messages, where.chat, deliveryId, where.thread, marker)));
+      if (known) {
+        this.posted.set(deliveryId, known);
+        await this.withRetries(deliveryId, () => where.chat.update(known, document));
+        return;
+      }
+      if (mode === 'update-only') return;
+      const posted = await postThreadMessage(this.messages, deliveryId, where.thread, () => this.withRetries(deliveryId, () => where.chat.post(where.thread, document, marker)));
+      this.posted.set(deliveryId, posted);
+    } catch (error) {
+      if (!(error instanceof ChatTargetGone)) throw error;
+      this.options.logger.warn({ deliveryId, code: error.code }, 'the thread cannot be written any more; giving up on this message');
+    }
   }
 
-  /** The message recorded on the delivery, or, after a crash before recording, found by its marker. */
-  private async postedBefore(deliveryId: string, where: { chat: ChatPoster; thread: ThreadRef }, marker: PostMarker): Promise<MessageRef | undefined> {
-    const delivery: DeliveryState = await readAggregateState(this.options.store, deliveryAggregate, deliveryId, this.options.logger);
-    if (delivery.status === 'none' || delivery.progress === undefined) return undefined;
-    if (delivery.progress.ts) return { channel: delivery.progress.channel, ts: delivery.progress.ts };
-    const found = await this.withRetries(deliveryId, () => where.chat.findPosted(where.thread, marker));
-    if (found) await this.record(deliveryId, found);
-    return found;
-  }
-
-  private async record(deliveryId: string, message: MessageRef): Promise<void> {
-    const reply = await this.options.commands.send(
-      { category: 'delivery', id: deliveryId },
-      { commandId: randomUUID(), type: 'RecordProgressMessage', actor: 'thread-notifier', data: { channel: message.channel, ts: message.ts } },
-    );
-    if (!accepted(reply)) throw new Error(`RecordProgressMessage ${deliveryId}: ${describeReply(reply)}`);
-  }
-
-  /** Waits out rate limits (as told) and other failures (with backoff); a gone thread is given up on. */
-  private async withRetries<T>(deliveryId: string, call: () => Promise<T>): Promise<T | undefined> {
+  /** Waits out rate limits (as told) and other failures (with backoff); a gone thread is not retried. */
+  private async withRetries<T>(deliveryId: string, call: () => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       try {
         return await call();
       } catch (error) {
-        if (error instanceof ChatTargetGone) {
-          this.options.logger.warn({ deliveryId, code: error.code }, 'the thread cannot be written any more; giving up on this message');
-          return undefined;
-        }
-        if (attempt >= MAX_TRIES) throw error;
-        const waitMs = error instanceof ChatRateLimited ? error.retryAfterMs : Math.min(30_000, 500 * 2 ** attempt);
+        if (error instanceof ChatTargetGone || attempt >= MAX_TRIES) throw error;
+        const waitMs = chatRetryDelayMs(error, attempt);
         this.options.logger.warn({ deliveryId, err: error, retryInMs: waitMs }, 'could not write to the thread; trying again');
         await sleep(waitMs, undefined, { signal: this.abort.signal });
       }

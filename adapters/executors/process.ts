@@ -77,15 +77,14 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 const hasProc = existsSync('/proc/self/stat');
 
 /** Pids of the group's members that are still running (zombies, already dead, are left out). */
-export async function liveGroupMembers(pgid: number): Promise<number[]> {
-  if (!hasProc) {
-    try {
-      process.kill(-pgid, 0);
-      return [pgid];
-    } catch {
-      return [];
-    }
+async function liveGroupMembers(pgid: number): Promise<number[]> {
+  try {
+    process.kill(-pgid, 0);
+  } catch (error) {
+    // ESRCH: no process (not even a zombie) is left in the group, so there is nothing to scan for.
+    if (!hasProc || (error as NodeJS.ErrnoException).code === 'ESRCH') return [];
   }
+  if (!hasProc) return [pgid];
   const live: number[] = [];
   for (const entry of await readdir('/proc').catch(() => [] as string[])) {
     if (!/^\d+$/.test(entry)) continue;
@@ -105,7 +104,7 @@ function signalGroup(pgid: number, signal: NodeJS.Signals): void {
 }
 
 /** SIGTERM to the whole group, SIGKILL after `graceMs` if a member is still running. */
-export async function terminateGroup(pgid: number, graceMs = 2000): Promise<void> {
+async function terminateGroup(pgid: number, graceMs = 2000): Promise<void> {
   signalGroup(pgid, 'SIGTERM');
   const deadline = Date.now() + graceMs;
   while (Date.now() < deadline) {
@@ -296,6 +295,9 @@ export async function runForExecutor(argv: readonly string[], options: RunOption
   if (result.timedOut) throw new ExecutionFailed('TimedOut', `${command} timed out after ${options.timeoutMs} ms`, true);
   return result;
 }
+
+/** `line` without ANSI escape sequences (colours, cursor movement). */
+export const stripAnsi = (line: string): string => line.replace(/\u001b\[[0-9;?]*[A-Za-z]/g, '');
 
 /** The last lines of a command's combined output, bounded in lines and characters. */
 export class LineTail {

@@ -17,6 +17,9 @@ export type TaskType = (typeof executors)[number]['taskType'];
 
 export const taskTypes: readonly TaskType[] = executors.map((executor) => executor.taskType);
 
+/** The task types whose executors change something outside (code, deployments). */
+export const sideEffectingTaskTypes: readonly TaskType[] = executors.filter((executor) => executor.sideEffects).map((executor) => executor.taskType);
+
 const byType = new Map<string, Executor>(executors.map((executor) => [executor.taskType, executor as Executor]));
 if (byType.size !== executors.length) throw new Error('two executors are registered for the same task type');
 

@@ -2,6 +2,7 @@ import { lstat, readFile, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { ExecutionFailed } from '../../domain/ports/executor.ts';
+import { runForExecutor, safeEnv, type RunResult } from './process.ts';
 
 // Workspace isolation (TW8): every repository an executor touches resolves, after following
 // symlinks, inside the configured root. Repository strings come from chat or the planner, so
@@ -117,6 +118,15 @@ export async function gitEnvironment(root: string): Promise<Record<string, strin
 
 /** Leading git options: repository config cannot make git run a program (fsmonitor), and no lock files are taken. */
 export const SAFE_GIT_ARGS: readonly string[] = ['-c', 'core.fsmonitor=false', '--no-optional-locks'];
+
+/** Runs one read-only git command (after `SAFE_GIT_ARGS`) in a workspace repository. */
+export type GitRunner = (args: string[]) => Promise<RunResult>;
+
+/** A `GitRunner` for `repo`: safe environment, 120 s timeout, `maxOutputBytes` kept per stream. */
+export async function gitRunner(repo: string, root: string, signal: AbortSignal, maxOutputBytes: number): Promise<GitRunner> {
+  const env = safeEnv(await gitEnvironment(root));
+  return (args) => runForExecutor(['git', ...SAFE_GIT_ARGS, ...args], { cwd: repo, env, signal, timeoutMs: 120_000, maxOutputBytes });
+}
 
 /** Whether `relative` exists inside the repository (without following a final symlink). */
 export async function repoHas(repo: string, relative: string): Promise<boolean> {

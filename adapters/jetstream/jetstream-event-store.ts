@@ -148,6 +148,8 @@ export class JetStreamEventStore implements EventStore {
     const stored = await this.directGet({ last_by_subj: subject });
     if (!stored) return { exists: false, events: [] };
     const last = decodeStored(stored);
+    // The tail just read is what an append after this read (load, decide, append) expects.
+    this.tails.set(stream, { seq: stored.seq, revision: last.header.lastRevision, earlierSeqs: last.header.earlierSeqs });
     const max = options.maxCount ?? Number.POSITIVE_INFINITY;
     if (max <= 0) return { exists: true, events: [] };
     const tailRevision = last.header.lastRevision;

@@ -8,6 +8,8 @@ import type { ConversationIntake, IncomingMessage, IntakeOutcome } from '../../a
 import type { DecisionDesk, Decision } from '../../actors/decision-desk.ts';
 import type { SlashRequest, SlashAnswer } from '../../actors/slash-commands.ts';
 import { REJECT_PLAN_ACTION, RUN_PLAN_ACTION } from '../../domain/replies/plan-preview-reply.ts';
+import { CANCEL_ACTION_ID } from '../../domain/replies/progress-reply.ts';
+import { RERUN_ACTION_ID } from '../../domain/replies/result-reply.ts';
 import { APPROVE_GATE_ACTION, CANCEL_WORKFLOW_ACTION, parseGateActionValue, REJECT_GATE_ACTION } from '../../domain/replies/workflow-replies.ts';
 import type { ReplyDocument } from '../../domain/replies/reply-document.ts';
 import { toBlockKit } from './block-kit.ts';
@@ -145,7 +147,7 @@ export async function startSlackFrontEnd(options: SlackFrontEndOptions): Promise
     });
   }
 
-  app.action('cancel_task', async ({ ack, action, body, respond }) => {
+  app.action(CANCEL_ACTION_ID, async ({ ack, action, body, respond }) => {
     await ack();
     const taskId = (action as { value?: string }).value;
     if (!taskId) return;
@@ -153,7 +155,7 @@ export async function startSlackFrontEnd(options: SlackFrontEndOptions): Promise
     await respond({ text, response_type: 'ephemeral', replace_original: false });
   });
 
-  app.action('rerun_task', async ({ ack, action, body, respond }) => {
+  app.action(RERUN_ACTION_ID, async ({ ack, action, body, respond }) => {
     await ack();
     const taskId = (action as { value?: string }).value;
     const actionTs = (action as { action_ts?: string }).action_ts ?? String(Date.now() / 1000);

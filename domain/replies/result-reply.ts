@@ -43,9 +43,6 @@ const views: ReadonlyMap<string, View> = new Map([
   ['lint', view(lintResultSchema, lintReply)],
 ]);
 
-/** The task types with a reply of their own; any other gets the generic one. */
-export const FORMATTED_TASK_TYPES: readonly string[] = [...views.keys()];
-
 function repositoryOf(input: ResultReplyInput): string | undefined {
   if (input.repository) return input.repository;
   const result = input.result;

@@ -1,6 +1,6 @@
 import { match } from 'ts-pattern';
-import { placedNodes } from '../workflow/machine-index.ts';
-import type { ApprovalNode, StepStatus, Workflow, WorkflowNode } from '../workflow/index.ts';
+import { stepNodes } from '../workflow/machine-index.ts';
+import { describeWorkflowStatus, type ApprovalNode, type StepStatus, type Workflow } from '../workflow/index.ts';
 import { count, excerpt, formatDuration } from './format.ts';
 import type { ReplyDocument, ReplyTone } from './reply-document.ts';
 
@@ -49,11 +49,6 @@ const STATUS_WORDS: Readonly<Record<StepStatus | 'pending', string>> = {
   skipped: 'skipped',
 };
 
-const stepNodes = (workflow: Workflow): (WorkflowNode & { kind: 'task' | 'approval' })[] =>
-  [...placedNodes(workflow.definition.machine)]
-    .map(({ node }) => node)
-    .filter((node): node is WorkflowNode & { kind: 'task' | 'approval' } => node.kind === 'task' || node.kind === 'approval');
-
 const toneOf = (workflow: Workflow): ReplyTone =>
   match(workflow.status)
     .with('running', () => 'progress' as const)
@@ -61,17 +56,10 @@ const toneOf = (workflow: Workflow): ReplyTone =>
     .with('cancelled', () => 'warning' as const)
     .otherwise(() => 'failure' as const);
 
-const ended = (workflow: Workflow): string =>
-  match(workflow.status)
-    .with('running', () => 'running')
-    .with('completed', () => 'completed')
-    .with('failed', () => 'failed')
-    .with('cancelled', () => 'cancelled')
-    .with('timedOut', () => 'timed out')
-    .exhaustive();
+const ended = (workflow: Workflow): string => describeWorkflowStatus(workflow.status);
 
 export function workflowStatusReply(workflow: Workflow): ReplyDocument {
-  const nodes = stepNodes(workflow);
+  const nodes = stepNodes(workflow.definition.machine);
   const done = nodes.filter((n) => ['completed', 'approved', 'skipped'].includes(workflow.steps[n.id]?.status ?? '')).length;
   return {
     title: `Workflow: ${excerpt(workflow.definition.name, 140)}`,
@@ -95,7 +83,7 @@ export function workflowStatusReply(workflow: Workflow): ReplyDocument {
 }
 
 export function approvalGateReply(workflow: Workflow, stepId: string): ReplyDocument {
-  const node = stepNodes(workflow).find((n): n is ApprovalNode => n.id === stepId && n.kind === 'approval');
+  const node = stepNodes(workflow.definition.machine).find((n): n is ApprovalNode => n.id === stepId && n.kind === 'approval');
   const run = workflow.steps[stepId];
   const gate = run?.approval;
   const title = node?.title ?? stepId;
@@ -150,7 +138,7 @@ export function workflowEndReply(workflow: Workflow): ReplyDocument {
     summary: reason ?? `Every step that was to run ran${workflow.dryRun ? ' (dry run)' : ''}.`,
     fields: [
       ...(took !== undefined && Number.isFinite(took) ? [{ label: 'Took', value: formatDuration(took) }] : []),
-      { label: 'Steps', value: stepNodes(workflow).map((n) => `${n.id} ${STATUS_WORDS[workflow.steps[n.id]?.status ?? 'pending']}`).join(', ') },
+      { label: 'Steps', value: stepNodes(workflow.definition.machine).map((n) => `${n.id} ${STATUS_WORDS[workflow.steps[n.id]?.status ?? 'pending']}`).join(', ') },
     ],
     footer: `workflow ${workflow.workflowId} · replay it with: orch replay workflow-${workflow.workflowId}`,
   };
@@ -158,7 +146,7 @@ export function workflowEndReply(workflow: Workflow): ReplyDocument {
 
 /** Sent once, a while before an undecided gate times out: the approvers, by name. */
 export function approvalReminderReply(workflow: Workflow, reminder: { stepId: string; approvers: readonly string[]; dueAt: string }): ReplyDocument {
-  const node = stepNodes(workflow).find((n) => n.id === reminder.stepId);
+  const node = stepNodes(workflow.definition.machine).find((n) => n.id === reminder.stepId);
   return {
     title: `Reminder: approval needed for ${excerpt(node?.title ?? reminder.stepId, 120)}`,
     tone: 'warning',

@@ -12,7 +12,7 @@ export { DEFAULT_MAX_EXECUTION_MS, parseWorkflowCommand, workflowCommandSchemas,
 export { workflowEventOf, workflowEventSchemas, type WorkflowEvent, type WorkflowEventData, type WorkflowEventOf, type WorkflowEventType, type WorkflowFailureCause } from './events.ts';
 export type { InvalidDefinition, WorkflowRejection, WorkflowRejectionCode } from './rejections.ts';
 export { retryDelayMs } from './retry.ts';
-export { activeTaskIds, initialState, isActive, isFinished, taskIdFor, type Approval, type StepRun, type StepStatus, type Workflow, type WorkflowState, type WorkflowStatus } from './state.ts';
+export { activeTaskIds, describeWorkflowStatus, initialState, isActive, isFinished, taskIdFor, type Approval, type StepRun, type StepStatus, type Workflow, type WorkflowState, type WorkflowStatus } from './state.ts';
 export type { InvalidCommand } from '../validation.ts';
 
 // ── definitions ────────────────────────────────────────────────────────────────

@@ -25,7 +25,12 @@ export function* placedNodes(machine: Machine, parent?: string): Generator<Place
   }
 }
 
-const isStep = (node: WorkflowNode): boolean => node.kind === 'task' || node.kind === 'approval';
+type StepNode = Extract<WorkflowNode, { kind: 'task' | 'approval' }>;
+
+const isStep = (node: WorkflowNode): node is StepNode => node.kind === 'task' || node.kind === 'approval';
+
+/** The tasks and approval gates of a workflow, in the order they are drawn (depth first). */
+export const stepNodes = (machine: Machine): StepNode[] => [...placedNodes(machine)].map(({ node }) => node).filter(isStep);
 
 // A workflow's definition object lives as long as its state, so the index is built once per definition.
 const indexes = new WeakMap<Machine, MachineIndex>();

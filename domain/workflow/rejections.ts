@@ -1,6 +1,6 @@
 import type { Rejection } from '../decider.ts';
 import type { DefinitionError } from './definition-errors.ts';
-import type { StepRun, Workflow } from './state.ts';
+import { describeWorkflowStatus, type StepRun, type Workflow } from './state.ts';
 
 export type WorkflowRejectionCode =
   | 'WorkflowNotFound'
@@ -32,9 +32,7 @@ export const workflowNotFound = (workflowId: string): WorkflowRejection => rejec
 export const workflowAlreadyStarted = (w: Workflow): WorkflowRejection =>
   rejection('WorkflowAlreadyStarted', `workflow ${w.workflowId} was already started at ${w.startedAt}`);
 
-export const workflowAlreadyFinished = (w: Workflow): WorkflowRejection => rejection('WorkflowAlreadyFinished', `workflow ${w.workflowId} has already ${describeEnd(w)}`);
-
-const describeEnd = (w: Workflow): string => (w.status === 'timedOut' ? 'timed out' : w.status);
+export const workflowAlreadyFinished = (w: Workflow): WorkflowRejection => rejection('WorkflowAlreadyFinished', `workflow ${w.workflowId} has already ${describeWorkflowStatus(w.status)}`);
 
 export const invalidDefinition = (errors: readonly DefinitionError[]): InvalidDefinition => ({
   code: 'InvalidDefinition',

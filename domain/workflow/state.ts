@@ -67,6 +67,9 @@ export interface Workflow {
 
 export type WorkflowState = { readonly status: 'none' } | Workflow;
 
+/** A status as words: "timed out" for timedOut, the status itself otherwise. */
+export const describeWorkflowStatus = (status: WorkflowStatus): string => (status === 'timedOut' ? 'timed out' : status);
+
 export const initialState = (): WorkflowState => ({ status: 'none' });
 
 export const isFinished = (state: WorkflowState): boolean => state.status !== 'none' && state.status !== 'running';

@@ -8,6 +8,7 @@ import { auditRows, stateAt, stateChanges } from './history.ts';
 import { registerEventCommands } from './events.ts';
 import { registerProjectionCommands } from './projections.ts';
 import { UserError } from './user-error.ts';
+import { prettyJson } from '../../domain/replies/format.ts';
 
 // `orch`: the ops command line. Every command has --help; --json gives output for scripts.
 
@@ -23,7 +24,6 @@ const streamArg = (value: string): StreamName => {
   }
 };
 
-const json = (value: unknown) => JSON.stringify(value, (_, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2);
 
 async function withHistory(stream: StreamName, run: (events: readonly RecordedEvent[]) => void): Promise<void> {
   const { nc, store } = await connectToProduct(loadConfig());
@@ -54,7 +54,7 @@ export function program(): Command {
     .option('--json', 'one JSON array, every field whole')
     .action((stream: StreamName, options: { json?: boolean }) =>
       withHistory(stream, (events) => {
-        if (options.json) return console.log(json(events));
+        if (options.json) return console.log(prettyJson(events));
         const rows = auditRows(events);
         console.log(`${stream}: ${rows.length} events`);
         for (const r of rows) {
@@ -76,9 +76,9 @@ export function program(): Command {
         if (options.at !== undefined && options.at > last) throw new UserError(`${stream} has revisions 0 to ${last}; there is no ${options.at}`);
         const revision = options.at ?? last;
         const state = stateAt(deciderOf(stream), events, revision);
-        if (options.json) return console.log(json({ stream, revision, state }));
+        if (options.json) return console.log(prettyJson({ stream, revision, state }));
         console.log(`${stream} at revision ${revision} of ${last}:`);
-        console.log(json(state));
+        console.log(prettyJson(state));
       }),
     );
 
@@ -96,7 +96,7 @@ export function program(): Command {
         const decider = deciderOf(stream);
         const changes = stateChanges(stateAt(decider, events, from), stateAt(decider, events, to));
         const between = events.filter((e) => e.revision > from && e.revision <= to).map((e) => e.type);
-        if (options.json) return console.log(json({ stream, from, to, events: between, changes }));
+        if (options.json) return console.log(prettyJson({ stream, from, to, events: between, changes }));
         console.log(`${stream}: revision ${from} → ${to} (${between.join(', ') || 'no events'})`);
         for (const c of changes) {
           const sign = c.kind === 'added' ? '+' : c.kind === 'removed' ? '-' : '~';

@@ -393,6 +393,7 @@ export const redactedConfig = (config: Config): Config => ({
           apiUrl: maskUrlCredentials(config.slack.apiUrl),
         },
   anthropic: { ...config.anthropic, apiKey: hide(config.anthropic.apiKey), baseUrl: maskUrlCredentials(config.anthropic.baseUrl) },
+  webhooks: { ...config.webhooks, signingSecret: hide(config.webhooks.signingSecret) },
 });
 
 /** The part of a URL before its last `@`: a NATS token, or user and password. */
@@ -406,6 +407,6 @@ const urlCredentials = (url: string): string[] => {
 /** Every secret value in the Config, for `redactSecretsInText` over child-process output. */
 export const configSecrets = (config: Config): string[] => {
   const urls = [...config.nats.servers, config.anthropic.baseUrl, config.slack?.apiUrl, config.eventStore.kind === 'eventstoredb' ? config.eventStore.url : undefined];
-  const values = [config.slack?.botToken, config.slack?.signingSecret, config.slack?.appToken, config.anthropic.apiKey];
+  const values = [config.slack?.botToken, config.slack?.signingSecret, config.slack?.appToken, config.anthropic.apiKey, config.webhooks.signingSecret];
   return [...values, ...urls.flatMap((url) => (url === undefined ? [] : urlCredentials(url)))].filter((s): s is string => s !== undefined);
 };

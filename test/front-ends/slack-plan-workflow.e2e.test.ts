@@ -12,6 +12,7 @@ import { freePort, waitFor as waitUntil } from '../support/waiting.ts';
 import { startTestNatsServer, type TestNatsServer } from '../support/nats.ts';
 import { startRoleProcess, type RoleProcess } from '../support/role-process.ts';
 import { appMention, eventCallback, slackRequestSender, threadReply, type SlackRequestSender } from '../support/slack-signed-requests.ts';
+import { markerOf, textOf } from '../support/slack-standin-messages.ts';
 import { startSlackWebApiStandIn, type SlackMessageView, type SlackWebApiStandIn } from '../support/slack-web-api-standin.ts';
 import { standInWorkspace as ws } from '../support/slack-workspace.ts';
 
@@ -55,11 +56,8 @@ async function makeSalesforceProject(name: string): Promise<void> {
 const waitFor = <T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 30_000): Promise<T> =>
   waitUntil(what, probe, { timeoutMs, context: () => product?.output().slice(-4_000) ?? '' });
 
-const markerOf = (m: SlackMessageView): { kind?: string; deliveryId?: string } | undefined =>
-  (m.metadata as { event_payload?: { kind?: string; deliveryId?: string } } | undefined)?.event_payload;
 const notice = (threadTs: string, deliveryId: (id: string) => boolean): SlackMessageView | undefined =>
   slack.thread(ws.channel.id, threadTs).find((m) => markerOf(m)?.kind === 'notice' && deliveryId(markerOf(m)?.deliveryId ?? ''));
-const textOf = (m: SlackMessageView): string => JSON.stringify([m.text, m.blocks]);
 const hasButton = (m: SlackMessageView, actionId: string): boolean => textOf(m).includes(`"action_id":"${actionId}"`);
 const current = (m: SlackMessageView): SlackMessageView => slack.message(ws.channel.id, m.ts)!;
 const events = async (stream: string): Promise<RecordedEvent[]> => [...(await store.read(stream as never)).events];

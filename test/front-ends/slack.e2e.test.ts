@@ -10,6 +10,7 @@ import { freePort, waitFor as waitUntil } from '../support/waiting.ts';
 import { startTestNatsServer, type TestNatsServer } from '../support/nats.ts';
 import { startRoleProcess, type RoleProcess } from '../support/role-process.ts';
 import { appMention, eventCallback, slackRequestSender, staleTimestamp, threadReply, type SlackRequestSender } from '../support/slack-signed-requests.ts';
+import { markerOf, textOf } from '../support/slack-standin-messages.ts';
 import { startSlackWebApiStandIn, type SlackMessageView, type SlackWebApiStandIn } from '../support/slack-web-api-standin.ts';
 import { standInWorkspace as ws } from '../support/slack-workspace.ts';
 
@@ -52,13 +53,10 @@ const waitFor = <T>(what: string, probe: () => T | undefined | false | Promise<T
 
 const taskEvents = async (): Promise<RecordedEvent[]> => [...(await store.readAll({ category: 'task' }))];
 const queuedTasks = async (): Promise<RecordedEvent[]> => (await taskEvents()).filter((e) => e.type === 'TaskQueued');
-const markerOf = (m: SlackMessageView): { kind?: string; deliveryId?: string } | undefined =>
-  (m.metadata as { event_payload?: { kind?: string; deliveryId?: string } } | undefined)?.event_payload;
 const botMessages = (threadTs: string, kind: 'progress' | 'result', taskId?: string) =>
   slack.thread(ws.channel.id, threadTs).filter((m) => markerOf(m)?.kind === kind && (taskId === undefined || markerOf(m)?.deliveryId === taskId));
 const isResultPost = (args: Readonly<Record<string, unknown>>, threadTs: string): boolean =>
   (args.metadata as { event_payload?: { kind?: string } } | undefined)?.event_payload?.kind === 'result' && args.thread_ts === threadTs;
-const textOf = (m: SlackMessageView): string => JSON.stringify([m.text, m.blocks]);
 
 async function startProduct(): Promise<RoleProcess> {
   const started = await startRoleProcess(ROLES, env, 60_000);

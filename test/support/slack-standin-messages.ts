@@ -155,3 +155,10 @@ export class StandInMessages {
     return (this.byChannel.get(parent.channel) ?? []).filter((m) => m.threadTs === parent.ts && m.ts !== parent.ts);
   }
 }
+
+/** The delivery marker the product puts in its messages' metadata (kind and delivery id), if any. */
+export const markerOf = (m: SlackMessageView): { kind?: string; deliveryId?: string } | undefined =>
+  (m.metadata as { event_payload?: { kind?: string; deliveryId?: string } } | undefined)?.event_payload;
+
+/** A message's text and blocks as one string, for `toContain` checks. */
+export const textOf = (m: SlackMessageView): string => JSON.stringify([m.text, m.blocks]);

@@ -1,7 +1,6 @@
 import { lstat } from 'node:fs/promises';
 import path from 'node:path';
-import { runForExecutor, safeEnv } from '../process.ts';
-import { gitEnvironment, isInside, SAFE_GIT_ARGS } from '../workspace.ts';
+import { isInside, type GitRunner } from '../workspace.ts';
 
 // Which files a Claude Code run changed, from git: the working tree's status before and after
 // (each dirty path with its size and modification time, so a second edit of an already modified
@@ -14,17 +13,8 @@ export interface TreeSnapshot {
   readonly dirty: ReadonlyMap<string, string>;
 }
 
-interface GitRunner {
-  (args: string[]): Promise<{ exitCode: number | null; stdout: string }>;
-}
-
-async function gitRunner(repo: string, workspaceRoot: string, signal: AbortSignal): Promise<GitRunner> {
-  const env = safeEnv(await gitEnvironment(workspaceRoot));
-  return (args) => runForExecutor(['git', ...SAFE_GIT_ARGS, ...args], { cwd: repo, env, signal, timeoutMs: 120_000, maxOutputBytes: 16 * 1024 * 1024 });
-}
-
 /** Paths of `git status --porcelain -z` (renames: both sides), with their status letters. */
-export function parsePorcelainV1(output: string): Map<string, string> {
+function parsePorcelainV1(output: string): Map<string, string> {
   const entries = output.split('\0');
   const paths = new Map<string, string>();
   for (let i = 0; i < entries.length; i++) {
@@ -51,10 +41,13 @@ async function fingerprint(toplevel: string, relative: string): Promise<string> 
   }
 }
 
-/** The working tree's state, or undefined when the folder is not in a git repository (or git is missing). */
-export async function snapshotTree(repo: string, workspaceRoot: string, signal: AbortSignal): Promise<TreeSnapshot | undefined> {
+/**
+ * The working tree's state, or undefined when the folder is not in a git repository (or git is missing).
+ * `gitRun` is the run's git runner, built once (`gitRunner`): failing to build it counts as git failing.
+ */
+export async function snapshotTree(gitRun: Promise<GitRunner>, signal: AbortSignal): Promise<TreeSnapshot | undefined> {
   try {
-    const git = await gitRunner(repo, workspaceRoot, signal);
+    const git = await gitRun;
     const top = await git(['rev-parse', '--show-toplevel']);
     if (top.exitCode !== 0) return undefined;
     const toplevel = top.stdout.trim();
@@ -71,12 +64,12 @@ export async function snapshotTree(repo: string, workspaceRoot: string, signal: 
 }
 
 /** Paths (relative to the repository's top level) that differ between two snapshots, sorted. */
-export async function changedFiles(before: TreeSnapshot, after: TreeSnapshot, repo: string, workspaceRoot: string, signal: AbortSignal): Promise<string[]> {
+export async function changedFiles(before: TreeSnapshot, after: TreeSnapshot, gitRun: Promise<GitRunner>): Promise<string[]> {
   const changed = new Set<string>();
   for (const [relative, state] of after.dirty) if (before.dirty.get(relative) !== state) changed.add(relative);
   for (const relative of before.dirty.keys()) if (!after.dirty.has(relative)) changed.add(relative);
   if (before.head !== null && after.head !== null && before.head !== after.head) {
-    const git = await gitRunner(repo, workspaceRoot, signal);
+    const git = await gitRun;
     const diff = await git(['diff', '--name-only', '-z', '--no-renames', before.head, after.head]);
     if (diff.exitCode === 0) for (const relative of diff.stdout.split('\0')) if (relative !== '') changed.add(relative);
   }

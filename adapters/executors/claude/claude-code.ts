@@ -2,7 +2,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { ExecutionFailed, type ExecutionContext, type Executor } from '../../../domain/ports/executor.ts';
 import { LineTail, runForExecutor, safeEnv, type RunResult } from '../process.ts';
-import { repositoryParameter, resolveInWorkspace } from '../workspace.ts';
+import { gitRunner, repositoryParameter, resolveInWorkspace } from '../workspace.ts';
 import { changedFiles, snapshotTree } from './changed-files.ts';
 import { answerValues, ClaudeOutputReader, type ClaudeResultMessage, type ClaudeUsage } from './stream-json.ts';
 
@@ -13,7 +13,7 @@ import { answerValues, ClaudeOutputReader, type ClaudeResultMessage, type Claude
 // are given to Claude as JSON after the prompt. The answer's text is the summary; named values it
 // ends with (a ```json block) become output fields that workflow conditions can read.
 
-export const CLAUDE_MODES = ['review', 'plan', 'investigate', 'edit'] as const;
+const CLAUDE_MODES = ['review', 'plan', 'investigate', 'edit'] as const;
 export type ClaudeMode = (typeof CLAUDE_MODES)[number];
 
 const READ_TOOLS = ['Read', 'Grep', 'Glob', 'LS'];
@@ -164,7 +164,7 @@ export function composePrompt(params: ClaudeCodeParams): string {
   return parts.join('\n\n');
 }
 
-export function claudeArguments(params: ClaudeCodeParams, prompt: string): string[] {
+function claudeArguments(params: ClaudeCodeParams, prompt: string): string[] {
   const mode = PERMISSIONS[params.mode];
   return [
     '-p',
@@ -230,7 +230,9 @@ async function runClaude(program: string, argv: string[], repo: string, params: 
 async function execute(params: ClaudeCodeParams, context: ExecutionContext): Promise<ClaudeCodeResult> {
   context.progress({ stage: 'prepare', fraction: 0 });
   const repo = await resolveInWorkspace(context.workspaceRoot, params.repository);
-  const before = await snapshotTree(repo, context.workspaceRoot, context.signal);
+  // One git runner for the run's snapshots and diff; snapshotTree handles a failure to build it.
+  const git = gitRunner(repo, context.workspaceRoot, context.signal, 16 * 1024 * 1024);
+  const before = await snapshotTree(git, context.signal);
   const program = claudeProgram(context);
   const { env, secrets } = claudeEnvironment();
   const redact = redactor(secrets);
@@ -243,8 +245,8 @@ async function execute(params: ClaudeCodeParams, context: ExecutionContext): Pro
   context.progress({ stage: 'run', fraction: 1, counters: { steps: reader.steps, toolUses: reader.toolUses, outputTokens: result.usage?.outputTokens ?? reader.outputTokens } });
 
   context.progress({ stage: 'collect', fraction: 0, details: before ? 'git status' : undefined });
-  const after = before ? await snapshotTree(repo, context.workspaceRoot, context.signal) : undefined;
-  const changed = before && after ? await changedFiles(before, after, repo, context.workspaceRoot, context.signal) : undefined;
+  const after = before ? await snapshotTree(git, context.signal) : undefined;
+  const changed = before && after ? await changedFiles(before, after, git) : undefined;
   const text = redact(result.text.trim());
   const found = answerValues(text, result.structured);
   const answer = found && (JSON.parse(redact(JSON.stringify(found))) as Record<string, unknown>);

@@ -41,7 +41,7 @@ const PIECE_CHARS = 64 * 1024;
 /** A single message larger than this is dropped rather than buffered. */
 const MAX_MESSAGE_CHARS = 8 * 1024 * 1024;
 
-export function readUsage(value: unknown): ClaudeUsage | null {
+function readUsage(value: unknown): ClaudeUsage | null {
   if (!isRecord(value)) return null;
   return {
     inputTokens: count(value['input_tokens']),
@@ -51,7 +51,7 @@ export function readUsage(value: unknown): ClaudeUsage | null {
   };
 }
 
-export function readResultMessage(message: Json): ClaudeResultMessage {
+function readResultMessage(message: Json): ClaudeResultMessage {
   const errors = Array.isArray(message['errors']) ? message['errors'].filter((e): e is string => typeof e === 'string') : [];
   return {
     subtype: typeof message['subtype'] === 'string' ? message['subtype'] : 'unknown',

@@ -2,8 +2,8 @@ import { lstat, open, readdir, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import type { ExecutionContext, Executor } from '../../../domain/ports/executor.ts';
-import { abortedFailure, runForExecutor, safeEnv } from '../process.ts';
-import { gitEnvironment, isInside, repositoryParameter, resolveInWorkspace, SAFE_GIT_ARGS } from '../workspace.ts';
+import { abortedFailure } from '../process.ts';
+import { gitRunner, isInside, repositoryParameter, resolveInWorkspace } from '../workspace.ts';
 
 // `analyze-codebase`: files and lines per language, largest files, TODO / FIXME counts and the
 // test layout. Files come from `git ls-files` (tracked plus untracked-not-ignored) in a git
@@ -32,10 +32,10 @@ export interface AnalyzeResult {
   readonly truncated: boolean;
 }
 
-export const MAX_FILE_BYTES = 4 * 1024 * 1024;
+const MAX_FILE_BYTES = 4 * 1024 * 1024;
 const BATCH = 100;
 const MAX_EXAMPLES = 20;
-export const SKIPPED_FOLDERS = new Set([
+const SKIPPED_FOLDERS = new Set([
   'node_modules', '.git', '.hg', '.svn', 'dist', 'build', 'out', 'coverage', 'target', 'vendor', '.next', '.nuxt',
   '.turbo', '.cache', '__pycache__', '.venv', 'venv', '.tox', '.mypy_cache', '.pytest_cache', '.ruff_cache', '.gradle', '.idea', '.sfdx',
 ]);
@@ -56,14 +56,14 @@ for (const [language, extensions] of Object.entries({
 }
 const BY_NAME: Record<string, string> = { Dockerfile: 'Dockerfile', Makefile: 'Makefile', Rakefile: 'Ruby', Gemfile: 'Ruby' };
 
-export function languageOf(file: string): string {
+function languageOf(file: string): string {
   const base = path.basename(file);
   const extension = path.extname(base).slice(1).toLowerCase();
   return BY_NAME[base] ?? (extension && base !== `.${extension}` ? LANGUAGES[extension] : undefined) ?? 'Other';
 }
 
 /** The test-file naming pattern a file name follows, if any. */
-export function testPattern(file: string): string | undefined {
+function testPattern(file: string): string | undefined {
   const base = path.basename(file);
   let m: RegExpExecArray | null;
   if ((m = /\.(test|spec)\.([A-Za-z0-9]+)$/.exec(base))) return `*.${m[1]}.${m[2]}`;
@@ -74,8 +74,7 @@ export function testPattern(file: string): string | undefined {
 }
 
 async function listFiles(repo: string, context: ExecutionContext): Promise<{ files: string[]; source: 'git' | 'walk' }> {
-  const env = safeEnv(await gitEnvironment(context.workspaceRoot));
-  const run = (args: string[]) => runForExecutor(['git', ...SAFE_GIT_ARGS, ...args], { cwd: repo, env, signal: context.signal, timeoutMs: 120_000, maxOutputBytes: 256 * 1024 * 1024 });
+  const run = await gitRunner(repo, context.workspaceRoot, context.signal, 256 * 1024 * 1024);
   const inside = await run(['rev-parse', '--is-inside-work-tree']).catch(() => undefined); // git missing: walk
   if (inside?.exitCode === 0 && inside.stdout.trim() === 'true') {
     const listed = await run(['ls-files', '-z', '--cached', '--others', '--exclude-standard']);

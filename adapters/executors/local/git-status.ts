@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { ExecutionFailed, type ExecutionContext, type Executor } from '../../../domain/ports/executor.ts';
-import { runForExecutor, safeEnv } from '../process.ts';
-import { gitEnvironment, repositoryParameter, resolveInWorkspace, SAFE_GIT_ARGS } from '../workspace.ts';
+import { gitRunner, repositoryParameter, resolveInWorkspace } from '../workspace.ts';
 
 // `git-status`: branch, upstream, ahead/behind, staged / unstaged / untracked / conflicted files
 // and the last commit, from `git status --porcelain=v2 --branch -z` and `git log -1`. Read-only:
@@ -38,7 +37,7 @@ export interface GitStatusResult {
   readonly lastCommit: { hash: string; subject: string; author: string; date: string } | null;
 }
 
-export const MAX_LISTED = 500;
+const MAX_LISTED = 500;
 
 const CHANGES: Record<string, FileChange> = {
   M: 'modified', A: 'added', D: 'deleted', R: 'renamed', C: 'copied', T: 'type-changed', U: 'updated',
@@ -56,7 +55,7 @@ export type ParsedStatus = Omit<GitStatusResult, 'repository' | 'lastCommit' | '
 };
 
 /** Parses `git status --porcelain=v2 --branch -z` (lists not yet bounded). */
-export function parsePorcelainV2(output: string): ParsedStatus {
+function parsePorcelainV2(output: string): ParsedStatus {
   const entries = output.split('\0');
   let branch: string | null = null;
   let head: string | null = null;
@@ -117,8 +116,7 @@ const stages = [
 async function execute(params: GitStatusParams, context: ExecutionContext): Promise<GitStatusResult> {
   context.progress({ stage: 'resolve', fraction: 0 });
   const repo = await resolveInWorkspace(context.workspaceRoot, params.repository);
-  const env = safeEnv(await gitEnvironment(context.workspaceRoot));
-  const git = (args: string[]) => runForExecutor(['git', ...SAFE_GIT_ARGS, ...args], { cwd: repo, env, signal: context.signal, timeoutMs: 120_000, maxOutputBytes: 32 * 1024 * 1024 });
+  const git = await gitRunner(repo, context.workspaceRoot, context.signal, 32 * 1024 * 1024);
   context.progress({ stage: 'resolve', fraction: 1 });
 
   context.progress({ stage: 'status', fraction: 0, details: 'git status' });

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ExecutionFailed, type ExecutionContext, type Executor } from '../../../domain/ports/executor.ts';
-import { DETECT_RUN_REPORT_STAGES, LineTail, runForExecutor } from '../process.ts';
+import { DETECT_RUN_REPORT_STAGES, LineTail, runForExecutor, stripAnsi } from '../process.ts';
 import { packageScript, readOrchestratorConfig, readRepoText, repoHas, repositoryParameter, resolveInWorkspace } from '../workspace.ts';
 
 // `lint`: runs the repository's configured linter (never one it has not configured, and never
@@ -39,7 +39,7 @@ const ESLINT_CONFIGS = [
 ];
 
 /** The linter and argv for a repository, or undefined when none is configured. */
-export async function detectLinter(repo: string): Promise<{ linter: Linter; command: string[] } | undefined> {
+async function detectLinter(repo: string): Promise<{ linter: Linter; command: string[] } | undefined> {
   const config = await readOrchestratorConfig(repo);
   if (config.lintCommand) return { linter: 'configured', command: config.lintCommand };
   if (await packageScript(repo, 'lint')) return { linter: 'npm', command: ['npm', 'run', 'lint'] };
@@ -65,12 +65,12 @@ export async function detectLinter(repo: string): Promise<{ linter: Linter; comm
 interface ProblemCounts { problems: number; errors: number | null; warnings: number | null }
 
 /** Problem counts from eslint (stylish), ruff or golangci-lint output; the last summary wins. */
-export class LintOutputParser {
+class LintOutputParser {
   private summary: ProblemCounts | undefined;
   private goIssues = 0;
 
   push(raw: string): void {
-    const line = raw.replace(/\u001b\[[0-9;?]*[A-Za-z]/g, '');
+    const line = stripAnsi(raw);
     let m: RegExpExecArray | null;
     if ((m = /✖ (\d+) problems? \((\d+) errors?, (\d+) warnings?\)/.exec(line))) {
       this.summary = { problems: Number(m[1]), errors: Number(m[2]), warnings: Number(m[3]) };

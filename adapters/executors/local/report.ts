@@ -61,7 +61,7 @@ function renderList(items: readonly unknown[]): string[] {
 }
 
 /** One section's body: text as text; of an object its summary first, then its fields, then its lists. */
-export function renderValue(value: unknown): string {
+function renderValue(value: unknown): string {
   if (value === null || value === undefined) return '_Nothing: this step did not run._';
   if (typeof value === 'string') return cut(value.trim(), MAX_TEXT_CHARS) || '_Empty._';
   if (Array.isArray(value)) return value.length === 0 ? '_None._' : renderList(value).join('\n');

@@ -2,7 +2,7 @@ import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { ExecutionFailed, type ExecutionContext, type Executor } from '../../../domain/ports/executor.ts';
-import { DETECT_RUN_REPORT_STAGES, LineTail, runForExecutor } from '../process.ts';
+import { DETECT_RUN_REPORT_STAGES, LineTail, runForExecutor, stripAnsi } from '../process.ts';
 import { packageScript, readOrchestratorConfig, readRepoText, repoHas, repositoryParameter, resolveInWorkspace } from '../workspace.ts';
 
 // `run-tests`: detects the repository's test runner (or takes `.orchestrator.json` testCommand,
@@ -43,7 +43,6 @@ function tally(text: string): (...words: string[]) => number {
   for (const [, n, word] of text.matchAll(/(\d+) (\w+)/g)) found.set(word!, (found.get(word!) ?? 0) + Number(n));
   return (...words) => words.reduce((sum, word) => sum + (found.get(word) ?? 0), 0);
 }
-const stripAnsi = (line: string) => line.replace(/\u001b\[[0-9;?]*[A-Za-z]/g, '');
 
 /** Streaming parser for the summary lines of the usual test runners; the last summary wins. */
 export class TestOutputParser {
@@ -114,7 +113,7 @@ async function hasPythonTests(repo: string): Promise<boolean> {
 }
 
 /** The runner and argv for a repository, or undefined when none is recognisable. */
-export async function detectTestRunner(repo: string): Promise<{ runner: TestRunner; command: string[] } | undefined> {
+async function detectTestRunner(repo: string): Promise<{ runner: TestRunner; command: string[] } | undefined> {
   const config = await readOrchestratorConfig(repo);
   if (config.testCommand) return { runner: 'configured', command: config.testCommand };
   if (await packageScript(repo, 'test')) return { runner: 'npm', command: ['npm', 'test'] };

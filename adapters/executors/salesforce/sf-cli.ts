@@ -75,7 +75,7 @@ function sfEnvironment(): NodeJS.ProcessEnv {
 }
 
 /** The sf executable: the configured one (SF_BIN), else `sf` on the PATH. */
-export const sfProgram = (context: ExecutionContext): string => context.programs?.sf ?? 'sf';
+const sfProgram = (context: ExecutionContext): string => context.programs?.sf ?? 'sf';
 
 export interface SfRun {
   readonly run: RunResult;
@@ -125,7 +125,7 @@ function notInstalled(error: unknown, program: string): ExecutionFailed | undefi
 }
 
 /** The JSON document in sf's output; tolerates lines printed before it (Node warnings, notices). */
-export function parseEnvelope(output: string): SfEnvelope | undefined {
+function parseEnvelope(output: string): SfEnvelope | undefined {
   const text = output.trim();
   if (text === '') return undefined;
   const candidates = [text, ...[...text.matchAll(/^\{/gm)].map((m) => text.slice(m.index))];

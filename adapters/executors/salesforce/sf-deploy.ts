@@ -8,7 +8,7 @@ import { asArray, count, type Json, projectParameter, record, runSf, SF_STAGES, 
 // saved). Components the org refused are a result (success false, with each error), not a
 // failed execution; a missing authorisation, a missing CLI or a lost connection are failures.
 
-export const DEPLOY_TEST_LEVELS = ['NoTestRun', 'RunSpecifiedTests', 'RunLocalTests', 'RunAllTestsInOrg'] as const;
+const DEPLOY_TEST_LEVELS = ['NoTestRun', 'RunSpecifiedTests', 'RunLocalTests', 'RunAllTestsInOrg'] as const;
 
 const parameters = z
   .object({
@@ -45,7 +45,7 @@ export interface SfDeployResult {
 }
 
 /** sf's argv for the parameters (no shell ever sees it). */
-export function deployArgs(params: SfDeployParams): string[] {
+function deployArgs(params: SfDeployParams): string[] {
   return [
     'project', 'deploy', 'start', '--json',
     ...targetOrgArgs(params.targetOrg),

@@ -7,7 +7,7 @@ import { asArray, count, projectParameter, record, runSf, SF_STAGES, sfFailure, 
 // folder (so its sf configuration applies). Failing tests are a result (sf exits 100 with the
 // results), not a failed execution.
 
-export const APEX_TEST_LEVELS = ['RunSpecifiedTests', 'RunLocalTests', 'RunAllTestsInOrg'] as const;
+const APEX_TEST_LEVELS = ['RunSpecifiedTests', 'RunLocalTests', 'RunAllTestsInOrg'] as const;
 
 const parameters = z
   .object({
@@ -33,7 +33,7 @@ export interface SfRunApexTestsResult {
   readonly durationMs: number;
 }
 
-export function apexTestArgs(params: SfRunApexTestsParams): string[] {
+function apexTestArgs(params: SfRunApexTestsParams): string[] {
   return [
     'apex', 'run', 'test', '--json',
     ...targetOrgArgs(params.targetOrg),
