@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { ConversationState } from '../domain/conversation/index.ts';
 import type { EventStore } from '../domain/ports/event-store.ts';
 import type { PlanState } from '../domain/plan/index.ts';
+import { alreadyDecidedAnswer, type OutcomeResolution } from '../domain/replies/unknown-outcome-reply.ts';
 import type { WorkflowState } from '../domain/workflow/index.ts';
 import { conversationAggregate } from './aggregates/conversation.ts';
 import { planAggregate } from './aggregates/plan.ts';
@@ -10,12 +11,16 @@ import { workflowAggregate } from './aggregates/workflow.ts';
 import { readAggregateState } from './runtime/aggregate-reader.ts';
 import type { CommandClient } from './runtime/command-client.ts';
 import { accepted, describeReply } from './runtime/command-replies.ts';
+import { mayResolveOutcome, type OutcomeDeciders } from './unknown-outcome-rules.ts';
+import { outcomeOfAttempt, readTaskOutcomes } from './unknown-outcomes.ts';
 
 // People deciding (IF3): "Run this plan" / Reject on a plan preview, Approve / Reject on a
 // workflow's gate, or APPROVE / REJECT typed in the thread, which decides whatever in that
 // thread is waiting. The deciders enforce who may decide (named approvers, quorum, the
 // requester not approving alone); this desk turns their refusals into an answer for the one
-// who clicked, and leaves redrawing the message to the thread notifier.
+// who clicked, and leaves redrawing the message to the thread notifier. Unknown outcomes of
+// side-effecting tasks (Re-run / Mark as done / Fail, or RERUN / DONE / FAIL typed in the
+// console) are checked here against the gates' rule before the task is told.
 
 export type Decision = 'approve' | 'reject';
 /** What can be typed alone in a thread: CANCEL rejects a waiting plan or stops the running workflow. */
@@ -31,6 +36,8 @@ export interface DecisionDeskOptions {
   readonly commands: CommandClient;
   readonly store: EventStore;
   readonly logger: Logger;
+  /** Who may decide an unknown outcome; anyone when not given. */
+  readonly outcomeDeciders?: OutcomeDeciders;
 }
 
 export class DecisionDesk {
@@ -72,6 +79,30 @@ export class DecisionDesk {
     return `That did not work: ${describeReply(reply)}`;
   }
 
+  /** Re-run / Mark as done / Fail on an unknown outcome's message: `attempt` is the one the message is about. */
+  async resolveOutcome(taskId: string, attempt: number, user: string, resolution: OutcomeResolution): Promise<string> {
+    const { store } = this.options;
+    const task = await readTaskOutcomes(store, taskId);
+    const shown = task && outcomeOfAttempt(task, attempt);
+    if (!task || !shown) return `Task ${taskId} has no unknown outcome at attempt ${attempt} to decide.`;
+    if (!shown.open) return shown.input.decision ? alreadyDecidedAnswer(shown.input.decision) : `Not decided: ${shown.input.endedUndecided ?? 'it is no longer waiting'}.`;
+    const refusal = mayResolveOutcome(this.options.outcomeDeciders ?? { requesterMayApprove: true }, { user, requestedBy: task.requestedBy, resolution });
+    if (refusal?.code === 'NotAnApprover') return `You are not one of the approvers: ${refusal.message}.`;
+    if (refusal) return `You cannot decide this alone: ${refusal.message}.`;
+    const reply = await this.send('task', taskId, user, 'ResolveTaskOutcome', { resolution, resolvedBy: user, via: 'person' });
+    if (accepted(reply) && reply.events > 0) {
+      if (resolution === 'rerun') return `Running ${task.taskType} again (attempt ${attempt + 1}).`;
+      return resolution === 'completed' ? `Marked as done: task ${taskId} is completed.` : `Marked as failed: task ${taskId} has failed.`;
+    }
+    // Someone else decided first (the same way: nothing recorded; or another way: refused).
+    if (accepted(reply) || (reply.status === 'rejected' && reply.code === 'OutcomeAlreadyKnown')) {
+      const now = await readTaskOutcomes(store, taskId);
+      const decided = now && outcomeOfAttempt(now, attempt);
+      return alreadyDecidedAnswer(decided?.input.decision);
+    }
+    return `That did not work: ${describeReply(reply)}`;
+  }
+
   /**
    * APPROVE / REJECT / CANCEL typed in a thread: the thread's plan while it waits for "Run this
    * plan" (CANCEL rejects it), else its running workflow: the one gate it waits at, or, for
@@ -99,7 +130,11 @@ export class DecisionDesk {
     return undefined;
   }
 
+  /**
+   * One id per click, retried under it while no host answers (a restart, a broker outage), for as
+   * long as the person can be expected to wait for an answer.
+   */
   private send(category: string, id: string, user: string, type: string, data: Record<string, unknown>) {
-    return this.options.commands.send({ category, id }, { commandId: randomUUID(), type, actor: user, data });
+    return this.options.commands.sendUntilAnswered({ category, id }, { commandId: randomUUID(), type, actor: user, data }, { signal: AbortSignal.timeout(30_000) });
   }
 }

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { budgetIdFor } from '../domain/budget/period.ts';
 import type { CommandClient } from './runtime/command-client.ts';
 import { accepted, describeReply, rejectedAs } from './runtime/command-replies.ts';
+import { sendThatLands } from './runtime/commands-that-land.ts';
 
 // AG5 for paid runs (headless Claude Code): before a workflow step that costs money is queued,
 // the most it may cost is reserved on the month's Budget under the workflow, so the monthly and
@@ -23,6 +24,8 @@ export interface PaidRunBudgetOptions {
   readonly caps?: BudgetCaps;
   readonly logger: Logger;
   readonly now?: () => Date;
+  /** Aborted when the process stops: a Budget command still waiting for a host gives up then. */
+  readonly signal?: AbortSignal;
 }
 
 export interface PaidRun {
@@ -64,13 +67,15 @@ export interface Reservation {
  * Holds `amountUsd` on the month's Budget (its caps set first when configured: the same caps
  * again change nothing). Undefined when held, a retry included; otherwise the refusal, described.
  */
-export async function reserveOnBudget(commands: CommandClient, caps: BudgetCaps | undefined, r: Reservation, logger: Logger): Promise<string | undefined> {
+export async function reserveOnBudget(commands: CommandClient, caps: BudgetCaps | undefined, r: Reservation, logger: Logger, signal?: AbortSignal): Promise<string | undefined> {
   const target = { category: 'budget', id: r.budgetId };
+  // Retried under the same ids until the Budget's host decides: money is never left unaccounted.
+  const send = sendThatLands(commands, signal ?? new AbortController().signal, logger, 'budget');
   if (caps) {
-    const set = await commands.send(target, setCapsCommand(r.budgetId, caps));
+    const set = await send(target, setCapsCommand(r.budgetId, caps));
     if (!accepted(set)) logger.warn({ budgetId: r.budgetId, reply: describeReply(set) }, 'could not set the budget caps');
   }
-  const reserved = await commands.send(target, {
+  const reserved = await send(target, {
     commandId: `reserve-${r.reservationId}`,
     type: 'ReserveCost',
     actor: r.user,
@@ -116,6 +121,7 @@ export class PaidRunBudget {
         correlationId: run.workflowId,
       },
       this.options.logger,
+      this.options.signal,
     );
     return refused === undefined ? undefined : `${run.taskType} may cost up to $${ceiling.toFixed(2)} and the budget does not allow it: ${refused}`;
   }
@@ -126,7 +132,8 @@ export class PaidRunBudget {
     if (ceiling === undefined || ceiling <= 0) return;
     const reported = (result as { costUsd?: unknown } | null | undefined)?.costUsd;
     const actualUsd = typeof reported === 'number' && Number.isFinite(reported) && reported >= 0 ? reported : ceiling;
-    const reply = await this.options.commands.send(
+    const send = sendThatLands(this.options.commands, this.options.signal ?? new AbortController().signal, this.options.logger, 'paid-runs');
+    const reply = await send(
       { category: 'budget', id: budgetIdFor(queuedAt) },
       { commandId: `commit-${reservationOf(run.taskId)}`, type: 'CommitCost', actor: 'orchestrator', data: { reservationId: reservationOf(run.taskId), actualUsd } },
     );

@@ -10,6 +10,7 @@ import { readAggregateState } from './runtime/aggregate-reader.ts';
 import type { CommandClient } from './runtime/command-client.ts';
 import { accepted, describeReply, rejectedAs } from './runtime/command-replies.ts';
 import { EventReactor } from './runtime/event-reactor.ts';
+import { sendThatLands, type SendThatLands } from './runtime/commands-that-land.ts';
 
 // The process manager from plans to workflows: a plan that needs no approval runs as soon as
 // it is proposed, one that does once it is approved. The plan is compiled into a step tree and
@@ -31,7 +32,11 @@ export interface PlanRunnerOptions {
 
 export class PlanRunner {
   private readonly reactor: EventReactor;
+  /** Aborted by stop(), so a command waiting for an aggregate host does not block shutdown. */
+  private readonly stopping = new AbortController();
+  private readonly send: SendThatLands;
   constructor(private readonly options: PlanRunnerOptions) {
+    this.send = sendThatLands(options.commands, this.stopping.signal, options.logger, 'plan-runner');
     this.reactor = new EventReactor({
       name: 'plan-runner',
       category: 'plan',
@@ -47,6 +52,7 @@ export class PlanRunner {
   }
 
   stop(): Promise<void> {
+    this.stopping.abort();
     return this.reactor.stop();
   }
 
@@ -59,7 +65,7 @@ export class PlanRunner {
   }
 
   private async run(plan: ProposedPlan): Promise<void> {
-    const { commands, registry, logger } = this.options;
+    const { registry, logger } = this.options;
     const workflowId = plan.planId;
     const definition = workflowOfPlan(plan.plan, { name: plan.plan.summary.slice(0, 200), gates: this.options.gates, sideEffecting: registry.sideEffecting ?? [] });
     const compiled = registerDefinition(definition, registry);
@@ -68,7 +74,7 @@ export class PlanRunner {
       logger.error({ planId: plan.planId, errors: compiled.left }, 'an approved plan no longer compiles into a workflow');
       return;
     }
-    const started = await commands.send(
+    const started = await this.send(
       { category: 'workflow', id: workflowId },
       {
         commandId: `start-${workflowId}`,
@@ -90,12 +96,12 @@ export class PlanRunner {
       logger.error({ planId: plan.planId, reply: describeReply(started) }, 'could not start the workflow of a plan');
       throw new Error(`could not start workflow ${workflowId}: ${describeReply(started)}`);
     }
-    const recorded = await commands.send(
+    const recorded = await this.send(
       { category: 'plan', id: plan.planId },
       { commandId: `compiled-${plan.planId}`, type: 'RecordPlanCompiled', actor: 'orchestrator', data: { workflowId } },
     );
     if (!accepted(recorded)) logger.warn({ planId: plan.planId, reply: describeReply(recorded) }, 'could not record the workflow on the plan');
-    const remembered = await commands.send(
+    const remembered = await this.send(
       { category: 'conversation', id: plan.conversationId },
       { commandId: `context-${plan.planId}-lastWorkflowId`, type: 'SetContextVariable', actor: 'orchestrator', data: { name: 'lastWorkflowId', value: workflowId } },
     );

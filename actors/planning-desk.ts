@@ -8,7 +8,8 @@ import type { Planner, PlannerError, PlanningContext } from '../domain/ports/pla
 import { planAggregate } from './aggregates/plan.ts';
 import { reserveOnBudget, type BudgetCaps } from './paid-run-budget.ts';
 import { readAggregateState } from './runtime/aggregate-reader.ts';
-import type { CommandClient } from './runtime/command-client.ts';
+import type { CommandClient, CommandTarget } from './runtime/command-client.ts';
+import { sendThatLands } from './runtime/commands-that-land.ts';
 import { accepted, describeReply, rejectedAs } from './runtime/command-replies.ts';
 
 // A request that is more than one read-only task becomes a plan (OR1, OR2, AG5): the most the
@@ -44,7 +45,12 @@ export interface PlanningDeskOptions {
   readonly caps?: BudgetCaps;
   readonly logger: Logger;
   readonly now?: () => Date;
+  /** Aborted when the process stops; without one, a command waits at most PATIENCE_MS for a host. */
+  readonly signal?: AbortSignal;
 }
+
+/** How long a person's request waits for an aggregate host (a restart, a broker outage) before it is told. */
+const PATIENCE_MS = 120_000;
 
 export class PlanningDesk {
   private readonly now: () => Date;
@@ -53,8 +59,13 @@ export class PlanningDesk {
     this.now = options.now ?? (() => new Date());
   }
 
+  /** Plan and Budget commands retried under their ids until a host decides: a paid planner call is never left unrecorded. */
+  private send(target: CommandTarget, envelope: Parameters<CommandClient['send']>[1]) {
+    return sendThatLands(this.options.commands, this.options.signal ?? AbortSignal.timeout(PATIENCE_MS), this.options.logger, 'planning-desk')(target, envelope);
+  }
+
   async plan(request: PlanRequest): Promise<PlanningOutcome> {
-    const { commands, planner } = this.options;
+    const { planner } = this.options;
     // A message taken again after a crash: the plan is there already, and planning again would be paid twice.
     const existing: PlanState = await readAggregateState(this.options.store, planAggregate, request.planId, this.options.logger);
     if (existing.status !== 'none') return { kind: 'duplicate', planId: request.planId };
@@ -81,7 +92,7 @@ export class PlanningDesk {
 
     const { plan, model, usage, costUsd } = produced.right;
     const approval = approvalPolicyFor(plan, this.options.registry, this.options.approvalRules);
-    const proposed = await commands.send(
+    const proposed = await this.send(
       { category: 'plan', id: request.planId },
       {
         commandId: `propose-${request.planId}`,
@@ -104,6 +115,7 @@ export class PlanningDesk {
       this.options.caps,
       { budgetId, reservationId, amountUsd, purpose, user: request.requestedBy, correlationId: request.conversationId },
       this.options.logger,
+      this.options.signal ?? AbortSignal.timeout(PATIENCE_MS),
     );
     return refused === undefined ? undefined : `planning this would cost up to $${amountUsd.toFixed(2)}, and the budget does not allow it: ${refused}`;
   }
@@ -112,8 +124,8 @@ export class PlanningDesk {
     const target = { category: 'budget', id: budgetId };
     const reply =
       spentUsd > 0
-        ? await this.options.commands.send(target, { commandId: `commit-${reservationId}`, type: 'CommitCost', actor: 'orchestrator', data: { reservationId, actualUsd: spentUsd } })
-        : await this.options.commands.send(target, {
+        ? await this.send(target, { commandId: `commit-${reservationId}`, type: 'CommitCost', actor: 'orchestrator', data: { reservationId, actualUsd: spentUsd } })
+        : await this.send(target, {
             commandId: `release-${reservationId}`,
             type: 'ReleaseCost',
             actor: 'orchestrator',

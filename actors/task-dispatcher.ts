@@ -1,4 +1,5 @@
 import type { NatsConnection } from 'nats';
+import pRetry, { AbortError } from 'p-retry';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { CheckpointStore } from '../domain/ports/checkpoint-store.ts';
@@ -45,6 +46,8 @@ export class TaskDispatcher {
   private readonly retries = new Map<string, { readonly timer: NodeJS.Timeout; readonly hold: Hold }>();
   private readonly reactor: EventReactor;
   private readonly mailbox = new KeyedMailbox();
+  /** Aborted by stop(): an enqueue still retrying gives up (its hold keeps the checkpoint before it). */
+  private readonly stopping = new AbortController();
 
   constructor(private readonly options: TaskDispatcherOptions) {
     this.reactor = taskEventReactor(CHECKPOINT_NAME, options, (event, hold) => {
@@ -63,6 +66,7 @@ export class TaskDispatcher {
   }
 
   async stop(): Promise<void> {
+    this.stopping.abort();
     await this.reactor.stop();
     await this.mailbox.idle();
     // Timers cleared without releasing their holds: the checkpoint stays before them.
@@ -90,7 +94,7 @@ export class TaskDispatcher {
         const held = retryHold!;
         const timer = setTimeout(() => {
           this.retries.delete(taskId);
-          void this.taskData(taskId)
+          void this.untilDone(() => this.taskData(taskId), taskId, 'reading the queued task failed; retrying')
             .then((task) => this.enqueue(taskId, task, nextAttempt))
             .catch((error: unknown) => this.options.logger.error({ err: error, taskId }, 'retry enqueue failed'))
             .finally(() => held.release());
@@ -127,7 +131,27 @@ export class TaskDispatcher {
     this.retries.delete(taskId);
   }
 
-  private async enqueue(taskId: string, task: QueuedTask, attempt: number): Promise<void> {
+  /**
+   * Retried with jittered backoff until the queue takes it: while the broker restarts, a dropped
+   * enqueue would leave the task queued forever. Enqueue is idempotent per attempt.
+   */
+  private enqueue(taskId: string, task: QueuedTask, attempt: number): Promise<void> {
+    return this.untilDone(() => this.enqueueOnce(taskId, task, attempt), taskId, 'enqueue failed; retrying');
+  }
+
+  /** `work` retried with jittered backoff until it succeeds or the dispatcher stops. */
+  private untilDone<T>(work: () => Promise<T>, taskId: string, message: string): Promise<T> {
+    return pRetry(work, {
+      retries: Number.POSITIVE_INFINITY,
+      minTimeout: 100,
+      maxTimeout: 5_000,
+      randomize: true,
+      signal: this.stopping.signal,
+      onFailedAttempt: ({ error, attemptNumber }) => this.options.logger[attemptNumber > 3 ? 'warn' : 'debug']({ err: error, taskId, tries: attemptNumber }, message),
+    });
+  }
+
+  private async enqueueOnce(taskId: string, task: QueuedTask, attempt: number): Promise<void> {
     await this.options.queue.enqueue({
       taskId,
       attempt,
@@ -146,7 +170,8 @@ export class TaskDispatcher {
     if (known) return known;
     const { events } = await this.options.store.read(streamName('task', taskId), { maxCount: 1 });
     const queued = events[0];
-    if (!queued || queued.type !== 'TaskQueued') throw new Error(`task ${taskId} has no TaskQueued event`);
+    // Not worth retrying: AbortError ends untilDone at once.
+    if (!queued || queued.type !== 'TaskQueued') throw new AbortError(`task ${taskId} has no TaskQueued event`);
     const task = queuedData.parse(queued.data);
     this.tasks.set(taskId, task);
     return task;

@@ -12,8 +12,11 @@ import type { CommandClient } from './runtime/command-client.ts';
 import type { CommandReply } from './runtime/command-envelope.ts';
 import { EventReactor, type Hold } from './runtime/event-reactor.ts';
 import { KeyedMailbox } from './runtime/keyed-mailbox.ts';
+import { readAggregateState } from './runtime/aggregate-reader.ts';
+import { taskAggregate } from './aggregates/task.ts';
 import type { PaidRunBudget } from './paid-run-budget.ts';
 import { WorkflowAgenda } from './workflow-agenda.ts';
+import { taskEventIn } from '../projections/models/domain-events.ts';
 
 // The workflow engine: the process manager between the Workflow aggregate and the tasks that
 // run its steps. A scheduled step becomes a queued task (`${workflowId}_${stepId}_${attempt}`,
@@ -47,7 +50,7 @@ export interface WorkflowTimersModel {
 /** Without a model no start is ever confirmed: the checkpoint stays before every running workflow, and a restart replays them. */
 const noModel: WorkflowTimersModel = { running: async () => [], holding: async () => new Set() };
 
-const queued = z.object({ workflowId: z.string().optional(), stepId: z.string().optional(), taskType: z.string().optional() });
+const queued = z.object({ workflowId: z.string().optional(), stepId: z.string().optional(), taskType: z.string().optional(), payload: z.unknown() });
 const taskFailed = z.object({ final: z.boolean(), retryable: z.boolean(), error: z.object({ code: z.string(), message: z.string() }) });
 const taskCancelled = z.object({ reason: z.string(), requestedBy: z.string() });
 
@@ -62,6 +65,8 @@ interface RunningStep {
   readonly attempt: number;
   readonly taskType?: string;
   readonly queuedAt?: string;
+  /** False when running the step's task again could repeat a side effect (a production deploy). */
+  readonly rerunSafe: boolean;
 }
 
 type StepToRun = Pick<RetryTask, 'taskId' | 'taskType' | 'pool' | 'params' | 'timeoutMs' | 'dryRun'> & { readonly stepId: string; readonly attempt: number };
@@ -78,6 +83,8 @@ export interface WorkflowEngineOptions {
   readonly confirmEveryMs?: number;
   /** Reserves paid runs (headless Claude Code) on the Budget before they are queued, and settles them after. */
   readonly paidRuns?: PaidRunBudget;
+  /** Whether a task of this type with these parameters may run again when its outcome is unknown; default: yes. */
+  readonly rerunSafe?: (taskType: string, params: unknown) => boolean;
   readonly now?: () => number;
 }
 
@@ -95,6 +102,8 @@ export class WorkflowEngine {
   private readonly mailbox = new KeyedMailbox();
   private confirmTimer: NodeJS.Timeout | undefined;
   private confirming = false;
+  /** Aborted by stop(): commands still waiting for an aggregate host give up, so shutdown is not blocked. */
+  private readonly stopping = new AbortController();
 
   constructor(private readonly options: WorkflowEngineOptions) {
     this.model = options.timersModel ?? noModel;
@@ -131,6 +140,7 @@ export class WorkflowEngine {
   }
 
   async stop(): Promise<void> {
+    this.stopping.abort();
     clearInterval(this.confirmTimer);
     this.agenda.stop();
     await this.taskEvents.stop();
@@ -228,13 +238,23 @@ export class WorkflowEngine {
       case 'approval-reminder':
         // The gate records that its approvers were reminded (ApprovalReminderDue), once per request; the notices go from there.
         return this.sendWhenDue('workflow', workflowId, `remind-${workflowId}-${timer.stepId}-${timer.visit}`, 'RemindApprovers', { stepId: timer.stepId, visit: timer.visit });
-      case 'step-timeout':
+      case 'step-timeout': {
+        const step = await this.stepOf(timer.taskId);
+        if (step && !step.rerunSafe) {
+          // Stopping a deploy half-way and retrying the step could deploy twice: a running attempt
+          // times out with its outcome unknown instead, and the step waits for people to decide.
+          const task = await readAggregateState(this.options.store, taskAggregate, timer.taskId, this.options.logger);
+          if (task.status === 'running') {
+            return this.sendWhenDue('task', timer.taskId, `step-timeout-${timer.taskId}-${task.attempt}`, 'TimeOutTask', { attempt: task.attempt, rerunSafe: false });
+          }
+        }
         // Through the task, so the task aggregate decides between its completion and the timeout;
         // the cancellation then comes back as the step's timeout (onTaskEvent).
         return this.sendWhenDue('task', timer.taskId, `step-timeout-${timer.taskId}`, 'CancelTask', {
           reason: `attempt ${timer.attempt} of step "${timer.stepId}" of workflow ${workflowId} timed out`,
           requestedBy: STEP_TIMEOUT,
         });
+      }
     }
   }
 
@@ -246,7 +266,14 @@ export class WorkflowEngine {
     const send = fromTimer ? this.sendWhenDue.bind(this) : this.send.bind(this);
     const workflow = this.agenda.get(workflowId);
     if (!workflow) return;
-    this.steps.set(step.taskId, { workflowId, stepId: step.stepId, attempt: step.attempt, taskType: step.taskType, queuedAt: new Date((this.options.now ?? Date.now)()).toISOString() });
+    this.steps.set(step.taskId, {
+      workflowId,
+      stepId: step.stepId,
+      attempt: step.attempt,
+      taskType: step.taskType,
+      queuedAt: new Date((this.options.now ?? Date.now)()).toISOString(),
+      rerunSafe: this.rerunSafe(step.taskType, step.params),
+    });
     if (step.dryRun) {
       const output = { dryRun: true, wouldRun: { taskType: step.taskType, params: step.params } };
       await send('workflow', workflowId, `dry-run-${step.taskId}`, 'RecordStepCompleted', { stepId: step.stepId, attempt: step.attempt, output });
@@ -285,7 +312,7 @@ export class WorkflowEngine {
   }
 
   private async onTaskEvent(event: RecordedEvent): Promise<void> {
-    if (!['TaskAssigned', 'TaskCompleted', 'TaskFailed', 'TaskCancelled'].includes(event.type)) return;
+    if (!['TaskAssigned', 'TaskCompleted', 'TaskFailed', 'TaskCancelled', 'TaskOutcomeUnknown'].includes(event.type)) return;
     const taskId = parseStreamName(event.stream).id;
     const step = await this.stepOf(taskId);
     if (!step) return;
@@ -293,8 +320,16 @@ export class WorkflowEngine {
     // The jitter of a retry's backoff is drawn here: the decider draws no random numbers.
     const jitter = () => randomInt(0, 1_000_001) / 1_000_000;
     switch (event.type) {
-      case 'TaskAssigned':
-        await this.send('workflow', workflowId, `step-started-${taskId}`, 'RecordStepStarted', { stepId, attempt, workerId: (event.data as { workerId?: string }).workerId });
+      case 'TaskAssigned': {
+        // A task runs a step once (maxAttempts 1); a later attempt of it is a re-run someone asked for after an unknown outcome.
+        const typed = taskEventIn(event)?.event;
+        const rerun = typed?.type === 'TaskAssigned' && typed.data.attempt > 1 ? `-${typed.data.attempt}` : '';
+        await this.send('workflow', workflowId, `step-started-${taskId}${rerun}`, 'RecordStepStarted', { stepId, attempt, workerId: (event.data as { workerId?: string }).workerId });
+        return;
+      }
+      case 'TaskOutcomeUnknown':
+        // The step waits for someone to resolve the task (its timeout no longer applies); the resolution comes back as the events above.
+        await this.send('workflow', workflowId, `step-outcome-unknown-${taskId}-${event.revision}`, 'RecordStepOutcomeUnknown', { stepId, attempt, taskId });
         return;
       case 'TaskCompleted':
         await this.settlePaidRun(taskId, step, (event.data as { result?: unknown }).result);
@@ -338,6 +373,10 @@ export class WorkflowEngine {
   }
 
   /** Which workflow step a task runs; from its TaskQueued when not seen since the start. */
+  private rerunSafe(taskType: string, params: unknown): boolean {
+    return this.options.rerunSafe?.(taskType, params) ?? true;
+  }
+
   private async stepOf(taskId: string): Promise<RunningStep | undefined> {
     const known = this.steps.get(taskId);
     if (known) return known;
@@ -353,13 +392,29 @@ export class WorkflowEngine {
     }
     const attempt = Number(taskId.slice(taskId.lastIndexOf('_') + 1));
     if (!Number.isInteger(attempt) || attempt < 1) return undefined;
-    const step: RunningStep = { workflowId: data.workflowId, stepId: data.stepId, attempt, ...(data.taskType ? { taskType: data.taskType } : {}), queuedAt: first.metadata.occurredAt };
+    const step: RunningStep = {
+      workflowId: data.workflowId,
+      stepId: data.stepId,
+      attempt,
+      ...(data.taskType ? { taskType: data.taskType } : {}),
+      queuedAt: first.metadata.occurredAt,
+      rerunSafe: data.taskType === undefined || this.rerunSafe(data.taskType, data.payload),
+    };
     this.steps.set(taskId, step);
     return step;
   }
 
   private async send(category: 'workflow' | 'task', id: string, commandId: string, type: string, data: Record<string, unknown>): Promise<CommandReply> {
-    const reply: CommandReply = await this.options.commands.send({ category, id }, { commandId, type, actor: 'workflow-engine', data });
+    // Retried under the same id until a host decides: a missing aggregate host or a broker restart
+    // must delay the workflow, never drop a step's outcome.
+    const reply: CommandReply = await this.options.commands.sendUntilAnswered(
+      { category, id },
+      { commandId, type, actor: 'workflow-engine', data },
+      {
+        signal: this.stopping.signal,
+        onRetry: (error, attempt) => this.options.logger[attempt > 3 ? 'warn' : 'debug']({ err: error, category, id, type, attempt }, 'workflow engine command not answered yet; retrying'),
+      },
+    );
     if (reply.status === 'accepted') return reply;
     // Already decided (a replay, a timer fired twice, a race with a person's click, a finished workflow): nothing to do.
     const level = reply.status === 'rejected' ? 'debug' : 'error';

@@ -8,6 +8,7 @@ const STEP_STATUS: Readonly<Record<StepStatus, string>> = {
   scheduled: 'scheduled',
   running: 'running',
   retryScheduled: 'waiting to retry',
+  outcomeUnknown: 'outcome unknown, waiting for a decision (Re-run, Mark as done or Fail in its thread)',
   completed: 'completed',
   failed: 'failed',
   awaitingApproval: 'awaiting approval',
@@ -68,6 +69,7 @@ function describeStep(id: string, title: string | undefined, run: StepRun | unde
     run.attempt > 0 ? `attempt ${run.attempt}` : undefined,
     run.visit > 1 ? `visit ${run.visit}` : undefined,
     run.status === 'retryScheduled' && run.retryDueAt ? `due at ${run.retryDueAt}` : undefined,
+    run.status === 'outcomeUnknown' && run.taskId ? `task ${run.taskId}` : undefined,
     run.status === 'failed' && run.error ? `${run.error.code}: ${run.error.message}` : undefined,
     wouldRun(run.output),
   ].filter(Boolean);

@@ -1,7 +1,7 @@
 import { hostname, userInfo } from 'node:os';
 import { ConsoleFrontEnd } from '../adapters/console/console-front-end.ts';
 import { consoleResultsSubject } from '../adapters/console/console-notice-poster.ts';
-import { conversationIntake, slashCommandTable } from './front-desk.ts';
+import { conversationIntake, decisionDesk, slashCommandTable } from './front-desk.ts';
 import type { RoleContext } from './role-context.ts';
 
 const token = (value: string): string => value.replace(/[^A-Za-z0-9_-]/g, '_') || 'x';
@@ -23,6 +23,7 @@ export async function startConsole(context: RoleContext, { logFile }: { logFile:
   return new ConsoleFrontEnd({
     intake: conversationIntake(context, () => ({ kind: 'nats', subject })),
     slash: slashCommandTable(context, 'console'),
+    decisions: decisionDesk(context),
     store,
     results,
     channel,

@@ -1,4 +1,5 @@
 import type { NatsConnection } from 'nats';
+import type { Logger } from 'pino';
 import { EsdbEventStore } from '../adapters/eventstoredb/esdb-event-store.ts';
 import { JetStreamEventStore } from '../adapters/jetstream/jetstream-event-store.ts';
 import type { EventStore } from '../domain/ports/event-store.ts';
@@ -13,9 +14,10 @@ export interface OpenedEventStore {
   readonly description: string;
 }
 
-export async function openEventStore(config: Config, nc: NatsConnection): Promise<OpenedEventStore> {
+/** `logger`: where the JetStream store reports interrupted subscriptions and quarantined messages. */
+export async function openEventStore(config: Config, nc: NatsConnection, logger?: Logger): Promise<OpenedEventStore> {
   if (config.eventStore.kind === 'jetstream') {
-    const store = await JetStreamEventStore.connect(nc, { prefix: config.prefix });
+    const store = await JetStreamEventStore.connect(nc, { prefix: config.prefix, replicas: config.nats.replicas, ...(logger ? { logger } : {}) });
     return { store, description: `JetStream stream ${store.streamName}` };
   }
   const store = EsdbEventStore.fromConnectionString(config.eventStore.url);

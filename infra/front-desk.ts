@@ -45,7 +45,13 @@ export function conversationIntake(context: RoleContext, replyTarget: (message: 
 }
 
 export const decisionDesk = ({ config, nc, store, logger }: RoleContext): DecisionDesk =>
-  new DecisionDesk({ commands: new CommandClient(nc, config.prefix), store, logger: logger.child({ component: 'decisions' }) });
+  new DecisionDesk({
+    commands: new CommandClient(nc, config.prefix),
+    store,
+    logger: logger.child({ component: 'decisions' }),
+    // Unknown outcomes of side-effecting tasks are decided under the same rule as approval gates.
+    outcomeDeciders: { ...(config.workflows.approvers ? { approvers: config.workflows.approvers } : {}), requesterMayApprove: config.workflows.requesterMayApprove },
+  });
 
 /** The month's caps from COST_BUDGET_*; undefined when no monthly budget is set (spending recorded, never capped). */
 export function budgetCaps(config: Config): BudgetCaps | undefined {

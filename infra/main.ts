@@ -10,7 +10,9 @@ import { startConsole } from './console.ts';
 import { ALL_ROLES, startRole, type Role } from './roles.ts';
 import { ShutdownSequence } from './shutdown.ts';
 import { createLogger } from './logging.ts';
+import { installProcessGuard } from './process-guard.ts';
 import { connectNats } from './nats/connect-nats.ts';
+import { NatsStoreInUse } from './nats/store-lock.ts';
 import { NatsServerFailedToStart, NatsServerMissing, startEmbeddedNatsServer, type EmbeddedNatsServer } from './nats/embedded-nats-server.ts';
 
 // `npm start`: every role in one process. Without NATS_URL it runs its own nats-server
@@ -27,8 +29,12 @@ async function main(): Promise<void> {
     name: 'orchestrator',
     ...(console_ ? { destination: pino.destination({ dest: logFile, mkdir: true, sync: false }) } : {}),
   });
-  const shutdown = new ShutdownSequence(logger);
+  installProcessGuard({ logger, context: { process: 'main' } });
+  // Ctrl-C ends the product in under 5 s whatever is running; an executor still running then is
+  // stopped by its watchdog, and its task is handed to another worker by the queue.
+  const shutdown = new ShutdownSequence(logger, { deadlineMs: 3_500 });
   shutdown.onSignals();
+  if (process.env.npm_lifecycle_event !== undefined) shutdown.onParentExit(); // started by `npm start`
 
   try {
     let server: EmbeddedNatsServer | undefined;
@@ -36,6 +42,7 @@ async function main(): Promise<void> {
       server = await startEmbeddedNatsServer({ dataDir: config.dataDir });
       shutdown.add(() => server!.stop());
       logger.info({ url: server.url, natsPid: server.pid, storeDir: server.storeDir }, 'embedded nats-server started');
+      if (server.stoppedLeftovers.length > 0) logger.warn({ pids: server.stoppedLeftovers }, 'stopped a nats-server left on this store by an earlier run');
       // Lets `orch` on this machine find the embedded server; removed again on shutdown.
       const urlFile = embeddedUrlFile(config.dataDir);
       await writeFile(urlFile, server.url);
@@ -48,11 +55,18 @@ async function main(): Promise<void> {
       if (!shutdown.shuttingDown) void shutdown.run(`NATS connection closed${error ? `: ${error.message}` : ''}`, 1);
     });
 
-    const { store, description } = await openEventStore(config, nc);
+    const { store, description } = await openEventStore(config, nc, logger);
     shutdown.add(() => store.close());
     const roles: Role[] = config.slack ? [...ALL_ROLES, 'slack'] : [...ALL_ROLES];
     const context = { config, nc, store, logger };
-    for (const role of roles) shutdown.add(await startRole(role, context));
+    const workerStops: (() => Promise<unknown>)[] = [];
+    for (const role of roles) {
+      const stop = await startRole(role, context);
+      if (role.startsWith('workers:')) workerStops.push(stop);
+      else shutdown.add(stop);
+    }
+    // Pools stop side by side (first, as the newest): each waits up to a second for its queue's pending take.
+    shutdown.add(() => Promise.all(workerStops.map((stop) => stop())));
 
     logger.info(
       {
@@ -78,7 +92,7 @@ async function main(): Promise<void> {
       }
     }
   } catch (error) {
-    if (error instanceof NatsServerMissing || error instanceof NatsServerFailedToStart) {
+    if (error instanceof NatsServerMissing || error instanceof NatsServerFailedToStart || error instanceof NatsStoreInUse) {
       logger.fatal(error.message);
       console.error(error.message);
     } else {

@@ -11,7 +11,7 @@ import type { RoleContext } from './role-context.ts';
 export async function startPlanRunner({ config, nc, store, logger }: RoleContext): Promise<() => Promise<void>> {
   const runner = new PlanRunner({
     store,
-    checkpoints: await KvCheckpointStore.connect(nc, config.prefix),
+    checkpoints: await KvCheckpointStore.connect(nc, config.prefix, { replicas: config.nats.replicas }),
     commands: new CommandClient(nc, config.prefix),
     registry: { taskTypes, sideEffecting: sideEffectingTaskTypes },
     gates: planGates(config),

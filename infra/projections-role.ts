@@ -11,7 +11,7 @@ import type { RoleContext } from './role-context.ts';
 // and takes rebuild requests. Run one process of it: each model has a single writer.
 
 export async function startProjections({ config, nc, store, logger }: RoleContext, models: readonly ProjectionDefinition[] = readModels): Promise<() => Promise<void>> {
-  const storage = await KvReadModelStorage.connect(nc, config.prefix);
+  const storage = await KvReadModelStorage.connect(nc, config.prefix, { replicas: config.nats.replicas });
   const log = logger.child({ role: 'projections' });
   const supervisors = models.map((definition) => new ProjectionSupervisor({ definition, store, storage, clock: systemClock, logger: log }));
   for (const supervisor of supervisors) await supervisor.start();

@@ -11,8 +11,8 @@ import type { RoleContext } from './role-context.ts';
 export const publicEventSource = (prefix: string): string => `orch://${prefix}`;
 
 export async function startPublicEvents({ config, nc, store, logger }: RoleContext): Promise<() => Promise<void>> {
-  const sink = await JetStreamPublicEventSink.connect(nc, { prefix: config.prefix });
-  const checkpoints = await KvCheckpointStore.connect(nc, config.prefix);
+  const sink = await JetStreamPublicEventSink.connect(nc, { prefix: config.prefix, replicas: config.nats.replicas });
+  const checkpoints = await KvCheckpointStore.connect(nc, config.prefix, { replicas: config.nats.replicas });
   const publisher = new PublicEventPublisher({ store, sink, checkpoints, logger: logger.child({ role: 'public-events' }), source: publicEventSource(config.prefix) });
   await publisher.start();
   return () => publisher.stop();

@@ -15,7 +15,7 @@ import type { RoleContext } from './role-context.ts';
 // a restart neither doubles nor loses a reply.
 
 export async function startReactors({ config, nc, store, logger }: RoleContext): Promise<() => Promise<void>> {
-  const checkpoints = await KvCheckpointStore.connect(nc, config.prefix);
+  const checkpoints = await KvCheckpointStore.connect(nc, config.prefix, { replicas: config.nats.replicas });
   const commands = new CommandClient(nc, config.prefix);
   const chat = config.slack ? new SlackChatPoster(slackWebClient(config.slack.botToken, config.slack.apiUrl)) : undefined;
   const log = logger.child({ role: 'reactors' });

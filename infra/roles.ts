@@ -2,9 +2,12 @@ import { hostname } from 'node:os';
 import { aggregates } from '../actors/aggregates/index.ts';
 import { AggregateHost } from '../actors/runtime/aggregate-host.ts';
 import { CommandClient } from '../actors/runtime/command-client.ts';
+import { readAggregateState } from '../actors/runtime/aggregate-reader.ts';
+import { taskAggregate } from '../actors/aggregates/task.ts';
 import { TaskDispatcher } from '../actors/task-dispatcher.ts';
 import { WorkerActor } from '../actors/workers/worker-actor.ts';
 import { executors } from '../adapters/executors/registry.ts';
+import { guardExecutorGroups } from '../adapters/executors/executor-leftovers.ts';
 import { JetStreamWorkQueue } from '../adapters/jetstream/work-queue.ts';
 import { KvCheckpointStore } from '../adapters/nats/kv-checkpoint-store.ts';
 import { KvSnapshotStore } from '../adapters/nats/kv-snapshot-store.ts';
@@ -18,6 +21,7 @@ import { startReactors } from './reactors-role.ts';
 import { startSlack } from './slack-role.ts';
 import { startPlanRunner } from './plan-runner-role.ts';
 import { startWorkflowEngine } from './workflow-engine-role.ts';
+import { warnOfFewerReplicas } from './nats/replica-check.ts';
 
 // Process roles. Embedded mode runs them all in one process; production starts them apart,
 // as many processes of each as load needs (`aggregates`, `workers:<pool>`); `dispatcher`,
@@ -39,11 +43,18 @@ export function parseRole(value: string): Role {
 }
 
 
+/** Connections whose streams were already checked against NATS_REPLICAS: once per process. */
+const replicasChecked = new WeakSet<object>();
+
 /** Starts one role; returns how to stop it. */
 export async function startRole(role: Role, context: RoleContext): Promise<Stop> {
   const { config, nc, store, logger } = context;
+  if (!replicasChecked.has(nc)) {
+    replicasChecked.add(nc);
+    await warnOfFewerReplicas(await nc.jetstreamManager(), config.prefix, config.nats.replicas, logger);
+  }
   if (role === 'aggregates') {
-    const snapshots = await KvSnapshotStore.connect(nc, config.prefix);
+    const snapshots = await KvSnapshotStore.connect(nc, config.prefix, { replicas: config.nats.replicas });
     const hosts = aggregates.map((definition) => new AggregateHost({ nc, store, definition, clock: systemClock, logger: logger.child({ role, category: definition.category }), prefix: config.prefix, snapshots }));
     hosts.forEach((h) => h.start());
     await nc.flush();
@@ -61,9 +72,9 @@ export async function startRole(role: Role, context: RoleContext): Promise<Stop>
   if (role === 'slack') return startSlack(context);
   // The dispatcher fills every pool's queue; a worker role takes from its own pool only.
   const pool = role === 'dispatcher' ? undefined : role.slice('workers:'.length);
-  const queue = await JetStreamWorkQueue.connect(nc, { prefix: config.prefix, pools: pool === undefined ? POOLS : [pool], ackWaitMs: config.work.ackWaitMs });
+  const queue = await JetStreamWorkQueue.connect(nc, { prefix: config.prefix, pools: pool === undefined ? POOLS : [pool], ackWaitMs: config.work.ackWaitMs, replicas: config.nats.replicas });
   if (pool === undefined) {
-    const checkpoints = await KvCheckpointStore.connect(nc, config.prefix);
+    const checkpoints = await KvCheckpointStore.connect(nc, config.prefix, { replicas: config.nats.replicas });
     const dispatcher = new TaskDispatcher({ store, queue, checkpoints, nc, logger: logger.child({ role }), prefix: config.prefix });
     await dispatcher.start();
     return async () => {
@@ -71,11 +82,12 @@ export async function startRole(role: Role, context: RoleContext): Promise<Stop>
       queue.close();
     };
   }
+  await guardExecutorGroups(config.dataDir, logger.child({ role }));
   const registry = new Map<string, Executor>(executors.filter((e) => e.pool === pool).map((e) => [e.taskType, e as unknown as Executor]));
   const commands = new CommandClient(nc, config.prefix);
   const workers = Array.from({ length: workerCount(config, pool) }, (_, i) => {
     const workerId = `${pool}-${hostname().replace(/[^A-Za-z0-9_-]/g, '_')}-${process.pid}-${i + 1}`;
-    return new WorkerActor({ workerId, pool, concurrency: 1, queue, commands, executors: registry, workspaceRoot: config.work.workspaceRoot ?? process.cwd(), programs: { sf: config.work.sfBin, claude: config.work.claudeBin }, nc, logger: logger.child({ role, workerId }), prefix: config.prefix });
+    return new WorkerActor({ workerId, pool, concurrency: 1, queue, commands, executors: registry, workspaceRoot: config.work.workspaceRoot ?? process.cwd(), programs: { sf: config.work.sfBin, claude: config.work.claudeBin }, nc, logger: logger.child({ role, workerId }), prefix: config.prefix, readTask: (taskId) => readAggregateState(store, taskAggregate, taskId, logger) });
   });
   workers.forEach((w) => w.start());
   return async () => {

@@ -1,11 +1,15 @@
 import { ConfigError, loadConfig } from './config/load-config.ts';
 import { connectToProduct, NoRunningProduct } from './cli/connect.ts';
 import { createLogger } from './logging.ts';
+import { watchConnection } from './nats/connection-watch.ts';
+import { installProcessGuard } from './process-guard.ts';
 import { parseRole, startRole, type Role } from './roles.ts';
 import { ShutdownSequence } from './shutdown.ts';
 
 // Production entry: `node --import tsx infra/run-role.ts aggregates workers:local-ops ...`
 // runs the named roles against NATS_URL (or the embedded server of a local `npm start`).
+// It rides out broker restarts (the connection reconnects forever) and exits only when told to
+// (signal: code 0) or on a fatal error (one log line saying why, non-zero code).
 
 async function main(): Promise<void> {
   let roles: Role[];
@@ -19,9 +23,11 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const logger = createLogger({ level: config.logLevel, name: `orchestrator:${roles.join('+')}` });
-  const { nc, store } = await connectToProduct(config);
+  installProcessGuard({ logger, context: { roles } });
+  const { nc, store } = await connectToProduct(config, { kind: 'process', name: `orch-${roles.join('+')}`, logger });
   const shutdown = new ShutdownSequence(logger);
   shutdown.onSignals();
+  watchConnection(nc, logger, (reason) => void shutdown.run(reason, 1), () => shutdown.shuttingDown);
   shutdown.add(() => nc.drain());
   shutdown.add(() => store.close());
   for (const role of roles) shutdown.add(await startRole(role, { config, nc, store, logger }));

@@ -1,3 +1,4 @@
+import { rerunSafeFor } from '../adapters/executors/registry.ts';
 import { PaidRunBudget } from '../actors/paid-run-budget.ts';
 import { CommandClient } from '../actors/runtime/command-client.ts';
 import { WorkflowEngine } from '../actors/workflow-engine.ts';
@@ -20,21 +21,28 @@ export async function startWorkflowEngine({ config, nc, store, logger }: RoleCon
     log.info('workflow engine disabled (ENABLE_WORKFLOW_ENGINE=false)');
     return async () => undefined;
   }
+  // Stops Budget commands still waiting for a host, so shutdown is not blocked by them.
+  const stopping = new AbortController();
   const engine = new WorkflowEngine({
     store,
-    checkpoints: await KvCheckpointStore.connect(nc, config.prefix),
+    checkpoints: await KvCheckpointStore.connect(nc, config.prefix, { replicas: config.nats.replicas }),
     commands: new CommandClient(nc, config.prefix),
     logger: log,
     routeTask: taskRoutes(config),
-    timersModel: workflowTimersAgenda(new ServingModelReader(await KvReadModelStorage.connect(nc, config.prefix), workflowTimers.name)),
+    rerunSafe: rerunSafeFor,
+    timersModel: workflowTimersAgenda(new ServingModelReader(await KvReadModelStorage.connect(nc, config.prefix, { replicas: config.nats.replicas }), workflowTimers.name)),
     paidRuns: new PaidRunBudget({
       commands: new CommandClient(nc, config.prefix),
       // Headless Claude Code is the one paid run; its result reports what it cost.
       ceilingUsd: (taskType) => (taskType === 'claude-code' ? config.cost.claudeRunCeilingUsd : undefined),
       caps: budgetCaps(config),
       logger: log.child({ component: 'paid-runs' }),
+      signal: stopping.signal,
     }),
   });
   await engine.start();
-  return () => engine.stop();
+  return () => {
+    stopping.abort();
+    return engine.stop();
+  };
 }

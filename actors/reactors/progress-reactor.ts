@@ -18,7 +18,7 @@ import { chatRetryDelayMs, findThreadMessage, postThreadMessage, type ThreadMess
 // recorded on the task's Delivery before anything else is written to it, and the message
 // carries a marker, so a restart edits the same message instead of posting another.
 
-type Status = 'queued' | 'running' | 'retrying' | 'completed' | 'failed' | 'cancelled';
+type Status = 'queued' | 'running' | 'retrying' | 'outcomeUnknown' | 'completed' | 'failed' | 'cancelled';
 
 interface View {
   status: Status;
@@ -71,11 +71,12 @@ export class ProgressReactor {
   private readonly intervalMs: number;
   private readonly now: () => number;
   private stopped = false;
+  private readonly stopping = new AbortController();
 
   private readonly messages: ThreadMessages;
 
   constructor(private readonly options: ProgressReactorOptions) {
-    this.messages = { commands: options.commands, store: options.store, logger: options.logger, actor: 'progress-reactor' };
+    this.messages = { commands: options.commands, store: options.store, logger: options.logger, actor: 'progress-reactor', signal: this.stopping.signal };
     this.intervalMs = options.intervalMs ?? 2_000;
     this.now = options.now ?? Date.now;
     this.reactor = taskEventReactor('progress-reactor', options, (event, hold) => this.handle(event, hold));
@@ -87,6 +88,7 @@ export class ProgressReactor {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.stopping.abort();
     for (const task of this.tracked.values()) clearTimeout(task.timer);
     await this.reactor.stop();
   }
@@ -135,6 +137,9 @@ export class ProgressReactor {
       }
       case 'TaskRetryScheduled':
         return { ...view, status: 'retrying', details: 'the attempt did not finish; retrying' };
+      case 'TaskOutcomeUnknown':
+        // Not run again by itself: the decision is taken on its own message in this thread.
+        return { ...view, status: 'outcomeUnknown', details: 'the attempt stopped without a known outcome; not run again until someone decides' };
       case 'TaskCompleted':
         return { ...view, status: 'completed', percent: 100, stage: 'done', details: undefined };
       case 'TaskFailed': {

@@ -1,3 +1,4 @@
+import { sendThatLands, type SendThatLands } from '../runtime/commands-that-land.ts';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
@@ -70,8 +71,11 @@ export class ResultReactor {
   private readonly reactor: EventReactor;
   private readonly inFlight = new Map<string, Promise<void>>();
   private readonly abort = new AbortController();
+  /** Delivery records must land: retried until a host decides, or until stop(). */
+  private readonly send: SendThatLands;
 
   constructor(private readonly options: ResultReactorOptions) {
+    this.send = sendThatLands(options.commands, this.abort.signal, options.logger, 'result-reactor');
     this.reactor = taskEventReactor('result-reactor', options, (event, hold) => this.handle(event, hold));
   }
 
@@ -165,7 +169,7 @@ export class ResultReactor {
 
   /** The reply joins the conversation's history, so the thread reads the same in an audit. */
   private async remember(message: ResultMessage, text: string): Promise<void> {
-    const reply = await this.options.commands.send(
+    const reply = await this.send(
       { category: 'conversation', id: message.conversationId! },
       { commandId: `reply-message-${message.taskId}`, type: 'AddMessage', actor: 'result-reactor', data: { messageId: `reply-${message.taskId}`, role: 'assistant', text } },
     );
@@ -198,7 +202,7 @@ export class ResultReactor {
   }
 
   private async command(taskId: string, type: string, data: Record<string, unknown>, commandId: string): Promise<Extract<CommandReply, { status: 'accepted' }>> {
-    const reply = await this.options.commands.send({ category: 'delivery', id: taskId }, { commandId, type, actor: 'result-reactor', data });
+    const reply = await this.send({ category: 'delivery', id: taskId }, { commandId, type, actor: 'result-reactor', data });
     if (reply.status !== 'accepted') throw new Error(`${type} for ${taskId}: ${JSON.stringify(reply)}`);
     return reply;
   }

@@ -6,6 +6,7 @@ import { deliveryAggregate } from '../aggregates/delivery.ts';
 import { readAggregateState } from '../runtime/aggregate-reader.ts';
 import type { CommandClient } from '../runtime/command-client.ts';
 import { accepted, describeReply } from '../runtime/command-replies.ts';
+import { sendThatLands } from '../runtime/commands-that-land.ts';
 
 // A message a reactor keeps in a thread and edits later (a task's progress, a plan preview, a
 // workflow's status, a gate), recorded on its Delivery before it is posted and after: a crash
@@ -18,7 +19,11 @@ export interface ThreadMessages {
   readonly logger: Logger;
   /** Who the Delivery commands are from. */
   readonly actor: string;
+  /** Aborted when the reactor stops; Delivery commands are retried until a host decides or then (at most a minute without one). */
+  readonly signal?: AbortSignal;
 }
+
+const landing = (deps: ThreadMessages) => sendThatLands(deps.commands, deps.signal ?? AbortSignal.timeout(60_000), deps.logger, deps.actor);
 
 const MAX_BACKOFF_MS = 30_000;
 
@@ -39,7 +44,7 @@ export async function findThreadMessage(deps: ThreadMessages, chat: ChatPoster, 
 
 /** Posts the delivery's message (`post`), recording on the Delivery that it is about to, and then where it landed. */
 export async function postThreadMessage(deps: ThreadMessages, deliveryId: string, thread: ThreadRef, post: () => Promise<MessageRef>): Promise<MessageRef> {
-  const begun = await deps.commands.send(
+  const begun = await landing(deps)(
     { category: 'delivery', id: deliveryId },
     { commandId: `begin-message-${deliveryId}`, type: 'BeginProgressMessage', actor: deps.actor, data: { channel: thread.channel, threadTs: thread.threadTs } },
   );
@@ -50,7 +55,7 @@ export async function postThreadMessage(deps: ThreadMessages, deliveryId: string
 }
 
 async function recordThreadMessage(deps: ThreadMessages, deliveryId: string, message: MessageRef): Promise<void> {
-  const reply = await deps.commands.send(
+  const reply = await landing(deps)(
     { category: 'delivery', id: deliveryId },
     { commandId: `message-posted-${deliveryId}`, type: 'RecordProgressMessage', actor: deps.actor, data: { channel: message.channel, ts: message.ts } },
   );

@@ -10,6 +10,7 @@ import { planPreviewReply } from '../../domain/replies/plan-preview-reply.ts';
 import type { ReplyDocument } from '../../domain/replies/reply-document.ts';
 import { approvalGateReply, approvalReminderReply, workflowEndReply, workflowStatusReply } from '../../domain/replies/workflow-replies.ts';
 import { parseStreamName } from '../../domain/streams.ts';
+import { outcomeDeliveryId, unknownOutcomeReply } from '../../domain/replies/unknown-outcome-reply.ts';
 import type { Workflow, WorkflowState } from '../../domain/workflow/index.ts';
 import { conversationAggregate } from '../aggregates/conversation.ts';
 import { planAggregate } from '../aggregates/plan.ts';
@@ -18,6 +19,7 @@ import { readAggregateState } from '../runtime/aggregate-reader.ts';
 import type { CommandClient } from '../runtime/command-client.ts';
 import { EventReactor, type Hold, type ReactorContext } from '../runtime/event-reactor.ts';
 import { KeyedMailbox } from '../runtime/keyed-mailbox.ts';
+import { readTaskOutcomes, type TaskOutcomes } from '../unknown-outcomes.ts';
 import { chatRetryDelayMs, findThreadMessage, postThreadMessage, type ThreadMessages } from './thread-message.ts';
 
 // Plans and workflows speak in the thread they came from: the plan preview with "Run this
@@ -27,6 +29,9 @@ import { chatRetryDelayMs, findThreadMessage, postThreadMessage, type ThreadMess
 // shows the same thing; and every message is recorded on its own Delivery before and after it
 // is posted (and carries its marker), so a crash between the two finds the message instead of
 // posting a second one.
+// A task whose outcome became unknown (it changes something outside and its attempt stopped
+// without an outcome) gets a message with Re-run / Mark as done / Fail in its thread, redrawn
+// without buttons once decided.
 
 interface Where {
   readonly chat: ChatPoster;
@@ -46,6 +51,8 @@ export interface ThreadNotifierOptions {
 
 const GATE_EVENTS = new Set(['ApprovalRequested', 'ApprovalGranted', 'ApprovalRejected', 'ApprovalTimedOut']);
 const END_EVENTS = new Set(['WorkflowCompleted', 'WorkflowFailed', 'WorkflowCancelled', 'WorkflowTimedOut']);
+/** Task events that post or redraw an unknown outcome's message; a cancellation closes an open one. */
+const OUTCOME_EVENTS = new Set(['TaskOutcomeUnknown', 'TaskOutcomeResolved', 'TaskCancelled']);
 const MAX_TRIES = 8;
 
 export class ThreadNotifier {
@@ -59,11 +66,17 @@ export class ThreadNotifier {
   private readonly messages: ThreadMessages;
 
   constructor(private readonly options: ThreadNotifierOptions) {
-    this.messages = { commands: options.commands, store: options.store, logger: options.logger, actor: 'thread-notifier' };
+    this.messages = { commands: options.commands, store: options.store, logger: options.logger, actor: 'thread-notifier', signal: this.abort.signal };
     const common = { store: options.store, checkpoints: options.checkpoints, logger: options.logger };
     this.reactors = [
       new EventReactor({ ...common, name: 'thread-notices-plans', category: 'plan', handle: (event, context) => this.enqueue(event, context, () => this.onPlanEvent(event)) }),
       new EventReactor({ ...common, name: 'thread-notices-workflows', category: 'workflow', handle: (event, context) => this.enqueue(event, context, () => this.onWorkflowEvent(event)) }),
+      new EventReactor({
+        ...common,
+        name: 'thread-notices-tasks',
+        category: 'task',
+        handle: (event, context) => (OUTCOME_EVENTS.has(event.type) ? this.enqueue(event, context, () => this.onTaskOutcomeEvent(event)) : undefined),
+      }),
     ];
   }
 
@@ -119,6 +132,30 @@ export class ThreadNotifier {
       await this.closeOpenGates(where, state);
       await this.show(where, `workflow-end-${workflowId}`, workflowEndReply(state), 'post');
     }
+  }
+
+  /** Posts the unknown outcome's message, or redraws it with the decision (or the cancellation). */
+  private async onTaskOutcomeEvent(event: RecordedEvent): Promise<void> {
+    const taskId = parseStreamName(event.stream).id;
+    const task = await readTaskOutcomes(this.options.store, taskId);
+    const attempt = (event.data as { attempt?: unknown }).attempt;
+    // A cancellation names no attempt: it closes the latest message, if one is waiting.
+    const shown = typeof attempt === 'number' ? task?.outcomes.findLast((o) => o.input.attempt === attempt) : task?.outcomes.at(-1);
+    if (!task || !shown) return;
+    const where = await this.threadOfTask(task);
+    if (!where) return;
+    await this.show(where, outcomeDeliveryId(taskId, shown.input.attempt), unknownOutcomeReply(shown.input), event.type === 'TaskOutcomeUnknown' ? 'post' : 'update-only');
+  }
+
+  /** A task speaks in its conversation's thread, a workflow step's task in its workflow's, else where its result goes in Slack. */
+  private async threadOfTask(task: TaskOutcomes): Promise<Where | undefined> {
+    if (task.conversationId) return this.threadOfConversation(task.conversationId);
+    if (task.workflowId) {
+      const workflow: WorkflowState = await readAggregateState(this.options.store, workflowAggregate, task.workflowId, this.options.logger);
+      if (workflow.status !== 'none' && workflow.conversationId !== undefined) return this.threadOfConversation(workflow.conversationId);
+    }
+    const target = task.replyTo;
+    return target?.kind === 'slack' ? this.options.threadOf({ source: 'slack', channel: target.channel, threadTs: target.threadTs }) : undefined;
   }
 
   private remember(workflowId: string): void {

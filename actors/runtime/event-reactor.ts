@@ -37,31 +37,53 @@ export class EventReactor {
   private readonly holds = new Set<{ resumeAfter: GlobalPosition | undefined }>();
   private timer: NodeJS.Timeout | undefined;
   private saving: Promise<void> = Promise.resolve();
+  private stopping = false;
 
   constructor(private readonly options: EventReactorOptions) {}
 
   async start(): Promise<void> {
-    const { store, checkpoints, category, name } = this.options;
+    const { checkpoints, name } = this.options;
     this.saved = this.last = await checkpoints.load(name);
-    const subscription = store.subscribe({ category, ...(this.last ? { after: this.last } : {}) });
-    this.subscription = subscription;
     this.timer = setInterval(() => void this.saveCheckpoint(), this.options.checkpointIntervalMs ?? 1_000);
     this.timer.unref();
-    this.loop = (async () => {
-      for await (const message of subscription) {
-        if (message.kind !== 'event') continue;
-        const { event } = message;
-        try {
-          await this.options.handle(event, { hold: () => this.hold() });
-        } catch (error) {
-          this.options.logger.error({ err: error, reactor: name, eventId: event.id, type: event.type, stream: event.stream }, 'reactor failed to handle an event');
+    this.loop = this.follow();
+  }
+
+  /**
+   * Follows the category after the last handled event. A subscription that ends or fails while
+   * the reactor is not stopping (a broker restart, a consumer lost) is opened again from there,
+   * with backoff; only stop() ends this loop, so it never rejects.
+   */
+  private async follow(): Promise<void> {
+    const { store, category, name, logger } = this.options;
+    for (let failures = 0; !this.stopping; failures++) {
+      let subscription: Subscription | undefined;
+      try {
+        subscription = store.subscribe({ category, ...(this.last ? { after: this.last } : {}) });
+        this.subscription = subscription;
+        for await (const message of subscription) {
+          failures = 0;
+          if (message.kind !== 'event') continue;
+          const { event } = message;
+          try {
+            await this.options.handle(event, { hold: () => this.hold() });
+          } catch (error) {
+            logger.error({ err: error, reactor: name, eventId: event.id, type: event.type, stream: event.stream }, 'reactor failed to handle an event');
+          }
+          this.last = event.position;
         }
-        this.last = event.position;
+        if (!this.stopping) logger.warn({ reactor: name, after: this.last }, 'reactor subscription ended; subscribing again');
+      } catch (error) {
+        if (!this.stopping) logger.error({ err: error, reactor: name, after: this.last }, 'reactor subscription failed; subscribing again');
+      } finally {
+        await subscription?.close().catch(() => undefined);
       }
-    })();
+      if (!this.stopping) await new Promise((resolve) => setTimeout(resolve, Math.min(5_000, 250 * 2 ** Math.min(failures, 5)) * (0.5 + Math.random() / 2)));
+    }
   }
 
   async stop(): Promise<void> {
+    this.stopping = true;
     clearInterval(this.timer);
     await this.subscription?.close();
     await this.loop;

@@ -1,13 +1,25 @@
 import type { NatsConnection, Subscription } from 'nats';
 import type { Logger } from 'pino';
-import { ExecutionFailed, overallPercent, type Executor, type ProgressUpdate } from '../../domain/ports/executor.ts';
-import type { TakenWork, WorkQueue } from '../../domain/ports/work-queue.ts';
+import { ExecutionFailed, type ExecutionContext, type Executor } from '../../domain/ports/executor.ts';
+import type { TakenWork, WorkItem, WorkQueue } from '../../domain/ports/work-queue.ts';
+import type { TaskState } from '../../domain/task/index.ts';
 import type { CommandClient } from '../runtime/command-client.ts';
 import type { CommandReply } from '../runtime/command-envelope.ts';
+import { progressReporter } from './progress-reporter.ts';
 
 // A worker actor of one pool: takes tasks from the pool's durable queue (up to `concurrency`
 // at a time), records each step on the task aggregate through commands, heartbeats while it
 // runs, and stops the executor when the task is cancelled or times out.
+//
+// At most once for side effects: the assignment says whether the task may run again
+// (`rerunSafe`, from its executor); an executor records what it started outside (evidence)
+// before waiting on it; and a task whose earlier attempt's outcome became unknown is not run
+// again, but checked from that evidence when the executor can, and otherwise left for people.
+//
+// Commands that record the task's life (assignment, evidence, outcome) are retried under the
+// same command id until a host answers, so an aggregate host that is away for a while delays
+// the worker but never kills it; heartbeats go on meanwhile, so the queue does not hand the
+// task to another worker. Only stop() ends the retrying.
 
 export interface WorkerActorOptions {
   readonly workerId: string;
@@ -25,14 +37,32 @@ export interface WorkerActorOptions {
   readonly prefix?: string;
   /** Progress commands per task at most this often (the final state always goes out). */
   readonly progressIntervalMs?: number;
+  /**
+   * The task's state from its stream, to learn what an assignment of a task that must not run
+   * twice recorded. Without it such a task is never run after a redelivery.
+   */
+  readonly readTask?: (taskId: string) => Promise<TaskState>;
 }
 
 type Outcome = 'finished' | 'handedBack' | 'superseded';
+type Ending = 'handedBack' | 'superseded' | 'cancelled' | { readonly type: 'CompleteTask' | 'FailTask' | 'TimeOutTask'; readonly data: Record<string, unknown> };
+
+interface Prepared {
+  readonly executor?: Executor;
+  readonly params?: unknown;
+  /** Why the task cannot run here, as the failure to record. */
+  readonly problem?: ExecutionFailed;
+  readonly rerunSafe: boolean;
+}
 
 export class WorkerActor {
   private running = false;
   private readonly slots: Promise<void>[] = [];
   private readonly inFlight = new Map<string, AbortController>();
+  /** Aborted by stop() at once: no new assignment or outcome check waits any longer for a host. */
+  private readonly noMoreWork = new AbortController();
+  /** Aborted when stop() gives up waiting: ends every command still being retried, outcomes included. */
+  private readonly stopping = new AbortController();
 
   constructor(private readonly options: WorkerActorOptions) {}
 
@@ -44,8 +74,10 @@ export class WorkerActor {
   /** Takes no more work; waits for running tasks up to `graceMs`, then hands the rest back to the queue. */
   async stop(graceMs = 10_000): Promise<void> {
     this.running = false;
+    this.noMoreWork.abort(new HandBack());
     const grace = setTimeout(() => {
       for (const controller of this.inFlight.values()) controller.abort(new HandBack());
+      this.stopping.abort(new HandBack());
     }, graceMs);
     await Promise.all(this.slots);
     clearTimeout(grace);
@@ -68,125 +100,206 @@ export class WorkerActor {
     const { item } = work;
     const attempt = item.attempt + work.deliveryCount - 1;
     const log = this.options.logger.child({ taskId: item.taskId, attempt, workerId: this.options.workerId });
-    const assigned = await this.command(item.taskId, 'AssignTask', { workerId: this.options.workerId, attempt }, `assign-${attempt}`);
-    // Not recorded (store trouble): leave the item un-acked so the queue delivers it again.
-    if (assigned.status === 'failed') throw new Error(`AssignTask for ${item.taskId} not recorded: ${assigned.message}`);
-    if (assigned.status !== 'accepted' || attempt > item.maxAttempts) {
-      // Finished, cancelled, superseded, or out of attempts (the aggregate recorded the failure).
-      log.info({ reply: assigned }, 'task not run');
+    // From the first command on: the queue must not think this worker silent while it waits for the aggregates.
+    const heartbeat = setInterval(() => beat(work, log), Math.max(100, this.options.queue.ackWaitMs / 3));
+    try {
+      const prepared = this.prepare(item);
+      // One command id per delivery: a re-run someone asked for may bring the attempt number a redelivery already claimed.
+      const assigned = await this.record(item.taskId, 'AssignTask', { workerId: this.options.workerId, attempt, rerunSafe: prepared.rerunSafe }, `assign-${item.attempt}-${work.deliveryCount}`, this.noMoreWork.signal);
+      // Not recorded (stopped while the store had trouble): leave the item un-acked so the queue delivers it again.
+      if (assigned.status === 'failed') throw new Error(`AssignTask for ${item.taskId} not recorded: ${assigned.message}`);
+      const decision = await this.afterAssignment(item, attempt, prepared, assigned);
+      if (decision === 'run') return await this.execute(work, attempt, prepared, log);
+      if (decision === 'check') await this.checkUnknownOutcome(item, prepared, log);
+      else log.info({ reply: assigned }, 'task not run');
       await work.done();
       return 'finished';
+    } finally {
+      clearInterval(heartbeat);
     }
+  }
 
+  private prepare(item: WorkItem): Prepared {
+    const executor = this.options.executors.get(item.taskType);
+    if (!executor) return { problem: new ExecutionFailed('UnknownTaskType', `no executor for task type "${item.taskType}"`, false), rerunSafe: true };
+    const params = executor.parameters.safeParse(item.payload);
+    if (!params.success) {
+      // Nothing runs with parameters it refuses: running it again repeats nothing.
+      return { executor, problem: new ExecutionFailed('InvalidParameters', params.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '), false), rerunSafe: true };
+    }
+    return { executor, params: params.data, rerunSafe: executor.rerunSafe?.(params.data) ?? true };
+  }
+
+  /**
+   * What the assignment recorded. An accepted assignment of a task that may run again, within
+   * its attempts, assigned it to this worker; otherwise the task's state says whether it did, or
+   * found the earlier attempt's outcome unknown, or failed the task for want of attempts.
+   */
+  private async afterAssignment(item: WorkItem, attempt: number, prepared: Prepared, reply: CommandReply): Promise<'run' | 'check' | 'skip'> {
+    const unknown = reply.status === 'rejected' && reply.code === 'OutcomeUnknown';
+    if (reply.status !== 'accepted' && !unknown) return 'skip';
+    if (!unknown && prepared.rerunSafe && attempt <= item.maxAttempts) return 'run';
+    const read = this.options.readTask;
+    if (!read) return !unknown && prepared.rerunSafe === false && attempt === item.attempt && attempt <= item.maxAttempts ? 'run' : 'skip';
+    const task = await read(item.taskId);
+    if (task.status === 'outcomeUnknown') return 'check';
+    return task.status === 'running' && task.attempt === attempt && task.attempts.at(-1)?.workerId === this.options.workerId ? 'run' : 'skip';
+  }
+
+  private async execute(work: TakenWork, attempt: number, prepared: Prepared, log: Logger): Promise<Outcome> {
+    const { item } = work;
+    const ending = await this.runExecutor(item, attempt, prepared, log);
+    if (ending === 'handedBack' || ending === 'superseded') return ending; // not acked: the queue gives it to another worker, or another holds it
+    // Heartbeats go on while this is retried: the work is done, only its record is waiting.
+    if (ending !== 'cancelled') await this.finish(item.taskId, ending.type, ending.data, attempt);
+    await work.done();
+    return 'finished';
+  }
+
+  /** Runs the executor; says how the attempt ended, to record. */
+  private async runExecutor(item: WorkItem, attempt: number, prepared: Prepared, log: Logger): Promise<Ending> {
     const controller = new AbortController();
     this.inFlight.set(item.taskId, controller);
-    const heartbeat = setInterval(() => work.heartbeat(), Math.max(100, this.options.queue.ackWaitMs / 3));
     const timeout = setTimeout(() => controller.abort(new TimedOut()), item.timeoutMs);
     const cancelled = this.onCancel(item.taskId, () => controller.abort(new Cancelled()));
     const started = Date.now();
-    const progress = this.progressReporter(item.taskId, attempt, controller);
+    const progress = progressReporter({
+      attempt,
+      intervalMs: this.options.progressIntervalMs ?? 250,
+      logger: log,
+      send: (data, n) => this.command(item.taskId, 'ReportProgress', data, `progress-${attempt}-${n}`),
+      onSuperseded: () => controller.abort(new Superseded()),
+    });
     try {
-      const executor = this.options.executors.get(item.taskType);
-      if (!executor) throw new ExecutionFailed('UnknownTaskType', `no executor for task type "${item.taskType}"`, false);
-      const params = executor.parameters.safeParse(item.payload);
-      if (!params.success) throw new ExecutionFailed('InvalidParameters', params.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '), false);
-      const result = await executor.execute(params.data, {
+      if (prepared.problem || !prepared.executor) throw prepared.problem ?? new ExecutionFailed('UnknownTaskType', `no executor for task type "${item.taskType}"`, false);
+      const executor = prepared.executor;
+      let evidenceCount = 0;
+      const context: ExecutionContext = {
         taskId: item.taskId,
         attempt,
         workspaceRoot: this.options.workspaceRoot,
         programs: this.options.programs,
         signal: controller.signal,
         progress: (update) => progress.report(executor, update),
-      });
+        recordEvidence: (evidence) => this.recordEvidence(item.taskId, attempt, evidence, ++evidenceCount, controller),
+      };
+      const result = await executor.execute(prepared.params, context);
       await progress.flush();
-      await this.finish(work, item.taskId, 'CompleteTask', { attempt, result: result ?? null, durationMs: Date.now() - started }, attempt);
-      return 'finished';
+      return { type: 'CompleteTask', data: { attempt, result: result ?? null, durationMs: Date.now() - started } };
     } catch (error) {
       await progress.flush();
-      const reason = controller.signal.reason;
-      if (reason instanceof HandBack) return 'handedBack'; // not acked: the queue gives it to another worker
-      if (reason instanceof Superseded) return 'superseded'; // another worker holds it now
+      const reason: unknown = controller.signal.reason;
+      if (reason instanceof HandBack) return 'handedBack';
+      if (reason instanceof Superseded) return 'superseded';
       if (reason instanceof Cancelled) {
         log.info('task cancelled while running');
-        await work.done();
-        return 'finished';
+        return 'cancelled';
       }
-      if (reason instanceof TimedOut) {
-        await this.finish(work, item.taskId, 'TimeOutTask', { attempt }, attempt);
-        return 'finished';
-      }
+      if (reason instanceof TimedOut) return { type: 'TimeOutTask', data: { attempt, rerunSafe: prepared.rerunSafe } };
       const failure =
         error instanceof ExecutionFailed
           ? { code: error.code, message: error.message, retryable: error.retryable }
           : { code: 'ExecutorError', message: (error as Error).message ?? String(error), retryable: false };
       log.warn({ failure }, 'task failed');
-      await this.finish(work, item.taskId, 'FailTask', { attempt, error: { code: failure.code, message: failure.message }, retryable: failure.retryable }, attempt);
-      return 'finished';
+      return { type: 'FailTask', data: { attempt, error: { code: failure.code, message: failure.message }, retryable: failure.retryable } };
     } finally {
-      clearInterval(heartbeat);
       clearTimeout(timeout);
       cancelled.unsubscribe();
       this.inFlight.delete(item.taskId);
     }
   }
 
-  private async finish(work: TakenWork, taskId: string, type: string, data: Record<string, unknown>, attempt: number): Promise<void> {
-    const reply = await this.command(taskId, type, data, `${type}-${attempt}`);
+  /** Recorded before the executor goes on; a task cancelled or handed to another worker meanwhile stops it. */
+  private async recordEvidence(taskId: string, attempt: number, evidence: Readonly<Record<string, string>>, n: number, controller: AbortController): Promise<void> {
+    const reply = await this.record(taskId, 'RecordAttemptEvidence', { attempt, evidence }, `evidence-${attempt}-${n}`, AbortSignal.any([this.stopping.signal, controller.signal]));
+    if (reply.status === 'accepted') return;
+    if (reply.status === 'rejected' && reply.code === 'TaskCancelled') controller.abort(new Cancelled());
+    else if (reply.status === 'rejected' && reply.code === 'StaleAttempt') controller.abort(new Superseded());
+    throw new ExecutionFailed('EvidenceNotRecorded', `what attempt ${attempt} started could not be recorded: ${describe(reply)}`, false);
+  }
+
+  /**
+   * The earlier attempt's outcome is unknown: when its executor can find out from the evidence
+   * that attempt recorded, it does, and the real outcome is recorded; otherwise people decide.
+   */
+  private async checkUnknownOutcome(item: WorkItem, prepared: Prepared, log: Logger): Promise<void> {
+    const task = await this.options.readTask!(item.taskId);
+    if (task.status !== 'outcomeUnknown' || !task.outcomeUnknown) return;
+    const { attempt, evidence } = task.outcomeUnknown;
+    const { executor, params } = prepared;
+    if (!executor?.checkOutcome || prepared.problem || !evidence || Object.keys(evidence).length === 0) {
+      log.warn({ unknownAttempt: attempt }, 'outcome of an earlier attempt is unknown and cannot be checked here; left for people to resolve');
+      return;
+    }
+    const context: ExecutionContext = {
+      taskId: item.taskId,
+      attempt,
+      workspaceRoot: this.options.workspaceRoot,
+      programs: this.options.programs,
+      // Not acked if stopped: the next worker checks again.
+      signal: this.noMoreWork.signal,
+      progress: () => undefined,
+    };
+    const checked = await executor.checkOutcome(params, evidence, context).catch((error: unknown) => ({ outcome: 'unknown' as const, reason: (error as Error).message ?? String(error) }));
+    // Stopped mid-check: not acked, so the next worker checks again.
+    if (this.noMoreWork.signal.aborted) throw this.noMoreWork.signal.reason;
+    if (checked.outcome === 'unknown') {
+      log.warn({ unknownAttempt: attempt, reason: checked.reason }, 'checked an unknown outcome and could not tell; left for people to resolve');
+      return;
+    }
+    const resolution =
+      checked.outcome === 'completed'
+        ? { resolution: 'completed', result: checked.result ?? null }
+        : { resolution: 'failed', reason: `${checked.error.code}: ${checked.error.message}`.slice(0, 1_000) };
+    const reply = await this.record(item.taskId, 'ResolveTaskOutcome', { ...resolution, resolvedBy: `worker:${this.options.workerId}`, via: 'check' }, `resolve-${attempt}`, this.noMoreWork.signal);
+    log.info({ unknownAttempt: attempt, resolution: resolution.resolution, reply }, 'resolved an unknown outcome by checking it');
+  }
+
+  /** An attempt's end, recorded whatever it takes; only `failed` after stop() gave up leaves the item for another worker. */
+  private async finish(taskId: string, type: string, data: Record<string, unknown>, attempt: number): Promise<void> {
+    const reply = await this.record(taskId, type, data, `${type}-${attempt}`);
     if (reply.status === 'failed') throw new Error(`${type} for ${taskId} not recorded: ${reply.message}`);
-    await work.done();
   }
 
   private onCancel(taskId: string, cancel: () => void): Subscription {
     return this.options.nc.subscribe(`${this.options.prefix ?? 'orch'}.signal.task.${taskId}`, { callback: () => cancel() });
   }
 
-  /** Coalesces progress: latest state wins, at most one command per interval, and never backwards. */
-  private progressReporter(taskId: string, attempt: number, controller: AbortController) {
-    const interval = this.options.progressIntervalMs ?? 250;
-    let lastSent = 0;
-    let best = -1;
-    let pending: Record<string, unknown> | undefined;
-    let sending: Promise<unknown> = Promise.resolve();
-    let timer: NodeJS.Timeout | undefined;
-    let sequence = 0;
-    const send = () => {
-      timer = undefined;
-      if (!pending) return;
-      const data = pending;
-      pending = undefined;
-      lastSent = Date.now();
-      const n = ++sequence;
-      sending = sending.then(async () => {
-        const reply = await this.command(taskId, 'ReportProgress', data, `progress-${attempt}-${n}`);
-        if (reply.status === 'rejected' && reply.code === 'StaleAttempt') controller.abort(new Superseded());
-      });
-    };
-    return {
-      report: (executor: Executor, update: ProgressUpdate) => {
-        const percent = overallPercent(executor.stages, update.stage, update.fraction);
-        if (percent < best) return;
-        best = percent;
-        pending = { attempt, stage: update.stage, percent, details: update.details, counters: update.counters };
-        const wait = interval - (Date.now() - lastSent);
-        if (wait <= 0) send();
-        else timer ??= setTimeout(send, wait);
+  /** Retried under the same command id until a host answers, or stop() gives up. */
+  private record(taskId: string, type: string, data: Record<string, unknown>, key: string, signal: AbortSignal = this.stopping.signal): Promise<CommandReply> {
+    let warned = false;
+    return this.options.commands.sendUntilAnswered({ category: 'task', id: taskId }, this.envelope(taskId, type, data, key), {
+      signal,
+      onRetry: (error, tries) => {
+        const fields = { taskId, type, tries, err: error.message };
+        if (!warned) this.options.logger.warn(fields, 'command not answered yet; retrying under the same id');
+        else this.options.logger.debug(fields, 'command still not answered; retrying');
+        warned = true;
       },
-      flush: async () => {
-        if (timer) clearTimeout(timer);
-        send();
-        await sending.catch(() => undefined);
-      },
-    };
+    });
   }
 
   private command(taskId: string, type: string, data: Record<string, unknown>, key: string): Promise<CommandReply> {
-    // Deterministic command ids: a retried command after a lost reply is recognised, not repeated.
-    return this.options.commands.send(
-      { category: 'task', id: taskId },
-      { commandId: `${taskId}-${key}`, type, data, actor: `worker:${this.options.workerId}`, correlationId: taskId },
-    );
+    return this.options.commands.send({ category: 'task', id: taskId }, this.envelope(taskId, type, data, key));
+  }
+
+  // Deterministic command ids: a retried command after a lost reply is recognised, not repeated.
+  private envelope(taskId: string, type: string, data: Record<string, unknown>, key: string) {
+    return { commandId: `${taskId}-${key}`, type, data, actor: `worker:${this.options.workerId}`, correlationId: taskId };
   }
 }
+
+/** A heartbeat that cannot go out (the connection is reconnecting) is simply the next one's job. */
+function beat(work: TakenWork, log: Logger): void {
+  try {
+    work.heartbeat();
+  } catch (error) {
+    log.debug({ err: error }, 'heartbeat not sent');
+  }
+}
+
+const describe = (reply: CommandReply): string =>
+  reply.status === 'invalid' ? `invalid: ${reply.errors.join('; ')}` : reply.status === 'accepted' ? 'accepted' : `${reply.code}: ${reply.message}`;
 
 class HandBack extends Error {}
 class Superseded extends Error {}

@@ -2,6 +2,7 @@ import { createInterface, type Interface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { ConversationIntake, IntakeOutcome } from '../../actors/conversation-intake.ts';
+import type { DecisionDesk } from '../../actors/decision-desk.ts';
 import type { SlashAnswer, SlashRequest } from '../../actors/slash-commands.ts';
 import type { EventStore, RecordedEvent, Subscription } from '../../domain/ports/event-store.ts';
 import { describeRemaining, estimateCompletion } from '../../domain/progress/eta.ts';
@@ -9,6 +10,7 @@ import { progressBar } from '../../domain/replies/progress-reply.ts';
 import { resultReply } from '../../domain/replies/result-reply.ts';
 import { parseStreamName } from '../../domain/streams.ts';
 import { toPlainText } from '../../domain/replies/plain-text.ts';
+import { OUTCOME_ACTIONS, parseOutcomeActionValue, type OutcomeResolution } from '../../domain/replies/unknown-outcome-reply.ts';
 import type { ConsoleNotice } from './console-notice-poster.ts';
 
 // The terminal front end, the embedded default when Slack is not configured: the same
@@ -16,11 +18,14 @@ import type { ConsoleNotice } from './console-notice-poster.ts';
 // context), progress drawn as a bar from the task's events, and the result as it is
 // delivered: the result reactor publishes it on this session's NATS subject, the console's
 // reply target. `/new` starts a new conversation (a new thread); `--once` runs one request
-// and exits with 0 when it completed.
+// and exits with 0 when it completed. When a side-effecting task's outcome is unknown, its
+// notice says so and RERUN, DONE or FAIL typed here decides it (the console's buttons).
 
 export interface ConsoleFrontEndOptions {
   readonly intake: ConversationIntake;
   readonly slash: { answer(request: SlashRequest): Promise<SlashAnswer>; readonly commands: readonly string[] };
+  /** Decides unknown outcomes typed as RERUN, DONE or FAIL; without it those words are requests like any other. */
+  readonly decisions?: Pick<DecisionDesk, 'resolveOutcome'>;
   readonly store: EventStore;
   /** Delivered results for this session (the nats reply target's subject). */
   readonly results: AsyncIterable<Uint8Array>;
@@ -44,6 +49,11 @@ interface Result {
   readonly reason?: string;
 }
 
+const RESOLUTION_OF_WORD: Readonly<Record<string, OutcomeResolution>> = { RERUN: 'rerun', DONE: 'completed', FAIL: 'failed' };
+const WORD_OF_RESOLUTION: Readonly<Record<OutcomeResolution, string>> = { rerun: 'RERUN', completed: 'DONE', failed: 'FAIL' };
+/** RERUN, DONE or FAIL alone (any case, optional "!" or "."), or followed by a task id. */
+const TYPED_RESOLUTION = /^(rerun|done|fail)(?:\s+([^\s.!]+))?[.!]*$/i;
+
 const HELP = [
   'Ask for work in plain words, for example:',
   '  analyze repo my-service',
@@ -54,6 +64,7 @@ const HELP = [
   '  /new                         start a new conversation',
   '  deploy my-service, test everything first   (a plan: previewed, then run on APPROVE)',
   '  APPROVE / REJECT             decide the plan or approval gate this conversation waits for',
+  '  RERUN / DONE / FAIL [task]   decide a task whose outcome is unknown (run it again, it ran, it failed)',
   '  /cancel <task id>            stop a running task',
   '  /orchestrator status         planner, pools, tasks',
   '  /monitor                     task counts',
@@ -69,6 +80,8 @@ export class ConsoleFrontEnd {
   private readonly early = new Map<string, Result>();
   private readonly noticesSeen = new Set<string>();
   private readonly noticeWaiters = new Map<string, () => void>();
+  /** Unknown outcomes waiting for a decision in this session, by notice: what RERUN / DONE / FAIL decide. */
+  private readonly openOutcomes = new Map<string, { taskId: string; attempt: number }>();
   private readline: Interface | undefined;
   private readonly now: () => number;
 
@@ -112,6 +125,8 @@ export class ConsoleFrontEnd {
       this.threadTs = this.nextTs();
       return this.print(`New conversation ${this.threadTs}.`);
     }
+    const typed = TYPED_RESOLUTION.exec(text);
+    if (typed && this.options.decisions) return this.print(await this.decideOutcome(RESOLUTION_OF_WORD[typed[1]!.toUpperCase()]!, typed[2]));
     const cancel = /^\/cancel\s+(\S+)$/.exec(text);
     if (cancel) return this.print(await this.options.intake.cancelTask(cancel[1]!, this.options.user));
     if (text.startsWith('/')) {
@@ -120,6 +135,19 @@ export class ConsoleFrontEnd {
       return this.print(answer.text);
     }
     await this.request(text);
+  }
+
+  /** The one unknown outcome waiting in this session, or the named task's when several are. */
+  private async decideOutcome(resolution: OutcomeResolution, taskId: string | undefined): Promise<string> {
+    const open = [...this.openOutcomes.values()];
+    const chosen = taskId === undefined ? (open.length === 1 ? open[0] : undefined) : open.find((o) => o.taskId === taskId);
+    if (!chosen) {
+      if (taskId !== undefined) return `No unknown outcome of task ${taskId} is waiting in this session.`;
+      return open.length === 0
+        ? 'No task of this session is waiting for a decision.'
+        : `Several tasks are waiting for a decision (${open.map((o) => o.taskId).join(', ')}); name one, e.g. ${WORD_OF_RESOLUTION[resolution]} ${open[0]!.taskId}.`;
+    }
+    return this.options.decisions!.resolveOutcome(chosen.taskId, chosen.attempt, this.options.user, resolution);
   }
 
   private async request(text: string): Promise<boolean> {
@@ -162,17 +190,26 @@ export class ConsoleFrontEnd {
         this.print(outcome.kind === 'queued' ? `On it: ${outcome.intent.summary} (task ${taskId}).` : `Running it again as task ${taskId}.`);
         const result = this.resultOf(taskId);
         const subscription = this.options.store.subscribe({ category: 'task', ...(head ? { after: head } : {}) });
-        const drawing = this.drawProgress(subscription, taskId);
-        const delivered = await result;
+        let outcomeUnknown: () => void = () => undefined;
+        const waitingForDecision = new Promise<'outcomeUnknown'>((resolve) => (outcomeUnknown = () => resolve('outcomeUnknown')));
+        const drawing = this.drawProgress(subscription, taskId, () => outcomeUnknown());
+        const printResult = (delivered: Result) =>
+          this.print(toPlainText(resultReply({ ...delivered, repository: outcome.kind === 'queued' ? outcome.intent.params.repository : undefined })));
+        const first = await Promise.race([result, waitingForDecision]);
         await subscription.close();
         await drawing;
-        this.print(toPlainText(resultReply({ ...delivered, repository: outcome.kind === 'queued' ? outcome.intent.params.repository : undefined })));
-        return delivered.outcome === 'completed';
+        if (first === 'outcomeUnknown') {
+          // The prompt comes back so the decision can be typed; the result prints when it comes.
+          void result.then(printResult);
+          return false;
+        }
+        printResult(first);
+        return first.outcome === 'completed';
       }
     }
   }
 
-  private async drawProgress(subscription: Subscription, taskId: string): Promise<void> {
+  private async drawProgress(subscription: Subscription, taskId: string, onOutcomeUnknown: () => void): Promise<void> {
     let startedAt: string | undefined;
     let lastLine = '';
     for await (const message of subscription) {
@@ -184,6 +221,10 @@ export class ConsoleFrontEnd {
         this.status(line);
       }
       if (['TaskCompleted', 'TaskCancelled'].includes(message.event.type) || (message.event.type === 'TaskFailed' && (message.event.data as { final?: boolean }).final)) break;
+      if (message.event.type === 'TaskOutcomeUnknown') {
+        onOutcomeUnknown();
+        break;
+      }
     }
     if (this.options.interactive && lastLine) this.options.output.write('\n');
   }
@@ -201,6 +242,8 @@ export class ConsoleFrontEnd {
       }
       case 'TaskRetryScheduled':
         return `retrying (attempt ${data.nextAttempt ?? '?'})`;
+      case 'TaskOutcomeUnknown':
+        return 'outcome unknown: not run again until you type RERUN, DONE or FAIL';
       case 'TaskCompleted':
         return `${progressBar(100)}  done`;
       default:
@@ -231,10 +274,21 @@ export class ConsoleFrontEnd {
     });
   }
 
-  /** A notice prints whole when first posted; a redraw prints its title and summary only. */
+  /** A notice prints whole when first posted; a redraw prints its title, summary and who acted only. */
   private showNotice(notice: ConsoleNotice): void {
     const { document } = notice;
-    this.print(notice.update ? `↻ ${document.title}${document.summary ? ` — ${document.summary}` : ''}` : toPlainText(document));
+    const byline = document.byline ? ` ${document.byline.text} ${document.byline.user}.` : '';
+    this.print(notice.update ? `↻ ${document.title}${document.summary ? ` — ${document.summary}` : ''}${byline}` : toPlainText(document));
+    // The buttons of an unknown outcome become words to type; a redraw without them closes it.
+    const outcome = document.actions?.find((a) => (OUTCOME_ACTIONS as readonly string[]).includes(a.actionId));
+    const decides = outcome && parseOutcomeActionValue(outcome.value);
+    if (decides) {
+      this.openOutcomes.set(notice.deliveryId, decides);
+      const several = this.openOutcomes.size > 1 ? ` ${decides.taskId}` : '';
+      this.print(`Type RERUN${several} to run it again, DONE${several} if it did its work, or FAIL${several} to mark it failed.`);
+    } else if (notice.update) {
+      this.openOutcomes.delete(notice.deliveryId);
+    }
     this.noticesSeen.add(notice.deliveryId);
     this.noticeWaiters.get(notice.deliveryId)?.();
     this.noticeWaiters.delete(notice.deliveryId);

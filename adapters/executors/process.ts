@@ -1,12 +1,15 @@
 import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { StringDecoder } from 'node:string_decoder';
 import { ExecutionFailed } from '../../domain/ports/executor.ts';
+import { EXECUTOR_RUN_VARIABLE, unwatchExecutorGroup, watchExecutorGroup } from './executor-groups.ts';
 
 // Runs one command for an executor: never through a shell, in its own process group, with
 // bounded output. Cancellation and timeouts stop the whole group (TW7): SIGTERM, then SIGKILL
-// after a grace period if anything in the group is still running.
+// after a grace period if anything in the group is still running. If this process dies first,
+// its watchdog stops the group (executor-groups.ts).
 
 export type OutputStream = 'stdout' | 'stderr';
 
@@ -177,15 +180,17 @@ export function runProcess(command: string, args: readonly string[], options: Ru
   if (options.signal.aborted) return Promise.resolve({ ...empty, cancelled: true, durationMs: 0 });
 
   return new Promise<RunResult>((resolve, reject) => {
+    const token = randomUUID();
     const child = spawn(command, [...args], {
       cwd: options.cwd,
-      env: options.env ?? safeEnv(),
+      env: { ...(options.env ?? safeEnv()), [EXECUTOR_RUN_VARIABLE]: token },
       detached: true,
       shell: false,
       stdio: ['ignore', 'pipe', 'pipe'],
       windowsHide: true,
     });
     const pid = child.pid;
+    if (pid !== undefined) watchExecutorGroup(pid, token, [command, ...args]);
     const out = {
       stdout: new Capture(maxBytes, (line) => options.onLine?.('stdout', line)),
       stderr: new Capture(maxBytes, (line) => options.onLine?.('stderr', line)),
@@ -224,7 +229,10 @@ export function runProcess(command: string, args: readonly string[], options: Ru
     child.once('error', (error: NodeJS.ErrnoException) => {
       if (settled) return;
       cleanup();
-      if (pid !== undefined) stopGroup();
+      if (pid !== undefined) {
+        stopGroup();
+        void stopping?.then(() => unwatchExecutorGroup(pid));
+      }
       reject(error.code === 'ENOENT' && pid === undefined ? new CommandNotFound(command) : error);
     });
 
@@ -250,6 +258,7 @@ export function runProcess(command: string, args: readonly string[], options: Ru
       void (async () => {
         await leftovers;
         await stopping;
+        if (pid !== undefined) unwatchExecutorGroup(pid);
         resolve({
           exitCode,
           signal,

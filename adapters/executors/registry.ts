@@ -31,3 +31,13 @@ export function executorFor(taskType: string): Executor | undefined {
 export function isTaskType(value: string): value is TaskType {
   return byType.has(value);
 }
+
+/**
+ * Whether a task of this type with these parameters may run again when an attempt's outcome is
+ * unknown. Parameters that do not parse never run, so nothing could repeat: true.
+ */
+export function rerunSafeFor(taskType: string, payload: unknown): boolean {
+  const executor = byType.get(taskType);
+  const params = executor?.parameters.safeParse(payload);
+  return !executor || !params?.success || (executor.rerunSafe?.(params.data) ?? true);
+}

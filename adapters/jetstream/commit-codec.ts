@@ -59,9 +59,21 @@ export const streamOfSubject = (subject: string): StreamName => {
   return `${parts[parts.length - 2]}-${parts[parts.length - 1]}` as StreamName;
 };
 
+/**
+ * A message in the event log that is not a commit we can read: anyone who may publish on the
+ * log's subjects can put one there, and the log denies deletes, so readers pass over it.
+ */
+export class NotACommit extends Error {
+  override readonly name = 'NotACommit';
+  constructor(readonly subject: string, readonly reason: string) {
+    super(`message on ${subject} is not an event-store commit: ${reason}`);
+  }
+}
+
 export function decodeCommitHeader(subject: string, h: MsgHdrs | undefined): CommitHeader {
   const revision = h?.get(REVISION_HEADER);
-  if (!h || !revision) throw new Error(`message on ${subject} is not an event-store commit (no ${REVISION_HEADER} header)`);
+  if (!h || !revision) throw new NotACommit(subject, `no ${REVISION_HEADER} header`);
+  if (!/^\d{1,19}$/.test(revision)) throw new NotACommit(subject, `${REVISION_HEADER} "${revision.slice(0, 40)}" is not a revision`);
   const previousSeq = Number(h.get(PREVIOUS_HEADER) || 0);
   return {
     stream: streamOfSubject(subject),
@@ -91,7 +103,8 @@ function decodeEarlier(previousSeq: number, value: string): number[] {
 
 export function decodeCommit(seq: number, subject: string, time: Date, h: MsgHdrs | undefined, body: Uint8Array): RecordedEvent[] {
   const header = decodeCommitHeader(subject, h);
-  const stored = JSON.parse(decoder.decode(body)) as StoredEvent[];
+  const stored = parseStoredEvents(subject, body);
+  if (BigInt(stored.length - 1) > header.lastRevision) throw new NotACommit(subject, `${stored.length} events end at revision ${header.lastRevision}`);
   const firstRevision = header.lastRevision - BigInt(stored.length - 1);
   const recordedAt = time.toISOString();
   return stored.map((event, index) => ({
@@ -104,6 +117,23 @@ export function decodeCommit(seq: number, subject: string, time: Date, h: MsgHdr
     metadata: event.metadata,
     recordedAt,
   }));
+}
+
+/** The body of a commit: a non-empty JSON array of events, each with an id, a type and its metadata. */
+function parseStoredEvents(subject: string, body: Uint8Array): StoredEvent[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(decoder.decode(body));
+  } catch {
+    throw new NotACommit(subject, 'body is not JSON');
+  }
+  if (!Array.isArray(parsed) || parsed.length === 0) throw new NotACommit(subject, 'body is not a non-empty JSON array of events');
+  parsed.forEach((event: unknown, index) => {
+    const e = event as Partial<StoredEvent> | null;
+    const valid = typeof e === 'object' && e !== null && typeof e.id === 'string' && e.id !== '' && typeof e.type === 'string' && e.type !== '' && typeof e.metadata === 'object' && e.metadata !== null;
+    if (!valid) throw new NotACommit(subject, `event ${index} lacks an id, a type or metadata`);
+  });
+  return parsed as StoredEvent[];
 }
 
 // Zero-padded so that string order is (sequence, index) order.

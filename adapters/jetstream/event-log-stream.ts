@@ -18,7 +18,12 @@ export class EventLogMisconfigured extends Error {
   override readonly name = 'EventLogMisconfigured';
 }
 
-export async function ensureEventLogStream(jsm: JetStreamManager, names: EventLogNames): Promise<void> {
+/**
+ * `replicas` applies when the stream is created; an existing stream keeps its own (see
+ * infra/nats/replica-check.ts, which reports one with fewer): changing an event log's
+ * replication is an operator's decision.
+ */
+export async function ensureEventLogStream(jsm: JetStreamManager, names: EventLogNames, replicas = 1): Promise<void> {
   const wanted: Partial<StreamConfig> = {
     name: names.streamName,
     subjects: [`${names.subjectPrefix}.>`],
@@ -31,6 +36,7 @@ export async function ensureEventLogStream(jsm: JetStreamManager, names: EventLo
     deny_delete: true,
     deny_purge: true,
     allow_direct: true,
+    num_replicas: replicas,
   };
   try {
     const info = await jsm.streams.info(names.streamName);

@@ -1,5 +1,7 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { LRUCache } from 'lru-cache';
 import type { JetStreamClient, JetStreamManager, JsMsg, NatsConnection, StoredMsg } from 'nats';
+import type { Logger } from 'pino';
 import type { DirectStreamAPI } from 'nats/lib/jetstream/types.js';
 import {
   ANY,
@@ -23,7 +25,8 @@ import {
 } from '../../domain/ports/event-store.ts';
 import { prepareAppend, type PreparedEvent } from '../../domain/ports/validate-append.ts';
 import { isValidCategory, parseStreamName, type StreamName } from '../../domain/streams.ts';
-import { LINKED_COMMITS, decodeCommit, decodeCommitHeader, decodePosition, encodeCommit, encodePosition, type CommitHeader } from './commit-codec.ts';
+import { LINKED_COMMITS, NotACommit, decodeCommit, decodeCommitHeader, decodePosition, encodeCommit, encodePosition, type CommitHeader } from './commit-codec.ts';
+import { EventLogQuarantine } from './event-log-quarantine.ts';
 import { ensureEventLogStream, eventLogNames, type EventLogNames } from './event-log-stream.ts';
 
 // Event store on one JetStream stream. Each append is one message (a commit) on subject
@@ -65,19 +68,30 @@ export interface JetStreamEventStoreOptions {
   readonly prefix?: string;
   /** How many stream tails to keep in memory. */
   readonly tailCacheSize?: number;
+  /** Replicas of the event-log stream when this creates it, default 1. */
+  readonly replicas?: number;
+  /** Where interrupted subscriptions and messages that are not commits are reported. */
+  readonly logger?: Logger;
 }
+
+/** Waits between attempts to resume an interrupted subscription: doubling from 250 ms to 5 s, with jitter. */
+const resumeDelayMs = (failures: number): number => Math.min(5_000, 250 * 2 ** Math.min(failures, 5)) * (0.5 + Math.random() / 2);
 
 export class JetStreamEventStore implements EventStore {
   private readonly js: JetStreamClient;
   // Direct get is on the manager in nats.js 2.29 but not yet in its public interface.
   private readonly direct: DirectStreamAPI;
   private readonly tails: LRUCache<string, StreamTail>;
+  /** Sequences of messages passed over as not commits, by this process. */
+  private readonly passedOver = new Set<number>();
 
   private constructor(
-    nc: NatsConnection,
+    private readonly nc: NatsConnection,
     private readonly jsm: JetStreamManager,
     private readonly names: EventLogNames,
     tailCacheSize: number,
+    private readonly quarantine: EventLogQuarantine,
+    private readonly logger: Logger | undefined,
   ) {
     this.js = nc.jetstream();
     this.direct = (jsm as JetStreamManager & { direct: DirectStreamAPI }).direct;
@@ -88,8 +102,14 @@ export class JetStreamEventStore implements EventStore {
   static async connect(nc: NatsConnection, options: JetStreamEventStoreOptions = {}): Promise<JetStreamEventStore> {
     const names = eventLogNames(options.prefix ?? 'orch');
     const jsm = await nc.jetstreamManager();
-    await ensureEventLogStream(jsm, names);
-    return new JetStreamEventStore(nc, jsm, names, options.tailCacheSize ?? 10_000);
+    await ensureEventLogStream(jsm, names, options.replicas);
+    const quarantine = await EventLogQuarantine.open(nc, { prefix: options.prefix ?? 'orch', replicas: options.replicas ?? 1 });
+    return new JetStreamEventStore(nc, jsm, names, options.tailCacheSize ?? 10_000, quarantine, options.logger);
+  }
+
+  /** How many messages this process has passed over because they are not commits. */
+  get quarantinedCount(): number {
+    return this.passedOver.size;
   }
 
   get streamName(): string {
@@ -147,7 +167,8 @@ export class JetStreamEventStore implements EventStore {
     const subject = this.subjectOf(stream);
     const stored = await this.directGet({ last_by_subj: subject });
     if (!stored) return { exists: false, events: [] };
-    const last = decodeStored(stored);
+    const last = await this.decodeStoredOrPass(stored);
+    if (!last) return this.readPastNonCommits(subject, stored.seq, options);
     // The tail just read is what an append after this read (load, decide, append) expects.
     this.tails.set(stream, { seq: stored.seq, revision: last.header.lastRevision, earlierSeqs: last.header.earlierSeqs });
     const max = options.maxCount ?? Number.POSITIVE_INFINITY;
@@ -193,46 +214,76 @@ export class JetStreamEventStore implements EventStore {
 
   async headPosition(options: { readonly category?: string } = {}): Promise<GlobalPosition | undefined> {
     const stored = await this.directGet({ last_by_subj: this.filterFor(options.category) });
-    return stored ? decodeStored(stored).events.at(-1)?.position : undefined;
+    if (!stored) return undefined;
+    // A message that is not a commit at the head: the head is still its place in the log.
+    return (await this.decodeStoredOrPass(stored))?.events.at(-1)?.position ?? encodePosition(stored.seq, 0);
   }
 
+  /**
+   * Follows the log with an ordered consumer. If the consumer's iterator ends or fails while the
+   * subscription is open (a broker restart, a consumer lost), it is started again after the last
+   * commit delivered, with backoff, until the connection is closed for good. Messages that are
+   * not commits are quarantined and passed over.
+   */
   subscribe(options: SubscribeOptions = {}): Subscription {
     const filter = this.filterFor(options.category);
     const after = options.after ? decodePosition(options.after) : undefined;
     let closed = false;
     let stopConsuming: (() => void) | undefined;
-    const js = this.js;
+    const { js, nc, logger } = this;
+    const decodeOrPass = (message: JsMsg) => this.decodeOrPass(message);
     const streamName = this.names.streamName;
 
     async function* messages(): AsyncGenerator<SubscriptionMessage> {
-      const consumer = await js.consumers.get(streamName, { filterSubjects: filter, opt_start_seq: after?.seq ?? 1 });
-      if (closed) return;
-      let caughtUp = (await consumer.info()).num_pending === 0;
-      if (caughtUp) yield { kind: 'caughtUp' };
-      const iterator = await consumer.consume({ max_messages: 1024 });
-      stopConsuming = () => iterator.stop();
-      if (closed) iterator.stop();
-      let sinceCheckpoint = 0;
-      try {
-        for await (const message of iterator) {
-          const commit = decodeJsMsg(message);
-          for (const event of commit) {
-            if (after && !isAfter(event.position, after)) continue;
-            yield { kind: 'event', event };
-            sinceCheckpoint++;
-          }
-          const idle = message.info.pending === 0;
-          if ((idle && sinceCheckpoint > 0) || sinceCheckpoint >= CHECKPOINT_EVERY) {
-            yield { kind: 'checkpoint', position: encodePosition(message.seq, commit.length - 1) };
-            sinceCheckpoint = 0;
-          }
-          if (idle && !caughtUp) {
+      let nextSeq = after?.seq ?? 1;
+      let caughtUp = false;
+      for (let failures = 0; !closed; ) {
+        let iterator: { stop(): void } | undefined;
+        try {
+          const consumer = await js.consumers.get(streamName, { filterSubjects: filter, opt_start_seq: nextSeq });
+          if (closed) return;
+          if (!caughtUp && (await consumer.info()).num_pending === 0) {
             caughtUp = true;
             yield { kind: 'caughtUp' };
           }
+          const consuming = await consumer.consume({ max_messages: 1024 });
+          iterator = consuming;
+          stopConsuming = () => consuming.stop();
+          if (closed) consuming.stop();
+          if (failures > 0) logger?.info({ filter, fromSeq: nextSeq, failures }, 'event subscription resumed');
+          failures = 0;
+          let sinceCheckpoint = 0;
+          for await (const message of consuming) {
+            // Not a commit: passed over (and quarantined). Any other decode error is not skipped:
+            // the subscription resumes at this message and fails again, loudly.
+            const commit = await decodeOrPass(message);
+            nextSeq = message.seq + 1;
+            for (const event of commit) {
+              if (after && !isAfter(event.position, after)) continue;
+              yield { kind: 'event', event };
+              sinceCheckpoint++;
+            }
+            const idle = message.info.pending === 0;
+            if ((idle && sinceCheckpoint > 0) || sinceCheckpoint >= CHECKPOINT_EVERY) {
+              yield { kind: 'checkpoint', position: encodePosition(message.seq, Math.max(0, commit.length - 1)) };
+              sinceCheckpoint = 0;
+            }
+            if (idle && !caughtUp) {
+              caughtUp = true;
+              yield { kind: 'caughtUp' };
+            }
+          }
+          if (closed) return;
+          logger?.warn({ filter, nextSeq }, 'event subscription ended by itself; resuming');
+        } catch (error) {
+          if (closed) return;
+          if (nc.isClosed()) throw error;
+          logger?.warn({ err: error, filter, nextSeq }, 'event subscription interrupted; resuming');
+        } finally {
+          iterator?.stop();
         }
-      } finally {
-        iterator.stop();
+        failures++;
+        await sleep(resumeDelayMs(failures));
       }
     }
 
@@ -265,6 +316,7 @@ export class JetStreamEventStore implements EventStore {
   private async loadTail(subject: string): Promise<StreamTail> {
     const last = await this.directGet({ last_by_subj: subject });
     if (!last) return NO_TAIL;
+    // A stream whose last message is not a commit cannot be appended to: this throws NotACommit.
     const header = decodeCommitHeader(last.subject, last.header);
     return { seq: last.seq, revision: header.lastRevision, earlierSeqs: header.earlierSeqs };
   }
@@ -371,13 +423,64 @@ export class JetStreamEventStore implements EventStore {
     const iterator = await consumer.consume({ max_messages: 1024 });
     try {
       for await (const message of iterator) {
-        if (!onCommit(decodeJsMsg(message)) || message.seq >= endSeq || message.info.pending === 0) break;
+        const commit = await this.decodeOrPass(message);
+        if ((commit.length > 0 && !onCommit(commit)) || message.seq >= endSeq || message.info.pending === 0) break;
       }
     } finally {
       iterator.stop();
       // Not awaited: the read is complete, and the consumer is ephemeral if this is lost.
       void consumer.delete().catch(() => undefined);
     }
+  }
+
+  /** A consumed commit's events; none for a message that is not a commit (quarantined). */
+  private async decodeOrPass(message: JsMsg): Promise<RecordedEvent[]> {
+    try {
+      return decodeJsMsg(message);
+    } catch (error) {
+      if (!(error instanceof NotACommit)) throw error;
+      const time = new Date(Math.floor(message.info.timestampNanos / 1_000_000));
+      await this.passOver(message.seq, message.subject, time, message.data.length, error);
+      return [];
+    }
+  }
+
+  private async decodeStoredOrPass(stored: StoredMsg): Promise<StoredCommit | undefined> {
+    try {
+      return decodeStored(stored);
+    } catch (error) {
+      if (!(error instanceof NotACommit)) throw error;
+      await this.passOver(stored.seq, stored.subject, stored.time, stored.data.length, error);
+      return undefined;
+    }
+  }
+
+  /** Counts, records and logs (once) a message that is not a commit; readers then pass over it. */
+  private async passOver(seq: number, subject: string, time: Date, size: number, error: NotACommit): Promise<void> {
+    if (this.passedOver.has(seq)) return;
+    this.passedOver.add(seq);
+    let recordedNow: boolean | undefined;
+    try {
+      recordedNow = await this.quarantine.record({ seq, subject, time: time.toISOString(), reason: error.reason, size });
+    } catch (recordError) {
+      this.logger?.warn({ err: recordError, seq, subject }, 'could not record a quarantined message');
+    }
+    // Logged by whichever process records it first (or by each, while the bucket is unreachable).
+    if (recordedNow !== false) this.logger?.error({ seq, subject, reason: error.reason, size }, 'event log message is not a commit; quarantined and passed over');
+  }
+
+  /** A stream whose last message is not a commit: its commits by a forward scan of its subject. */
+  private async readPastNonCommits(subject: string, endSeq: number, options: ReadStreamOptions): Promise<ReadStreamResult> {
+    const all: RecordedEvent[] = [];
+    await this.scan(subject, 1, endSeq, (commit) => {
+      all.push(...commit);
+      return true;
+    });
+    if (all.length === 0) return { exists: false, events: [] };
+    const max = options.maxCount ?? Number.POSITIVE_INFINITY;
+    const from = options.fromRevision;
+    const selected = options.direction === 'backward' ? all.reverse().filter((e) => from === undefined || e.revision <= from) : all.filter((e) => e.revision >= (from ?? 0n));
+    return { exists: true, events: selected.slice(0, max) };
   }
 }
 

@@ -12,6 +12,8 @@ export interface JetStreamPublicEventSinkOptions {
   readonly duplicateWindowMs?: number;
   /** How long to wait for the stream's ack before treating a publish as failed. */
   readonly ackTimeoutMs?: number;
+  /** Replicas of the public stream when this creates it, default 1. */
+  readonly replicas?: number;
 }
 
 export class JetStreamPublicEventSink implements PublicEventSink {
@@ -26,7 +28,7 @@ export class JetStreamPublicEventSink implements PublicEventSink {
   /** Creates or verifies the public stream, then returns a sink that publishes to it. */
   static async connect(nc: NatsConnection, options: JetStreamPublicEventSinkOptions = {}): Promise<JetStreamPublicEventSink> {
     const names = publicEventNames(options.prefix ?? 'orch');
-    await ensurePublicEventStream(await nc.jetstreamManager(), names, options.duplicateWindowMs);
+    await ensurePublicEventStream(await nc.jetstreamManager(), names, options.duplicateWindowMs, options.replicas);
     return new JetStreamPublicEventSink(nc.jetstream(), names, options.ackTimeoutMs ?? 5_000);
   }
 

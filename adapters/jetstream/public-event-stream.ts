@@ -26,7 +26,8 @@ export class PublicEventStreamMisconfigured extends Error {
   override readonly name = 'PublicEventStreamMisconfigured';
 }
 
-export async function ensurePublicEventStream(jsm: JetStreamManager, names: PublicEventNames, duplicateWindowMs = PUBLIC_DUPLICATE_WINDOW_MS): Promise<void> {
+/** `replicas` applies when the stream is created; an existing stream keeps its own. */
+export async function ensurePublicEventStream(jsm: JetStreamManager, names: PublicEventNames, duplicateWindowMs = PUBLIC_DUPLICATE_WINDOW_MS, replicas = 1): Promise<void> {
   const subjects = `${names.subjectPrefix}.>`;
   const wanted: Partial<StreamConfig> = {
     name: names.streamName,
@@ -36,6 +37,7 @@ export async function ensurePublicEventStream(jsm: JetStreamManager, names: Publ
     retention: RetentionPolicy.Limits,
     discard: DiscardPolicy.Old,
     duplicate_window: nanos(duplicateWindowMs),
+    num_replicas: replicas,
   };
   try {
     const { config: c } = await jsm.streams.info(names.streamName);

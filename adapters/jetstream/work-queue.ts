@@ -14,6 +14,8 @@ export interface JetStreamWorkQueueOptions {
   readonly ackWaitMs?: number;
   /** Deliveries before JetStream gives up on an item; the task aggregate fails it earlier. */
   readonly maxDeliver?: number;
+  /** Replicas of the work stream when this creates it, default 1; its consumers follow the stream. */
+  readonly replicas?: number;
 }
 
 export class JetStreamWorkQueue implements WorkQueue {
@@ -34,7 +36,7 @@ export class JetStreamWorkQueue implements WorkQueue {
     const streamName = `${prefix.toUpperCase().replace(/[^A-Z0-9_]/g, '_')}_WORK`;
     const ackWaitMs = options.ackWaitMs ?? 30_000;
     const jsm = await nc.jetstreamManager();
-    await ensureStream(jsm, streamName, `${prefix}.work.>`);
+    await ensureStream(jsm, streamName, `${prefix}.work.>`, options.replicas ?? 1);
     for (const pool of options.pools) {
       for (const priority of PRIORITIES) {
         const durable = consumerName(pool, priority);
@@ -159,11 +161,11 @@ class Doorbell {
 
 const consumerName = (pool: string, priority: Priority): string => `work_${pool.replace(/[^A-Za-z0-9_-]/g, '_')}_${priority}`;
 
-async function ensureStream(jsm: JetStreamManager, name: string, subject: string): Promise<void> {
+async function ensureStream(jsm: JetStreamManager, name: string, subject: string, replicas: number): Promise<void> {
   try {
     await jsm.streams.info(name);
   } catch (error) {
     if (!/stream not found/i.test((error as Error).message)) throw error;
-    await jsm.streams.add({ name, subjects: [subject], retention: RetentionPolicy.Workqueue, storage: StorageType.File });
+    await jsm.streams.add({ name, subjects: [subject], retention: RetentionPolicy.Workqueue, storage: StorageType.File, num_replicas: replicas });
   }
 }

@@ -6,8 +6,9 @@ import type { GlobalPosition } from '../../domain/ports/event-store.ts';
 export class KvCheckpointStore implements CheckpointStore {
   private constructor(private readonly kv: KV) {}
 
-  static async connect(nc: NatsConnection, prefix = 'orch'): Promise<KvCheckpointStore> {
-    const kv = await nc.jetstream().views.kv(`${prefix}_checkpoints`, { history: 1 });
+  /** `replicas` when this creates the bucket; an existing bucket keeps its own. */
+  static async connect(nc: NatsConnection, prefix = 'orch', options: { replicas?: number } = {}): Promise<KvCheckpointStore> {
+    const kv = await nc.jetstream().views.kv(`${prefix}_checkpoints`, { history: 1, replicas: options.replicas ?? 1 });
     return new KvCheckpointStore(kv);
   }
 

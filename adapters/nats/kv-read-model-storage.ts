@@ -122,16 +122,19 @@ export class KvReadModelStorage implements ReadModelStorage {
     private readonly jsm: JetStreamManager,
     private readonly prefix: string,
     private readonly meta: KV,
+    private readonly replicas: number,
   ) {}
 
-  static async connect(nc: NatsConnection, prefix = 'orch'): Promise<KvReadModelStorage> {
-    const meta = await nc.jetstream().views.kv(`${prefix}_projections`, { history: 1 });
-    return new KvReadModelStorage(nc, await nc.jetstreamManager(), prefix, meta);
+  /** `replicas` of the meta bucket and of every model bucket this creates (existing ones keep theirs). */
+  static async connect(nc: NatsConnection, prefix = 'orch', options: { replicas?: number } = {}): Promise<KvReadModelStorage> {
+    const replicas = options.replicas ?? 1;
+    const meta = await nc.jetstream().views.kv(`${prefix}_projections`, { history: 1, replicas });
+    return new KvReadModelStorage(nc, await nc.jetstreamManager(), prefix, meta, replicas);
   }
 
   async bucket(name: string, ref: BucketRef): Promise<ReadModelBucket> {
     const id = bucketName(this.prefix, name, ref);
-    const kv = await this.nc.jetstream().views.kv(id, { history: 1 });
+    const kv = await this.nc.jetstream().views.kv(id, { history: 1, replicas: this.replicas });
     return new KvReadModelBucket(id, kv, this.meta, `commit.${refKey(name, ref)}`);
   }
 

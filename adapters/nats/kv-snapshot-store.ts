@@ -26,8 +26,9 @@ const decoder = new TextDecoder();
 export class KvSnapshotStore implements SnapshotStore {
   private constructor(private readonly kv: KV) {}
 
-  static async connect(nc: NatsConnection, prefix = 'orch'): Promise<KvSnapshotStore> {
-    const kv = await nc.jetstream().views.kv(`${prefix}_snapshots`, { history: 1 });
+  /** `replicas` when this creates the bucket; an existing bucket keeps its own. */
+  static async connect(nc: NatsConnection, prefix = 'orch', options: { replicas?: number } = {}): Promise<KvSnapshotStore> {
+    const kv = await nc.jetstream().views.kv(`${prefix}_snapshots`, { history: 1, replicas: options.replicas ?? 1 });
     return new KvSnapshotStore(kv);
   }
 

@@ -134,6 +134,12 @@ function actionsBlock(actions: readonly ReplyAction[]): Block | undefined {
   return elements.length > 0 ? { type: 'actions', elements } : undefined;
 }
 
+const isSlackUserId = (id: string): boolean => /^[UW][A-Z0-9]{2,30}$/.test(id);
+
+/** "Marked as done by <@U123>": the user as a mention when it is a Slack user id, else as escaped text. */
+const bylineText = ({ text, user }: { readonly text: string; readonly user: string }): string =>
+  `${clipEscaped(text, MAX_HEADING).text} ${isSlackUserId(user) ? `<@${user}>` : clipEscaped(user, MAX_HEADING).text}`;
+
 const slug = (title: string) =>
   title.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 60).replace(/-+$/, '') || 'reply';
 
@@ -147,9 +153,10 @@ export function toBlockKit(doc: ReplyDocument): BlockKitMessage {
   const header: Block = { type: 'header', text: { type: 'plain_text', text: clipPlain(`${EMOJI[doc.tone]} ${doc.title}`, BLOCK_KIT_LIMITS.headerText), emoji: true } };
   const summary = doc.summary !== undefined ? take(linesBlock(undefined, doc.summary.split('\n'))) : undefined;
   // Mentions are the one place raw mrkdwn is written: only user ids of the Slack form get through.
-  const mentioned = (doc.mentions ?? []).filter((id) => /^[UW][A-Z0-9]{2,30}$/.test(id));
+  const mentioned = (doc.mentions ?? []).filter(isSlackUserId);
   const mentions: Block[] = mentioned.length > 0 ? [{ type: 'section', text: { type: 'mrkdwn', text: mentioned.map((id) => `<@${id}>`).join(' ') } }] : [];
-  const lead = [header, ...(summary ? [summary] : []), ...mentions];
+  const byline: Block[] = doc.byline ? [section(bylineText(doc.byline))] : [];
+  const lead = [header, ...(summary ? [summary] : []), ...byline, ...mentions];
 
   const middle: Block[] = [
     ...(take(fieldBlocks(doc.fields ?? [])) ?? []),
@@ -172,7 +179,7 @@ export function toBlockKit(doc: ReplyDocument): BlockKitMessage {
     cut = true;
   }
 
-  const fallback = doc.summary ? `${doc.title} — ${doc.summary}` : doc.title;
+  const fallback = [doc.title, doc.summary, doc.byline ? `${doc.byline.text} ${doc.byline.user}` : undefined].filter(Boolean).join(' — ');
   return {
     text: clipEscaped(fallback, BLOCK_KIT_LIMITS.fallbackText).text,
     blocks: [...lead, ...shown, ...trail],

@@ -12,6 +12,7 @@ import { CANCEL_ACTION_ID } from '../../domain/replies/progress-reply.ts';
 import { RERUN_ACTION_ID } from '../../domain/replies/result-reply.ts';
 import { APPROVE_GATE_ACTION, CANCEL_WORKFLOW_ACTION, parseGateActionValue, REJECT_GATE_ACTION } from '../../domain/replies/workflow-replies.ts';
 import type { ReplyDocument } from '../../domain/replies/reply-document.ts';
+import { OUTCOME_ACTIONS, parseOutcomeActionValue, RESOLUTION_OF_ACTION } from '../../domain/replies/unknown-outcome-reply.ts';
 import { toBlockKit } from './block-kit.ts';
 
 // Slack in: Bolt 5 over HTTP (signature checked by Bolt's receiver, five-minute window) or
@@ -32,8 +33,8 @@ export interface SlackFrontEndOptions {
   readonly host?: string;
   readonly intake: ConversationIntake;
   readonly slash: { answer(request: SlashRequest): Promise<SlashAnswer>; readonly commands: readonly string[] };
-  /** Run this plan / Reject, Approve / Reject on gates. */
-  readonly decisions: Pick<DecisionDesk, 'decidePlan' | 'decideGate' | 'cancelWorkflow'>;
+  /** Run this plan / Reject, Approve / Reject on gates, Re-run / Mark as done / Fail on unknown outcomes. */
+  readonly decisions: Pick<DecisionDesk, 'decidePlan' | 'decideGate' | 'cancelWorkflow' | 'resolveOutcome'>;
   readonly logger: Logger;
 }
 
@@ -188,6 +189,13 @@ export async function startSlackFrontEnd(options: SlackFrontEndOptions): Promise
   decided(APPROVE_GATE_ACTION, onGate('approve'));
   decided(REJECT_GATE_ACTION, onGate('reject'));
   decided(CANCEL_WORKFLOW_ACTION, (workflowId, user) => options.decisions.cancelWorkflow(workflowId, user));
+  // The one deciding is the user Bolt verified the click came from, never a field of the payload.
+  for (const actionId of OUTCOME_ACTIONS) {
+    decided(actionId, async (value, user) => {
+      const outcome = parseOutcomeActionValue(value);
+      return outcome ? options.decisions.resolveOutcome(outcome.taskId, outcome.attempt, user, RESOLUTION_OF_ACTION[actionId]) : 'That button is not one of ours.';
+    });
+  }
 
   app.error(async (error) => {
     logger.error({ err: error }, 'Slack listener failed');

@@ -32,7 +32,19 @@ export interface ExecutionContext {
    */
   readonly programs?: Readonly<Record<string, string>>;
   progress(update: ProgressUpdate): void;
+  /**
+   * Records what the attempt started outside (e.g. `{ deployJobId }`) on the task before the
+   * executor waits on it, so whoever finds the attempt's worker gone can check what happened.
+   * Resolves once recorded; the executor must not go on before. Absent where nothing records.
+   */
+  recordEvidence?(evidence: Readonly<Record<string, string>>): Promise<void>;
 }
+
+/** What an executor found out about an earlier attempt from its evidence. */
+export type OutcomeCheck<Result = unknown> =
+  | { readonly outcome: 'completed'; readonly result: Result }
+  | { readonly outcome: 'failed'; readonly error: { readonly code: string; readonly message: string } }
+  | { readonly outcome: 'unknown'; readonly reason: string };
 
 export interface Executor<Params = unknown, Result = unknown> {
   readonly taskType: string;
@@ -41,6 +53,14 @@ export interface Executor<Params = unknown, Result = unknown> {
   readonly stages: readonly Stage[];
   /** True when running it changes something outside (code, deployments); such steps need approval. */
   readonly sideEffects: boolean;
+  /**
+   * Whether running these parameters again after an attempt whose outcome is unknown is
+   * harmless. False (a production deploy, code edits): the task is never re-run on its own.
+   * Undeclared counts as true, as it always was.
+   */
+  rerunSafe?(params: Params): boolean;
+  /** Finds out how an attempt ended from the evidence it recorded; `unknown` leaves it for people. */
+  checkOutcome?(params: Params, evidence: Readonly<Record<string, string>>, context: ExecutionContext): Promise<OutcomeCheck>;
   execute(params: Params, context: ExecutionContext): Promise<Result>;
 }
 

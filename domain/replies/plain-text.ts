@@ -31,7 +31,8 @@ function fieldsText(fields: NonNullable<ReplyDocument['fields']>): string {
 
 export function toPlainText(doc: ReplyDocument): string {
   const parts: string[] = [];
-  parts.push([`${MARKERS[doc.tone]} ${doc.title}`, doc.summary].filter((line) => line !== undefined && line !== '').join('\n'));
+  const byline = doc.byline ? `${doc.byline.text} ${doc.byline.user}` : undefined;
+  parts.push([`${MARKERS[doc.tone]} ${doc.title}`, doc.summary, byline].filter((line) => line !== undefined && line !== '').join('\n'));
   if (doc.mentions && doc.mentions.length > 0) parts.push(doc.mentions.map((id) => `@${id}`).join(' '));
   if (doc.fields && doc.fields.length > 0) parts.push(fieldsText(doc.fields));
   for (const section of doc.sections ?? []) {

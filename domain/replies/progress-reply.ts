@@ -4,9 +4,22 @@ import type { ReplyDocument, ReplyField, ReplyTone } from './reply-document.ts';
 
 // The live progress message: one per task, updated in place. While the task can still be
 // stopped it carries a Cancel button; the final states carry none, so the last update (which
-// always lands) also takes the button away.
+// always lands) also takes the button away. An unknown outcome (a side-effecting attempt that
+// stopped without one) is neither running nor final: the message says it waits for a decision,
+// which is taken on its own message in the thread.
 
-export type ProgressStatus = 'queued' | 'running' | 'retrying' | 'completed' | 'failed' | 'cancelled';
+export type ProgressStatus = 'queued' | 'running' | 'retrying' | 'outcomeUnknown' | 'completed' | 'failed' | 'cancelled';
+
+/** How a status reads where it is shown in words. */
+const STATUS_WORDS: Readonly<Record<ProgressStatus, string>> = {
+  queued: 'queued',
+  running: 'running',
+  retrying: 'retrying',
+  outcomeUnknown: 'outcome unknown, waiting for a decision',
+  completed: 'completed',
+  failed: 'failed',
+  cancelled: 'cancelled',
+};
 
 export interface ProgressReplyInput {
   readonly taskId: string;
@@ -43,6 +56,7 @@ const toneOf = (status: ProgressStatus): ReplyTone =>
     .with('queued', () => 'info')
     .with('running', () => 'progress')
     .with('retrying', () => 'warning')
+    .with('outcomeUnknown', () => 'warning')
     .with('completed', () => 'success')
     .with('failed', () => 'failure')
     .with('cancelled', () => 'warning')
@@ -59,9 +73,9 @@ export function progressReply(input: ProgressReplyInput): ReplyDocument {
     .map(([key, value]) => ({ label: labelFromKey(key), value: String(value) }));
   const attempt = input.attempt !== undefined && input.attempt > 1 ? `attempt ${input.attempt}` : undefined;
   const where = !active && stage && input.status !== 'completed' ? `at stage ${stage}` : undefined;
-  const footer = [input.status, attempt, where, `task ${input.taskId}`].filter(Boolean).join(' · ');
+  const footer = [STATUS_WORDS[input.status], attempt, where, `task ${input.taskId}`].filter(Boolean).join(' · ');
   return {
-    title: active && stage ? `${input.taskType}: ${stage}` : `${input.taskType}: ${input.status}`,
+    title: active && stage ? `${input.taskType}: ${stage}` : `${input.taskType}: ${STATUS_WORDS[input.status]}`,
     tone: toneOf(input.status),
     summary: progressBar(percent) + eta,
     ...(fields.length > 0 ? { fields } : {}),

@@ -42,6 +42,8 @@ export interface ReplyDocument {
   readonly sections?: readonly ReplySection[];
   readonly code?: ReplyCode;
   readonly actions?: readonly ReplyAction[];
+  /** Who acted, after the summary: "Marked as done by" and a chat user id, which Slack renders as a mention. */
+  readonly byline?: { readonly text: string; readonly user: string };
   /** Chat user ids to notify (approvers to remind): Slack renders them as mentions. */
   readonly mentions?: readonly string[];
   /** Small print: task id, repository, duration. */

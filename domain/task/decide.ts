@@ -4,10 +4,11 @@ import { match } from 'ts-pattern';
 import type { Rejection } from '../decider.ts';
 import type { TaskCommand, TaskCommandOf } from './commands.ts';
 import { taskEventOf, type TaskEvent } from './events.ts';
-import { attemptInProgress, existingTask, progressMovesForward, stillOpen } from './guards.ts';
-import { attemptAssignedToAnotherWorker, staleAttempt, taskAlreadyExists, taskAlreadyFinished } from './rejections.ts';
+import { attemptInProgress, existingTask, notAwaitingResolution, progressMovesForward, stillOpen } from './guards.ts';
+import { lateReport, recordAttemptEvidence, resolvedByItsWorker, resolveTaskOutcome, unknownOutcome } from './outcomes.ts';
+import { attemptAssignedToAnotherWorker, outcomeUnknown, staleAttempt, taskAlreadyExists, taskAlreadyFinished } from './rejections.ts';
 import { addMilliseconds, attemptsRemain, retryScheduled } from './retry.ts';
-import { attemptNumbered, isFinished, runningAttempt, type Task, type TaskState } from './state.ts';
+import { attemptNumbered, isFinished, runningAttempt, type Attempt, type Task, type TaskState } from './state.ts';
 
 type Decision = Either<Rejection, readonly TaskEvent[]>;
 
@@ -22,6 +23,8 @@ export const decide = (command: TaskCommand, state: TaskState): Decision =>
     .with({ type: 'FailTask' }, (c) => failTask(c, state))
     .with({ type: 'TimeOutTask' }, (c) => timeOutTask(c, state))
     .with({ type: 'CancelTask' }, (c) => cancelTask(c, state))
+    .with({ type: 'RecordAttemptEvidence' }, (c) => recordAttemptEvidence(c, state))
+    .with({ type: 'ResolveTaskOutcome' }, (c) => resolveTaskOutcome(c, state))
     .exhaustive();
 
 const queueTask = ({ type: _, ...c }: TaskCommandOf<'QueueTask'>, state: TaskState): Decision =>
@@ -30,28 +33,32 @@ const queueTask = ({ type: _, ...c }: TaskCommandOf<'QueueTask'>, state: TaskSta
 /**
  * A worker took the task from its pool's queue; `attempt` is the queue's delivery count.
  * A higher attempt while one is running means the queue redelivered because the first
- * worker went silent: that attempt is abandoned and counts against `maxAttempts`.
+ * worker went silent: that attempt is abandoned and counts against `maxAttempts`. When running
+ * the task again could repeat a side effect (`rerunSafe: false`), the abandoned attempt's
+ * outcome is unknown instead: nothing runs it again until someone resolves it.
  */
 const assignTask = (c: TaskCommandOf<'AssignTask'>, state: TaskState): Decision =>
   pipe(
     existingTask(state, c.taskId),
     flatMap(stillOpen),
+    flatMap(notAwaitingResolution),
     flatMap((task) => {
       const holder = runningAttempt(task);
       if (holder && c.attempt === holder.attempt) {
         return holder.workerId === c.workerId ? nothing : left(attemptAssignedToAnotherWorker(task, c.workerId, holder.workerId));
       }
       if (c.attempt <= task.attempt) return left(staleAttempt(task, c.attempt));
-      return right([...abandonSilentWorker(task, c.at), c.attempt > task.maxAttempts ? attemptsExhausted(task, c) : assigned(task, c)]);
+      if (holder && c.rerunSafe === false) {
+        const reason = `worker ${holder.workerId} went silent during attempt ${holder.attempt}; running the task again could repeat what it did`;
+        return right([abandoned(task, holder, c.at), unknownOutcome(task, holder, reason, c.at)]);
+      }
+      const exhausted = c.attempt > task.maxAttempts && c.attempt !== task.rerunAttempt;
+      return right([...(holder ? [abandoned(task, holder, c.at)] : []), exhausted ? attemptsExhausted(task, c) : assigned(task, c)]);
     }),
   );
 
-const abandonSilentWorker = (task: Task, at: string): TaskEvent[] => {
-  const silent = runningAttempt(task);
-  return silent
-    ? [taskEventOf('TaskAttemptAbandoned', { taskId: task.taskId, attempt: silent.attempt, workerId: silent.workerId, reason: 'worker went silent', at })]
-    : [];
-};
+const abandoned = (task: Task, silent: Attempt, at: string): TaskEvent =>
+  taskEventOf('TaskAttemptAbandoned', { taskId: task.taskId, attempt: silent.attempt, workerId: silent.workerId, reason: 'worker went silent', at });
 
 const assigned = (task: Task, { workerId, attempt, at }: TaskCommandOf<'AssignTask'>): TaskEvent =>
   taskEventOf('TaskAssigned', { taskId: task.taskId, attempt, workerId, timesOutAt: addMilliseconds(at, task.timeoutMs), at });
@@ -70,6 +77,8 @@ const reportProgress = ({ taskId, attempt, stage, percent, details, counters, at
   pipe(
     existingTask(state, taskId),
     flatMap(stillOpen),
+    // Its worker was only cut off: it should go on and report the outcome, which resolves the task.
+    flatMap((task) => (lateReport(task, attempt) ? left(outcomeUnknown(task)) : right(task))),
     flatMap(attemptInProgress(attempt)),
     flatMap(progressMovesForward(percent)),
     map(() => [
@@ -88,8 +97,15 @@ const reportProgress = ({ taskId, attempt, stage, percent, details, counters, at
 const completeTask = (c: TaskCommandOf<'CompleteTask'>, state: TaskState): Decision =>
   pipe(
     existingTask(state, c.taskId),
-    flatMap((task) =>
-      task.status === 'completed' && task.attempt === c.attempt
+    flatMap((task) => {
+      const late = lateReport(task, c.attempt);
+      if (late) {
+        return right([
+          resolvedByItsWorker(task, late, 'completed', c.at),
+          taskEventOf('TaskCompleted', { taskId: c.taskId, attempt: c.attempt, workerId: late.workerId, result: c.result, durationMs: c.durationMs, at: c.at }),
+        ]);
+      }
+      return task.status === 'completed' && task.attempt === c.attempt
         ? nothing
         : pipe(
             stillOpen(task),
@@ -104,16 +120,24 @@ const completeTask = (c: TaskCommandOf<'CompleteTask'>, state: TaskState): Decis
                 at: c.at,
               }),
             ]),
-          ),
-    ),
+          );
+    }),
   );
 
 /** Retryable with attempts left: the attempt failed and the next one is scheduled. Otherwise the task failed for good. */
 const failTask = (c: TaskCommandOf<'FailTask'>, state: TaskState): Decision =>
   pipe(
     existingTask(state, c.taskId),
-    flatMap((task) =>
-      attemptNumbered(task, c.attempt)?.outcome === 'failed'
+    flatMap((task) => {
+      const late = lateReport(task, c.attempt);
+      if (late) {
+        // Not retried on its own: whatever it did before failing may have happened.
+        return right([
+          resolvedByItsWorker(task, late, 'failed', c.at),
+          taskEventOf('TaskFailed', { taskId: c.taskId, attempt: c.attempt, error: c.error, retryable: false, final: true, at: c.at }),
+        ]);
+      }
+      return attemptNumbered(task, c.attempt)?.outcome === 'failed'
         ? nothing
         : pipe(
             stillOpen(task),
@@ -123,11 +147,15 @@ const failTask = (c: TaskCommandOf<'FailTask'>, state: TaskState): Decision =>
               const failed = taskEventOf('TaskFailed', { taskId: t.taskId, attempt: c.attempt, error: c.error, retryable: c.retryable, final, at: c.at });
               return final ? [failed] : [failed, retryScheduled(t, c.attempt, c.at, c.retryDelayMs)];
             }),
-          ),
-    ),
+          );
+    }),
   );
 
-/** A timeout is retried like a retryable failure; the last attempt timing out fails the task for good. */
+/**
+ * A timeout is retried like a retryable failure; the last attempt timing out fails the task for
+ * good. Unless running it again could repeat a side effect: the executor was stopped, but what
+ * it started outside may have happened, so the outcome is unknown.
+ */
 const timeOutTask = (c: TaskCommandOf<'TimeOutTask'>, state: TaskState): Decision =>
   pipe(
     existingTask(state, c.taskId),
@@ -145,6 +173,10 @@ const timeOutTask = (c: TaskCommandOf<'TimeOutTask'>, state: TaskState): Decisio
                 timeoutMs: t.timeoutMs,
                 at: c.at,
               });
+              if (c.rerunSafe === false) {
+                const reason = `attempt ${c.attempt} timed out after ${t.timeoutMs} ms and was stopped; what it started outside may still have happened`;
+                return [timedOut, unknownOutcome(t, current, reason, c.at)];
+              }
               return [timedOut, attemptsRemain(t, c.attempt) ? retryScheduled(t, c.attempt, c.at, c.retryDelayMs) : lastAttemptTimedOut(t, c)];
             }),
           ),

@@ -8,9 +8,13 @@ import { prioritySchema, replyTargetSchema, taskErrorSchema } from './fields.ts'
 //
 // A task ends with exactly one of TaskCompleted, TaskCancelled or TaskFailed { final: true }.
 // An attempt that ends without ending the task (TaskFailed { final: false }, TaskTimedOut) is
-// followed in the same append by TaskRetryScheduled, or by the final TaskFailed.
+// followed in the same append by TaskRetryScheduled, or by the final TaskFailed, or — when
+// running it again could repeat a side effect — by TaskOutcomeUnknown, which waits for
+// TaskOutcomeResolved (followed in the same append by TaskRetryScheduled, TaskCompleted or
+// the final TaskFailed) or TaskCancelled.
 
 const taskEvent = z.object({ taskId: z.string(), at: z.string() });
+const evidence = z.record(z.string(), z.string());
 
 export const taskEventSchemas = {
   TaskQueued: taskEvent.extend({
@@ -29,6 +33,17 @@ export const taskEventSchemas = {
   /** `timesOutAt` is the due time of the attempt's timeout timer. */
   TaskAssigned: taskEvent.extend({ attempt: z.int(), workerId: z.string(), timesOutAt: z.string() }),
   TaskAttemptAbandoned: taskEvent.extend({ attempt: z.int(), workerId: z.string(), reason: z.string() }),
+  /** What the running attempt started outside (e.g. `{ deployJobId }`), recorded before it waits on it. */
+  TaskAttemptEvidenceRecorded: taskEvent.extend({ attempt: z.int(), evidence: evidence }),
+  /** An attempt that may have had side effects ended without a known outcome; nothing runs it again until resolved. */
+  TaskOutcomeUnknown: taskEvent.extend({ attempt: z.int(), workerId: z.string(), reason: z.string(), evidence: evidence.optional() }),
+  TaskOutcomeResolved: taskEvent.extend({
+    attempt: z.int(),
+    resolution: z.enum(['rerun', 'completed', 'failed']),
+    resolvedBy: z.string(),
+    via: z.enum(['person', 'check']),
+    reason: z.string().optional(),
+  }),
   TaskProgressed: taskEvent.extend({
     attempt: z.int(),
     stage: z.string(),

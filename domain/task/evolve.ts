@@ -15,6 +15,30 @@ export const evolve = (state: TaskState, event: TaskEvent): TaskState =>
       })),
     )
     .with({ type: 'TaskAttemptAbandoned' }, ({ data }) => onTask(state, (task) => ({ ...endAttempt(task, data.attempt, 'abandoned'), status: 'queued' })))
+    .with({ type: 'TaskAttemptEvidenceRecorded' }, ({ data }) =>
+      onTask(state, (task) => {
+        const updated = updateAttempt(task, data.attempt, (a) => ({ ...a, evidence: { ...a.evidence, ...data.evidence } }));
+        const unknown = task.outcomeUnknown;
+        return unknown?.attempt === data.attempt ? { ...updated, outcomeUnknown: { ...unknown, evidence: { ...unknown.evidence, ...data.evidence } } } : updated;
+      }),
+    )
+    .with({ type: 'TaskOutcomeUnknown' }, ({ data }) =>
+      onTask(state, (task) => ({
+        ...task,
+        status: 'outcomeUnknown',
+        retry: undefined,
+        outcomeUnknown: { attempt: data.attempt, workerId: data.workerId, reason: data.reason, ...(data.evidence !== undefined && { evidence: data.evidence }) },
+      })),
+    )
+    // The event that follows in the same append (retry, completion or failure) sets the status.
+    .with({ type: 'TaskOutcomeResolved' }, ({ data }) =>
+      onTask(state, (task) => ({
+        ...task,
+        outcomeUnknown: undefined,
+        resolved: { attempt: data.attempt, resolution: data.resolution },
+        ...(data.resolution === 'rerun' && { rerunAttempt: data.attempt + 1 }),
+      })),
+    )
     .with({ type: 'TaskProgressed' }, ({ data }) =>
       onTask(state, (task) => updateAttempt(task, data.attempt, (a) => ({ ...a, progress: { stage: data.stage, percent: data.percent, at: data.at } }))),
     )

@@ -1,6 +1,6 @@
 import { left, right, type Either } from 'fp-ts/lib/Either.js';
 import type { Rejection } from '../decider.ts';
-import { progressWentBackwards, staleAttempt, taskAlreadyFinished, taskCancelled, taskNotFound, taskNotStarted } from './rejections.ts';
+import { outcomeUnknown, progressWentBackwards, staleAttempt, taskAlreadyFinished, taskCancelled, taskNotFound, taskNotStarted } from './rejections.ts';
 import { isFinished, runningAttempt, type Attempt, type Task, type TaskState } from './state.ts';
 
 // Checks several rules share, each passing the task on or naming why the command is refused.
@@ -11,6 +11,9 @@ export const existingTask = (state: TaskState, taskId: string): Either<Rejection
 /** A cancelled task answers `TaskCancelled`, so a worker still running it knows to stop. */
 export const stillOpen = (task: Task): Either<Rejection, Task> =>
   task.status === 'cancelled' ? left(taskCancelled(task)) : isFinished(task) ? left(taskAlreadyFinished(task)) : right(task);
+
+/** An attempt whose outcome is unknown blocks every new attempt until someone resolves it. */
+export const notAwaitingResolution = (task: Task): Either<Rejection, Task> => (task.status === 'outcomeUnknown' ? left(outcomeUnknown(task)) : right(task));
 
 export interface InProgress {
   readonly task: Task;

@@ -9,7 +9,9 @@ export type TaskRejectionCode =
   | 'TaskNotStarted'
   | 'StaleAttempt'
   | 'AttemptAssignedToAnotherWorker'
-  | 'ProgressWentBackwards';
+  | 'ProgressWentBackwards'
+  | 'OutcomeUnknown'
+  | 'OutcomeAlreadyKnown';
 
 export type TaskRejection = Rejection<TaskRejectionCode>;
 
@@ -35,3 +37,12 @@ export const attemptAssignedToAnotherWorker = (task: Task, workerId: string, hol
 
 export const progressWentBackwards = (task: Task, percent: number, last: number): TaskRejection =>
   rejection('ProgressWentBackwards', `attempt ${task.attempt} of task ${task.taskId} reported ${percent}% after ${last}%`);
+
+export const outcomeUnknown = (task: Task): TaskRejection =>
+  rejection(
+    'OutcomeUnknown',
+    `the outcome of attempt ${task.outcomeUnknown?.attempt ?? task.attempt} of task ${task.taskId} is unknown; it runs again only when someone resolves it`,
+  );
+
+export const outcomeAlreadyKnown = (task: Task): TaskRejection =>
+  rejection('OutcomeAlreadyKnown', `task ${task.taskId} has no unknown outcome to resolve (it is ${task.status})`);

@@ -2,9 +2,13 @@ import type { Priority, ReplyTarget, TaskError } from './fields.ts';
 
 /**
  * `queued`: waiting for a worker (first time, or after a silent worker's attempt was abandoned);
- * `retryScheduled`: waiting until `retry.dueAt`; the rest say what they mean.
+ * `retryScheduled`: waiting until `retry.dueAt`; `outcomeUnknown`: an attempt that may have had
+ * side effects ended without a known outcome, and waits for a person (or a check) to resolve it;
+ * the rest say what they mean.
  */
-export type TaskStatus = 'none' | 'queued' | 'running' | 'retryScheduled' | 'completed' | 'failed' | 'cancelled';
+export type TaskStatus = 'none' | 'queued' | 'running' | 'retryScheduled' | 'outcomeUnknown' | 'completed' | 'failed' | 'cancelled';
+
+export type OutcomeResolution = 'rerun' | 'completed' | 'failed';
 
 export type AttemptOutcome = 'running' | 'completed' | 'failed' | 'timedOut' | 'abandoned' | 'cancelled';
 
@@ -16,6 +20,8 @@ export interface Attempt {
   readonly outcome: AttemptOutcome;
   /** The last progress reported in this attempt; a new attempt starts again from nothing. */
   readonly progress?: { readonly stage: string; readonly percent: number; readonly at: string };
+  /** What the attempt recorded about what it started outside (merged, latest value per key). */
+  readonly evidence?: Readonly<Record<string, string>>;
 }
 
 export interface Task {
@@ -41,6 +47,12 @@ export interface Task {
   /** Why the task failed for good. */
   readonly error?: TaskError;
   readonly cancellation?: { readonly reason: string; readonly requestedBy: string };
+  /** While `outcomeUnknown`: which attempt, whose, why, and what it recorded. */
+  readonly outcomeUnknown?: { readonly attempt: number; readonly workerId: string; readonly reason: string; readonly evidence?: Readonly<Record<string, string>> };
+  /** The last resolution of an unknown outcome, so the same resolution repeated changes nothing. */
+  readonly resolved?: { readonly attempt: number; readonly resolution: OutcomeResolution };
+  /** The attempt a person asked to run again: allowed even past `maxAttempts`. */
+  readonly rerunAttempt?: number;
 }
 
 export type TaskState = { readonly status: 'none' } | Task;

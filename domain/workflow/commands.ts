@@ -44,6 +44,8 @@ export const workflowCommandSchemas = {
   RecordStepCompleted: workflowCommand.extend({ stepId, attempt, output: z.unknown() }),
   RecordStepFailed: workflowCommand.extend({ stepId, attempt, error: taskErrorSchema, retryable: z.boolean(), jitter }),
   RecordStepTimedOut: workflowCommand.extend({ stepId, attempt, jitter }),
+  /** The task running the attempt may have had side effects and ended without a known outcome: the step waits for it to be resolved. */
+  RecordStepOutcomeUnknown: workflowCommand.extend({ stepId, attempt, taskId: idField }),
   GrantApproval: workflowCommand.extend({ stepId, approver: person, visit }),
   RejectApproval: workflowCommand.extend({ stepId, approver: person, reason: z.string().max(1_000).optional(), visit }),
   TimeOutApproval: workflowCommand.extend({ stepId, visit }),

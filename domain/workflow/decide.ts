@@ -10,7 +10,7 @@ import { existingWorkflow } from './guards.ts';
 import { invalidDefinition, timerNotDue, workflowAlreadyFinished, workflowAlreadyStarted } from './rejections.ts';
 import { addMilliseconds } from './retry.ts';
 import { activeTaskIds, isFinished, type WorkflowState } from './state.ts';
-import { recordStepCompleted, recordStepFailed, recordStepStarted, recordStepTimedOut } from './step-outcomes.ts';
+import { recordStepCompleted, recordStepFailed, recordStepOutcomeUnknown, recordStepStarted, recordStepTimedOut } from './step-outcomes.ts';
 import { checkCompiled } from './validate-definition.ts';
 import { enter, startWalk } from './walk.ts';
 
@@ -24,6 +24,7 @@ export const decide = (command: WorkflowCommand, state: WorkflowState): Decision
     .with({ type: 'RecordStepCompleted' }, (c) => recordStepCompleted(c, state))
     .with({ type: 'RecordStepFailed' }, (c) => recordStepFailed(c, state))
     .with({ type: 'RecordStepTimedOut' }, (c) => recordStepTimedOut(c, state))
+    .with({ type: 'RecordStepOutcomeUnknown' }, (c) => recordStepOutcomeUnknown(c, state))
     .with({ type: 'GrantApproval' }, (c) => grantApproval(c, state))
     .with({ type: 'RejectApproval' }, (c) => rejectApproval(c, state))
     .with({ type: 'TimeOutApproval' }, (c) => timeOutApproval(c, state))

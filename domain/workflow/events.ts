@@ -51,6 +51,8 @@ export const workflowEventSchemas = {
   StepCompleted: workflowEvent.extend({ stepId: z.string(), attempt: z.int(), taskId: z.string(), output: z.unknown() }),
   /** `final`: no retry follows, and WorkflowFailed comes next in the same append. */
   StepFailed: workflowEvent.extend({ stepId: z.string(), attempt: z.int(), taskId: z.string(), error: taskErrorSchema, retryable: z.boolean(), final: z.boolean() }),
+  /** The attempt's task ended without a known outcome; the step waits (no timeout, no retry) until the task's outcome is resolved. */
+  StepOutcomeUnknown: workflowEvent.extend({ stepId: z.string(), attempt: z.int(), taskId: z.string() }),
   /** The next attempt, to queue at `dueAt`. */
   StepRetryScheduled: workflowEvent.extend({ ...taskToRun, dueAt: z.string(), delayMs: z.int() }),
   /** A step on the branch a condition did not take, or an approval gate in a dry run. */

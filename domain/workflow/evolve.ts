@@ -36,6 +36,7 @@ export const apply = (workflow: Workflow, event: WorkflowEvent): Workflow =>
         timesOutAt: undefined,
       })),
     )
+    .with({ type: 'StepOutcomeUnknown' }, ({ data }) => setStep(workflow, data.stepId, (run) => ({ ...base(run, data.stepId), status: 'outcomeUnknown', timesOutAt: undefined })))
     .with({ type: 'StepRetryScheduled' }, ({ data }) =>
       setStep(workflow, data.stepId, (run) => ({ ...base(run, data.stepId), status: 'retryScheduled', attempt: data.attempt, taskId: data.taskId, retryDueAt: data.dueAt })),
     )

@@ -8,10 +8,11 @@ export type WorkflowStatus = 'running' | 'completed' | 'failed' | 'cancelled' | 
 
 /**
  * Task steps: `scheduled` (task queued), `running`, `retryScheduled` (waiting for the next
- * attempt's due time), then `completed` or `failed`. Approval gates: `awaitingApproval`, then
+ * attempt's due time), `outcomeUnknown` (its task may have had side effects and waits for
+ * someone to resolve it), then `completed` or `failed`. Approval gates: `awaitingApproval`, then
  * `approved`, `rejected` or `timedOut`. Either can be `skipped`.
  */
-export type StepStatus = 'scheduled' | 'running' | 'retryScheduled' | 'completed' | 'failed' | 'awaitingApproval' | 'approved' | 'rejected' | 'timedOut' | 'skipped';
+export type StepStatus = 'scheduled' | 'running' | 'retryScheduled' | 'outcomeUnknown' | 'completed' | 'failed' | 'awaitingApproval' | 'approved' | 'rejected' | 'timedOut' | 'skipped';
 
 export interface Approval {
   readonly approvers: readonly string[];
@@ -74,9 +75,9 @@ export const initialState = (): WorkflowState => ({ status: 'none' });
 
 export const isFinished = (state: WorkflowState): boolean => state.status !== 'none' && state.status !== 'running';
 
-const ACTIVE: readonly StepStatus[] = ['scheduled', 'running', 'retryScheduled', 'awaitingApproval'];
+const ACTIVE: readonly StepStatus[] = ['scheduled', 'running', 'retryScheduled', 'outcomeUnknown', 'awaitingApproval'];
 
-/** Waiting for an outcome: a task queued, running or due to retry, or a gate awaiting decision. */
+/** Waiting for an outcome: a task queued, running, due to retry or with its outcome unknown, or a gate awaiting decision. */
 export const isActive = (run: StepRun | undefined): boolean => run !== undefined && ACTIVE.includes(run.status);
 
 /** Tasks that may still be queued or running, for the engine to cancel when the workflow ends early. */

@@ -74,6 +74,17 @@ export const recordStepCompleted = (c: WorkflowCommandOf<'RecordStepCompleted'>,
     }),
   );
 
+/** The step waits: its timeout no longer applies and nothing retries it; the task's resolution (re-run, completed, failed) comes back as the usual outcomes. */
+export const recordStepOutcomeUnknown = (c: WorkflowCommandOf<'RecordStepOutcomeUnknown'>, state: WorkflowState): Decision =>
+  pipe(
+    stepInProgress(state, c, (w) => w.steps[c.stepId]?.attempt === c.attempt && w.steps[c.stepId]?.status === 'outcomeUnknown'),
+    map((found) =>
+      found === 'repeated'
+        ? []
+        : [workflowEventOf('StepOutcomeUnknown', { workflowId: c.workflowId, stepId: c.stepId, attempt: c.attempt, taskId: found.run.taskId ?? c.taskId, at: c.at })],
+    ),
+  );
+
 export const recordStepFailed = (c: WorkflowCommandOf<'RecordStepFailed'>, state: WorkflowState): Decision => stepFailed(c, c.error, c.retryable, state);
 
 /** A timed-out attempt is a failure another attempt may cure. */

@@ -7,7 +7,8 @@ import type { WorkflowEvent, WorkflowEventData } from './events.ts';
 // engine, so what the model stores and what the engine arms cannot drift apart.
 //
 // A timer is added by the event that carries its due time and dropped once what it times was
-// decided: a retry once its attempt started or ended, a step's timeout once the attempt ended,
+// decided: a retry once its attempt started or ended, a step's timeout once the attempt ended
+// or its outcome became unknown,
 // an approval's reminder once the approvers were reminded, its timeout and reminder once the
 // gate was decided, everything once the workflow ended. A timer kept a little too long is harmless: firing it sends a command with the same
 // id as before to a decider that ignores what was already decided.
@@ -68,6 +69,8 @@ export function nextTimers(before: WorkflowTimers | undefined, event: WorkflowEv
       if (data.timesOutAt === undefined) return rest;
       return [...rest, { kind: 'step-timeout', workflowId: data.workflowId, stepId: data.stepId, attempt: data.attempt, taskId: data.taskId, dueAt: data.timesOutAt }];
     })
+    // Nothing may run the attempt again on its own: its timeout is gone until someone resolves the task.
+    .with({ type: 'StepOutcomeUnknown' }, ({ data }) => without(before.timers, (t) => t.kind === 'step-timeout' && t.stepId === data.stepId && t.attempt <= data.attempt))
     .with({ type: 'StepCompleted' }, { type: 'StepFailed' }, ({ data }) => without(before.timers, (t) => attemptTimer(t) && t.stepId === data.stepId && t.attempt <= data.attempt))
     .with({ type: 'StepRetryScheduled' }, ({ data }) => [
       ...without(before.timers, (t) => attemptTimer(t) && t.stepId === data.stepId && t.attempt <= data.attempt),

@@ -1,9 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { NatsConnection } from 'nats';
-import type { Config } from '../config/schema.ts';
+import type { Logger } from 'pino';
+import { maskUrlCredentials, type Config } from '../config/schema.ts';
 import { openEventStore, type OpenedEventStore } from '../event-store.ts';
-import { connectNats } from '../nats/connect-nats.ts';
+import { cliConnectionOptions, connectNats, productConnectionOptions } from '../nats/connect-nats.ts';
 
 // The ops CLI reaches the running product's NATS: NATS_URL when set, otherwise the URL the
 // embedded server of `npm start` wrote under DATA_DIR.
@@ -14,7 +15,17 @@ export class NoRunningProduct extends Error {
 
 export const embeddedUrlFile = (dataDir: string): string => path.resolve(dataDir, 'nats', 'nats.url');
 
-export async function connectToProduct(config: Config): Promise<{ nc: NatsConnection } & OpenedEventStore> {
+export interface ProductConnectionOptions {
+  /**
+   * `cli` (default): one try, no reconnects, for commands that fail fast. `process`: a
+   * long-running role process, which reconnects forever (see productConnectionOptions).
+   */
+  readonly kind?: 'cli' | 'process';
+  readonly name?: string;
+  readonly logger?: Logger;
+}
+
+export async function connectToProduct(config: Config, options: ProductConnectionOptions = {}): Promise<{ nc: NatsConnection } & OpenedEventStore> {
   let servers = config.nats.servers;
   if (config.nats.embedded) {
     const file = embeddedUrlFile(config.dataDir);
@@ -24,9 +35,12 @@ export async function connectToProduct(config: Config): Promise<{ nc: NatsConnec
   }
   let nc: NatsConnection;
   try {
-    nc = await connectNats(servers, { name: 'orch-cli', maxReconnectAttempts: 0, timeout: 3_000 });
+    // A role process started while the broker is down waits for it rather than exiting.
+    const settings = options.kind === 'process' ? { ...productConnectionOptions, timeout: 3_000, waitOnFirstConnect: true } : cliConnectionOptions;
+    if (options.kind === 'process') options.logger?.info({ servers: servers.map(maskUrlCredentials) }, 'connecting to NATS');
+    nc = await connectNats(servers, { ...settings, name: options.name ?? 'orch-cli' });
   } catch (error) {
     throw new NoRunningProduct(`cannot reach NATS at ${servers.join(',')}: ${(error as Error).message}`);
   }
-  return { nc, ...(await openEventStore(config, nc)) };
+  return { nc, ...(await openEventStore(config, nc, options.logger)) };
 }

@@ -24,7 +24,7 @@ export function registerProjectionCommands(cli: Command): void {
       const config = loadConfig();
       const { nc, store } = await connectToProduct(config);
       try {
-        const storage = await KvReadModelStorage.connect(nc, config.prefix);
+        const storage = await KvReadModelStorage.connect(nc, config.prefix, { replicas: config.nats.replicas });
         const statuses = await projectionStatus(readModels, storage, store, systemClock.now());
         if (options.json) return console.log(JSON.stringify(statuses, null, 2));
         for (const s of statuses) {
@@ -57,7 +57,7 @@ export function registerProjectionCommands(cli: Command): void {
       try {
         const definition = readModels.find((m) => m.name === name);
         if (!definition) throw new UserError(`no projection named "${name}"; projections: ${readModels.map((m) => m.name).join(', ')}`);
-        const storage = await KvReadModelStorage.connect(nc, config.prefix);
+        const storage = await KvReadModelStorage.connect(nc, config.prefix, { replicas: config.nats.replicas });
         const [before] = await projectionStatus([definition], storage, store, systemClock.now());
         let answer: RebuildAnswer;
         try {

@@ -108,6 +108,8 @@ const envShape = {
   // Connections
   NATS_URL: natsServers().optional(),
   NATS_PREFIX: subjectToken().default('orch'),
+  /** Replicas of every stream and KV bucket the product creates; 3 (or 5) on a NATS cluster survives losing a node. */
+  NATS_REPLICAS: integer(1, 5).default(1),
   EVENT_STORE: oneOf(EVENT_STORES).default('jetstream'),
   ESDB_URL: esdbConnectionString().optional(),
   DATA_DIR: text().default('./data'),
@@ -236,8 +238,8 @@ export interface Config {
   prefix: string;
   logLevel: LogLevel;
   dataDir: string;
-  /** No NATS_URL: `embedded`, start our own nats-server; otherwise the cluster's `servers`. */
-  nats: { servers: string[]; embedded: boolean };
+  /** No NATS_URL: `embedded`, start our own nats-server; otherwise the cluster's `servers`. `replicas` of each stream and bucket we create. */
+  nats: { servers: string[]; embedded: boolean; replicas: number };
   eventStore: { kind: 'jetstream' } | { kind: 'eventstoredb'; url: string };
   http: { port: number };
   /** Result delivery to webhook reply targets; without a secret, webhook targets are refused. */
@@ -282,7 +284,7 @@ const toConfig = (env: EnvValues): Config => ({
   prefix: env.NATS_PREFIX,
   logLevel: env.LOG_LEVEL,
   dataDir: env.DATA_DIR,
-  nats: { servers: env.NATS_URL ?? [], embedded: env.NATS_URL === undefined },
+  nats: { servers: env.NATS_URL ?? [], embedded: env.NATS_URL === undefined, replicas: env.NATS_REPLICAS },
   // checkRequiredTogether guarantees ESDB_URL here.
   eventStore: env.EVENT_STORE === 'eventstoredb' ? { kind: 'eventstoredb', url: env.ESDB_URL ?? '' } : { kind: 'jetstream' },
   http: { port: env.PORT },

@@ -1,16 +1,24 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { stopLeftoverNatsServers } from './leftover-nats-servers.ts';
+import { lockStore } from './store-lock.ts';
 
 // Starts a private `nats-server -js` on a random loopback port for embedded mode and tests.
 // The port is picked by the server itself (`listen: 127.0.0.1:-1`) and read from its log,
 // which avoids the race of probing for a free port first.
+// The server runs in its own process group, so Ctrl-C at the terminal reaches only the product,
+// which then stops the server itself (last, after its own connections have drained). The store
+// is locked for this process (store-lock.ts), and a server left running by a killed earlier run
+// on the same store is stopped first (leftover-nats-servers.ts).
 
 export interface EmbeddedNatsServer {
   readonly url: string;
   readonly port: number;
   readonly pid: number;
   readonly storeDir: string;
+  /** Pids of servers a killed earlier run left on this store, stopped before this one started. */
+  readonly stoppedLeftovers: readonly number[];
   /** Stops the server by its process id: SIGTERM, then SIGKILL if it lingers. */
   stop(): Promise<void>;
 }
@@ -49,18 +57,29 @@ export async function startEmbeddedNatsServer(options: EmbeddedNatsOptions): Pro
   const storeDir = path.resolve(options.dataDir, 'nats');
   await mkdir(storeDir, { recursive: true });
   const configFile = path.join(storeDir, 'nats-server.conf');
-  await writeFile(
-    configFile,
-    [
-      'listen: "127.0.0.1:-1"',
-      `max_payload: ${options.maxPayloadBytes ?? 8 * 1024 * 1024}`,
-      `jetstream { store_dir: ${JSON.stringify(storeDir)} }`,
-      '',
-    ].join('\n'),
-  );
-
-  const child = spawn(binary, ['-c', configFile], { stdio: ['ignore', 'ignore', 'pipe'] });
-  const port = await waitUntilReady(child, binary, options.startTimeoutMs ?? 15_000);
+  const pidFile = path.join(storeDir, 'nats-server.pid');
+  const lock = lockStore(storeDir);
+  let child: ChildProcess;
+  let port: number;
+  let stoppedLeftovers: number[];
+  try {
+    stoppedLeftovers = await stopLeftoverNatsServers(configFile, pidFile);
+    await writeFile(
+      configFile,
+      [
+        'listen: "127.0.0.1:-1"',
+        `max_payload: ${options.maxPayloadBytes ?? 8 * 1024 * 1024}`,
+        `jetstream { store_dir: ${JSON.stringify(storeDir)} }`,
+        `pid_file: ${JSON.stringify(pidFile)}`,
+        '',
+      ].join('\n'),
+    );
+    child = spawn(binary, ['-c', configFile], { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+    port = await waitUntilReady(child, binary, options.startTimeoutMs ?? 15_000);
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
   const pid = child.pid!;
   const exited = new Promise<void>((resolve) => {
     if (child.exitCode !== null || child.signalCode !== null) resolve();
@@ -72,6 +91,7 @@ export async function startEmbeddedNatsServer(options: EmbeddedNatsOptions): Pro
   // Safety net: if this process exits without stopping the server (a crash), stop it by its pid.
   const stopOnExit = () => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    lock.release();
   };
   process.once('exit', stopOnExit);
 
@@ -79,14 +99,16 @@ export async function startEmbeddedNatsServer(options: EmbeddedNatsOptions): Pro
   const stop = (): Promise<void> =>
     (stopping ??= (async () => {
       process.off('exit', stopOnExit);
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill('SIGTERM');
-      const killer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-      await exited;
-      clearTimeout(killer);
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        const killer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+        await exited;
+        clearTimeout(killer);
+      }
+      lock.release();
     })());
 
-  return { url: `nats://127.0.0.1:${port}`, port, pid, storeDir, stop };
+  return { url: `nats://127.0.0.1:${port}`, port, pid, storeDir, stoppedLeftovers, stop };
 }
 
 function waitUntilReady(child: ChildProcess, binary: string, timeoutMs: number): Promise<number> {

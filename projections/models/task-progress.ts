@@ -53,6 +53,12 @@ export type TaskProgress = {
   readonly error?: TaskError;
   readonly cancellation?: { readonly reason: string; readonly requestedBy: string };
   readonly retry?: { readonly nextAttempt: number; readonly dueAt: string };
+  /** What the latest attempt recorded about what it started outside (e.g. a deploy job id). */
+  readonly evidence?: Readonly<Record<string, string>>;
+  /** While `outcomeUnknown`: which attempt ended without a known outcome, and why. */
+  readonly outcomeUnknown?: { readonly attempt: number; readonly workerId: string; readonly reason: string; readonly evidence?: Readonly<Record<string, string>> };
+  /** How the last unknown outcome was resolved. */
+  readonly resolution?: { readonly resolution: 'rerun' | 'completed' | 'failed'; readonly resolvedBy: string; readonly via: 'person' | 'check'; readonly reason?: string; readonly at: string };
 };
 
 export const taskProgress: ProjectionDefinition = {
@@ -94,7 +100,25 @@ function progressAfter(doc: TaskProgress | undefined, event: TaskEvent): TaskPro
       lastUpdate: data.at,
       ...(data.final ? { status: 'failed' as const, finishedAt: data.at } : { status: 'queued' as const }),
     }))
-    .with({ type: 'TaskRetryScheduled' }, ({ data }) => ({ ...doc, status: 'retryScheduled', retry: { nextAttempt: data.nextAttempt, dueAt: data.dueAt }, lastUpdate: data.at }))
+    .with({ type: 'TaskRetryScheduled' }, ({ data }) => ({ ...omit(doc, 'outcomeUnknown'), status: 'retryScheduled', retry: { nextAttempt: data.nextAttempt, dueAt: data.dueAt }, lastUpdate: data.at }))
+    .with({ type: 'TaskAttemptEvidenceRecorded' }, ({ data }) => ({
+      ...doc,
+      evidence: { ...doc.evidence, ...data.evidence },
+      // The cut-off worker of the attempt whose outcome is unknown may still record what it started.
+      ...(doc.outcomeUnknown?.attempt === data.attempt && { outcomeUnknown: { ...doc.outcomeUnknown, evidence: { ...doc.outcomeUnknown.evidence, ...data.evidence } } }),
+      lastUpdate: data.at,
+    }))
+    .with({ type: 'TaskOutcomeUnknown' }, ({ data }) => ({
+      ...omit(doc, 'eta', 'retry'),
+      status: 'outcomeUnknown',
+      outcomeUnknown: { attempt: data.attempt, workerId: data.workerId, reason: data.reason, ...(data.evidence !== undefined && { evidence: data.evidence }) },
+      lastUpdate: data.at,
+    }))
+    .with({ type: 'TaskOutcomeResolved' }, ({ data }) => ({
+      ...omit(doc, 'outcomeUnknown'),
+      resolution: { resolution: data.resolution, resolvedBy: data.resolvedBy, via: data.via, ...(data.reason !== undefined && { reason: data.reason }), at: data.at },
+      lastUpdate: data.at,
+    }))
     .with({ type: 'TaskCancelled' }, ({ data }) => ({
       ...omit(data.attempt === undefined ? omit(doc, 'eta') : attemptEnded(doc, data.attempt, 'cancelled'), 'retry'),
       status: 'cancelled',
@@ -116,7 +140,7 @@ const queued = ({ at, payload: _payload, timeoutMs: _timeoutMs, ...task }: TaskE
 });
 
 const assigned = (doc: TaskProgress, data: TaskEventData<'TaskAssigned'>): TaskProgress => ({
-  ...omit(doc, 'stage', 'details', 'counters', 'eta', 'retry', 'error'),
+  ...omit(doc, 'stage', 'details', 'counters', 'eta', 'retry', 'error', 'evidence'),
   status: 'running',
   attempt: data.attempt,
   attempts: [...doc.attempts, { attempt: data.attempt, workerId: data.workerId, assignedAt: data.at, outcome: 'running' }],

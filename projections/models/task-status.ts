@@ -7,7 +7,7 @@ import type { TaskStatus } from '../../domain/task/state.ts';
 
 export type RecordedTaskStatus = Exclude<TaskStatus, 'none'>;
 
-export const TASK_STATUSES: readonly RecordedTaskStatus[] = ['queued', 'running', 'retryScheduled', 'completed', 'failed', 'cancelled'];
+export const TASK_STATUSES: readonly RecordedTaskStatus[] = ['queued', 'running', 'retryScheduled', 'outcomeUnknown', 'completed', 'failed', 'cancelled'];
 
 /** Undefined when the event does not change the status (progress reports). */
 export const statusAfter = (event: TaskEvent): RecordedTaskStatus | undefined =>
@@ -16,7 +16,10 @@ export const statusAfter = (event: TaskEvent): RecordedTaskStatus | undefined =>
     .with({ type: 'TaskQueued' }, () => 'queued')
     .with({ type: 'TaskAssigned' }, () => 'running')
     .with({ type: 'TaskAttemptAbandoned' }, { type: 'TaskTimedOut' }, () => 'queued')
-    .with({ type: 'TaskProgressed' }, () => undefined)
+    .with({ type: 'TaskProgressed' }, { type: 'TaskAttemptEvidenceRecorded' }, () => undefined)
+    .with({ type: 'TaskOutcomeUnknown' }, () => 'outcomeUnknown')
+    // The event after it in the same append (retry, completion, failure) says where the task went.
+    .with({ type: 'TaskOutcomeResolved' }, () => undefined)
     .with({ type: 'TaskCompleted' }, () => 'completed')
     .with({ type: 'TaskFailed' }, ({ data }) => (data.final ? 'failed' : 'queued'))
     .with({ type: 'TaskRetryScheduled' }, () => 'retryScheduled')

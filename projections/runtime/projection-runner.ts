@@ -118,18 +118,24 @@ export class ProjectionRunner {
     while (!this.stopping) {
       const subscription = this.options.store.subscribe({ ...(category ? { category } : {}), ...(this.position ? { after: this.position } : {}) });
       this.subscription = subscription;
-      for await (const message of subscription) {
-        if (message.kind === 'event') {
-          this.lastEventSeen = Date.now();
-          await this.exclusive(() => this.apply(message.event));
-        } else if (message.kind === 'caughtUp') {
-          this.caughtUp = true;
-          await this.flushSafely();
+      try {
+        for await (const message of subscription) {
+          if (message.kind === 'event') {
+            this.lastEventSeen = Date.now();
+            await this.exclusive(() => this.apply(message.event));
+          } else if (message.kind === 'caughtUp') {
+            this.caughtUp = true;
+            await this.flushSafely();
+          }
         }
+      } catch (error) {
+        // A broken subscription (the broker restarting) is followed again, not the end of the model.
+        if (this.stopping) return;
+        this.options.logger.warn({ err: error, projection: this.options.definition.name, position: this.position }, 'event subscription failed; following again');
       }
       if (this.stopping) return;
       this.options.logger.warn({ projection: this.options.definition.name, bucket: this.options.bucket.id, position: this.position }, 'event subscription ended; following again');
-      await new Promise((r) => setTimeout(r, 200));
+      await new Promise((r) => setTimeout(r, 200 + Math.random() * 800));
     }
   }
 

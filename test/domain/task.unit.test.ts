@@ -59,12 +59,12 @@ const cancelled = (running?: number) =>
   });
 
 const queueTask = () => command('QueueTask', queueFields);
-const assignTask = (attempt: number, workerId = workerFor(attempt)) => command('AssignTask', { attempt, workerId });
+const assignTask = (attempt: number, workerId = workerFor(attempt), rerunSafe = true) => command('AssignTask', { attempt, workerId, rerunSafe });
 const reportProgress = (attempt: number, percent: number, stage = 'scan') => command('ReportProgress', { attempt, stage, percent });
 const completeTask = (attempt: number) => command('CompleteTask', { attempt, result: { files: 42 }, durationMs: 1_500 });
 const failTask = (attempt: number, { retryable = true, retryDelayMs }: { retryable?: boolean; retryDelayMs?: number } = {}) =>
   command('FailTask', { attempt, error: boom, retryable, ...(retryDelayMs !== undefined && { retryDelayMs }) });
-const timeOutTask = (attempt: number) => command('TimeOutTask', { attempt });
+const timeOutTask = (attempt: number, rerunSafe = true) => command('TimeOutTask', { attempt, rerunSafe });
 const cancelTask = () => command('CancelTask', { reason: 'no longer needed', requestedBy: 'U123' });
 
 // ── rules ───────────────────────────────────────────────────────────────────

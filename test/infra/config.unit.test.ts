@@ -26,7 +26,7 @@ describe('defaults', () => {
       prefix: 'orch',
       logLevel: 'info',
       dataDir: './data',
-      nats: { servers: [], embedded: true },
+      nats: { servers: [], embedded: true, replicas: 1 },
       eventStore: { kind: 'jetstream' },
       http: { port: 3000 },
       webhooks: { signingSecret: undefined, maxAttempts: 5 },
@@ -184,7 +184,13 @@ describe('coercion', () => {
 
   it('reads NATS_URL as a server list and turns embedded mode off', () => {
     const config = load({ NATS_URL: 'nats://a:4222, tls://b:4222,c:4222' });
-    expect(config.nats).toEqual({ servers: ['nats://a:4222', 'tls://b:4222', 'c:4222'], embedded: false });
+    expect(config.nats).toEqual({ servers: ['nats://a:4222', 'tls://b:4222', 'c:4222'], embedded: false, replicas: 1 });
+  });
+
+  it('reads NATS_REPLICAS as the replica count of every stream and bucket, from 1 to 5', () => {
+    expect(load({ NATS_URL: 'nats://a:4222', NATS_REPLICAS: '3' }).nats.replicas).toBe(3);
+    expect(load({ NATS_REPLICAS: '5' }).nats.replicas).toBe(5);
+    expect(load({ NATS_REPLICAS: '1' }).nats.replicas).toBe(1);
   });
 
   it('configures Slack with channels, Socket Mode token and an API URL ending in a slash', () => {
@@ -224,6 +230,9 @@ describe('malformed values', () => {
     ['EVENT_STORE', 'postgres', 'EVENT_STORE must be one of jetstream, eventstoredb (got "postgres")'],
     ['LOG_LEVEL', 'verbose', 'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent (got "verbose")'],
     ['NATS_PREFIX', 'orch.prod', 'NATS_PREFIX must be a NATS subject token (letters, digits, _ and -) (got "orch.prod")'],
+    ['NATS_REPLICAS', '0', 'NATS_REPLICAS must be an integer from 1 to 5 (got "0")'],
+    ['NATS_REPLICAS', '7', 'NATS_REPLICAS must be an integer from 1 to 5 (got "7")'],
+    ['NATS_REPLICAS', 'three', 'NATS_REPLICAS must be an integer from 1 to 5 (got "three")'],
     ['NATS_URL', 'http://a:4222', 'NATS_URL must be a NATS server URL such as nats://localhost:4222 (several separated by commas) (got "http://a:4222")'],
     ['ESDB_URL', 'http://db:2113', 'ESDB_URL must be an EventStoreDB connection string such as esdb://localhost:2113?tls=false (got "http://db:2113")'],
     ['SLACK_API_URL', 'slack.com/api', 'SLACK_API_URL must be an http:// or https:// URL (got "slack.com/api")'],

@@ -130,6 +130,13 @@ describe('public events reactor', () => {
     await send('task', completed, 'QueueTask', { taskType: 'git-status', pool: 'local-ops', payload: { repository: 'repo-b' }, timeoutMs: 30_000, requestedBy: 'U42', priority: 'high' });
     await send('task', completed, 'AssignTask', { workerId: 'w-1', attempt: 1 });
     await send('task', completed, 'CompleteTask', { attempt: 1, result: { clean: true, branch: 'main' }, durationMs: 1234 });
+    // A deploy whose worker went silent: its outcome is unknown until someone resolves it.
+    const unknown = crypto.randomUUID();
+    await send('task', unknown, 'QueueTask', { taskType: 'sf-deploy', pool: 'salesforce', payload: { repository: 'repo-sf' }, timeoutMs: 60_000, requestedBy: 'U42' });
+    await send('task', unknown, 'AssignTask', { workerId: 'w-1', attempt: 1, rerunSafe: false });
+    await send('task', unknown, 'RecordAttemptEvidence', { attempt: 1, evidence: { deployJobId: '0Af5g00000ABCDE' } });
+    await send('task', unknown, 'AssignTask', { workerId: 'w-2', attempt: 2, rerunSafe: false });
+    await send('task', unknown, 'ResolveTaskOutcome', { resolution: 'rerun', resolvedBy: 'U42', via: 'person' });
     const cancelled = crypto.randomUUID();
     await send('task', cancelled, 'QueueTask', { taskType: 'lint', pool: 'local-ops', payload: {}, timeoutMs: 30_000, requestedBy: 'U42' });
     await send('task', cancelled, 'CancelTask', { reason: 'not needed', requestedBy: 'U42' });
@@ -185,6 +192,7 @@ describe('public events reactor', () => {
     await send('workflow', cancelledWorkflow, 'CancelWorkflow', { reason: 'not needed', requestedBy: 'U42' });
     const overdue = crypto.randomUUID();
     await send('workflow', overdue, 'StartWorkflow', { definition: buildLintApprove, requestedBy: 'U42', maxExecutionMs: 1 });
+    await send('workflow', overdue, 'RecordStepOutcomeUnknown', { stepId: 'build', attempt: 1, taskId: `${overdue}_build_1` });
     await pause(10); // past the gate's 1 ms and the workflow's 1 ms, by the hosts' clock
     await send('workflow', unanswered, 'RemindApprovers', { stepId: 'go', visit: 1 });
     await send('workflow', unanswered, 'TimeOutApproval', { stepId: 'go' });

@@ -28,7 +28,21 @@
 //
 // A deploy counts the components of the project in the working directory (one per
 // `*-meta.xml` under force-app/) and needs sfdx-project.json there, as sf does.
-import { appendFileSync, existsSync, readdirSync } from 'node:fs';
+//
+// The org: every deploy started (with or without --async) is a job the org runs whatever
+// happens to the process that started it, kept as `<id>.json` in SF_STANDIN_ORG_DIR (default
+// `.sf/standin-org` in the project, where sf caches its deploy jobs) and appended as one line
+// {id, checkOnly, async, pid, time} to `deploys.jsonl` there: the org's own record of what was
+// deployed, so tests count real deploys. Async deploys and the commands that follow them:
+//   sf project deploy start --async --json …            → {status: 0, result: {id, status: 'Queued', done: false, …}}
+//   sf project deploy resume --job-id <id> --json [--wait <min>]
+//                                                        → waits until the job is done, then answers as
+//                                                          `start` does (exit 0, 1, or 69 when --wait ran out)
+//   sf project deploy report --job-id <id> --json         → the job's current result without waiting:
+//                                                          InProgress (exit 69) until it is done, then as `start`
+// An unknown job id answers InvalidIdFieldError (exit 1).
+//   SF_STANDIN_DEPLOY_MS  how long an async deploy takes in the org (default 0)
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 const argv = process.argv.slice(2);
@@ -49,7 +63,7 @@ const flag = (name) => {
 const flags = (name) => argv.flatMap((arg, i) => (arg === name && argv[i + 1] !== undefined ? [argv[i + 1]] : []));
 const json = argv.includes('--json');
 const command = argv.filter((arg) => !arg.startsWith('-')).slice(0, 3).join(' ');
-const commandName = command === 'project deploy start' ? 'DeployMetadata' : command === 'apex run test' ? 'Test' : 'sf';
+const commandName = { 'project deploy start': 'DeployMetadata', 'project deploy resume': 'DeployMetadataResume', 'project deploy report': 'DeployMetadataReport', 'apex run test': 'Test' }[command] ?? 'sf';
 
 function finish(exitCode, envelope, human) {
   process.stdout.write(json ? `${JSON.stringify(envelope, null, 2)}\n` : `${human}\n`);
@@ -107,6 +121,54 @@ function failedEarly() {
   return true;
 }
 
+const orgDir = () => env.SF_STANDIN_ORG_DIR || path.join(process.cwd(), '.sf', 'standin-org');
+const jobFile = (jobId) => path.join(orgDir(), `${jobId}.json`);
+
+/** The org takes the deploy: it runs to its end whatever happens to this process. */
+function recordDeploy(jobId, checkOnly, final, inProgress, readyAt) {
+  mkdirSync(orgDir(), { recursive: true });
+  writeFileSync(jobFile(jobId), JSON.stringify({ id: jobId, readyAt: Number.isFinite(readyAt) ? readyAt : null, final, inProgress }));
+  appendFileSync(path.join(orgDir(), 'deploys.jsonl'), `${JSON.stringify({ id: jobId, checkOnly, async: argv.includes('--async'), pid: process.pid, time: new Date().toISOString() })}\n`);
+}
+
+function stillRunning(result) {
+  return finish(69, { status: 69, result, warnings: [`The deploy is still in progress. Check with: sf project deploy report --job-id ${result.id}`] }, 'Status: InProgress');
+}
+
+function readJob() {
+  const jobId = flag('--job-id') ?? flag('-i');
+  if (!jobId || !/^[A-Za-z0-9]{15,18}$/.test(jobId) || !existsSync(jobFile(jobId))) {
+    error('InvalidIdFieldError', `Invalid job ID: ${jobId ?? '(none)'}. No deploy with this ID is known to the org.`);
+    return undefined;
+  }
+  return JSON.parse(readFileSync(jobFile(jobId), 'utf8'));
+}
+
+const isDone = (job) => job.readyAt !== null && Date.now() >= job.readyAt;
+const answerDone = (job) => finish(job.final.exitCode, { status: job.final.exitCode, result: job.final.result, warnings: [] }, job.final.human);
+
+/** `report`: where the job is now, without waiting. */
+function report() {
+  const job = readJob();
+  if (!job) return;
+  if (isDone(job)) answerDone(job);
+  else stillRunning(job.inProgress);
+}
+
+/** `resume`: watches the job until it is done or --wait runs out. */
+async function resume() {
+  const job = readJob();
+  if (!job) return;
+  const waitMs = Number(flag('--wait') ?? 33) * 60_000;
+  const until = Date.now() + waitMs;
+  // A job that outlasts --wait answers "still in progress" at once, as a synchronous deploy does here.
+  while (job.readyAt !== null && job.readyAt <= until && !isDone(job)) {
+    await new Promise((resolve) => setTimeout(resolve, Math.min(200, Math.max(1, job.readyAt - Date.now()))));
+  }
+  if (isDone(job)) answerDone(job);
+  else stillRunning(job.inProgress);
+}
+
 function deploy() {
   if (!existsSync('sfdx-project.json')) {
     return error('InvalidProjectWorkspaceError', `${process.cwd()} does not contain a valid Salesforce DX project.`);
@@ -115,6 +177,7 @@ function deploy() {
   const components = metaFiles('force-app').map(componentOf);
   const total = components.length;
   const checkOnly = argv.includes('--dry-run');
+  const async = argv.includes('--async');
   const testLevel = flag('--test-level') ?? 'NoTestRun';
   const testsRan = testLevel === 'NoTestRun' ? 0 : 4;
   const now = new Date().toISOString();
@@ -134,10 +197,22 @@ function deploy() {
     numberTestsTotal: testsRan,
   };
 
-  if (fail === 'wait') {
-    const result = { ...base, done: false, status: 'InProgress', success: false, numberComponentsDeployed: 0, numberComponentErrors: 0, numberTestsCompleted: 0, numberTestErrors: 0, details: {}, files: [] };
-    return finish(69, { status: 69, result, warnings: [`The deploy is still in progress. Check with: sf project deploy report --job-id ${base.id}`] }, 'Status: InProgress');
+  const inProgress = { ...base, done: false, status: 'InProgress', success: false, numberComponentsDeployed: 0, numberComponentErrors: 0, numberTestsCompleted: 0, numberTestErrors: 0, details: {}, files: [] };
+  if (fail === 'wait' && !async) {
+    recordDeploy(base.id, checkOnly, { exitCode: 69, result: inProgress, human: 'Status: InProgress' }, inProgress, Number.POSITIVE_INFINITY);
+    return stillRunning(inProgress);
   }
+  // The org's final answer: now for a synchronous deploy, after SF_STANDIN_DEPLOY_MS for an async one.
+  const answer = (exitCode, result, human) => {
+    if (!async) {
+      recordDeploy(base.id, checkOnly, { exitCode, result, human }, inProgress, Date.now());
+      return finish(exitCode, { status: exitCode, result, warnings: [] }, human);
+    }
+    const readyAt = fail === 'wait' ? Number.POSITIVE_INFINITY : Date.now() + Number(env.SF_STANDIN_DEPLOY_MS ?? 0);
+    recordDeploy(base.id, checkOnly, { exitCode, result, human }, inProgress, readyAt);
+    const queued = { id: base.id, checkOnly, done: false, status: 'Queued', success: false, numberComponentsTotal: total };
+    return finish(0, { status: 0, result: queued, warnings: [] }, `Deploy ID: ${base.id}\nResume with: sf project deploy resume --job-id ${base.id}`);
+  };
 
   if (fail === 'component') {
     const refused = components.slice(0, 2);
@@ -168,7 +243,7 @@ function deploy() {
       details: { componentFailures: componentFailures.length === 1 ? componentFailures[0] : componentFailures },
       files: components.map((c) => (refused.includes(c) ? { ...c, state: 'Failed', problemType: 'Error', error: 'refused' } : { ...c, state: 'Unchanged' })),
     };
-    return finish(1, { status: 1, result, warnings: [] }, `Status: Failed\nComponent Failures [${refused.length}]`);
+    return answer(1, result, `Status: Failed\nComponent Failures [${refused.length}]`);
   }
 
   const testsFail = fail === 'tests' && testsRan > 0;
@@ -194,7 +269,7 @@ function deploy() {
     details: { componentSuccesses: components.map((c) => ({ componentType: c.type, fullName: c.fullName, success: true })), ...(runTestResult ? { runTestResult } : {}) },
     files: components.map((c) => ({ ...c, state: checkOnly ? 'Unchanged' : 'Changed' })),
   };
-  return finish(testsFail ? 1 : 0, { status: testsFail ? 1 : 0, result, warnings: [] }, `Status: ${result.status}\nDeploy ID: ${base.id}`);
+  return answer(testsFail ? 1 : 0, result, `Status: ${result.status}\nDeploy ID: ${base.id}`);
 }
 
 function apexTests() {
@@ -252,6 +327,8 @@ function apexTests() {
 }
 
 if (command === 'project deploy start') deploy();
+else if (command === 'project deploy resume') await resume();
+else if (command === 'project deploy report') report();
 else if (command === 'apex run test') apexTests();
 else {
   process.stderr.write(`Warning: ${command || '(nothing)'} is not a sf command.\n`);

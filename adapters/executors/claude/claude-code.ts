@@ -280,5 +280,7 @@ export const claudeCode = {
   // read-only review is the same task type, so it is treated the same; a workflow step that
   // only reads can say `sideEffects: false` itself.
   sideEffects: true,
+  /** A second edit run would change the code again; the read-only modes repeat nothing. */
+  rerunSafe: (params: ClaudeCodeParams) => params.mode !== 'edit',
   execute,
 } satisfies Executor<ClaudeCodeParams, ClaudeCodeResult>;

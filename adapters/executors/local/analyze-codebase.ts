@@ -225,5 +225,7 @@ export const analyzeCodebase = {
   parameters,
   stages,
   sideEffects: false,
+  /** It only reads: another run repeats nothing. */
+  rerunSafe: () => true,
   execute,
 } satisfies Executor<AnalyzeParams, AnalyzeResult>;

@@ -163,5 +163,7 @@ export const gitStatus = {
   parameters,
   stages,
   sideEffects: false,
+  /** It only reads: another run repeats nothing. */
+  rerunSafe: () => true,
   execute,
 } satisfies Executor<GitStatusParams, GitStatusResult>;

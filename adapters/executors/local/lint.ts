@@ -148,5 +148,7 @@ export const lint = {
   parameters,
   stages,
   sideEffects: false,
+  /** It only reads: another run repeats nothing. */
+  rerunSafe: () => true,
   execute,
 } satisfies Executor<LintParams, LintResult>;

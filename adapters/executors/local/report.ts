@@ -108,5 +108,7 @@ export const report = {
   parameters,
   stages,
   sideEffects: false,
+  /** It only reads: another run repeats nothing. */
+  rerunSafe: () => true,
   execute,
 } satisfies Executor<ReportParams, ReportResult>;

@@ -191,5 +191,7 @@ export const runTests = {
   parameters,
   stages,
   sideEffects: false,
+  /** It only reads: another run repeats nothing. */
+  rerunSafe: () => true,
   execute,
 } satisfies Executor<RunTestsParams, RunTestsResult>;

@@ -1,12 +1,20 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
-import { ExecutionFailed, type ExecutionContext, type Executor } from '../../../domain/ports/executor.ts';
+import { ExecutionFailed, type ExecutionContext, type Executor, type OutcomeCheck } from '../../../domain/ports/executor.ts';
 import { repoHas, resolveInWorkspace } from '../workspace.ts';
-import { asArray, count, type Json, projectParameter, record, runSf, SF_STAGES, sfFailure, targetOrgArgs, orgName, targetOrgParameter, testNamesParameter, text, waitMinutesParameter } from './sf-cli.ts';
+import type { RunResult } from '../process.ts';
+import { asArray, count, type Json, projectParameter, record, runSf, SF_STAGES, sfFailure, targetOrgArgs, orgName, targetOrgParameter, testNamesParameter, text, waitMinutesParameter, type SfEnvelope } from './sf-cli.ts';
 
 // `sf-deploy`: `sf project deploy start --json` from the project folder to the target org.
 // `validate` is a dry run (`--dry-run`: the org checks and tests the deployment, nothing is
 // saved). Components the org refused are a result (success false, with each error), not a
 // failed execution; a missing authorisation, a missing CLI or a lost connection are failures.
+//
+// A real deploy must happen at most once. It is started with `--async`, so the org's job id is
+// known (and recorded on the task as evidence) before anything waits on it; then `deploy
+// resume --job-id` follows it. Should the worker die meanwhile, the deploy goes on in the org
+// and the task's outcome is unknown: `checkOutcome` asks the org (`deploy report --job-id`)
+// how that job ended instead of deploying again.
 
 const DEPLOY_TEST_LEVELS = ['NoTestRun', 'RunSpecifiedTests', 'RunLocalTests', 'RunAllTestsInOrg'] as const;
 
@@ -44,7 +52,7 @@ export interface SfDeployResult {
   readonly durationMs: number;
 }
 
-/** sf's argv for the parameters (no shell ever sees it). */
+/** sf's argv for the parameters (no shell ever sees it): a validation waits; a real deploy starts asynchronously. */
 function deployArgs(params: SfDeployParams): string[] {
   return [
     'project', 'deploy', 'start', '--json',
@@ -52,9 +60,17 @@ function deployArgs(params: SfDeployParams): string[] {
     ...(params.mode === 'validate' ? ['--dry-run'] : []),
     ...(params.testLevel ? ['--test-level', params.testLevel] : []),
     ...(params.tests ?? []).flatMap((name) => ['--tests', name]),
-    '--wait', String(params.waitMinutes),
+    ...(params.mode === 'validate' ? ['--wait', String(params.waitMinutes)] : ['--async']),
   ];
 }
+
+const resumeArgs = (params: SfDeployParams, jobId: string): string[] => ['project', 'deploy', 'resume', '--job-id', jobId, '--json', ...targetOrgArgs(params.targetOrg), '--wait', String(params.waitMinutes)];
+const reportArgs = (params: SfDeployParams, jobId: string): string[] => ['project', 'deploy', 'report', '--job-id', jobId, '--json', ...targetOrgArgs(params.targetOrg)];
+
+/** A Metadata API deploy id (`0Af…`, 15 or 18 characters); anything else is never passed to sf. */
+const DEPLOY_JOB_ID = /^0Af[A-Za-z0-9]{12}([A-Za-z0-9]{3})?$/;
+const REPORT_EVERY_MS = 2_000;
+const IN_PROGRESS = new Set(['Queued', 'Pending', 'InProgress', 'Canceling']);
 
 function componentErrors(result: Json): ComponentError[] {
   const failures = asArray(record(result.details).componentFailures).map(record);
@@ -88,23 +104,63 @@ async function execute(params: SfDeployParams, context: ExecutionContext): Promi
   context.progress({ stage: 'prepare', fraction: 1, details: action });
 
   context.progress({ stage: 'run', fraction: 0, details: action });
-  const { run, envelope } = await runSf(deployArgs(params), project, context, params.waitMinutes);
-  const result = envelope?.result;
-  if (envelope === undefined || typeof result !== 'object' || result === null || !('id' in result)) {
-    throw sfFailure(envelope, run, params.mode === 'validate' ? 'validation failed' : 'deploy failed');
-  }
-  const deploy = record(result);
+  const { deploy, durationMs } = params.mode === 'validate' ? await validate(params, project, context) : await deployOnce(params, project, context);
   const status = text(deploy.status) ?? null;
-  if (status === 'InProgress' || status === 'Pending' || status === 'Canceling' || deploy.done === false) {
+  if ((status !== null && IN_PROGRESS.has(status)) || deploy.done === false) {
     // A new attempt would queue a second deploy behind this one: say where it is instead.
     throw new ExecutionFailed('DeployStillRunning', `deploy ${String(deploy.id)} was still ${status ?? 'running'} in ${orgName(params.targetOrg)} after ${params.waitMinutes} min; follow it with \`sf project deploy report --job-id ${String(deploy.id)}\``, false);
   }
   context.progress({ stage: 'run', fraction: 1 });
 
   context.progress({ stage: 'report', fraction: 0 });
+  const outcome = resultOf(deploy, params, durationMs);
+  context.progress({
+    stage: 'report',
+    fraction: 1,
+    counters: { componentsDeployed: outcome.componentsDeployed, componentsTotal: outcome.componentsTotal, componentErrors: outcome.componentErrors.length, testFailures: outcome.testFailures.length },
+  });
+  return outcome;
+}
+
+interface Followed {
+  readonly deploy: Json;
+  readonly durationMs: number;
+}
+
+/** A dry run saves nothing: `start --wait`, run again freely. */
+async function validate(params: SfDeployParams, project: string, context: ExecutionContext): Promise<Followed> {
+  const { run, envelope } = await runSf(deployArgs(params), project, context, params.waitMinutes);
+  return { deploy: deployIn(envelope, run, 'validation failed'), durationMs: run.durationMs };
+}
+
+/** Starts the deploy, records its job id on the task, then follows it to its end. */
+async function deployOnce(params: SfDeployParams, project: string, context: ExecutionContext): Promise<Followed> {
+  const started = await runSf(deployArgs(params), project, context, params.waitMinutes);
+  const jobId = text(deployIn(started.envelope, started.run, 'deploy failed').id);
+  if (jobId === undefined || !DEPLOY_JOB_ID.test(jobId)) throw new ExecutionFailed('UnreadableSfOutput', `deploy failed: sf started a deploy without a readable job id (${String(jobId)})`, false);
+  await context.recordEvidence?.({ deployJobId: jobId });
+  const followed = await runSf(resumeArgs(params, jobId), project, context, params.waitMinutes);
+  try {
+    return { deploy: deployIn(followed.envelope, followed.run, `deploy ${jobId} could not be followed`), durationMs: started.run.durationMs + followed.run.durationMs };
+  } catch (error) {
+    // The deploy is under way in the org: another attempt would deploy a second time.
+    const why = error instanceof Error ? error.message : String(error);
+    throw new ExecutionFailed('DeployOutcomeUnknown', `${why}; the deploy was started: see \`sf project deploy report --job-id ${jobId}\``, false);
+  }
+}
+
+/** The deploy result in sf's envelope, or the failure sf reported. */
+function deployIn(envelope: SfEnvelope | undefined, run: RunResult, what: string): Json {
+  const result = envelope?.result;
+  if (envelope === undefined || typeof result !== 'object' || result === null || !('id' in result)) throw sfFailure(envelope, run, what);
+  return record(result);
+}
+
+function resultOf(deploy: Json, params: SfDeployParams, durationMs: number): SfDeployResult {
+  const status = text(deploy.status) ?? null;
   const errors = componentErrors(deploy);
   const failedTests = testFailures(deploy);
-  const outcome: SfDeployResult = {
+  return {
     success: deploy.success === true && status !== 'SucceededPartial' && errors.length === 0 && failedTests.length === 0,
     deployId: text(deploy.id) ?? null,
     mode: params.mode,
@@ -114,14 +170,32 @@ async function execute(params: SfDeployParams, context: ExecutionContext): Promi
     componentErrors: errors,
     testsRun: count(deploy.numberTestsTotal),
     testFailures: failedTests,
-    durationMs: run.durationMs,
+    durationMs,
   };
-  context.progress({
-    stage: 'report',
-    fraction: 1,
-    counters: { componentsDeployed: outcome.componentsDeployed, componentsTotal: outcome.componentsTotal, componentErrors: errors.length, testFailures: failedTests.length },
-  });
-  return outcome;
+}
+
+/**
+ * How the deploy job an earlier attempt recorded ended, from the org (`deploy report --job-id`),
+ * waiting while it still runs (up to `waitMinutes`). Anything sf cannot tell is `unknown`.
+ */
+async function checkOutcome(params: SfDeployParams, evidence: Readonly<Record<string, string>>, context: ExecutionContext): Promise<OutcomeCheck<SfDeployResult>> {
+  const jobId = evidence.deployJobId;
+  if (params.mode === 'validate') return { outcome: 'unknown', reason: 'a validation saves nothing; run it again' };
+  if (jobId === undefined || !DEPLOY_JOB_ID.test(jobId)) return { outcome: 'unknown', reason: 'no deploy job id was recorded, so the org cannot be asked' };
+  try {
+    const project = await resolveInWorkspace(context.workspaceRoot, params.repository);
+    const deadline = Date.now() + params.waitMinutes * 60_000;
+    for (;;) {
+      const { run, envelope } = await runSf(reportArgs(params, jobId), project, context, 1);
+      const deploy = deployIn(envelope, run, `sf could not report deploy ${jobId}`);
+      const status = text(deploy.status);
+      if ((status === undefined || !IN_PROGRESS.has(status)) && deploy.done !== false) return { outcome: 'completed', result: resultOf(deploy, params, run.durationMs) };
+      if (Date.now() > deadline) return { outcome: 'unknown', reason: `deploy ${jobId} was still ${status ?? 'running'} after ${params.waitMinutes} min` };
+      await sleep(REPORT_EVERY_MS, undefined, { signal: context.signal });
+    }
+  } catch (error) {
+    return { outcome: 'unknown', reason: error instanceof Error ? error.message : String(error) };
+  }
 }
 
 export const sfDeploy = {
@@ -130,5 +204,8 @@ export const sfDeploy = {
   parameters,
   stages: SF_STAGES,
   sideEffects: true,
+  /** A validation saves nothing; a real deploy must not run twice. */
+  rerunSafe: (params: SfDeployParams) => params.mode === 'validate',
+  checkOutcome,
   execute,
 } satisfies Executor<SfDeployParams, SfDeployResult>;

@@ -93,5 +93,7 @@ export const sfRunApexTests = {
   parameters,
   stages: SF_STAGES,
   sideEffects: false,
+  /** It only reads: another run repeats nothing. */
+  rerunSafe: () => true,
   execute,
 } satisfies Executor<SfRunApexTestsParams, SfRunApexTestsResult>;

@@ -1,7 +1,9 @@
+import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, realpath, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { executorFor } from '../../../adapters/executors/registry.ts';
 import { sfDeploy } from '../../../adapters/executors/salesforce/sf-deploy.ts';
@@ -15,6 +17,7 @@ import { runningInGroup } from '../../support/processes.ts';
 // with the CLI's documented --json envelopes; SF_STANDIN_* variables steer it (see its header).
 
 const STANDIN = fileURLToPath(new URL('../../support/sf-standin.mjs', import.meta.url));
+const execFileAsync = promisify(execFile);
 
 let root: string;
 let log: string;
@@ -65,6 +68,18 @@ async function run<P, R>(executor: Executor<P, R>, params: Record<string, unknow
   const { context, updates } = contextFor(options.signal, 'sf' in options ? options.sf : STANDIN);
   return { result: await executor.execute(executor.parameters.parse(params), context), updates };
 }
+/** The org's own record of the deploys started from a project (the stand-in's `deploys.jsonl`). */
+const orgDeploys = async (folder: string): Promise<{ id: string; checkOnly: boolean; async: boolean }[]> =>
+  (await readFile(path.join(folder, '.sf', 'standin-org', 'deploys.jsonl'), 'utf8').catch(() => ''))
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as { id: string; checkOnly: boolean; async: boolean });
+
+/** Starts a deploy with the stand-in directly, as a worker that then died would have: its job id. */
+async function startedJob(folder: string, argv: string[]): Promise<string> {
+  const { stdout } = await execFileAsync(process.execPath, [STANDIN, ...argv], { cwd: folder, env: process.env });
+  return (JSON.parse(stdout) as { result: { id: string } }).result.id;
+}
 const failure = (promise: Promise<unknown>) => promise.then(() => undefined, (error: unknown) => error as ExecutionFailed);
 
 function expectProgress(executor: Executor, updates: readonly ProgressUpdate[]) {
@@ -89,13 +104,61 @@ describe('sf-deploy', () => {
     expect(updates.at(-1)?.counters).toMatchObject({ componentsDeployed: 3, componentsTotal: 3, componentErrors: 0 });
   });
 
-  it('deploy (the default mode) with a test level: no --dry-run, tests counted', async () => {
-    await project('deploy-ok', ['A', 'B', 'C', 'D']);
+  it('deploy (the default mode) with a test level: started --async, its job id recorded before it is followed, tests counted', async () => {
+    const folder = await project('deploy-ok', ['A', 'B', 'C', 'D']);
     standin();
     const before = (await calls()).length;
-    const { result } = await run(sfDeploy as Executor, { repository: 'deploy-ok', targetOrg: 'ops@example.com.uat', testLevel: 'RunLocalTests', waitMinutes: 10 });
+    const { context } = contextFor();
+    const recorded: { evidence: Readonly<Record<string, string>>; callsSoFar: number }[] = [];
+    const withEvidence: ExecutionContext = { ...context, recordEvidence: async (evidence) => void recorded.push({ evidence, callsSoFar: (await calls()).length - before }) };
+    const result = await sfDeploy.execute(sfDeploy.parameters.parse({ repository: 'deploy-ok', targetOrg: 'ops@example.com.uat', testLevel: 'RunLocalTests', waitMinutes: 10 }), withEvidence);
     expect(result).toMatchObject({ success: true, mode: 'deploy', componentsDeployed: 4, componentsTotal: 4, testsRun: 4, testFailures: [] });
-    expect((await calls()).slice(before)[0]!.argv).toEqual(['project', 'deploy', 'start', '--json', '--target-org', 'ops@example.com.uat', '--test-level', 'RunLocalTests', '--wait', '10']);
+    const made = (await calls()).slice(before);
+    expect(made.map((c) => c.argv)).toEqual([
+      ['project', 'deploy', 'start', '--json', '--target-org', 'ops@example.com.uat', '--test-level', 'RunLocalTests', '--async'],
+      ['project', 'deploy', 'resume', '--job-id', result.deployId, '--json', '--target-org', 'ops@example.com.uat', '--wait', '10'],
+    ]);
+    // Recorded after the start and before the resume: whoever finds this worker gone can ask the org.
+    expect(recorded).toEqual([{ evidence: { deployJobId: result.deployId }, callsSoFar: 1 }]);
+    expect(await orgDeploys(folder)).toEqual([expect.objectContaining({ id: result.deployId, checkOnly: false, async: true })]);
+  });
+
+  it('is safe to run again only as a validation', () => {
+    expect(sfDeploy.rerunSafe(sfDeploy.parameters.parse({ repository: 'x', mode: 'validate' }))).toBe(true);
+    expect(sfDeploy.rerunSafe(sfDeploy.parameters.parse({ repository: 'x' }))).toBe(false);
+  });
+
+  it('checkOutcome asks the org how a recorded deploy job ended, waiting while it runs, without deploying again', async () => {
+    const folder = await project('check-ok', ['A', 'B']);
+    standin();
+    process.env.SF_STANDIN_DEPLOY_MS = '2500';
+    try {
+      const params = sfDeploy.parameters.parse({ repository: 'check-ok', targetOrg: 'prod', waitMinutes: 1 });
+      const { context } = contextFor();
+      // What a worker that died after starting the deploy left behind: the job, running in the org.
+      const jobId = await startedJob(folder, ['project', 'deploy', 'start', '--json', '--target-org', 'prod', '--async']);
+      const before = (await calls()).length;
+      const checked = await sfDeploy.checkOutcome(params, { deployJobId: jobId }, context);
+      expect(checked).toMatchObject({ outcome: 'completed', result: { success: true, deployId: jobId, status: 'Succeeded', componentsDeployed: 2 } });
+      const made = (await calls()).slice(before);
+      expect(made.length).toBeGreaterThanOrEqual(2); // InProgress first, then the end
+      for (const call of made) expect(call.argv).toEqual(['project', 'deploy', 'report', '--job-id', jobId, '--json', '--target-org', 'prod']);
+      expect(await orgDeploys(folder)).toHaveLength(1);
+    } finally {
+      delete process.env.SF_STANDIN_DEPLOY_MS;
+    }
+  });
+
+  it('checkOutcome reports a deploy the org refused as its result, and what it cannot tell as unknown', async () => {
+    const folder = await project('check-refused');
+    standin({ fail: 'component' });
+    const params = sfDeploy.parameters.parse({ repository: 'check-refused', targetOrg: 'prod' });
+    const jobId = await startedJob(folder, ['project', 'deploy', 'start', '--json', '--target-org', 'prod', '--async']);
+    const { context } = contextFor();
+    expect(await sfDeploy.checkOutcome(params, { deployJobId: jobId }, context)).toMatchObject({ outcome: 'completed', result: { success: false, status: 'Failed', componentErrors: [{}, {}] } });
+    expect(await sfDeploy.checkOutcome(params, { deployJobId: '0AfUNKNOWNJOB00' }, context)).toMatchObject({ outcome: 'unknown', reason: expect.stringContaining('InvalidIdFieldError') });
+    expect(await sfDeploy.checkOutcome(params, {}, context)).toMatchObject({ outcome: 'unknown' });
+    expect(await sfDeploy.checkOutcome(params, { deployJobId: '--dry-run' }, context)).toMatchObject({ outcome: 'unknown' });
   });
 
   it('components the org refuses: a result with success false and each error, not a failed execution', async () => {
