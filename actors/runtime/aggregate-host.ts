@@ -1,4 +1,4 @@
-import { isLeft } from 'fp-ts/lib/Either.js';
+import { isLeft, left, type Either } from 'fp-ts/lib/Either.js';
 import { LRUCache } from 'lru-cache';
 import type { Msg, NatsConnection, Subscription } from 'nats';
 import type { Logger } from 'pino';
@@ -106,14 +106,23 @@ export class AggregateHost<Command, Event extends DomainEvent, State> {
     if (isLeft(parsed)) return { status: 'invalid', errors: parsed.left };
     const command = parsed.right;
 
+    // A state from this host's cache may be behind what another host of the role appended. An
+    // append against it conflicts and is decided again, but a rejection or a no-op would be
+    // answered from the stale state: those are decided once more on a fresh read first.
+    let fromCache = this.cache.has(stream);
     for (let attempt = 0; attempt <= MAX_CONFLICT_RETRIES; attempt++) {
       const loaded = attempt === 0 ? await this.load(stream) : await this.reload(stream);
       const earlier = loaded.commands.get(envelope.commandId);
       if (earlier !== undefined) return { status: 'accepted', revision: earlier.revision.toString(), events: earlier.events };
-      if (loaded.revision === NO_STREAM && !definition.creates.includes(envelope.type)) {
-        return { status: 'rejected', code: 'NotFound', message: `${stream} does not exist` };
+      const decision: Either<{ code: string; message: string }, readonly Event[]> =
+        loaded.revision === NO_STREAM && !definition.creates.includes(envelope.type)
+          ? left({ code: 'NotFound', message: `${stream} does not exist` })
+          : definition.decider.decide(command, loaded.state);
+      if (fromCache && (isLeft(decision) || decision.right.length === 0)) {
+        fromCache = false;
+        continue;
       }
-      const decision = definition.decider.decide(command, loaded.state);
+      fromCache = false;
       if (isLeft(decision)) return { status: 'rejected', code: decision.left.code, message: decision.left.message };
       const events = decision.right;
       if (events.length === 0) return { status: 'accepted', revision: revisionText(loaded.revision), events: 0 };

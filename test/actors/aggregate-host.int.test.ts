@@ -59,6 +59,23 @@ describe('aggregate host over NATS', () => {
     expect(revisions).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
   });
 
+  it('a host whose cached state is behind the other host decides a rejection again on a fresh read: every valid command is accepted', async () => {
+    const id = crypto.randomUUID();
+    expect((await send(id, 'Open')).status).toBe('accepted');
+    // +1 then -1, one after the other: a host that missed the latest +1 would see a total of 0
+    // and refuse the -1 (WouldGoNegative) if it answered from its cache.
+    const refused: string[] = [];
+    for (let i = 0; i < 60; i++) {
+      for (const amount of [1, -1]) {
+        const reply = await send(id, 'Add', { amount });
+        if (reply.status !== 'accepted') refused.push(`${i}:${amount}:${JSON.stringify(reply)}`);
+      }
+    }
+    expect(refused).toEqual([]);
+    const { events } = await reader.read(streamName('tally', id));
+    expect(events).toHaveLength(121);
+  });
+
   it('the same command id sent twice yields one set of events and the same reply, whichever host takes it', async () => {
     const id = crypto.randomUUID();
     await send(id, 'Open');

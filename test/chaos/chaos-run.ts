@@ -81,7 +81,9 @@ async function main(): Promise<number> {
       await broker?.dispose().catch(() => undefined);
       if (workspace && process.env.CHAOS_KEEP !== '1') await rm(workspace.root, { recursive: true, force: true }).catch(() => undefined);
     })());
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  // A reader that went away (`| head`) must not end the run before it has stopped its processes.
+  process.stdout.on('error', () => undefined);
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.once(signal, () => {
       console.log(`[chaos] ${signal}: stopping every process this run started`);
       void cleanup().finally(() => process.exit(130));
@@ -143,9 +145,17 @@ async function main(): Promise<number> {
     let taskNumber = 0;
     let loadDone = false;
     let ended = 0;
+    // Items are released evenly over about the time the fault schedule takes, so faults land
+    // while work is in flight rather than after it is done.
+    const faultCount = (opts['role-kills'] < 0 ? roles.length * 2 : opts['role-kills']) + opts['broker-kills'];
+    const paceMs = items.length === 0 ? 0 : (faultCount * (opts['gap-ms'] + 3_000)) / items.length;
+    const loadStart = Date.now();
     const submitter = async () => {
       while (next < items.length && !stopAll.signal.aborted) {
-        const kind = items[next++]!;
+        const index = next++;
+        const kind = items[index]!;
+        const due = loadStart + index * paceMs;
+        if (due > Date.now()) await sleep(due - Date.now());
         const item: WorkflowItem | TaskItem | undefined = kind === 'workflow' ? await workload.startWorkflow(++wfNumber) : await workload.queueTask(++taskNumber);
         const ending = item ? (await workload.waitForEnd(kind, item.id, opts['item-wait-s'] * 1000)).ending : undefined;
         if (ending === 'completed' || ending === 'failed') ended += 1;

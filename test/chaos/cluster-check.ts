@@ -37,12 +37,14 @@ async function main(): Promise<number> {
   // Also on Ctrl-C or SIGTERM: every process this run started is stopped by its pid.
   const cleanup = () =>
     (cleaned ??= (async () => {
-      for (const role of roles) await role.stop().catch(() => undefined);
+      await Promise.all(roles.map((role) => role.stop().catch(() => undefined)));
       await nc?.close().catch(() => undefined);
       await cluster?.dispose().catch(() => undefined);
       if (workspace && process.env.CHAOS_KEEP !== '1') await rm(workspace.root, { recursive: true, force: true }).catch(() => undefined);
     })());
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  // A reader that went away (`| head`) must not end the run before it has stopped its processes.
+  process.stdout.on('error', () => undefined);
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.once(signal, () => {
       console.log(`[cluster-check] ${signal}: stopping every process this run started`);
       void cleanup().finally(() => process.exit(130));
