@@ -323,8 +323,9 @@ export class WorkflowEngine {
       case 'TaskAssigned': {
         // A task runs a step once (maxAttempts 1); a later attempt of it is a re-run someone asked for after an unknown outcome.
         const typed = taskEventIn(event)?.event;
-        const rerun = typed?.type === 'TaskAssigned' && typed.data.attempt > 1 ? `-${typed.data.attempt}` : '';
-        await this.send('workflow', workflowId, `step-started-${taskId}${rerun}`, 'RecordStepStarted', { stepId, attempt, workerId: (event.data as { workerId?: string }).workerId });
+        if (typed?.type !== 'TaskAssigned') return;
+        const rerun = typed.data.attempt > 1 ? `-${typed.data.attempt}` : '';
+        await this.send('workflow', workflowId, `step-started-${taskId}${rerun}`, 'RecordStepStarted', { stepId, attempt, workerId: typed.data.workerId });
         return;
       }
       case 'TaskOutcomeUnknown':

@@ -1,3 +1,4 @@
+import { taskEventIn } from '../../projections/models/domain-events.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
@@ -138,7 +139,8 @@ export class ThreadNotifier {
   private async onTaskOutcomeEvent(event: RecordedEvent): Promise<void> {
     const taskId = parseStreamName(event.stream).id;
     const task = await readTaskOutcomes(this.options.store, taskId);
-    const attempt = (event.data as { attempt?: unknown }).attempt;
+    const typed = taskEventIn(event)?.event;
+    const attempt = typed && 'attempt' in typed.data ? typed.data.attempt : undefined;
     // A cancellation names no attempt: it closes the latest message, if one is waiting.
     const shown = typeof attempt === 'number' ? task?.outcomes.findLast((o) => o.input.attempt === attempt) : task?.outcomes.at(-1);
     if (!task || !shown) return;
