@@ -1,13 +1,16 @@
 import type { EventStore, RecordedEvent } from '../../domain/ports/event-store.ts';
 import type { RecordedCall } from '../support/slack-web-api-standin.ts';
 import { taskEnding, workflowEnding, type Ending, type TaskItem, type WorkflowItem } from './workload.ts';
-import type { ChaosWorkspace } from './workspace.ts';
-import { streamName } from '../../domain/streams.ts';
+import { deployComponent, type ChaosWorkspace } from './workspace.ts';
+import { parseStreamName, streamName } from '../../domain/streams.ts';
 import { workflowEventIn } from '../../projections/models/domain-events.ts';
 
 // The figures of a fault run, each from its own witness: endings and event-log integrity from
-// the log itself, side effects from the executors' marker files, Slack posts from the Web API
-// stand-in's record. None of them trusts the product's own account of what it did.
+// the log itself, side effects from the executors' marker files, deploys from the `sf`
+// stand-in org's own record (deploys.jsonl and its job files), Slack posts from the Web API
+// stand-in's record. None of them trusts the product's own account of what it did. Only how
+// the product dealt with unknown outcomes (TaskOutcomeUnknown and what resolved it) is read
+// from its events, since that is the product's account by definition.
 
 export interface Outcomes {
   started: number;
@@ -32,6 +35,19 @@ export interface Figures {
   readonly events: { total: number; streams: number; duplicateIds: number; revisionGaps: number };
   /** Per task or step repository: runs that finished (the side effect) more than once, or never for a completed one. */
   readonly sideEffects: { units: number; duplicated: number; missing: number; interrupted: number };
+  /**
+   * Per deploy task or step (its Salesforce project), the real deploys the org started for it:
+   * exactly 1 is right, 0 is missing, 2+ is a duplicated side effect. `unattributed`: real
+   * deploys the org started whose components belong to no deploy task or step of the run.
+   */
+  readonly deploys: { units: number; orgDeploys: number; once: number; missing: number; missingButCompleted: number; duplicated: number; unattributed: number };
+  /**
+   * From the product's events, over every task in the log: tasks that went through
+   * TaskOutcomeUnknown, and how each TaskOutcomeResolved resolved it (a worker's check of the
+   * evidence, the attempt's own worker reporting after all, a person), and tasks still
+   * `outcomeUnknown` at the end (stuck: they wait for a person).
+   */
+  readonly outcomeUnknown: { tasks: number; times: number; byCheck: number; byItsWorker: number; byPerson: number; cancelled: number; stillUnknown: number; stillUnknownTasks: string[] };
   readonly slack?: { replies: PostCounts; closings: PostCounts; otherDuplicates: number };
   /** A few examples of each problem, for the report. */
   readonly examples: string[];
@@ -75,15 +91,18 @@ export async function audit(input: AuditInput): Promise<Figures> {
   const sideEffects = { units: 0, duplicated: 0, missing: 0, interrupted: 0 };
   const units = [
     ...input.workflows.map((wf) => ({ owner: `workflow ${wf.id}`, ending: workflowEndings.get(wf.id), repos: wf.repos })),
-    ...input.tasks.map((t) => ({ owner: `task ${t.id}`, ending: taskEndings.get(t.id), repos: [t.repo] })),
+    ...input.tasks.filter((t) => t.taskType === 'run-tests').map((t) => ({ owner: `task ${t.id}`, ending: taskEndings.get(t.id), repos: [t.repo] })),
   ];
   for (const unit of units) {
     for (const repo of unit.repos) {
       sideEffects.units += 1;
       const runs = await input.workspace.runs(repo);
       if (runs.done > 1) {
+        // `run-tests` is declared safe to run again: after a worker died as its run ended, it
+        // runs again (at least once, by design). Counted and shown, but not a duplicate side
+        // effect; those are what the deploys line counts, from the org's own record.
         sideEffects.duplicated += 1;
-        note(`side effect ran ${runs.done} times: ${repo} (${unit.owner}, ${runs.started} started)`);
+        note(`test run finished ${runs.done} times (safe to run again): ${repo} (${unit.owner}, ${runs.started} started)`);
       }
       if (unit.ending === 'completed' && runs.done === 0) {
         sideEffects.missing += 1;
@@ -93,7 +112,42 @@ export async function audit(input: AuditInput): Promise<Figures> {
     }
   }
 
+  const deploys = { units: 0, orgDeploys: 0, once: 0, missing: 0, missingButCompleted: 0, duplicated: 0, unattributed: 0 };
+  const deployUnits = [
+    ...input.workflows.flatMap((wf) => wf.deployRepos.map((repo) => ({ owner: `workflow ${wf.id}`, ending: workflowEndings.get(wf.id), repo }))),
+    ...input.tasks.filter((t) => t.taskType === 'sf-deploy').map((t) => ({ owner: `task ${t.id}`, ending: taskEndings.get(t.id), repo: t.repo })),
+  ];
+  const repoOf = new Map(deployUnits.map((u) => [deployComponent(u.repo), u.repo]));
+  const orgDeploysOf = new Map<string, { id: string; time: string }[]>();
+  for (const deploy of await input.workspace.orgDeploys()) {
+    if (deploy.checkOnly) continue;
+    deploys.orgDeploys += 1;
+    const repo = deploy.components.map((c) => repoOf.get(c)).find((r) => r !== undefined);
+    if (repo === undefined) {
+      deploys.unattributed += 1;
+      note(`the org deployed ${deploy.id} (${deploy.components.join(', ') || 'no readable components'}) for no deploy task or step of this run`);
+      continue;
+    }
+    orgDeploysOf.set(repo, [...(orgDeploysOf.get(repo) ?? []), { id: deploy.id, time: deploy.time }]);
+  }
+  for (const unit of deployUnits) {
+    deploys.units += 1;
+    const started = orgDeploysOf.get(unit.repo) ?? [];
+    if (started.length === 1) deploys.once += 1;
+    else if (started.length === 0) {
+      deploys.missing += 1;
+      if (unit.ending === 'completed') deploys.missingButCompleted += 1;
+      note(`never deployed: ${unit.repo} (${unit.owner}, ${unit.ending ?? 'not in the log'})`);
+    } else {
+      deploys.duplicated += 1;
+      note(`deployed ${started.length} times: ${unit.repo} (${unit.owner}; org jobs ${started.map((d) => `${d.id} at ${d.time}`).join(', ')})`);
+    }
+  }
+
   const events = { total: 0, streams: 0, duplicateIds: 0, revisionGaps: 0 };
+  const outcomeUnknown: Figures['outcomeUnknown'] = { tasks: 0, times: 0, byCheck: 0, byItsWorker: 0, byPerson: 0, cancelled: 0, stillUnknown: 0, stillUnknownTasks: [] };
+  /** Per task stream that went through TaskOutcomeUnknown: the unknown attempt's worker while it waits, else undefined. */
+  const unknownOf = new Map<string, { waiting: boolean; workerId: string; reason: string; evidence?: Record<string, string> }>();
   const ids = new Set<string>();
   const nextRevision = new Map<string, bigint>();
   for (const event of await readWholeLog(input.store, note)) {
@@ -109,8 +163,35 @@ export async function audit(input: AuditInput): Promise<Figures> {
       note(`${event.stream}: revision ${event.revision} where ${expected} was due`);
     }
     nextRevision.set(event.stream, event.revision + 1n);
+    if (event.type === 'TaskOutcomeUnknown') {
+      const data = event.data as { workerId: string; reason: string; evidence?: Record<string, string> };
+      outcomeUnknown.times += 1;
+      unknownOf.set(event.stream, { waiting: true, workerId: data.workerId, reason: data.reason, ...(data.evidence ? { evidence: data.evidence } : {}) });
+    } else if (event.type === 'TaskOutcomeResolved') {
+      const data = event.data as { resolvedBy: string; via: string };
+      const unknown = unknownOf.get(event.stream);
+      if (data.via === 'person') outcomeUnknown.byPerson += 1;
+      else if (unknown && data.resolvedBy === `worker:${unknown.workerId}`) outcomeUnknown.byItsWorker += 1;
+      else outcomeUnknown.byCheck += 1;
+      if (unknown) unknown.waiting = false;
+    } else if (event.type === 'TaskCancelled') {
+      const unknown = unknownOf.get(event.stream);
+      if (unknown?.waiting) {
+        outcomeUnknown.cancelled += 1;
+        unknown.waiting = false;
+      }
+    }
   }
   events.streams = nextRevision.size;
+  outcomeUnknown.tasks = unknownOf.size;
+  for (const [stream, unknown] of unknownOf) {
+    if (!unknown.waiting) continue;
+    const taskId = parseStreamName(stream).id;
+    outcomeUnknown.stillUnknown += 1;
+    outcomeUnknown.stillUnknownTasks.push(taskId);
+    // Always named, past the cap on examples: each waits for a person.
+    examples.push(`task ${taskId} still outcomeUnknown (stuck, waits for a person): worker ${unknown.workerId}, ${unknown.reason}; evidence ${JSON.stringify(unknown.evidence ?? {})}`);
+  }
 
   let slack: Figures['slack'];
   if (input.slackPosts) {
@@ -143,7 +224,7 @@ export async function audit(input: AuditInput): Promise<Figures> {
     otherDuplicates.forEach(([key, n]) => note(`message posted ${n} times: ${key}`));
     slack = { replies: expect(replyKeys, 'task reply'), closings: expect(closingKeys, 'workflow closing message'), otherDuplicates: otherDuplicates.length };
   }
-  return { workflows, tasks, events, sideEffects, ...(slack ? { slack } : {}), examples };
+  return { workflows, tasks, events, sideEffects, deploys, outcomeUnknown, ...(slack ? { slack } : {}), examples };
 }
 
 /**
@@ -215,8 +296,11 @@ export function problems(f: Figures): Record<string, number> {
     'tasks failed': f.tasks.failed,
     'duplicate event ids': f.events.duplicateIds,
     'revision gaps': f.events.revisionGaps,
-    'duplicate side effects': f.sideEffects.duplicated,
-    'missing side effects': f.sideEffects.missing,
+    'missing test runs': f.sideEffects.missing,
+    'duplicate deploys': f.deploys.duplicated,
+    'missing deploys': f.deploys.missing,
+    'deploys of no task': f.deploys.unattributed,
+    'outcomes still unknown': f.outcomeUnknown.stillUnknown,
     ...(f.slack
       ? {
           'missing task replies': f.slack.replies.missing,
@@ -235,7 +319,9 @@ export function formatFigures(f: Figures): string {
     o('workflows', f.workflows),
     o('tasks', f.tasks),
     `events     ${f.events.total} in ${f.events.streams} streams  duplicate ids ${f.events.duplicateIds}  revision gaps ${f.events.revisionGaps}`,
-    `side effects (marker files) ${f.sideEffects.units} task/step repositories  duplicated ${f.sideEffects.duplicated}  missing ${f.sideEffects.missing}  interrupted runs ${f.sideEffects.interrupted}`,
+    `test runs (marker files; safe to run again) ${f.sideEffects.units} task/step repositories  run again after a fault ${f.sideEffects.duplicated}  missing ${f.sideEffects.missing}  interrupted runs ${f.sideEffects.interrupted}`,
+    `deploys (the org's record) ${f.deploys.units} deploy tasks/steps, ${f.deploys.orgDeploys} deploys started  exactly once ${f.deploys.once}  duplicated ${f.deploys.duplicated}  missing ${f.deploys.missing} (of completed ones ${f.deploys.missingButCompleted})  of no task ${f.deploys.unattributed}`,
+    `outcome unknown (product events) ${f.outcomeUnknown.tasks} tasks went through TaskOutcomeUnknown (${f.outcomeUnknown.times} times)  resolved by a check ${f.outcomeUnknown.byCheck}  by their worker ${f.outcomeUnknown.byItsWorker}  by a person ${f.outcomeUnknown.byPerson}  cancelled ${f.outcomeUnknown.cancelled}  still outcomeUnknown ${f.outcomeUnknown.stillUnknown}${f.outcomeUnknown.stillUnknownTasks.length > 0 ? ` (${f.outcomeUnknown.stillUnknownTasks.slice(0, 10).join(', ')}${f.outcomeUnknown.stillUnknownTasks.length > 10 ? ', …' : ''})` : ''}`,
   ];
   if (f.slack) {
     const p = (x: PostCounts) => `expected ${x.expected}  missing ${x.missing}  duplicated ${x.duplicated}`;

@@ -1,5 +1,6 @@
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { NatsConnection } from 'nats';
 import { CommandClient } from '../../actors/runtime/command-client.ts';
 import { JetStreamEventStore } from '../../adapters/jetstream/jetstream-event-store.ts';
@@ -16,20 +17,29 @@ import { createWorkspace, type ChaosWorkspace } from './workspace.ts';
 // `npm run chaos`: the product as separate role processes on a real nats-server, each under a
 // supervisor loop of this harness (restarted whenever it exits), while workflows and tasks run
 // on real git repositories and random role processes and the broker are killed with SIGKILL.
-// Counts what was started, completed, lost and stuck, duplicate events, duplicate or missing
-// Slack posts (from the Web API stand-in's record), duplicate side effects (from the executors'
-// own marker files), and how long the product took to recover from each fault (a probe
+// Side-effecting work is part of the load: some standalone tasks, and the last step of every
+// `deploy-every`-th workflow, are `sf-deploy` deploys (mode deploy) run by `workers:salesforce`
+// role processes with the `sf` stand-in (test/support/sf-standin.mjs), whose org lives in the
+// workspace. Counts what was started, completed, lost and stuck, duplicate events, duplicate or
+// missing Slack posts (from the Web API stand-in's record), duplicate side effects (from the
+// executors' own marker files; for deploys, exactly one per deploy task or step from the org's
+// record), tasks that went through an unknown outcome and what resolved it, and how long the product took to recover from each fault (a probe
 // workflow started right after the fault, until it completes). Exit 0 only when every problem
 // figure is 0 and every fault was recovered from.
 //
 // Knobs (flags, or CHAOS_<NAME> in the environment): --workflows 200 --tasks 300
-// --role-kills 20 (each role process at least twice when there are enough) --broker-kills 2
-// --seed <n> --concurrency 12 --aggregates 2 --workers 2 --steps 2 --step-ms 300
-// --gap-ms 3000 (mean pause between faults) --settle-s 240 (wait for the last items to end)
-// --probe-timeout-s 120 --item-wait-s 180. CHAOS_KEEP=1 keeps the workspace and logs.
+// --deploys 60 (of the tasks, how many are sf-deploy deploys; 0 for none; by default a fifth) --deploy-every 4
+// (every n-th workflow ends with a deploy step; 0 for none) --sf-workers 1
+// --role-kills <2 x role processes> (each role process at least twice when there are enough) --broker-kills 2
+// --seed <n> --concurrency 12 --aggregates 2 --workers 2 --steps 2 --step-ms 300 (also how
+// long a deploy runs in the org) --gap-ms 3000 (mean pause between faults) --settle-s 240 (wait
+// for the last items to end) --probe-timeout-s 120 --item-wait-s 180 --unknown-wait-s 45 (an
+// item whose outcome has been unknown this long waits for a person: not waited for any longer,
+// counted stuck). CHAOS_KEEP=1 keeps the workspace and logs.
 
 const PREFIX = 'orch';
 const SLACK_CHANNEL = 'C0CHAOS';
+const SF_STANDIN = fileURLToPath(new URL('../support/sf-standin.mjs', import.meta.url));
 
 interface FaultRecord {
   readonly target: string;
@@ -48,6 +58,9 @@ async function main(): Promise<number> {
     {
       workflows: 200,
       tasks: 300,
+      deploys: -1,
+      'deploy-every': 4,
+      'sf-workers': 1,
       'role-kills': -1,
       'broker-kills': 2,
       seed: Date.now() % 1_000_000,
@@ -60,9 +73,14 @@ async function main(): Promise<number> {
       'settle-s': 240,
       'probe-timeout-s': 120,
       'item-wait-s': 180,
+      'unknown-wait-s': 45,
     },
     { concurrency: 1, aggregates: 1, workers: 1, steps: 1 },
   );
+  // By default one task in five is a deploy (60 of 300).
+  if (opts.deploys < 0) opts.deploys = Math.floor(opts.tasks / 5);
+  if (opts.deploys > opts.tasks) throw new BadOption(`--deploys (${opts.deploys}) cannot be more than --tasks (${opts.tasks}): deploys are some of the tasks`);
+  if ((opts.deploys > 0 || (opts['deploy-every'] > 0 && opts.workflows >= opts['deploy-every'])) && opts['sf-workers'] === 0) throw new BadOption('deploys need --sf-workers of at least 1');
   const t0 = Date.now();
   const say = (text: string) => console.log(`[chaos ${since(t0)}] ${text}`);
   const random = seededRandom(opts.seed);
@@ -106,6 +124,11 @@ async function main(): Promise<number> {
       SLACK_SIGNING_SECRET: standInWorkspace.signingSecret,
       SLACK_API_URL: slack.apiUrl,
       PORT: String(await freePort()),
+      // workers:salesforce: sf-deploy with the stand-in CLI, its org in the workspace; two at a time per process.
+      WORKER_COUNT: '2',
+      SF_BIN: SF_STANDIN,
+      SF_STANDIN_ORG_DIR: workspace.orgDir,
+      SF_STANDIN_DEPLOY_MS: String(opts['step-ms']),
     };
     const layout: [string, string][] = [
       ...Array.from({ length: opts.aggregates }, (_, i) => [`aggregates#${i + 1}`, 'aggregates'] as [string, string]),
@@ -115,6 +138,7 @@ async function main(): Promise<number> {
       ['public-events', 'public-events'],
       ['reactors', 'reactors'],
       ...Array.from({ length: opts.workers }, (_, i) => [`workers:local-ops#${i + 1}`, 'workers:local-ops'] as [string, string]),
+      ...Array.from({ length: opts['sf-workers'] }, (_, i) => [`workers:salesforce#${i + 1}`, 'workers:salesforce'] as [string, string]),
       ['slack', 'slack'],
     ];
     for (const [label, role] of layout) roles.push(new SupervisedRole(label, [role], env, logDir));
@@ -133,12 +157,18 @@ async function main(): Promise<number> {
       workspace,
       tag: opts.seed.toString(36),
       stepsPerWorkflow: opts.steps,
+      deployEvery: opts['deploy-every'],
+      unknownWaitMs: opts['unknown-wait-s'] * 1000,
       slack: { channel: SLACK_CHANNEL, open: (text) => slack!.seedMessage({ channel: SLACK_CHANNEL, user: 'U0CHAOS', text }) },
       signal: stopAll.signal,
     });
 
     // ---- the load: a closed loop of `concurrency` submitters, each waiting for its item to end.
-    const items: ('workflow' | 'task')[] = [...Array<'workflow'>(opts.workflows).fill('workflow'), ...Array<'task'>(opts.tasks).fill('task')];
+    const items: ('workflow' | 'task' | 'deploy')[] = [
+      ...Array<'workflow'>(opts.workflows).fill('workflow'),
+      ...Array<'task'>(opts.tasks - opts.deploys).fill('task'),
+      ...Array<'deploy'>(opts.deploys).fill('deploy'),
+    ];
     shuffle(items, random);
     let next = 0;
     let wfNumber = 0;
@@ -156,8 +186,9 @@ async function main(): Promise<number> {
         const kind = items[index]!;
         const due = loadStart + index * paceMs;
         if (due > Date.now()) await sleep(due - Date.now());
-        const item: WorkflowItem | TaskItem | undefined = kind === 'workflow' ? await workload.startWorkflow(++wfNumber) : await workload.queueTask(++taskNumber);
-        const ending = item ? (await workload.waitForEnd(kind, item.id, opts['item-wait-s'] * 1000)).ending : undefined;
+        const item: WorkflowItem | TaskItem | undefined =
+          kind === 'workflow' ? await workload.startWorkflow(++wfNumber) : await workload.queueTask(++taskNumber, kind === 'deploy' ? 'sf-deploy' : 'run-tests');
+        const ending = item ? (await workload.waitForEnd(kind === 'workflow' ? 'workflow' : 'task', item.id, opts['item-wait-s'] * 1000)).ending : undefined;
         if (ending === 'completed' || ending === 'failed') ended += 1;
       }
     };
@@ -165,7 +196,9 @@ async function main(): Promise<number> {
     const load = Promise.all(Array.from({ length: opts.concurrency }, submitter)).then(() => {
       loadDone = true;
       clearInterval(progress);
-      say(`load submitted: ${workload.workflows.length} workflows, ${workload.tasks.length} tasks`);
+      const deployTasks = workload.tasks.filter((t) => t.taskType === 'sf-deploy').length;
+      const deploySteps = workload.workflows.reduce((n, wf) => n + wf.deployRepos.length, 0);
+      say(`load submitted: ${workload.workflows.length} workflows (${deploySteps} with a deploy step), ${workload.tasks.length} tasks (${deployTasks} deploys)`);
     });
 
     // ---- the faults: each role process killed at least twice (when the count allows), the broker too.
@@ -219,7 +252,9 @@ async function main(): Promise<number> {
     const figures = await audit({ store, workspace, workflows: workload.workflows, tasks: workload.tasks, slackPosts: slack.calls('chat.postMessage') });
 
     console.log('\n==== chaos run: figures ====');
-    console.log(`seed ${opts.seed}; ${opts.workflows} workflows of ${opts.steps} steps + ${opts.tasks} tasks (+ ${probes} one-step probe workflows); ${roles.length} role processes; step run ${opts['step-ms']} ms`);
+    console.log(
+      `seed ${opts.seed}; ${opts.workflows} workflows of ${opts.steps} steps (every ${opts['deploy-every'] || '-'}th ends with an sf-deploy) + ${opts.tasks} tasks (${opts.deploys} sf-deploy deploys) (+ ${probes} one-step probe workflows); ${roles.length} role processes; step run and deploy ${opts['step-ms']} ms`,
+    );
     console.log(formatFigures(figures));
     const recovered = faults.filter((f) => f.recoveredAfterMs !== undefined).map((f) => f.recoveredAfterMs!);
     const sorted = [...recovered].sort((a, b) => a - b);

@@ -7,8 +7,9 @@ import { registerDefinition } from '../../domain/workflow/index.ts';
 import type { ChaosWorkspace } from './workspace.ts';
 
 // What a fault run asks of the product, and how it ends. Workflows are sequences of `run-tests`
-// steps; standalone tasks are single `run-tests` tasks. Each step and task has its own
-// repository, so its marker file counts its runs. Optionally each workflow has a Slack thread
+// steps (every `deployEvery`-th ends with an `sf-deploy` step in deploy mode instead);
+// standalone tasks are single `run-tests` tasks or `sf-deploy` deploys. Each step and task has
+// its own repository, so its marker file (or, for a deploy, the org's record) counts its runs. Optionally each workflow has a Slack thread
 // (a conversation) and each task answers in one, so the stand-in's posts can be counted.
 
 export interface SlackThreads {
@@ -19,14 +20,20 @@ export interface SlackThreads {
 
 export interface WorkflowItem {
   readonly id: string;
+  /** The repositories of its `run-tests` steps (counted by marker files). */
   readonly repos: readonly string[];
+  /** The Salesforce projects of its `sf-deploy` steps (counted by the org's record). */
+  readonly deployRepos: readonly string[];
   readonly conversationId?: string;
   /** `Date.now()` when the StartWorkflow was accepted. */
   readonly acceptedAt: number;
 }
 
+export type TaskKind = 'run-tests' | 'sf-deploy';
+
 export interface TaskItem {
   readonly id: string;
+  readonly taskType: TaskKind;
   readonly repo: string;
   readonly slack: boolean;
   readonly acceptedAt: number;
@@ -41,12 +48,19 @@ export interface WorkloadOptions {
   /** Makes ids of this run unique: `wf-<tag>-<n>`, `tk-<tag>-<n>`. */
   readonly tag: string;
   readonly stepsPerWorkflow: number;
+  /** Every n-th workflow (by number) ends with an `sf-deploy` step in deploy mode; 0 for none. */
+  readonly deployEvery?: number;
+  /** While an item has waited this long for a person (outcome unknown), it is not waited for any longer. */
+  readonly unknownWaitMs?: number;
   readonly slack?: SlackThreads;
   /** Aborted when the run gives up: pending sends stop retrying. */
   readonly signal?: AbortSignal;
 }
 
 const REQUESTER = 'U0CHAOS';
+/** The `--target-org` every deploy names; the stand-in keeps one org whatever its name. */
+export const TARGET_ORG = 'chaos-org';
+const deployParams = (repository: string) => ({ repository, targetOrg: TARGET_ORG, mode: 'deploy' });
 
 export class Workload {
   readonly workflows: WorkflowItem[] = [];
@@ -57,23 +71,25 @@ export class Workload {
   constructor(private readonly options: WorkloadOptions) {}
 
   /** Starts workflow number `n` and resolves once StartWorkflow is accepted (retried through outages under one command id). */
-  async startWorkflow(n: number, label = 'wf', steps = this.options.stepsPerWorkflow): Promise<WorkflowItem | undefined> {
+  /** `deploys`: whether its last step is an `sf-deploy` (by default every `deployEvery`-th workflow of label `wf`). */
+  async startWorkflow(n: number, label = 'wf', steps = this.options.stepsPerWorkflow, deploys = label === 'wf' && (this.options.deployEvery ?? 0) > 0 && n % this.options.deployEvery! === 0): Promise<WorkflowItem | undefined> {
     const { workspace, tag, slack } = this.options;
     const id = `${label}-${tag}-${n}`;
-    const repos = Array.from({ length: steps }, (_, i) => `${id}-s${i + 1}`);
-    for (const repo of repos) await workspace.makeRepository(repo);
+    const plan = Array.from({ length: steps }, (_, i) => ({ repo: `${id}-s${i + 1}`, taskType: (deploys && i === steps - 1 ? 'sf-deploy' : 'run-tests') as TaskKind }));
+    for (const { repo, taskType } of plan) await (taskType === 'sf-deploy' ? workspace.makeSalesforceProject(repo) : workspace.makeRepository(repo));
     const root = {
       type: 'sequence',
-      steps: repos.map((repo, i) => ({
+      steps: plan.map(({ repo, taskType }, i) => ({
         type: 'task',
         id: `s${i + 1}`,
-        taskType: 'run-tests',
-        params: { repository: repo },
+        taskType,
+        params: taskType === 'sf-deploy' ? deployParams(repo) : { repository: repo },
         // Faults fail attempts (a killed worker, an unreachable broker); the workflow retries them.
+        // A deploy whose outcome is unknown is not retried by the workflow: it waits for the check.
         retry: { attempts: 6, backoffMs: 250, maxBackoffMs: 2_000 },
       })),
     };
-    const compiled = registerDefinition({ form: 'stepTree', name: `chaos ${id}`, root }, { taskTypes: ['run-tests'] });
+    const compiled = registerDefinition({ form: 'stepTree', name: `chaos ${id}`, root }, { taskTypes: ['run-tests', 'sf-deploy'] });
     if (isLeft(compiled)) throw new Error(compiled.left.map((e) => e.message).join('; '));
     let conversationId: string | undefined;
     if (slack) {
@@ -88,28 +104,31 @@ export class Workload {
       ...(conversationId ? { conversationId } : {}),
     });
     if (!started) return undefined;
-    const item: WorkflowItem = { id, repos, acceptedAt: Date.now(), ...(conversationId ? { conversationId } : {}) };
+    const repos = plan.filter((s) => s.taskType === 'run-tests').map((s) => s.repo);
+    const deployRepos = plan.filter((s) => s.taskType === 'sf-deploy').map((s) => s.repo);
+    const item: WorkflowItem = { id, repos, deployRepos, acceptedAt: Date.now(), ...(conversationId ? { conversationId } : {}) };
     this.workflows.push(item);
     return item;
   }
 
-  /** Queues standalone task number `n` (answering in a Slack thread when threads are given). */
-  async queueTask(n: number): Promise<TaskItem | undefined> {
+  /** Queues standalone task number `n`, `run-tests` or an `sf-deploy` deploy (answering in a Slack thread when threads are given). */
+  async queueTask(n: number, taskType: TaskKind = 'run-tests'): Promise<TaskItem | undefined> {
     const { workspace, tag, slack } = this.options;
-    const id = `tk-${tag}-${n}`;
-    await workspace.makeRepository(id);
-    const replyTo = slack ? { kind: 'slack', channel: slack.channel, threadTs: slack.open(`run the tests of ${id}`) } : undefined;
+    const deploy = taskType === 'sf-deploy';
+    const id = `${deploy ? 'dp' : 'tk'}-${tag}-${n}`;
+    await (deploy ? workspace.makeSalesforceProject(id) : workspace.makeRepository(id));
+    const replyTo = slack ? { kind: 'slack', channel: slack.channel, threadTs: slack.open(deploy ? `deploy ${id} to ${TARGET_ORG}` : `run the tests of ${id}`) } : undefined;
     const queued = await this.send('task', id, `queue-${id}`, 'QueueTask', {
-      taskType: 'run-tests',
-      pool: 'local-ops',
-      payload: { repository: id },
+      taskType,
+      pool: deploy ? 'salesforce' : 'local-ops',
+      payload: deploy ? deployParams(id) : { repository: id },
       timeoutMs: 120_000,
       maxAttempts: 10,
       requestedBy: REQUESTER,
       ...(replyTo ? { replyTo } : {}),
     });
     if (!queued) return undefined;
-    const item: TaskItem = { id, repo: id, slack: replyTo !== undefined, acceptedAt: Date.now() };
+    const item: TaskItem = { id, taskType, repo: id, slack: replyTo !== undefined, acceptedAt: Date.now() };
     this.tasks.push(item);
     return item;
   }
@@ -130,14 +149,22 @@ export class Workload {
     return taskEnding(await this.history('task', id));
   }
 
-  /** Polls until the item has ended (or `timeoutMs` passes); read errors during outages are waited out. */
-  async waitForEnd(kind: 'workflow' | 'task', id: string, timeoutMs: number, intervalMs = 250): Promise<{ ending: Ending; at: number }> {
+  /**
+   * Polls until the item has ended (or `timeoutMs` passes); read errors during outages are waited
+   * out. An item that has waited `unknownWaitMs` for a person (its outcome unknown, no check
+   * resolved it) is not waited for any longer: `waitingForPerson` says so; the audit counts it stuck.
+   */
+  async waitForEnd(kind: 'workflow' | 'task', id: string, timeoutMs: number, intervalMs = 250): Promise<{ ending: Ending; at: number; waitingForPerson?: boolean }> {
     const deadline = Date.now() + timeoutMs;
+    const unknownWaitMs = this.options.unknownWaitMs ?? Number.POSITIVE_INFINITY;
     let ending: Ending = 'absent';
     for (;;) {
       try {
-        ending = kind === 'workflow' ? await this.workflowEnding(id) : await this.taskEnding(id);
+        const events = await this.history(kind, id);
+        ending = kind === 'workflow' ? workflowEnding(events) : taskEnding(events);
         if (ending === 'completed' || ending === 'failed') return { ending, at: Date.now() };
+        const since = waitingSince(events);
+        if (since !== undefined && Date.now() - since >= unknownWaitMs) return { ending, at: Date.now(), waitingForPerson: true };
       } catch {
         // The broker is down or a leader is being elected: ask again.
       }
@@ -158,6 +185,22 @@ export function workflowEnding(events: readonly RecordedEvent[]): Ending {
   if (events.some((e) => e.type === 'WorkflowCompleted')) return 'completed';
   if (events.some((e) => WORKFLOW_FAILURES.has(e.type))) return 'failed';
   return 'running';
+}
+
+/**
+ * When the item's outcome became unknown, if it still waits for a resolution: a task whose last
+ * TaskOutcomeUnknown no TaskOutcomeResolved or TaskCancelled followed; a workflow whose last
+ * event is StepOutcomeUnknown. `recordedAt` in ms.
+ */
+export function waitingSince(events: readonly RecordedEvent[]): number | undefined {
+  const last = events.at(-1);
+  if (last?.type === 'StepOutcomeUnknown') return Date.parse(last.recordedAt);
+  let since: number | undefined;
+  for (const e of events) {
+    if (e.type === 'TaskOutcomeUnknown') since = Date.parse(e.recordedAt);
+    else if (e.type === 'TaskOutcomeResolved' || e.type === 'TaskCancelled' || e.type === 'TaskCompleted') since = undefined;
+  }
+  return since;
 }
 
 export function taskEnding(events: readonly RecordedEvent[]): Ending {
