@@ -28,6 +28,7 @@ import { isValidCategory, parseStreamName, type StreamName } from '../../domain/
 import { LINKED_COMMITS, NotACommit, decodeCommit, decodeCommitHeader, decodePosition, encodeCommit, encodePosition, type CommitHeader } from './commit-codec.ts';
 import { EventLogQuarantine } from './event-log-quarantine.ts';
 import { ensureEventLogStream, eventLogNames, type EventLogNames } from './event-log-stream.ts';
+import { openLogConsumer, type LogConsumer } from './log-consumer.ts';
 
 // Event store on one JetStream stream. Each append is one message (a commit) on subject
 // `<prefix>.es.<category>.<id>`; optimistic concurrency maps the dense revision onto
@@ -62,6 +63,14 @@ const WALK_LIMIT = 32;
  */
 const LONG_WALK_LIMIT = 1_024;
 const CHECKPOINT_EVERY = 256;
+/**
+ * A consumer is created in milliseconds; nats-server 2.9 may place one on a server of the
+ * stream's group that is down, and then nothing answers. The sooner that is given up, the
+ * sooner another try places it on a live one.
+ */
+const CONSUMER_CREATE_TIMEOUT_MS = 2_500;
+/** Consumers a forward read may try when they cannot be created or stall, before the read fails. */
+const MAX_SCAN_ATTEMPTS = 4;
 
 export interface JetStreamEventStoreOptions {
   /** Subject prefix, default `orch`. */
@@ -92,6 +101,8 @@ export class JetStreamEventStore implements EventStore {
     tailCacheSize: number,
     private readonly quarantine: EventLogQuarantine,
     private readonly logger: Logger | undefined,
+    /** Creates the log's consumers, with a short timeout (see CONSUMER_CREATE_TIMEOUT_MS). */
+    private readonly consumerJsm: JetStreamManager,
   ) {
     this.js = nc.jetstream();
     this.direct = (jsm as JetStreamManager & { direct: DirectStreamAPI }).direct;
@@ -104,7 +115,8 @@ export class JetStreamEventStore implements EventStore {
     const jsm = await nc.jetstreamManager();
     await ensureEventLogStream(jsm, names, options.replicas);
     const quarantine = await EventLogQuarantine.open(nc, { prefix: options.prefix ?? 'orch', replicas: options.replicas ?? 1 });
-    return new JetStreamEventStore(nc, jsm, names, options.tailCacheSize ?? 10_000, quarantine, options.logger);
+    const consumerJsm = await nc.jetstreamManager({ timeout: CONSUMER_CREATE_TIMEOUT_MS });
+    return new JetStreamEventStore(nc, jsm, names, options.tailCacheSize ?? 10_000, quarantine, options.logger, consumerJsm);
   }
 
   /** How many messages this process has passed over because they are not commits. */
@@ -220,40 +232,39 @@ export class JetStreamEventStore implements EventStore {
   }
 
   /**
-   * Follows the log with an ordered consumer. If the consumer's iterator ends or fails while the
-   * subscription is open (a broker restart, a consumer lost), it is started again after the last
-   * commit delivered, with backoff, until the connection is closed for good. Messages that are
-   * not commits are quarantined and passed over.
+   * Follows the log with an ephemeral consumer (log-consumer.ts). If the consumer's iterator
+   * ends, fails or stalls while the subscription is open (a broker restart, a consumer lost with
+   * the server it lived on), it is started again after the last commit delivered, with backoff,
+   * until the connection is closed for good. Messages that are not commits are quarantined and
+   * passed over.
    */
   subscribe(options: SubscribeOptions = {}): Subscription {
     const filter = this.filterFor(options.category);
     const after = options.after ? decodePosition(options.after) : undefined;
     let closed = false;
     let stopConsuming: (() => void) | undefined;
-    const { js, nc, logger } = this;
+    const { nc, logger } = this;
     const decodeOrPass = (message: JsMsg) => this.decodeOrPass(message);
-    const streamName = this.names.streamName;
+    const open = (startSeq: number) => this.openConsumer(filter, startSeq);
 
     async function* messages(): AsyncGenerator<SubscriptionMessage> {
       let nextSeq = after?.seq ?? 1;
       let caughtUp = false;
       for (let failures = 0; !closed; ) {
-        let iterator: { stop(): void } | undefined;
+        let consuming: LogConsumer | undefined;
         try {
-          const consumer = await js.consumers.get(streamName, { filterSubjects: filter, opt_start_seq: nextSeq });
+          consuming = await open(nextSeq);
+          const current = consuming;
+          stopConsuming = () => current.stop();
           if (closed) return;
-          if (!caughtUp && (await consumer.info()).num_pending === 0) {
+          if (failures > 0) logger?.info({ filter, fromSeq: nextSeq, failures }, 'event subscription resumed');
+          failures = 0;
+          if (!caughtUp && consuming.numPending === 0) {
             caughtUp = true;
             yield { kind: 'caughtUp' };
           }
-          const consuming = await consumer.consume({ max_messages: 1024 });
-          iterator = consuming;
-          stopConsuming = () => consuming.stop();
-          if (closed) consuming.stop();
-          if (failures > 0) logger?.info({ filter, fromSeq: nextSeq, failures }, 'event subscription resumed');
-          failures = 0;
           let sinceCheckpoint = 0;
-          for await (const message of consuming) {
+          for await (const message of consuming.messages) {
             // Not a commit: passed over (and quarantined). Any other decode error is not skipped:
             // the subscription resumes at this message and fails again, loudly.
             const commit = await decodeOrPass(message);
@@ -274,13 +285,15 @@ export class JetStreamEventStore implements EventStore {
             }
           }
           if (closed) return;
-          logger?.warn({ filter, nextSeq }, 'event subscription ended by itself; resuming');
+          // One line per stall: the consumer is replaced by a new one after the last handled commit.
+          if (consuming.stalled) logger?.warn({ filter, nextSeq, reason: consuming.stalled }, 'event subscription stalled; restarting it after the last handled event');
+          else logger?.warn({ filter, nextSeq }, 'event subscription ended by itself; resuming');
         } catch (error) {
           if (closed) return;
           if (nc.isClosed()) throw error;
           logger?.warn({ err: error, filter, nextSeq }, 'event subscription interrupted; resuming');
         } finally {
-          iterator?.stop();
+          consuming?.stop();
         }
         failures++;
         await sleep(resumeDelayMs(failures));
@@ -417,20 +430,41 @@ export class JetStreamEventStore implements EventStore {
     return events;
   }
 
-  /** Delivers commits matching `filter` from `startSeq` through `endSeq`, in order, until `onCommit` says stop. */
+  /**
+   * Delivers commits matching `filter` from `startSeq` through `endSeq`, in order, until `onCommit`
+   * says stop. A consumer that cannot be created or stalls (its server died) is replaced after
+   * the last commit read, a few times; then the read fails rather than hang.
+   */
   private async scan(filter: string, startSeq: number, endSeq: number, onCommit: (events: RecordedEvent[]) => boolean): Promise<void> {
-    const consumer = await this.js.consumers.get(this.names.streamName, { filterSubjects: filter, opt_start_seq: startSeq });
-    const iterator = await consumer.consume({ max_messages: 1024 });
-    try {
-      for await (const message of iterator) {
-        const commit = await this.decodeOrPass(message);
-        if ((commit.length > 0 && !onCommit(commit)) || message.seq >= endSeq || message.info.pending === 0) break;
+    let from = startSeq;
+    for (let attempt = 1; ; attempt++) {
+      let consumer: LogConsumer;
+      try {
+        consumer = await this.openConsumer(filter, from);
+      } catch (error) {
+        // nats-server 2.9 may place the new consumer on a server that is down; it then never
+        // answers, and another try places it anew.
+        if (attempt >= MAX_SCAN_ATTEMPTS || this.nc.isClosed()) throw error;
+        this.logger?.warn({ err: error, filter, fromSeq: from }, 'event log read could not start a consumer; trying again');
+        continue;
       }
-    } finally {
-      iterator.stop();
-      // Not awaited: the read is complete, and the consumer is ephemeral if this is lost.
-      void consumer.delete().catch(() => undefined);
+      try {
+        if (consumer.numPending === 0) return;
+        for await (const message of consumer.messages) {
+          from = message.seq + 1;
+          const commit = await this.decodeOrPass(message);
+          if ((commit.length > 0 && !onCommit(commit)) || message.seq >= endSeq || message.info.pending === 0) return;
+        }
+      } finally {
+        consumer.stop();
+      }
+      if (!consumer.stalled || attempt >= MAX_SCAN_ATTEMPTS) throw new Error(`event log read of ${filter} stopped at sequence ${from} of ${endSeq}${consumer.stalled ? `: ${consumer.stalled}` : ''}`);
+      this.logger?.warn({ filter, fromSeq: from, reason: consumer.stalled }, 'event log read stalled; restarting it');
     }
+  }
+
+  private openConsumer(filter: string, startSeq: number): Promise<LogConsumer> {
+    return openLogConsumer({ js: this.js, jsm: this.consumerJsm, stream: this.names.streamName, filter, startSeq, lastSeq: () => this.lastSeqMatching(filter) });
   }
 
   /** A consumed commit's events; none for a message that is not a commit (quarantined). */
