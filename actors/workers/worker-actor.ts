@@ -59,6 +59,9 @@ export class WorkerActor {
   private running = false;
   private readonly slots: Promise<void>[] = [];
   private readonly inFlight = new Map<string, AbortController>();
+  /** Tasks this worker has taken and not yet let go of: taskId → the attempt it runs. */
+  private readonly held = new Map<string, number>();
+  private holdsQuestions: Subscription | undefined;
   /** Aborted by stop() at once: no new assignment or outcome check waits any longer for a host. */
   private readonly noMoreWork = new AbortController();
   /** Aborted when stop() gives up waiting: ends every command still being retried, outcomes included. */
@@ -68,12 +71,21 @@ export class WorkerActor {
 
   start(): void {
     this.running = true;
+    // Another worker that gets one of our tasks again (the queue thought us silent, e.g. during a
+    // broker restart) asks us before it takes it over.
+    this.holdsQuestions = this.options.nc.subscribe(holdsSubject(this.options.prefix, this.options.workerId), {
+      callback: (_error, message) => {
+        const asked = parseHoldsQuestion(message.data);
+        message.respond(encoder.encode(JSON.stringify({ holds: asked !== undefined && this.held.get(asked.taskId) === asked.attempt })));
+      },
+    });
     for (let i = 0; i < this.options.concurrency; i++) this.slots.push(this.slot());
   }
 
   /** Takes no more work; waits for running tasks up to `graceMs`, then hands the rest back to the queue. */
   async stop(graceMs = 10_000): Promise<void> {
     this.running = false;
+    this.holdsQuestions?.unsubscribe();
     this.noMoreWork.abort(new HandBack());
     const grace = setTimeout(() => {
       for (const controller of this.inFlight.values()) controller.abort(new HandBack());
@@ -102,7 +114,12 @@ export class WorkerActor {
     const log = this.options.logger.child({ taskId: item.taskId, attempt, workerId: this.options.workerId });
     // From the first command on: the queue must not think this worker silent while it waits for the aggregates.
     const heartbeat = setInterval(() => beat(work, log), Math.max(100, this.options.queue.ackWaitMs / 3));
+    this.held.set(item.taskId, attempt);
     try {
+      if (work.deliveryCount > 1 && (await this.heldByAnotherLiveWorker(item.taskId, log))) {
+        // Left un-acked: the live holder's acks end it; were it to die, the queue delivers it again.
+        return 'superseded';
+      }
       const prepared = this.prepare(item);
       // One command id per delivery: a re-run someone asked for may bring the attempt number a redelivery already claimed.
       const assigned = await this.record(item.taskId, 'AssignTask', { workerId: this.options.workerId, attempt, rerunSafe: prepared.rerunSafe }, `assign-${item.attempt}-${work.deliveryCount}`, this.noMoreWork.signal);
@@ -116,6 +133,28 @@ export class WorkerActor {
       return 'finished';
     } finally {
       clearInterval(heartbeat);
+      this.held.delete(item.taskId);
+    }
+  }
+
+  /**
+   * A redelivery whose task another worker is still running: that worker was only cut off from
+   * the queue for longer than its ack wait, not dead. Taking the task over would run it twice.
+   */
+  private async heldByAnotherLiveWorker(taskId: string, log: Logger): Promise<boolean> {
+    const read = this.options.readTask;
+    if (!read) return false;
+    const task = await read(taskId).catch(() => undefined);
+    if (!task || task.status !== 'running') return false;
+    const holder = task.attempts.at(-1)?.workerId;
+    if (!holder || holder === this.options.workerId) return false;
+    try {
+      const reply = await this.options.nc.request(holdsSubject(this.options.prefix, holder), encoder.encode(JSON.stringify({ taskId, attempt: task.attempt })), { timeout: HOLDER_ANSWER_MS });
+      const holds = (JSON.parse(decoder.decode(reply.data)) as { holds?: unknown }).holds === true;
+      if (holds) log.info({ holder }, 'task delivered again while its worker still runs it; left to that worker');
+      return holds;
+    } catch {
+      return false; // no answer: the holder is gone, and the task is taken over as before
     }
   }
 
@@ -305,3 +344,20 @@ class HandBack extends Error {}
 class Superseded extends Error {}
 class Cancelled extends Error {}
 class TimedOut extends Error {}
+
+/** How long a worker waits for the holder of a redelivered task to say it still runs it. */
+const HOLDER_ANSWER_MS = 1_000;
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+const holdsSubject = (prefix: string | undefined, workerId: string): string => `${prefix ?? 'orch'}.worker.${workerId}.holds`;
+
+/** `{ taskId, attempt }`, or undefined for anything else (a question from outside is answered "no"). */
+function parseHoldsQuestion(data: Uint8Array): { taskId: string; attempt: number } | undefined {
+  try {
+    const value = JSON.parse(decoder.decode(data)) as { taskId?: unknown; attempt?: unknown };
+    return typeof value.taskId === 'string' && typeof value.attempt === 'number' ? { taskId: value.taskId, attempt: value.attempt } : undefined;
+  } catch {
+    return undefined;
+  }
+}

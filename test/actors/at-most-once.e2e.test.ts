@@ -78,16 +78,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const worker of workers) if (worker.child.exitCode === null && worker.child.signalCode === null) worker.child.kill('SIGKILL');
-  // Stand-ins a killed worker left running (they lead their own process groups).
-  for (const pid of [...(await calls(sfLog)), ...(await calls(claudeLog))].map((c) => c.pid)) {
-    if (isAlive(pid)) {
-      try {
-        process.kill(-pid, 'SIGKILL');
-      } catch {
-        // ended between the check and the kill
-      }
-    }
-  }
   for (const stop of stops.reverse()) await stop();
   await store?.close();
   await nc?.close();
@@ -248,8 +238,8 @@ describe('at most once for side effects', () => {
     const taskId = await queueTask('run-tests', 'local-ops', { repository: 'acme-tests' });
     const [first] = await waitFor('the first test run', async () => ((await started()).length > 0 ? started() : undefined));
     await kill9(doomed);
-    // The killed worker's test process would finish on its own; a crashed machine takes it down too.
-    if (first !== undefined && isAlive(first)) process.kill(-first, 'SIGKILL');
+    // The killed worker's watchdog stops its test process (the whole group) within 2 s.
+    await waitFor('the killed run to be stopped', async () => first === undefined || !isAlive(first), 5_000);
 
     const rescuer = await startWorker('local-ops');
     const completed = await eventIn('task', taskId, 'TaskCompleted', 60_000);

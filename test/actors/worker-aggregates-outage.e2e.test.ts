@@ -92,16 +92,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const p of processes) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
-  for (let i = 0; i < TASKS; i++) {
-    const { started, done } = await marks(`repo-${i}`);
-    for (const pid of started.filter((p) => !done.includes(p) && isAlive(p))) {
-      try {
-        process.kill(-pid, 'SIGKILL');
-      } catch {
-        // ended between the check and the kill
-      }
-    }
-  }
   for (const stop of stops.reverse()) await stop();
   await store?.close();
   await nc?.close();
