@@ -44,32 +44,40 @@ export async function startNatsBroker(options: { maxPayloadBytes?: number } = {}
     configFile,
     [`listen: "127.0.0.1:${port}"`, `max_payload: ${options.maxPayloadBytes ?? 8 * 1024 * 1024}`, `jetstream { store_dir: ${JSON.stringify(storeDir)} }`, ''].join('\n'),
   );
-  let child: ChildProcess | undefined;
-  const start = async () => {
-    const started = spawn(binary(), ['-c', configFile], { stdio: ['ignore', 'ignore', 'pipe'] });
-    await waitForReady(started);
-    started.stderr!.resume();
-    child = started;
-  };
-  const kill9 = async () => {
-    const running = child;
-    child = undefined;
-    if (!running || running.exitCode !== null || running.signalCode !== null) return;
-    const exited = new Promise<void>((resolve) => running.once('exit', () => resolve()));
-    running.kill('SIGKILL');
-    await exited;
-  };
-  await start();
+  const server = natsServerProcess(configFile);
+  await server.restart();
   return {
     url: `nats://127.0.0.1:${port}`,
     port,
     storeDir,
-    pid: () => child?.pid,
-    kill9,
-    restart: start,
+    pid: server.pid,
+    kill9: server.kill9,
+    restart: server.restart,
     async dispose() {
-      await kill9();
+      await server.kill9();
       await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** One nats-server on a config file: started, killed with SIGKILL and started again, by its pid. */
+export function natsServerProcess(configFile: string): { pid(): number | undefined; kill9(): Promise<void>; restart(): Promise<void> } {
+  let child: ChildProcess | undefined;
+  return {
+    pid: () => child?.pid,
+    async kill9() {
+      const running = child;
+      child = undefined;
+      if (!running || running.exitCode !== null || running.signalCode !== null) return;
+      const exited = new Promise<void>((resolve) => running.once('exit', () => resolve()));
+      running.kill('SIGKILL');
+      await exited;
+    },
+    async restart() {
+      const started = spawn(binary(), ['-c', configFile], { stdio: ['ignore', 'ignore', 'pipe'] });
+      await waitForReady(started);
+      started.stderr!.resume();
+      child = started;
     },
   };
 }

@@ -1,9 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { connect } from 'nats';
-import { freePort } from './nats-broker.ts';
+import { freePort, natsServerProcess } from './nats-broker.ts';
 
 // A real JetStream cluster of `nats-server` processes on loopback: each node with its own
 // store, client port, cluster port and server_name, routed to the others. Nodes can be killed
@@ -30,8 +29,6 @@ export interface NatsCluster {
   /** Kills every node and removes the stores. */
   dispose(): Promise<void>;
 }
-
-const binary = (): string => process.env.NATS_SERVER_BIN ?? 'nats-server';
 
 export async function startNatsCluster(options: { size?: number; name?: string } = {}): Promise<NatsCluster> {
   const size = options.size ?? 3;
@@ -77,27 +74,7 @@ export async function startNatsCluster(options: { size?: number; name?: string }
 }
 
 function clusterNode(name: string, url: string, storeDir: string, configFile: string): ClusterNode {
-  let child: ChildProcess | undefined;
-  return {
-    name,
-    url,
-    storeDir,
-    pid: () => child?.pid,
-    async kill9() {
-      const running = child;
-      child = undefined;
-      if (!running || running.exitCode !== null || running.signalCode !== null) return;
-      const exited = new Promise<void>((resolve) => running.once('exit', () => resolve()));
-      running.kill('SIGKILL');
-      await exited;
-    },
-    async restart() {
-      const started = spawn(binary(), ['-c', configFile], { stdio: ['ignore', 'ignore', 'pipe'] });
-      await waitForReady(started);
-      started.stderr!.resume();
-      child = started;
-    },
-  };
+  return { name, url, storeDir, ...natsServerProcess(configFile) };
 }
 
 /** A cluster accepts JetStream requests only once its meta group has a leader. */
@@ -118,29 +95,4 @@ async function waitForJetStreamMeta(urls: string, timeoutMs = 30_000): Promise<v
   } finally {
     await nc.close();
   }
-}
-
-function waitForReady(child: ChildProcess, timeoutMs = 15_000): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let output = '';
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`nats-server not ready after ${timeoutMs} ms: ${output}`));
-    }, timeoutMs);
-    child.stderr!.on('data', (chunk: Buffer) => {
-      if (output.length < 20_000) output += chunk.toString();
-      if (/Server is ready/.test(output)) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    child.once('error', (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`nats-server exited early (${signal ?? `code ${code}`}): ${output}`));
-    });
-  });
 }
