@@ -16,6 +16,8 @@ export interface LeftoverSweep {
   readonly stopped: readonly ExecutorGroupRecord[];
   /** Records removed because nothing of theirs runs any more (or they were unreadable). */
   readonly cleared: number;
+  /** Every pid (or -pgid for a whole group) the sweep signalled: nothing else was. */
+  readonly signalled: readonly number[];
 }
 
 export const executorRecordDir = (dataDir: string): string => path.resolve(dataDir, 'run', 'executors');
@@ -32,9 +34,10 @@ export async function stopLeftoverExecutorGroups(dir: string, graceMs = 2000): P
   try {
     files = readdirSync(dir).filter((name) => name.endsWith('.json'));
   } catch {
-    return { stopped: [], cleared: 0 };
+    return { stopped: [], cleared: 0, signalled: [] };
   }
   const stopped: ExecutorGroupRecord[] = [];
+  const signalled: number[] = [];
   const stopping: Promise<void>[] = [];
   let cleared = 0;
   for (const name of files) {
@@ -53,6 +56,7 @@ export async function stopLeftoverExecutorGroups(dir: string, graceMs = 2000): P
       const targets = recordedTargets(record);
       if (targets.length > 0) {
         stopped.push(record);
+        signalled.push(...targets);
         const members = () => groupMembers(record.pgid).filter((pid) => targets.includes(-record.pgid) || targets.includes(pid));
         stopping.push(terminate(targets, members, graceMs).then(() => rmSync(file, { force: true })));
         continue;
@@ -62,7 +66,7 @@ export async function stopLeftoverExecutorGroups(dir: string, graceMs = 2000): P
     cleared++;
   }
   await Promise.all(stopping);
-  return { stopped, cleared };
+  return { stopped, cleared, signalled };
 }
 
 /** Worker-role start: stop the leftovers recorded under DATA_DIR, then record this process's groups there. */

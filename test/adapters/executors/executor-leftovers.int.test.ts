@@ -81,9 +81,10 @@ describe('stopping executor groups left by an earlier worker', () => {
     expect(sweep.stopped.map((r) => r.pgid).sort()).toEqual([led.pid, leaderlessPgid].sort());
     expect(groupMembers(led.pid!)).toEqual([]);
     expect(isRunning(orphan)).toBe(false);
-    expect(isRunning(foreignMember)).toBe(true);
-    expect(isRunning(recycled.pid!)).toBe(true);
-    expect(isRunning(guarded.pid!)).toBe(true);
+    // What it spared is judged by what it signalled: on a busy machine (the full suite), other
+    // processes' cleanup may end one of these sleeps, which would say nothing about the sweep.
+    expect([...sweep.signalled].sort()).toEqual([-led.pid!, orphan].sort());
+    for (const spared of [foreignMember, -foreignPgid, recycled.pid!, -recycled.pid!, guarded.pid!, -guarded.pid!]) expect(sweep.signalled).not.toContain(spared);
     expect((await readdir(dir)).sort()).toEqual(['e.json', 'f.json']);
     expect(runningProcesses().some((p) => p.argv.includes('61.1') || p.argv.includes('61.2'))).toBe(false);
   });
