@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
 import { StringDecoder } from 'node:string_decoder';
 import { ExecutionFailed } from '../../domain/ports/executor.ts';
+import { groupMembers, signal } from '../processes/process-identity.ts';
 import { EXECUTOR_RUN_VARIABLE, unwatchExecutorGroup, watchExecutorGroup } from './executor-groups.ts';
 
 // Runs one command for an executor: never through a shell, in its own process group, with
@@ -80,42 +80,28 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 const hasProc = existsSync('/proc/self/stat');
 
 /** Pids of the group's members that are still running (zombies, already dead, are left out). */
-async function liveGroupMembers(pgid: number): Promise<number[]> {
+function liveGroupMembers(pgid: number): number[] {
   try {
     process.kill(-pgid, 0);
   } catch (error) {
     // ESRCH: no process (not even a zombie) is left in the group, so there is nothing to scan for.
     if (!hasProc || (error as NodeJS.ErrnoException).code === 'ESRCH') return [];
   }
-  if (!hasProc) return [pgid];
-  const live: number[] = [];
-  for (const entry of await readdir('/proc').catch(() => [] as string[])) {
-    if (!/^\d+$/.test(entry)) continue;
-    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // state ppid pgrp …
-    if (Number(fields[2]) === pgid && fields[0] !== 'Z' && fields[0] !== 'X') live.push(Number(entry));
-  }
-  return live;
+  return hasProc ? groupMembers(pgid) : [pgid];
 }
 
-function signalGroup(pgid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pgid, signal);
-  } catch {
-    // ESRCH: the group is already gone.
-  }
-}
+const signalGroup = (pgid: number, name: NodeJS.Signals): void => signal(-pgid, name);
 
 /** SIGTERM to the whole group, SIGKILL after `graceMs` if a member is still running. */
 async function terminateGroup(pgid: number, graceMs = 2000): Promise<void> {
   signalGroup(pgid, 'SIGTERM');
   const deadline = Date.now() + graceMs;
   while (Date.now() < deadline) {
-    if ((await liveGroupMembers(pgid)).length === 0) return;
+    if (liveGroupMembers(pgid).length === 0) return;
     await sleep(40);
   }
   signalGroup(pgid, 'SIGKILL');
-  for (let i = 0; i < 20 && (await liveGroupMembers(pgid)).length > 0; i++) await sleep(25);
+  for (let i = 0; i < 20 && liveGroupMembers(pgid).length > 0; i++) await sleep(25);
 }
 
 const MAX_LINE = 64 * 1024;
@@ -200,7 +186,6 @@ export function runProcess(command: string, args: readonly string[], options: Ru
     let stopping: Promise<void> | undefined;
     let settled = false;
     let closeGuard: NodeJS.Timeout | undefined;
-    let leftovers: Promise<void> | undefined;
 
     const stopGroup = () => {
       if (pid !== undefined && stopping === undefined) stopping = terminateGroup(pid, graceMs);
@@ -240,9 +225,7 @@ export function runProcess(command: string, args: readonly string[], options: Ru
       if (timer) clearTimeout(timer); // finished in time, even if its pipes close later
       if (pid === undefined) return;
       // The leader is gone; whatever it left running in its group is stopped too.
-      leftovers = liveGroupMembers(pid).then((live) => {
-        if (live.length > 0) stopGroup();
-      });
+      if (liveGroupMembers(pid).length > 0) stopGroup();
       // A process that escaped the group may hold our pipes open: stop waiting for them.
       closeGuard = setTimeout(() => {
         child.stdout.destroy();
@@ -256,7 +239,6 @@ export function runProcess(command: string, args: readonly string[], options: Ru
       out.stdout.end();
       out.stderr.end();
       void (async () => {
-        await leftovers;
         await stopping;
         if (pid !== undefined) unwatchExecutorGroup(pid);
         resolve({
