@@ -15,6 +15,9 @@ import { connectNats } from './nats/connect-nats.ts';
 import { NatsStoreInUse } from './nats/store-lock.ts';
 import { NatsServerFailedToStart, NatsServerMissing, startEmbeddedNatsServer, type EmbeddedNatsServer } from './nats/embedded-nats-server.ts';
 
+/** Ctrl-C to exit: the whole product stops within this, its nats-server last. */
+const SHUTDOWN_DEADLINE_MS = 3_500;
+
 // `npm start`: every role in one process. Without NATS_URL it runs its own nats-server
 // under DATA_DIR and stops it again on exit.
 
@@ -32,7 +35,7 @@ async function main(): Promise<void> {
   installProcessGuard({ logger, context: { process: 'main' } });
   // Ctrl-C ends the product in under 5 s whatever is running; an executor still running then is
   // stopped by its watchdog, and its task is handed to another worker by the queue.
-  const shutdown = new ShutdownSequence(logger, { deadlineMs: 3_500 });
+  const shutdown = new ShutdownSequence(logger, { deadlineMs: SHUTDOWN_DEADLINE_MS });
   shutdown.onSignals();
   if (process.env.npm_lifecycle_event !== undefined) shutdown.onParentExit(); // started by `npm start`
 
@@ -58,7 +61,8 @@ async function main(): Promise<void> {
     const { store, description } = await openEventStore(config, nc, logger);
     shutdown.add(() => store.close());
     const roles: Role[] = config.slack ? [...ALL_ROLES, 'slack'] : [...ALL_ROLES];
-    const context = { config, nc, store, logger };
+    // Running tasks are handed back well inside the deadline, so the server still stops by the sequence.
+    const context = { config, nc, store, logger, workerGraceMs: SHUTDOWN_DEADLINE_MS / 3 };
     const workerStops: (() => Promise<unknown>)[] = [];
     for (const role of roles) {
       const stop = await startRole(role, context);

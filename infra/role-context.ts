@@ -9,4 +9,6 @@ export interface RoleContext {
   readonly nc: NatsConnection;
   readonly store: EventStore;
   readonly logger: Logger;
+  /** How long a stopping worker waits for its running tasks before handing them back (default 10 s). */
+  readonly workerGraceMs?: number;
 }

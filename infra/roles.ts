@@ -91,7 +91,7 @@ export async function startRole(role: Role, context: RoleContext): Promise<Stop>
   });
   workers.forEach((w) => w.start());
   return async () => {
-    await Promise.all(workers.map((w) => w.stop()));
+    await Promise.all(workers.map((w) => w.stop(context.workerGraceMs)));
     queue.close();
   };
 }

@@ -212,6 +212,7 @@ describe('the embedded nats-server of the product', () => {
     expect(ms).toBeLessThan(CTRL_C_LIMIT_MS);
     await waitFor('the executor group to be gone', () => groupMembers(pgid).length === 0, { timeoutMs: 2_000 });
     expect(natsServersOn(dataDir)).toEqual([]);
+    stoppedCleanly(readFileSync(path.join(dataDir, 'orchestrator.log'), 'utf8'));
     await new Promise((r) => setTimeout(r, 8_000));
     expect(existsSync(`${workspace}/done`)).toBe(false);
   });
