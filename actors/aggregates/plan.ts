@@ -9,5 +9,6 @@ export const planAggregate: AggregateDefinition<PlanCommand, PlanEvent, PlanStat
   schemaVersion: 1,
   // The state is plain JSON, so the default encoding serves.
   snapshot: { version: 1 },
-  parseCommand: parseWithId('planId', parsePlanCommand),
+  // Who approves or rejects is who sent it, never a field of the payload.
+  parseCommand: parseWithId('planId', parsePlanCommand, { ApprovePlan: 'approver', RejectPlan: 'rejectedBy' }),
 };

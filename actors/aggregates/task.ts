@@ -9,5 +9,6 @@ export const taskAggregate: AggregateDefinition<TaskCommand, TaskEvent, TaskStat
   schemaVersion: 1,
   // The state is plain JSON, so the default encoding serves.
   snapshot: { version: 1 },
-  parseCommand: parseWithId('taskId', parseTaskCommand),
+  // Who decides or cancels is who sent it, never a field of the payload.
+  parseCommand: parseWithId('taskId', parseTaskCommand, { CancelTask: 'requestedBy', ResolveTaskOutcome: 'resolvedBy' }),
 };

@@ -9,5 +9,6 @@ export const workflowAggregate: AggregateDefinition<WorkflowCommand, WorkflowEve
   schemaVersion: 1,
   // The state is plain JSON (the compiled definition included), so the default encoding serves.
   snapshot: { version: 1 },
-  parseCommand: parseWithId('workflowId', parseWorkflowCommand),
+  // Who decides or cancels is who sent it, never a field of the payload.
+  parseCommand: parseWithId('workflowId', parseWorkflowCommand, { GrantApproval: 'approver', RejectApproval: 'approver', CancelWorkflow: 'requestedBy' }),
 };

@@ -11,7 +11,16 @@ export interface CommandInput {
   /** The host's time when the command arrived. */
   readonly at: string;
   readonly data: Readonly<Record<string, unknown>>;
+  /** Who sent it, as the front end or gateway that verified them set it on the envelope. */
+  readonly actor: string;
 }
+
+/**
+ * A check at the door, before anything is loaded or recorded: what only the deployment knows
+ * (registered task types and pools, the reply targets it can serve, the workspace). Answers a
+ * named refusal, or undefined to let the command in.
+ */
+export type CommandAdmission = (command: CommandInput) => { readonly code: string; readonly message: string } | undefined;
 
 export interface AggregateDefinition<Command, Event extends DomainEvent, State> {
   /** Stream category and subject token: `task` → streams `task-<id>`, subject `<prefix>.cmd.task.<id>`. */

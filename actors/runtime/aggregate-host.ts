@@ -8,7 +8,7 @@ import type { Clock } from '../../domain/ports/clock.ts';
 import { NO_STREAM, WrongExpectedRevision, type ActualRevision, type AppendResult, type EventStore, type NewEvent } from '../../domain/ports/event-store.ts';
 import type { SnapshotStore } from '../../domain/ports/snapshot-store.ts';
 import { isValidId, streamName, type StreamName } from '../../domain/streams.ts';
-import type { AggregateDefinition } from './aggregate-definition.ts';
+import type { AggregateDefinition, CommandAdmission } from './aggregate-definition.ts';
 import { AggregateLoader } from './aggregate-loader.ts';
 import { AggregateSnapshots } from './aggregate-snapshots.ts';
 import { commandEnvelopeSchema, describeIssues, type CommandEnvelope, type CommandReply } from './command-envelope.ts';
@@ -23,6 +23,9 @@ import { rememberCommand, type LoadedAggregate } from './loaded-aggregate.ts';
 
 const MAX_CONFLICT_RETRIES = 25;
 
+/** The largest command body a host reads (documented in the README); larger ones are refused unread. */
+export const MAX_COMMAND_BYTES = 256 * 1024;
+
 export interface AggregateHostOptions<Command, Event extends DomainEvent, State> {
   readonly nc: NatsConnection;
   readonly store: EventStore;
@@ -33,6 +36,8 @@ export interface AggregateHostOptions<Command, Event extends DomainEvent, State>
   readonly cacheSize?: number;
   /** Where snapshots are kept; without it (or without `definition.snapshot`) loads fold whole streams. */
   readonly snapshots?: SnapshotStore;
+  /** The deployment's checks at the door (see CommandAdmission). */
+  readonly admit?: CommandAdmission;
 }
 
 export class AggregateHost<Command, Event extends DomainEvent, State> {
@@ -87,6 +92,9 @@ export class AggregateHost<Command, Event extends DomainEvent, State> {
   private async handle(message: Msg): Promise<CommandReply> {
     const id = message.subject.slice(message.subject.lastIndexOf('.') + 1);
     if (!isValidId(id)) return { status: 'invalid', errors: [`subject: "${id}" is not a valid aggregate id`] };
+    if (message.data.length > MAX_COMMAND_BYTES) {
+      return { status: 'rejected', code: 'PayloadTooLarge', message: `the command is ${message.data.length} bytes; at most ${MAX_COMMAND_BYTES} are accepted` };
+    }
     let body: unknown;
     try {
       body = JSON.parse(new TextDecoder().decode(message.data));
@@ -102,8 +110,11 @@ export class AggregateHost<Command, Event extends DomainEvent, State> {
     const { definition, store, clock } = this.options;
     const stream = streamName(definition.category, id);
     const at = clock.now();
-    const parsed = definition.parseCommand({ type: envelope.type, id, at, data: envelope.data });
+    const input = { type: envelope.type, id, at, data: envelope.data, actor: envelope.actor };
+    const parsed = definition.parseCommand(input);
     if (isLeft(parsed)) return { status: 'invalid', errors: parsed.left };
+    const refused = this.options.admit?.(input);
+    if (refused) return { status: 'rejected', code: refused.code, message: refused.message };
     const command = parsed.right;
 
     // A state from this host's cache may be behind what another host of the role appended. An
