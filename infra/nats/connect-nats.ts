@@ -1,4 +1,5 @@
 import { connect, type ConnectionOptions, type NatsConnection } from 'nats';
+import { authConnectionOptions, type NatsAuth } from './nats-auth.ts';
 
 // Every NATS connection of the product is made here, so all roles share the same settings.
 // `noAsyncTraces`: nats.js otherwise builds two Error objects per request to keep the caller's
@@ -27,5 +28,10 @@ export const cliConnectionOptions: Partial<ConnectionOptions> = {
   timeout: 3_000,
 };
 
-export const connectNats = (servers: string | string[], options: Partial<ConnectionOptions> = {}): Promise<NatsConnection> =>
-  connect({ ...productConnectionOptions, servers, ...options });
+export interface ConnectNatsOptions extends Partial<ConnectionOptions> {
+  /** Who this process is to NATS; none: an unauthenticated connection (test brokers, open servers). */
+  readonly auth?: NatsAuth;
+}
+
+export const connectNats = (servers: string | string[], { auth, ...options }: ConnectNatsOptions = {}): Promise<NatsConnection> =>
+  connect({ ...productConnectionOptions, servers, ...authConnectionOptions(auth), ...options });

@@ -1,6 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { loadOrCreateCredentials, type IdentityCredential } from './embedded-credentials.ts';
+import { identityPlan } from './embedded-identities.ts';
 import { stopLeftoverNatsServers } from './leftover-nats-servers.ts';
 import { lockStore } from './store-lock.ts';
 
@@ -11,6 +13,9 @@ import { lockStore } from './store-lock.ts';
 // which then stops the server itself (last, after its own connections have drained). The store
 // is locked for this process (store-lock.ts), and a server left running by a killed earlier run
 // on the same store is stopped first (leftover-nats-servers.ts).
+// With `identities` the server requires a password from every client and gives each identity
+// its permissions (embedded-identities.ts); the product connects as `service`. Without, it is
+// open to any local client (test brokers and benches).
 
 export interface EmbeddedNatsServer {
   readonly url: string;
@@ -19,6 +24,8 @@ export interface EmbeddedNatsServer {
   readonly storeDir: string;
   /** Pids of servers a killed earlier run left on this store, stopped before this one started. */
   readonly stoppedLeftovers: readonly number[];
+  /** What the product connects as when the server has identities; undefined on an open server. */
+  readonly service: IdentityCredential | undefined;
   /** Stops the server by its process id: SIGTERM, then SIGKILL if it lingers. */
   stop(): Promise<void>;
 }
@@ -30,6 +37,8 @@ export interface EmbeddedNatsOptions {
   /** Largest message the server accepts; one event-store commit must fit. */
   readonly maxPayloadBytes?: number;
   readonly startTimeoutMs?: number;
+  /** Require passwords: the service, consumer and `producer-<name>` identities for this subject prefix. */
+  readonly identities?: { readonly prefix: string; readonly producers: readonly string[] };
 }
 
 export class NatsServerMissing extends Error {
@@ -55,15 +64,27 @@ const READY = /Server is ready/;
 export async function startEmbeddedNatsServer(options: EmbeddedNatsOptions): Promise<EmbeddedNatsServer> {
   const binary = options.binary ?? 'nats-server';
   const storeDir = path.resolve(options.dataDir, 'nats');
-  await mkdir(storeDir, { recursive: true });
+  await mkdir(storeDir, { recursive: true, mode: 0o700 });
+  // The store, the config and the credentials are this user's alone.
+  await chmod(storeDir, 0o700);
   const configFile = path.join(storeDir, 'nats-server.conf');
   const pidFile = path.join(storeDir, 'nats-server.pid');
   const lock = lockStore(storeDir);
   let child: ChildProcess;
   let port: number;
   let stoppedLeftovers: number[];
+  let service: IdentityCredential | undefined;
   try {
     stoppedLeftovers = await stopLeftoverNatsServers(configFile, pidFile);
+    let authorization: string[] = [];
+    if (options.identities) {
+      const plan = identityPlan(options.identities.prefix, options.identities.producers);
+      const credentials = await loadOrCreateCredentials(storeDir, plan.map((i) => i.user));
+      service = credentials.service;
+      const users = plan.map(({ user, permissions }) => ({ user, password: credentials.hashes.get(user)!, ...(permissions && { permissions }) }));
+      // JSON is valid nats-server config; quoted strings keep the `$` of bcrypt hashes literal.
+      authorization = [`authorization: ${JSON.stringify({ users }, null, 2)}`];
+    }
     await writeFile(
       configFile,
       [
@@ -71,9 +92,12 @@ export async function startEmbeddedNatsServer(options: EmbeddedNatsOptions): Pro
         `max_payload: ${options.maxPayloadBytes ?? 8 * 1024 * 1024}`,
         `jetstream { store_dir: ${JSON.stringify(storeDir)} }`,
         `pid_file: ${JSON.stringify(pidFile)}`,
+        ...authorization,
         '',
       ].join('\n'),
+      { mode: 0o600 },
     );
+    await chmod(configFile, 0o600);
     child = spawn(binary, ['-c', configFile], { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
     port = await waitUntilReady(child, binary, options.startTimeoutMs ?? 15_000);
   } catch (error) {
@@ -108,7 +132,7 @@ export async function startEmbeddedNatsServer(options: EmbeddedNatsOptions): Pro
       lock.release();
     })());
 
-  return { url: `nats://127.0.0.1:${port}`, port, pid, storeDir, stoppedLeftovers, stop };
+  return { url: `nats://127.0.0.1:${port}`, port, pid, storeDir, stoppedLeftovers, service, stop };
 }
 
 function waitUntilReady(child: ChildProcess, binary: string, timeoutMs: number): Promise<number> {
