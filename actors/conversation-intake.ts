@@ -2,6 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { isLeft } from 'fp-ts/lib/Either.js';
 import type { Logger } from 'pino';
 import type { ConversationSource, ConversationState } from '../domain/conversation/index.ts';
+import { conversationCommandSchemas } from '../domain/conversation/commands.ts';
+import { mayCancel, mayStart, type Policy, type PolicyRefusal } from '../domain/policy/index.ts';
+import type { SideEffectClass } from '../domain/workflow/gate-policy.ts';
 import { isMultiStepRequest, parseIntent, REPOSITORY_VARIABLE, type Intent, type NotUnderstood } from '../domain/intent/index.ts';
 import type { EventStore } from '../domain/ports/event-store.ts';
 import { streamName, toIdToken } from '../domain/streams.ts';
@@ -68,7 +71,29 @@ export interface ConversationIntakeOptions {
   /** Without one, only single tasks are understood. */
   readonly planning?: PlanningDesk;
   readonly decisions?: DecisionDesk;
+  /** Who may ask for which work; without one only the deciders' rules apply. */
+  readonly policy?: IntakePolicy;
 }
+
+export interface IntakePolicy {
+  readonly rules: Policy;
+  /** What a task of this type with these parameters does outside (the registry knows). */
+  sideEffectOf(taskType: string, payload: unknown): SideEffectClass;
+}
+
+// The commands' own constraints, checked before anything is sent, so a message that would be
+// refused leaves no trace (not even an empty ConversationStarted).
+const startData = conversationCommandSchemas.StartConversation.omit({ at: true });
+const messageData = conversationCommandSchemas.AddMessage.omit({ at: true });
+
+const problemsOf = (error: z.ZodError): string => error.issues.map((i) => `${i.path.join('.') || 'message'}: ${i.message}`).join('; ');
+
+const notAuthorized = (refused: PolicyRefusal): string => `NotAuthorized: ${refused.message}`;
+
+const targetOrgOf = (payload: unknown): string | undefined => {
+  const org = typeof payload === 'object' && payload !== null ? (payload as Record<string, unknown>)['targetOrg'] : undefined;
+  return typeof org === 'string' ? org : undefined;
+};
 
 const rerunnable = z.object({
   taskType: z.string(),
@@ -95,42 +120,58 @@ export class ConversationIntake {
     const { commands } = this.options;
     const target = { category: 'conversation', id: conversationId };
     const actor = message.user;
+    const start = { user: message.user, channel: message.channel, threadTs: message.threadTs, source: message.source };
+    const added = { messageId: message.messageTs, role: 'user' as const, text: message.text || '(empty)', ...(message.metadata ? { metadata: message.metadata } : {}) };
+    const invalid = [startData.safeParse({ conversationId, ...start }), messageData.safeParse({ conversationId, ...added })].flatMap((r) => (r.success ? [] : [problemsOf(r.error)]));
+
+    // Everything that could refuse the message is decided before the first command is sent.
+    const before: ConversationState = await readAggregateState(this.options.store, conversationAggregate, conversationId, this.options.logger);
+    if (message.continueOnly && before.status === 'none') return { kind: 'ignored', reason: 'not a conversation of ours' };
+    if (invalid.length > 0) return { kind: 'refused', conversationId, message: `InvalidCommand: ${invalid.join('; ')}` };
+    const context = before.status === 'none' ? {} : before.context;
+    const currentRepo = context[REPOSITORY_VARIABLE];
+    const variables = typeof currentRepo === 'string' ? { [REPOSITORY_VARIABLE]: currentRepo } : {};
+    const decision = typedDecision(message.text);
+    const parsed = parseIntent(message.text, variables);
+    const planning = this.options.planning;
+    const planned = planning !== undefined && (isLeft(parsed) || isMultiStepRequest(message.text));
+    if (!decision && !planned && !isLeft(parsed)) {
+      const refused = this.refusedTask(actor, parsed.right.taskType, parsed.right.params);
+      if (refused) return { kind: 'refused', conversationId, message: notAuthorized(refused) };
+    }
+    // A plan's steps are known only once planned; someone who may start no work at all is told
+    // now. What a plan does is checked again at "Run this plan" (the decision desk).
+    if (!decision && planned && this.options.policy) {
+      const may = mayStart(this.options.policy.rules, { actor, steps: [] });
+      if (isLeft(may)) return { kind: 'refused', conversationId, message: notAuthorized(may.left) };
+    }
 
     if (!message.continueOnly) {
-      const started = await commands.send(target, {
-        commandId: `start-${conversationId}`,
-        type: 'StartConversation',
-        actor,
-        data: { user: message.user, channel: message.channel, threadTs: message.threadTs, source: message.source },
-      });
+      const started = await commands.send(target, { commandId: `start-${conversationId}`, type: 'StartConversation', actor, data: start });
       if (!accepted(started) && !rejectedAs(started, 'ConversationAlreadyStarted')) return { kind: 'refused', conversationId, message: describeReply(started) };
     }
 
-    const added = await commands.send(target, {
-      commandId: randomUUID(),
-      type: 'AddMessage',
-      actor,
-      data: { messageId: message.messageTs, role: 'user', text: message.text || '(empty)', ...(message.metadata ? { metadata: message.metadata } : {}) },
-    });
-    if (rejectedAs(added, 'ConversationNotStarted') && message.continueOnly) return { kind: 'ignored', reason: 'not a conversation of ours' };
-    if (!accepted(added)) return { kind: 'refused', conversationId, message: describeReply(added) };
-    if (added.events === 0) return { kind: 'duplicate', conversationId };
+    const recorded = await commands.send(target, { commandId: randomUUID(), type: 'AddMessage', actor, data: added });
+    if (rejectedAs(recorded, 'ConversationNotStarted') && message.continueOnly) return { kind: 'ignored', reason: 'not a conversation of ours' };
+    if (!accepted(recorded)) return { kind: 'refused', conversationId, message: describeReply(recorded) };
+    if (recorded.events === 0) return { kind: 'duplicate', conversationId };
 
-    const decision = typedDecision(message.text);
     if (decision && this.options.decisions) {
       const answer = await this.options.decisions.decideTyped(conversationId, message.user, decision);
       if (answer !== undefined) return { kind: 'answered', conversationId, message: answer };
     }
 
-    const conversation: ConversationState = await readAggregateState(this.options.store, conversationAggregate, conversationId, this.options.logger);
-    const context = conversation.status === 'none' ? {} : conversation.context;
-    const currentRepo = context[REPOSITORY_VARIABLE];
-    const variables = typeof currentRepo === 'string' ? { [REPOSITORY_VARIABLE]: currentRepo } : {};
-    const parsed = parseIntent(message.text, variables);
-    const planning = this.options.planning;
-    if (planning && (isLeft(parsed) || isMultiStepRequest(message.text))) return this.plan(planning, message, conversationId, variables);
+    if (planning && planned) return this.plan(planning, message, conversationId, variables);
     if (isLeft(parsed)) return { kind: 'not-understood', conversationId, answer: parsed.left };
     return this.queue(message, conversationId, parsed.right);
+  }
+
+  /** The policy's refusal of one task asked for by `actor`, if it refuses it. */
+  private refusedTask(actor: string, taskType: string, payload: unknown): PolicyRefusal | undefined {
+    const policy = this.options.policy;
+    if (!policy) return undefined;
+    const may = mayStart(policy.rules, { actor, steps: [{ taskType, sideEffect: policy.sideEffectOf(taskType, payload), targetOrg: targetOrgOf(payload) }] });
+    return isLeft(may) ? may.left : undefined;
   }
 
   private async plan(planning: PlanningDesk, message: IncomingMessage, conversationId: string, variables: Readonly<Record<string, string | undefined>>): Promise<IntakeOutcome> {
@@ -157,6 +198,15 @@ export class ConversationIntake {
 
   /** A person asked to stop a task (a Cancel button, `/cancel`); the answer is for that person. */
   async cancelTask(taskId: string, user: string): Promise<string> {
+    if (this.options.policy) {
+      const { events } = await this.options.store.read(streamName('task', taskId), { maxCount: 1 });
+      const first = events[0];
+      const queued = first?.type === 'TaskQueued' ? z.object({ requestedBy: z.string() }).safeParse(first.data) : undefined;
+      if (queued?.success) {
+        const may = mayCancel(this.options.policy.rules, user, { requestedBy: queued.data.requestedBy, approvers: [] });
+        if (isLeft(may)) return `Could not cancel task ${taskId}: ${notAuthorized(may.left)}`;
+      }
+    }
     const reply = await this.options.commands.send(
       { category: 'task', id: taskId },
       { commandId: randomUUID(), type: 'CancelTask', actor: user, data: { reason: `cancelled by ${user}`, requestedBy: user } },
@@ -174,6 +224,8 @@ export class ConversationIntake {
     if (!original?.success) return { kind: 'refused', conversationId: '', message: `There is no task ${taskId} to run again.` };
     const task = original.data;
     const conversationId = task.conversationId ?? '';
+    const refused = this.refusedTask(user, task.taskType, task.payload);
+    if (refused) return { kind: 'refused', conversationId, message: notAuthorized(refused) };
     const replyTo = task.replyTo;
     const channel = replyTo?.kind === 'slack' ? replyTo.channel : 'rerun';
     const newTaskId = chatIdOf(replyTo?.kind === 'slack' ? 'slack' : 'console', channel, requestTs);
@@ -194,6 +246,9 @@ export class ConversationIntake {
   }
 
   private async queue(message: IncomingMessage, conversationId: string, intent: Intent): Promise<IntakeOutcome> {
+    // Checked before anything was recorded too; this covers a typed word nothing was waiting for.
+    const refused = this.refusedTask(message.user, intent.taskType, intent.params);
+    if (refused) return { kind: 'refused', conversationId, message: notAuthorized(refused) };
     const route = this.options.routeTask(intent.taskType);
     if (!route) return { kind: 'refused', conversationId, message: `no worker pool runs ${intent.taskType} tasks here` };
     const taskId = chatIdOf(message.source, message.channel, message.messageTs);

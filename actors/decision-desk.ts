@@ -1,6 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
+import { isLeft } from 'fp-ts/lib/Either.js';
 import type { ConversationState } from '../domain/conversation/index.ts';
+import { gateApprovers, gateKindOf, mayApprove, mayCancel, mayStart, strictestGateKind, type ClassifyTask, type Policy, type PolicyRefusal } from '../domain/policy/index.ts';
+import { taskSteps } from '../domain/plan/plan-steps.ts';
 import type { EventStore } from '../domain/ports/event-store.ts';
 import type { PlanState } from '../domain/plan/index.ts';
 import { alreadyDecidedAnswer, type OutcomeResolution } from '../domain/replies/unknown-outcome-reply.ts';
@@ -38,12 +41,20 @@ export interface DecisionDeskOptions {
   readonly logger: Logger;
   /** Who may decide an unknown outcome; anyone when not given. */
   readonly outcomeDeciders?: OutcomeDeciders;
+  /** Who may approve which kind of gate and cancel what; the deciders' own rules apply besides. */
+  readonly policy?: { readonly rules: Policy; readonly classify: ClassifyTask };
 }
+
+const notAuthorized = (refused: PolicyRefusal): string => `You may not do that: ${refused.message}.`;
 
 export class DecisionDesk {
   constructor(private readonly options: DecisionDeskOptions) {}
 
   async decidePlan(planId: string, user: string, decision: Decision, via: 'button' | 'typed'): Promise<string> {
+    if (decision === 'approve') {
+      const refused = await this.refusedPlan(planId, user);
+      if (refused) return notAuthorized(refused);
+    }
     const reply =
       decision === 'approve'
         ? await this.send('plan', planId, user, 'ApprovePlan', { approver: user, via })
@@ -57,6 +68,8 @@ export class DecisionDesk {
   }
 
   async decideGate(workflowId: string, stepId: string, visit: number, user: string, decision: Decision): Promise<string> {
+    const refused = await this.refusedGate(workflowId, stepId, user);
+    if (refused) return notAuthorized(refused);
     const reply =
       decision === 'approve'
         ? await this.send('workflow', workflowId, user, 'GrantApproval', { stepId, approver: user, visit })
@@ -73,6 +86,12 @@ export class DecisionDesk {
 
   /** The Cancel button on a workflow's status message, or CANCEL typed in its thread. */
   async cancelWorkflow(workflowId: string, user: string): Promise<string> {
+    const policy = this.options.policy;
+    if (policy) {
+      const workflow: WorkflowState = await readAggregateState(this.options.store, workflowAggregate, workflowId, this.options.logger);
+      const may = workflow.status === 'none' ? undefined : mayCancel(policy.rules, user, { requestedBy: workflow.requestedBy, approvers: gateApprovers(workflow.definition) });
+      if (may && isLeft(may)) return notAuthorized(may.left);
+    }
     const reply = await this.send('workflow', workflowId, user, 'CancelWorkflow', { reason: `cancelled by ${user}`, requestedBy: user });
     if (accepted(reply)) return reply.events === 0 ? 'The workflow was already cancelled.' : 'Cancelling the workflow; running steps are stopped.';
     if (reply.status === 'rejected' && reply.code === 'WorkflowAlreadyFinished') return `Nothing to cancel: ${reply.message}.`;
@@ -128,6 +147,32 @@ export class DecisionDesk {
       if (gate) return this.decideGate(lastWorkflowId, gate.stepId, gate.visit, user, decision);
     }
     return undefined;
+  }
+
+  /** "Run this plan": the policy's approvers for the kind of work it does, and the requester's right to start it. */
+  private async refusedPlan(planId: string, user: string): Promise<PolicyRefusal | undefined> {
+    const policy = this.options.policy;
+    if (!policy) return undefined;
+    const plan: PlanState = await readAggregateState(this.options.store, planAggregate, planId, this.options.logger);
+    if (plan.status === 'none') return undefined;
+    const steps = taskSteps(plan.plan).map((step) => ({ taskType: step.taskType, sideEffect: policy.classify({ ...step, sideEffects: false }), targetOrg: typeof step.params['targetOrg'] === 'string' ? step.params['targetOrg'] : undefined }));
+    const started = mayStart(policy.rules, { actor: plan.requestedBy, steps });
+    if (isLeft(started)) return started.left;
+    const kind = strictestGateKind(steps.map((s) => s.sideEffect));
+    const approved = kind === undefined ? undefined : mayApprove(policy.rules, user, kind);
+    return approved && isLeft(approved) ? approved.left : undefined;
+  }
+
+  /** A gate's decision: the policy's approvers for the kind of work the gate guards. */
+  private async refusedGate(workflowId: string, stepId: string, user: string): Promise<PolicyRefusal | undefined> {
+    const policy = this.options.policy;
+    if (!policy) return undefined;
+    const workflow: WorkflowState = await readAggregateState(this.options.store, workflowAggregate, workflowId, this.options.logger);
+    if (workflow.status === 'none') return undefined;
+    // A task step waiting for spend over a cap (AG5) is a cost gate, whatever the step does.
+    const kind = workflow.steps[stepId]?.approval?.cost ? 'cost' : gateKindOf(workflow.definition, stepId, policy.classify);
+    const may = kind === undefined ? undefined : mayApprove(policy.rules, user, kind);
+    return may && isLeft(may) ? may.left : undefined;
   }
 
   /**

@@ -1,3 +1,4 @@
+import { describePolicyFor, type Policy } from '../domain/policy/index.ts';
 import type { SlashAnswer, SlashHandler, SlashRequest } from './slash-command-types.ts';
 import { workflowSubcommands, type WorkflowDesk } from './workflow-slash-commands.ts';
 
@@ -52,7 +53,7 @@ export function splitWords(text: string): string[] {
   return words;
 }
 
-export function slashCommands(status: StatusSource, workflows: WorkflowDesk): { answer(request: SlashRequest): Promise<SlashAnswer>; readonly commands: readonly string[] } {
+export function slashCommands(status: StatusSource, workflows: WorkflowDesk, policy?: Policy): { answer(request: SlashRequest): Promise<SlashAnswer>; readonly commands: readonly string[] } {
   const taskLine = async (): Promise<string> => {
     const totals = await status.taskTotals().catch(() => undefined);
     if (!totals) return 'Tasks: no figures yet (the task-stats read model is empty or not running).';
@@ -76,12 +77,17 @@ export function slashCommands(status: StatusSource, workflows: WorkflowDesk): { 
 
   const monitor: SlashHandler = async () => ephemeral(await taskLine());
 
+  /** What the authorization policy lets the person who asks do. */
+  const policyForUser: SlashHandler = async (_, request) =>
+    ephemeral(policy ? describePolicyFor(policy, request.user) : 'No authorization policy is loaded here: only the approvers each gate names are checked.');
+
   const table: Readonly<Record<string, CommandSpec>> = {
     '/orchestrator': {
-      usage: ['/orchestrator status — planner, pools, tasks, budget', '/orchestrator replay <id> [--at <revision>] — an aggregate as it was', '/orchestrator help — this list'],
+      usage: ['/orchestrator status — planner, pools, tasks, budget', '/orchestrator policy — what you may start, approve and cancel here', '/orchestrator replay <id> [--at <revision>] — an aggregate as it was', '/orchestrator help — this list'],
       bare: orchestratorStatus,
       subcommands: {
         status: orchestratorStatus,
+        policy: policyForUser,
         replay: { notYet: 'Replaying from Slack is not available yet; on the command line, `npm run orch -- replay <stream> [--at <revision>]` does it.' },
       },
     },
