@@ -7,6 +7,8 @@ import type { EventStore, RecordedEvent } from '../domain/ports/event-store.ts';
 import { parseStreamName, streamName } from '../domain/streams.ts';
 import { workflowEventSchemas, type WorkflowEvent } from '../domain/workflow/events.ts';
 import { nextTimers, type RetryTask, type WorkflowTimer, type WorkflowTimers } from '../domain/workflow/timers.ts';
+import type { GateRequirement, SideEffectClass } from '../domain/workflow/gate-policy.ts';
+import { DEFAULT_APPROVAL_TIMEOUT_MS } from '../domain/workflow/step-fields.ts';
 import type { TaskRoute } from './conversation-intake.ts';
 import type { CommandClient } from './runtime/command-client.ts';
 import type { CommandReply } from './runtime/command-envelope.ts';
@@ -57,6 +59,8 @@ const taskCancelled = z.object({ reason: z.string(), requestedBy: z.string() });
 /** Who cancels a task whose step timed out: its TaskCancelled then reports the timeout, not a cancellation. */
 const STEP_TIMEOUT = 'workflow-engine:step-timeout';
 const ENDINGS: readonly string[] = ['WorkflowCompleted', 'WorkflowFailed', 'WorkflowCancelled', 'WorkflowTimedOut'];
+/** How a step ends whose cost gate was not granted: what the Budget was asked to approve is released. */
+const COST_GATE_ENDINGS: readonly string[] = ['CostApprovalRejected', 'CostApprovalTimedOut'];
 
 /** A task running a step: which step, and (for paid runs) what to settle on the Budget when it ends. */
 interface RunningStep {
@@ -69,7 +73,12 @@ interface RunningStep {
   readonly rerunSafe: boolean;
 }
 
-type StepToRun = Pick<RetryTask, 'taskId' | 'taskType' | 'pool' | 'params' | 'timeoutMs' | 'dryRun'> & { readonly stepId: string; readonly attempt: number };
+type StepToRun = Pick<RetryTask, 'taskId' | 'taskType' | 'pool' | 'params' | 'timeoutMs' | 'dryRun' | 'sideEffects'> & {
+  readonly stepId: string;
+  readonly attempt: number;
+  /** Who granted the step's cost gate: its paid run is reserved over the cap in their names. */
+  readonly overCapApprovedBy?: readonly string[];
+};
 
 export interface WorkflowEngineOptions {
   readonly store: EventStore;
@@ -85,6 +94,14 @@ export interface WorkflowEngineOptions {
   readonly paidRuns?: PaidRunBudget;
   /** Whether a task of this type with these parameters may run again when its outcome is unknown; default: yes. */
   readonly rerunSafe?: (taskType: string, params: unknown) => boolean;
+  /**
+   * What a task of this type with these parameters does outside. With it, a step whose
+   * definition says it has no side effects while its executor would change something is failed
+   * (UndeclaredSideEffect) instead of run: only steps declared side-effecting are gated.
+   */
+  readonly classify?: (taskType: string, params: Readonly<Record<string, unknown>>) => SideEffectClass;
+  /** AG5: the gate a paid run over a budget cap waits for; without it such a step fails (BudgetExceeded). */
+  readonly costGate?: GateRequirement;
   readonly now?: () => number;
 }
 
@@ -224,6 +241,8 @@ export class WorkflowEngine {
     if (event.type !== 'WorkflowStarted' && !before) return;
     this.agenda.set(workflowId, nextTimers(before, event, Number(recorded.revision)));
     if (event.type === 'StepScheduled') await this.runStep(workflowId, event.data);
+    if (event.type === 'StepCostApproved') await this.runStep(workflowId, { ...event.data, overCapApprovedBy: event.data.approvedBy });
+    if (event.type === 'StepFailed' && COST_GATE_ENDINGS.includes(event.data.error.code)) await this.options.paidRuns?.release({ taskId: event.data.taskId }, event.data.error.message);
   }
 
   private async fire(timer: WorkflowTimer): Promise<void> {
@@ -250,10 +269,15 @@ export class WorkflowEngine {
         }
         // Through the task, so the task aggregate decides between its completion and the timeout;
         // the cancellation then comes back as the step's timeout (onTaskEvent).
-        return this.sendWhenDue('task', timer.taskId, `step-timeout-${timer.taskId}`, 'CancelTask', {
-          reason: `attempt ${timer.attempt} of step "${timer.stepId}" of workflow ${workflowId} timed out`,
-          requestedBy: STEP_TIMEOUT,
-        });
+        // Sent as STEP_TIMEOUT: the task records who cancelled from the sender (the envelope's actor).
+        return this.sendWhenDue(
+          'task',
+          timer.taskId,
+          `step-timeout-${timer.taskId}`,
+          'CancelTask',
+          { reason: `attempt ${timer.attempt} of step "${timer.stepId}" of workflow ${workflowId} timed out`, requestedBy: STEP_TIMEOUT },
+          STEP_TIMEOUT,
+        );
       }
     }
   }
@@ -279,6 +303,16 @@ export class WorkflowEngine {
       await send('workflow', workflowId, `dry-run-${step.taskId}`, 'RecordStepCompleted', { stepId: step.stepId, attempt: step.attempt, output });
       return;
     }
+    if (step.sideEffects === false && this.options.classify && this.options.classify(step.taskType, step.params) !== 'read-only') {
+      // The definition said no side effects, so nothing gated it; its executor would change things.
+      await send('workflow', workflowId, `undeclared-side-effect-${step.taskId}`, 'RecordStepFailed', {
+        stepId: step.stepId,
+        attempt: step.attempt,
+        error: { code: 'UndeclaredSideEffect', message: `step "${step.stepId}" runs ${step.taskType} with parameters that change things, but its definition says it has no side effects, so no approval gate guards it` },
+        retryable: false,
+      });
+      return;
+    }
     const route = this.options.routeTask(step.taskType);
     if (!route) {
       await send('workflow', workflowId, `no-route-${step.taskId}`, 'RecordStepFailed', {
@@ -291,14 +325,34 @@ export class WorkflowEngine {
     }
     const paid = this.options.paidRuns;
     if (paid?.isPaid(step.taskType)) {
-      // Over a cap the step fails with the reason; it is not queued, so nothing is spent.
-      const refused = await paid.reserve({ workflowId, taskId: step.taskId, taskType: step.taskType, user: workflow.requestedBy });
-      if (refused !== undefined) {
-        await send('workflow', workflowId, `over-budget-${step.taskId}`, 'RecordStepFailed', { stepId: step.stepId, attempt: step.attempt, error: { code: 'BudgetExceeded', message: refused }, retryable: false });
+      // Over a cap the step waits for a cost gate (AG5); granted, it comes back here with the approvers' names.
+      const costGate = this.options.costGate;
+      const reserved = await paid.reserve(
+        { workflowId, taskId: step.taskId, taskType: step.taskType, user: workflow.requestedBy },
+        { askApproval: costGate !== undefined, ...(step.overCapApprovedBy ? { overCapApprovedBy: step.overCapApprovedBy.join(', ').slice(0, 200) } : {}) },
+      );
+      if (reserved.status === 'overCap' && costGate) {
+        await send('workflow', workflowId, `cost-approval-${step.taskId}`, 'RequestCostApproval', {
+          stepId: step.stepId,
+          attempt: step.attempt,
+          amountUsd: reserved.amountUsd,
+          reason: reserved.reason.slice(0, 1_000),
+          approvers: [...costGate.approvers],
+          quorum: costGate.quorum,
+          requesterMayApprove: costGate.requesterMayApprove,
+          timeoutMs: costGate.timeoutMs ?? DEFAULT_APPROVAL_TIMEOUT_MS,
+          ...(costGate.reminderBeforeMs !== undefined ? { reminderBeforeMs: costGate.reminderBeforeMs } : {}),
+        });
+        return;
+      }
+      if (reserved.status !== 'reserved') {
+        // Refused: the step fails with the reason; it is not queued, so nothing is spent.
+        const message = reserved.reason;
+        await send('workflow', workflowId, `over-budget-${step.taskId}`, 'RecordStepFailed', { stepId: step.stepId, attempt: step.attempt, error: { code: 'BudgetExceeded', message }, retryable: false });
         return;
       }
     }
-    await send('task', step.taskId, `queue-${step.taskId}`, 'QueueTask', {
+    const queued = await this.send('task', step.taskId, `queue-${step.taskId}`, 'QueueTask', {
       taskType: step.taskType,
       pool: step.pool ?? route.pool,
       payload: step.params,
@@ -309,6 +363,12 @@ export class WorkflowEngine {
       requestedBy: workflow.requestedBy,
       ...(workflow.conversationId ? { conversationId: workflow.conversationId } : {}),
     });
+    // Refused at the door (an unknown pool, parameters outside the workspace…): the step fails with
+    // that reason rather than waiting for a task that was never queued. A task already there is fine.
+    if ((queued.status === 'rejected' && queued.code !== 'TaskAlreadyExists') || queued.status === 'invalid') {
+      const error = queued.status === 'rejected' ? { code: queued.code, message: queued.message } : { code: 'InvalidTask', message: queued.errors.join('; ').slice(0, 1_000) };
+      await send('workflow', workflowId, `not-queued-${step.taskId}`, 'RecordStepFailed', { stepId: step.stepId, attempt: step.attempt, error, retryable: false });
+    }
   }
 
   private async onTaskEvent(event: RecordedEvent): Promise<void> {
@@ -405,12 +465,12 @@ export class WorkflowEngine {
     return step;
   }
 
-  private async send(category: 'workflow' | 'task', id: string, commandId: string, type: string, data: Record<string, unknown>): Promise<CommandReply> {
+  private async send(category: 'workflow' | 'task', id: string, commandId: string, type: string, data: Record<string, unknown>, actor = 'workflow-engine'): Promise<CommandReply> {
     // Retried under the same id until a host decides: a missing aggregate host or a broker restart
     // must delay the workflow, never drop a step's outcome.
     const reply: CommandReply = await this.options.commands.sendUntilAnswered(
       { category, id },
-      { commandId, type, actor: 'workflow-engine', data },
+      { commandId, type, actor, data },
       {
         signal: this.stopping.signal,
         onRetry: (error, attempt) => this.options.logger[attempt > 3 ? 'warn' : 'debug']({ err: error, category, id, type, attempt }, 'workflow engine command not answered yet; retrying'),
@@ -424,8 +484,8 @@ export class WorkflowEngine {
   }
 
   /** For timers: throws when the command was not recorded or the aggregate's clock is not at the due time yet, so the timer fires again. */
-  private async sendWhenDue(category: 'workflow' | 'task', id: string, commandId: string, type: string, data: Record<string, unknown>): Promise<void> {
-    const reply = await this.send(category, id, commandId, type, data);
+  private async sendWhenDue(category: 'workflow' | 'task', id: string, commandId: string, type: string, data: Record<string, unknown>, actor?: string): Promise<void> {
+    const reply = await this.send(category, id, commandId, type, data, actor);
     if (reply.status === 'failed' || (reply.status === 'rejected' && reply.code === 'TimerNotDue')) throw new Error(`${type} ${commandId}: ${reply.message}`);
   }
 }

@@ -1,8 +1,7 @@
 import { PlanRunner } from '../actors/plan-runner.ts';
 import { CommandClient } from '../actors/runtime/command-client.ts';
-import { sideEffectingTaskTypes, taskTypes } from '../adapters/executors/registry.ts';
 import { KvCheckpointStore } from '../adapters/nats/kv-checkpoint-store.ts';
-import { planGates } from './front-desk.ts';
+import { gatedRegistry, gateRequirements, planGateRules } from './gate-requirements.ts';
 import type { RoleContext } from './role-context.ts';
 
 // Part of the `workflow-engine` role: approved plans (and those that need no approval) become
@@ -13,8 +12,9 @@ export async function startPlanRunner({ config, nc, store, logger }: RoleContext
     store,
     checkpoints: await KvCheckpointStore.connect(nc, config.prefix, { replicas: config.nats.replicas }),
     commands: new CommandClient(nc, config.prefix),
-    registry: { taskTypes, sideEffecting: sideEffectingTaskTypes },
-    gates: planGates(config),
+    // Compiled with the policy's gates: a plan without a gate before a side effect gets one.
+    registry: gatedRegistry(config),
+    gates: planGateRules(gateRequirements(config)),
     maxExecutionMs: config.workflows.maxExecutionTimeMs,
     dryRun: config.features.dryRun,
     logger: logger.child({ role: 'workflow-engine', component: 'plan-runner' }),

@@ -7,6 +7,7 @@ import { KvReadModelStorage } from '../adapters/nats/kv-read-model-storage.ts';
 import { workflowTimers, workflowTimersAgenda } from '../projections/models/workflow-timers.ts';
 import { ServingModelReader } from '../projections/runtime/serving-model.ts';
 import { budgetCaps } from './front-desk.ts';
+import { gateRequirements, sideEffectClassOf } from './gate-requirements.ts';
 import type { RoleContext } from './role-context.ts';
 import { taskRoutes } from './task-routes.ts';
 
@@ -30,6 +31,9 @@ export async function startWorkflowEngine({ config, nc, store, logger }: RoleCon
     logger: log,
     routeTask: taskRoutes(config),
     rerunSafe: rerunSafeFor,
+    // A step that understates its side effects is not run; a paid run over a cap waits for the cost gate (AG5).
+    classify: sideEffectClassOf,
+    costGate: gateRequirements(config).cost,
     timersModel: workflowTimersAgenda(new ServingModelReader(await KvReadModelStorage.connect(nc, config.prefix, { replicas: config.nats.replicas }), workflowTimers.name)),
     paidRuns: new PaidRunBudget({
       commands: new CommandClient(nc, config.prefix),

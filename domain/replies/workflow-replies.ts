@@ -3,6 +3,7 @@ import { stepNodes } from '../workflow/machine-index.ts';
 import { describeWorkflowStatus, type ApprovalNode, type StepStatus, type Workflow } from '../workflow/index.ts';
 import { count, excerpt, formatDuration } from './format.ts';
 import type { ReplyDocument, ReplyTone } from './reply-document.ts';
+import { formatUsd } from '../cost/usd.ts';
 
 // What a workflow says in its thread: one status message redrawn as steps move, one message
 // per approval gate that carries Approve / Reject while the gate is open and is redrawn with
@@ -85,13 +86,17 @@ export function workflowStatusReply(workflow: Workflow): ReplyDocument {
 }
 
 export function approvalGateReply(workflow: Workflow, stepId: string): ReplyDocument {
-  const node = stepNodes(workflow.definition.machine).find((n): n is ApprovalNode => n.id === stepId && n.kind === 'approval');
+  const node = stepNodes(workflow.definition.machine).find((n) => n.id === stepId);
   const run = workflow.steps[stepId];
   const gate = run?.approval;
-  const title = node?.title ?? stepId;
+  // A cost gate (AG5) sits on a task step: what it asks is the spend, not the step.
+  const cost = gate?.cost;
+  const title = cost ? `spend ${formatUsd(cost.amountUsd)} over the budget cap on "${node?.title ?? stepId}"` : (node?.title ?? stepId);
   const open = run?.status === 'awaitingApproval' && workflow.status === 'running';
+  const approved = run?.status === 'approved' || (cost !== undefined && !open && gate!.grantedBy.length >= gate!.quorum);
   const who = gate && gate.approvers.length > 0 ? gate.approvers.join(', ') : 'anyone in this workspace';
   const rules = [
+    ...(cost ? [`Why: ${cost.reason}`] : []),
     `Approvers: ${who}${gate && gate.quorum > 1 ? ` (${gate.quorum} distinct approvals needed)` : ''}`,
     ...(gate && !gate.requesterMayApprove ? [`${workflow.requestedBy} asked for this workflow and cannot approve it alone.`] : []),
     ...(gate && gate.grantedBy.length > 0 ? [`Approved so far by: ${gate.grantedBy.join(', ')}`] : []),
@@ -99,8 +104,8 @@ export function approvalGateReply(workflow: Workflow, stepId: string): ReplyDocu
   const value = gateActionValue(workflow.workflowId, stepId, run?.visit ?? 1);
   return {
     title: `Approval needed: ${excerpt(title, 120)}`,
-    tone: open ? 'warning' : run?.status === 'approved' ? 'success' : 'failure',
-    summary: gateDecision(workflow, stepId),
+    tone: open ? 'warning' : approved ? 'success' : 'failure',
+    summary: approved && cost ? `Approved by ${gate!.grantedBy.join(', ')}.` : gateDecision(workflow, stepId),
     sections: [{ lines: rules }],
     ...(open
       ? {

@@ -3,8 +3,9 @@ import { pipe } from 'fp-ts/lib/function.js';
 import type { Rejection } from '../decider.ts';
 import type { WorkflowCommandOf } from './commands.ts';
 import type { Decision } from './decision.ts';
-import type { ApprovalNode } from './compiled.ts';
+import type { ApprovalNode, TaskNode } from './compiled.ts';
 import { workflowEventOf } from './events.ts';
+import { costApproved, failCostlyStep } from './cost-gate.ts';
 import { approvalStep, existingWorkflow, stillRunning } from './guards.ts';
 import { approvalAlreadyDecided, approvalNotRequested, notAnApprover, requesterCannotApprove, timerNotDue } from './rejections.ts';
 import type { Approval, StepRun, Workflow, WorkflowState } from './state.ts';
@@ -14,13 +15,20 @@ import { emit, failWorkflow, leave, startWalk } from './walk.ts';
 // approvers, and where a gate's policy says so the requester never approves alone: their grant
 // counts only beside someone else's. One rejection or the timeout fails the workflow, and a
 // decided gate takes no further clicks.
+//
+// A cost gate (AG5) is the same request on a task step whose paid run would cross a budget cap:
+// granted, the step's attempt is queued (StepCostApproved, the engine reserving over the cap in
+// the approvers' names); rejected or timed out, the step fails with the reason.
 
 interface OpenGate {
   readonly workflow: Workflow;
-  readonly node: ApprovalNode;
+  readonly node: ApprovalNode | TaskNode;
   readonly run: StepRun;
   readonly approval: Approval;
 }
+
+const gateName = (node: ApprovalNode | TaskNode, approval: Approval): string =>
+  approval.cost ? `the cost of step "${node.title ?? node.id}"` : `"${node.title ?? node.id}"`;
 
 /** The gate's current request, still awaiting a decision, in a workflow still running. */
 const openGate = (state: WorkflowState, c: { workflowId: string; stepId: string; visit?: number | undefined }): Either<Rejection, OpenGate> =>
@@ -59,7 +67,8 @@ export const grantApproval = (c: WorkflowCommandOf<'GrantApproval'>, state: Work
       if (requesterAlone && !approval.requesterMayApprove) return left(requesterCannotApprove(node.id, c.approver));
       const walk = startWalk(workflow, c.at);
       emit(walk, workflowEventOf('ApprovalGranted', { workflowId: c.workflowId, stepId: node.id, visit: run.visit, approver: c.approver, grantedBy, quorum: approval.quorum, approved, at: c.at }));
-      if (approved) leave(walk, node.id);
+      if (approved && node.kind === 'task') emit(walk, costApproved(workflow, node, run, grantedBy, c.at));
+      else if (approved) leave(walk, node.id);
       return right(walk.events);
     }),
   );
@@ -69,7 +78,7 @@ export const rejectApproval = (c: WorkflowCommandOf<'RejectApproval'>, state: Wo
   pipe(
     openGate(state, c),
     flatMap((gate) => mayDecide(gate, c.approver)),
-    flatMap(({ workflow, node, run }) => {
+    flatMap(({ workflow, node, run, approval }) => {
       const walk = startWalk(workflow, c.at);
       emit(
         walk,
@@ -82,7 +91,9 @@ export const rejectApproval = (c: WorkflowCommandOf<'RejectApproval'>, state: Wo
           at: c.at,
         }),
       );
-      failWorkflow(walk, { cause: 'ApprovalRejected', stepId: node.id, reason: `${c.approver} rejected "${node.title ?? node.id}"${c.reason ? `: ${c.reason}` : ''}` });
+      const reason = `${c.approver} rejected ${gateName(node, approval)}${c.reason ? `: ${c.reason}` : ''}`;
+      if (approval.cost) failCostlyStep(walk, run, approval.cost.attempt, { code: 'CostApprovalRejected', message: reason });
+      failWorkflow(walk, { cause: 'ApprovalRejected', stepId: node.id, reason });
       return right(walk.events);
     }),
   );
@@ -95,7 +106,9 @@ export const timeOutApproval = (c: WorkflowCommandOf<'TimeOutApproval'>, state: 
       if (Date.parse(c.at) < Date.parse(approval.dueAt)) return left(timerNotDue(`the timeout of approval "${node.id}"`, approval.dueAt, c.at));
       const walk = startWalk(workflow, c.at);
       emit(walk, workflowEventOf('ApprovalTimedOut', { workflowId: c.workflowId, stepId: node.id, visit: run.visit, dueAt: approval.dueAt, at: c.at }));
-      failWorkflow(walk, { cause: 'ApprovalTimedOut', stepId: node.id, reason: `no decision on "${node.title ?? node.id}" within ${node.timeoutMs} ms` });
+      const reason = `no decision on ${gateName(node, approval)} ${node.kind === 'approval' ? `within ${node.timeoutMs} ms` : `by ${approval.dueAt}`}`;
+      if (approval.cost) failCostlyStep(walk, run, approval.cost.attempt, { code: 'CostApprovalTimedOut', message: reason });
+      failWorkflow(walk, { cause: 'ApprovalTimedOut', stepId: node.id, reason });
       return right(walk.events);
     }),
   );

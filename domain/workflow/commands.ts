@@ -49,6 +49,22 @@ export const workflowCommandSchemas = {
   GrantApproval: workflowCommand.extend({ stepId, approver: person, visit }),
   RejectApproval: workflowCommand.extend({ stepId, approver: person, reason: z.string().max(1_000).optional(), visit }),
   TimeOutApproval: workflowCommand.extend({ stepId, visit }),
+  /**
+   * AG5, from the engine: the step's paid run would cross a budget cap, so the step waits for a
+   * cost gate (decided with GrantApproval / RejectApproval like any gate) before it is queued.
+   */
+  RequestCostApproval: workflowCommand.extend({
+    stepId,
+    attempt,
+    amountUsd: z.number().positive(),
+    /** Which caps it would cross, with the numbers. */
+    reason: z.string().min(1).max(1_000),
+    approvers: z.array(person).max(50),
+    quorum: z.int().min(1).max(50),
+    requesterMayApprove: z.boolean(),
+    timeoutMs: z.int().positive().max(7 * 86_400_000),
+    reminderBeforeMs: z.int().positive().optional(),
+  }),
   /** From the scheduler at the gate's `remindAt`: the approvers are nudged once per request. */
   RemindApprovers: workflowCommand.extend({ stepId, visit }),
   CancelWorkflow: workflowCommand.extend({ reason: z.string().min(1).max(1_000), requestedBy: person }),

@@ -1,29 +1,73 @@
-import type { CompiledWorkflow, EndNode, Machine, RetryPolicy, Transition, WorkflowNode } from './compiled.ts';
+import { right, type Either } from 'fp-ts/lib/Either.js';
+import type { CompiledWorkflow, EndNode, Machine, RetryPolicy, TaskNode, Transition, WorkflowNode } from './compiled.ts';
+import type { DefinitionError } from './definition-errors.ts';
 import type { ApprovalGate, MachineState, StateMachineDefinition, StepNode, StepTreeDefinition, TaskStep, WorkflowDefinition } from './definition-schema.ts';
+import { gateKindFor, type GateKind, type GateRequirements, type SideEffectClass, type SideEffectClassifier } from './gate-policy.ts';
+import { requireGates } from './gates.ts';
+import { checkGraph } from './graph-checks.ts';
+import { placedNodes } from './machine-index.ts';
 import { DEFAULT_APPROVAL_TIMEOUT_MS } from './step-fields.ts';
 
-// Both definition forms to the one machine the engine walks (see compiled.ts). Compiling only
-// rearranges; whether the result makes sense is checked on the compiled form, so both forms
-// get the same checks and the decider can repeat them on what it is given.
+// Both definition forms to the one machine the engine walks (see compiled.ts). Compiling
+// rearranges, classifies each task step's side effects and, given the policy's gate
+// requirements, puts a gate in front of every side-effecting step that has none (gates.ts).
+// Whether the result makes sense is checked on the compiled form, so both forms get the same
+// checks and the decider can repeat them on what it is given.
 
 /** Three runs, one second apart then doubling to at most a minute, unless a step says otherwise. */
 export const DEFAULT_RETRY: RetryPolicy = { attempts: 3, backoffMs: 1_000, maxBackoffMs: 60_000, nonRetryable: [] };
 
 export interface CompileOptions {
-  /** Task types whose executors change something outside; their steps count as side-effecting unless they say. */
+  /** Task types whose executors change something outside; without a classifier, their steps count as side-effecting unless they say. */
   readonly sideEffecting?: readonly string[];
+  /**
+   * What each step does outside, by task type and parameters. With it a step cannot understate
+   * its side effects: its own `sideEffects: false` stands only where the classifier says read-only.
+   */
+  readonly classify?: SideEffectClassifier;
+  /** The policy's gates; with them, every side-effecting step is gated and its gates narrowed to the policy. */
+  readonly gateRequirements?: GateRequirements;
 }
 
-export function compileDefinition(definition: WorkflowDefinition, options: CompileOptions = {}): CompiledWorkflow {
-  const sideEffecting = new Set(options.sideEffecting ?? []);
-  const machine = definition.form === 'stepTree' ? compileTree(definition, sideEffecting) : compileStateMachine(definition, sideEffecting);
-  return withoutUndefined({ name: definition.name, description: definition.description, form: definition.form, machine });
+/** The compiled workflow, or why the policy's gates cannot be put in it (every other check is `checkCompiled`'s). */
+export function compileDefinition(definition: WorkflowDefinition, options: CompileOptions = {}): Either<readonly DefinitionError[], CompiledWorkflow> {
+  const classes = new Map<string, SideEffectClass>();
+  const sideEffectsOf = sideEffectRule(options, classes);
+  const machine = definition.form === 'stepTree' ? compileTree(definition, sideEffectsOf) : compileStateMachine(definition, sideEffectsOf);
+  const compiled = withoutUndefined({ name: definition.name, description: definition.description, form: definition.form, machine });
+  // A machine that does not hold together gets no gates: checkCompiled names what is wrong with it.
+  if (!options.gateRequirements || checkGraph(machine).length > 0 || hasDuplicateIds(machine)) return right(compiled);
+  // A step that says it has side effects the classifier does not know of is gated as a code change.
+  const kindOf = (step: TaskNode): GateKind => gateKindFor(classes.get(step.id) ?? 'deploy') ?? 'code-change';
+  return requireGates(compiled, options.gateRequirements, kindOf);
+}
+
+const hasDuplicateIds = (machine: Machine): boolean => {
+  const ids = [...placedNodes(machine)].map(({ node }) => node.id);
+  return new Set(ids).size !== ids.length;
+};
+
+type SideEffectsOf = (step: TaskStep) => boolean;
+
+/** Whether a step has side effects, noting each step's class on the way (for the kind of gate it needs). */
+function sideEffectRule({ classify, sideEffecting = [] }: CompileOptions, classes: Map<string, SideEffectClass>): SideEffectsOf {
+  const listed = new Set(sideEffecting);
+  return (step) => {
+    if (!classify) {
+      const sideEffects = step.sideEffects ?? listed.has(step.taskType);
+      classes.set(step.id, sideEffects ? 'deploy' : 'read-only');
+      return sideEffects;
+    }
+    const classified = classify(step.taskType, step.params ?? {});
+    classes.set(step.id, classified);
+    return classified !== 'read-only' || step.sideEffects === true;
+  };
 }
 
 // ── step tree ────────────────────────────────────────────────────────────────
 const ROOT_END = '#end';
 
-function compileTree({ root }: StepTreeDefinition, sideEffecting: ReadonlySet<string>): Machine {
+function compileTree({ root }: StepTreeDefinition, sideEffecting: SideEffectsOf): Machine {
   const nodes: WorkflowNode[] = [];
   compileNode(root, '', ROOT_END, nodes, sideEffecting);
   return withEnd(entryOf(root, ''), nodes, ROOT_END);
@@ -56,7 +100,7 @@ function entryOf(node: StepNode, path: string): string {
   }
 }
 
-function compileNode(node: StepNode, path: string, next: string, into: WorkflowNode[], sideEffecting: ReadonlySet<string>): void {
+function compileNode(node: StepNode, path: string, next: string, into: WorkflowNode[], sideEffecting: SideEffectsOf): void {
   const then = [{ to: next }];
   switch (node.type) {
     case 'task':
@@ -116,11 +160,11 @@ function stepIdsIn(node: StepNode): string[] {
 }
 
 // ── state machine ────────────────────────────────────────────────────────────
-function compileStateMachine({ start, states }: StateMachineDefinition, sideEffecting: ReadonlySet<string>): Machine {
+function compileStateMachine({ start, states }: StateMachineDefinition, sideEffecting: SideEffectsOf): Machine {
   return { start, nodes: states.map((state) => machineNode(state, sideEffecting)) };
 }
 
-function machineNode(state: MachineState, sideEffecting: ReadonlySet<string>): WorkflowNode {
+function machineNode(state: MachineState, sideEffecting: SideEffectsOf): WorkflowNode {
   switch (state.type) {
     case 'task':
       return taskNode(state, state.transitions.map(withoutUndefined), sideEffecting);
@@ -132,7 +176,7 @@ function machineNode(state: MachineState, sideEffecting: ReadonlySet<string>): W
 }
 
 // ── shared ───────────────────────────────────────────────────────────────────
-const taskNode = (step: TaskStep, next: readonly Transition[], sideEffecting: ReadonlySet<string>): WorkflowNode =>
+const taskNode = (step: TaskStep, next: readonly Transition[], sideEffecting: SideEffectsOf): WorkflowNode =>
   withoutUndefined({
     kind: 'task',
     id: step.id,
@@ -142,7 +186,7 @@ const taskNode = (step: TaskStep, next: readonly Transition[], sideEffecting: Re
     pool: step.pool,
     retry: step.retry ? { ...step.retry, nonRetryable: step.retry.nonRetryable ?? [] } : DEFAULT_RETRY,
     timeoutMs: step.timeoutMs,
-    sideEffects: step.sideEffects ?? sideEffecting.has(step.taskType),
+    sideEffects: sideEffecting(step),
     next,
   });
 

@@ -3,11 +3,13 @@ import { flatMap, left, right } from 'fp-ts/lib/Either.js';
 import { pipe } from 'fp-ts/lib/function.js';
 import { match } from 'ts-pattern';
 import { grantApproval, rejectApproval, remindApprovers, timeOutApproval } from './approvals.ts';
+import { requestCostApproval } from './cost-gate.ts';
 import type { WorkflowCommand, WorkflowCommandOf } from './commands.ts';
 import { workflowEventOf } from './events.ts';
 import { startedWorkflow } from './evolve.ts';
+import { ungatedSideEffects } from './gates.ts';
 import { existingWorkflow } from './guards.ts';
-import { invalidDefinition, timerNotDue, workflowAlreadyFinished, workflowAlreadyStarted } from './rejections.ts';
+import { invalidDefinition, timerNotDue, ungatedSideEffectRejected, workflowAlreadyFinished, workflowAlreadyStarted } from './rejections.ts';
 import { addMilliseconds } from './retry.ts';
 import { activeTaskIds, isFinished, type WorkflowState } from './state.ts';
 import { recordStepCompleted, recordStepFailed, recordStepOutcomeUnknown, recordStepStarted, recordStepTimedOut } from './step-outcomes.ts';
@@ -28,6 +30,7 @@ export const decide = (command: WorkflowCommand, state: WorkflowState): Decision
     .with({ type: 'GrantApproval' }, (c) => grantApproval(c, state))
     .with({ type: 'RejectApproval' }, (c) => rejectApproval(c, state))
     .with({ type: 'TimeOutApproval' }, (c) => timeOutApproval(c, state))
+    .with({ type: 'RequestCostApproval' }, (c) => requestCostApproval(c, state))
     .with({ type: 'RemindApprovers' }, (c) => remindApprovers(c, state))
     .with({ type: 'CancelWorkflow' }, (c) => cancelWorkflow(c, state))
     .with({ type: 'TimeOutWorkflow' }, (c) => timeOutWorkflow(c, state))
@@ -41,6 +44,8 @@ const startWorkflow = ({ type: _, ...c }: WorkflowCommandOf<'StartWorkflow'>, st
   if (state.status !== 'none') return left(workflowAlreadyStarted(state));
   const errors = checkCompiled(c.definition);
   if (errors.length > 0) return left(invalidDefinition(errors));
+  const ungated = ungatedSideEffects(c.definition.machine);
+  if (ungated.length > 0) return left(ungatedSideEffectRejected(ungated.map((step) => step.id)));
   const started = workflowEventOf('WorkflowStarted', {
     workflowId: c.workflowId,
     definition: c.definition,

@@ -15,7 +15,10 @@ export type DefinitionErrorCode =
   | 'UnknownTaskType'
   | 'InvalidCondition'
   | 'UnknownStepReference'
-  | 'UnfilledPlaceholder';
+  | 'UnfilledPlaceholder'
+  | 'UngatedSideEffect'
+  | 'GateApproversOutsidePolicy'
+  | 'GateQuorumUnreachable';
 
 export interface DefinitionError extends Rejection<DefinitionErrorCode> {
   readonly culprit: string;
@@ -64,3 +67,20 @@ export const unknownStepReference = (where: string, culprit: string, stepId: str
 
 export const unfilledPlaceholder = (culprit: string, placeholder: string): DefinitionError =>
   error('UnfilledPlaceholder', culprit, `step "${culprit}" still contains the template placeholder {{${placeholder}}}`);
+
+export const ungatedSideEffect = (stepId: string): DefinitionError =>
+  error('UngatedSideEffect', stepId, `step "${stepId}" has side effects and can be reached without passing an approval gate`);
+
+export const gateApproversOutsidePolicy = (gateId: string, named: readonly string[], allowed: readonly string[]): DefinitionError =>
+  error(
+    'GateApproversOutsidePolicy',
+    gateId,
+    `approval gate "${gateId}" names approvers (${named.join(', ')}) of whom none may approve what it guards under the policy (allowed: ${[...new Set(allowed)].join(', ')})`,
+  );
+
+export const gateQuorumUnreachable = (gateId: string, quorum: number, approvers: readonly string[], inserted: boolean): DefinitionError =>
+  error(
+    'GateQuorumUnreachable',
+    gateId,
+    `approval gate "${gateId}" needs ${quorum} distinct approvers but ${inserted ? 'the policy names' : 'only these may approve under the policy:'} ${approvers.length === 0 ? 'none' : approvers.join(', ')}${inserted ? ' (fewer than its quorum)' : ''}`,
+  );

@@ -27,6 +27,12 @@ const taskToRun = {
   timeoutMs: z.int().optional(),
   /** A side-effecting step of a dry run: the engine runs a recorder instead of the executor (WF7). */
   dryRun: z.boolean(),
+  /**
+   * What the definition says of the step (gated when true). The engine refuses to run a step
+   * whose executor changes things when this is false: a definition cannot understate its side
+   * effects to slip past the gates. Absent in events recorded before it existed.
+   */
+  sideEffects: z.boolean().optional(),
 };
 
 const tasksToCancel = z.array(z.string());
@@ -55,6 +61,8 @@ export const workflowEventSchemas = {
   StepOutcomeUnknown: workflowEvent.extend({ stepId: z.string(), attempt: z.int(), taskId: z.string() }),
   /** The next attempt, to queue at `dueAt`. */
   StepRetryScheduled: workflowEvent.extend({ ...taskToRun, dueAt: z.string(), delayMs: z.int() }),
+  /** The cost gate of a step was approved: the engine reserves over the cap in the approvers' names and queues the task. */
+  StepCostApproved: workflowEvent.extend({ ...taskToRun, approvedBy: z.array(z.string()) }),
   /** A step on the branch a condition did not take, or an approval gate in a dry run. */
   StepSkipped: workflowEvent.extend({ stepId: z.string(), reason: z.enum(['branchNotTaken', 'dryRun']) }),
   /** A node with conditional transitions chose `to` (transition number `transition`, from 0). */
@@ -70,6 +78,8 @@ export const workflowEventSchemas = {
     requestedBy: z.string(),
     dueAt: z.string(),
     remindAt: z.string().optional(),
+    /** A cost gate (AG5) on a task step whose paid run would cross a budget cap; absent on approval steps. */
+    cost: z.object({ attempt: z.int(), amountUsd: z.number(), reason: z.string() }).optional(),
   }),
   /** One approver's grant; `approved` once the distinct approvers in `grantedBy` reach the quorum. */
   ApprovalGranted: workflowEvent.extend({ stepId: z.string(), visit: z.int(), approver: z.string(), grantedBy: z.array(z.string()), quorum: z.int(), approved: z.boolean() }),

@@ -40,6 +40,7 @@ export const apply = (workflow: Workflow, event: WorkflowEvent): Workflow =>
     .with({ type: 'StepRetryScheduled' }, ({ data }) =>
       setStep(workflow, data.stepId, (run) => ({ ...base(run, data.stepId), status: 'retryScheduled', attempt: data.attempt, taskId: data.taskId, retryDueAt: data.dueAt })),
     )
+    .with({ type: 'StepCostApproved' }, ({ data }) => setStep(workflow, data.stepId, (run) => ({ ...base(run, data.stepId), status: 'scheduled' })))
     .with({ type: 'StepSkipped' }, ({ data }) => setStep(workflow, data.stepId, (run) => ({ ...base(run, data.stepId), status: 'skipped' })))
     .with({ type: 'BranchTaken' }, () => workflow)
     .with({ type: 'ApprovalRequested' }, ({ data }) =>
@@ -54,6 +55,7 @@ export const apply = (workflow: Workflow, event: WorkflowEvent): Workflow =>
           dueAt: data.dueAt,
           ...(data.remindAt !== undefined && { remindAt: data.remindAt }),
           grantedBy: [],
+          ...(data.cost !== undefined && { cost: data.cost }),
         },
       })),
     )

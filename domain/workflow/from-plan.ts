@@ -6,10 +6,13 @@ import type { StepNode, WorkflowDefinition } from './definition-schema.ts';
 // parallel step's branches at once, a conditional's `then` or `else`. Step ids and conditions
 // carry over unchanged, so `steps.tests.output…` in the plan reads the same step in the
 // workflow. Gates take their approvers and policy from the deployment's rules, never from the
-// model's output: who may approve is not the planner's to decide.
+// model's output: who may approve is not the planner's to decide. A plan that proposes no gate
+// before a side-effecting step gets one when it is compiled with the policy's requirements.
 
 export interface GateRules {
   readonly approvers?: readonly string[];
+  /** Distinct approvers a gate needs; 1 unless set. */
+  readonly quorum?: number;
   readonly requesterMayApprove: boolean;
   readonly timeoutMs?: number;
   readonly reminderBeforeMs?: number;
@@ -54,6 +57,7 @@ function stepNode(step: PlanStep, options: PlanToWorkflow): StepNode {
       id: s.id,
       title: clip(s.reason),
       requesterMayApprove: options.gates.requesterMayApprove,
+      ...(options.gates.quorum !== undefined && options.gates.quorum > 1 ? { quorum: options.gates.quorum } : {}),
       ...(options.gates.approvers && options.gates.approvers.length > 0 ? { approvers: [...options.gates.approvers] } : {}),
       ...(options.gates.timeoutMs !== undefined ? { timeoutMs: options.gates.timeoutMs } : {}),
       ...(options.gates.reminderBeforeMs !== undefined ? { reminderBeforeMs: options.gates.reminderBeforeMs } : {}),

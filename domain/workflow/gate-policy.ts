@@ -26,3 +26,6 @@ export type GateRequirements = Readonly<Record<GateKind, GateRequirement>>;
 /** The gate kind a side-effecting class of step needs; read-only steps need none. */
 export const gateKindFor = (sideEffect: SideEffectClass): GateKind | undefined =>
   sideEffect === 'deploy' ? 'deploy' : sideEffect === 'code-change' ? 'code-change' : undefined;
+
+/** What a step of this task type with these parameters does outside; the registry's answer, injected so domain/ stays pure. */
+export type SideEffectClassifier = (taskType: string, params: Readonly<Record<string, unknown>>) => SideEffectClass;

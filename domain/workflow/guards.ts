@@ -28,9 +28,14 @@ export const taskStep = (workflow: Workflow, stepId: string): Either<Rejection, 
   return node.kind === 'task' ? right(node) : left(notATaskStep(stepId));
 };
 
-export const approvalStep = (workflow: Workflow, stepId: string): Either<Rejection, { node: ApprovalNode; run: StepRun }> => {
+/** An approval step with a request, or a task step whose paid run asked for a cost gate (AG5). */
+export const approvalStep = (workflow: Workflow, stepId: string): Either<Rejection, { node: ApprovalNode | TaskNode; run: StepRun }> => {
   const node = indexMachine(workflow.definition.machine).node(stepId)?.node;
   if (!node) return left(unknownStep(workflow, stepId));
+  if (node.kind === 'task') {
+    const run = workflow.steps[stepId];
+    return run?.approval?.cost ? right({ node, run }) : left(notAnApprovalStep(stepId));
+  }
   if (node.kind !== 'approval') return left(notAnApprovalStep(stepId));
   const run = workflow.steps[stepId];
   return run?.approval ? right({ node, run }) : left(approvalNotRequested(stepId));

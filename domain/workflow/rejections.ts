@@ -7,6 +7,7 @@ export type WorkflowRejectionCode =
   | 'WorkflowAlreadyStarted'
   | 'WorkflowAlreadyFinished'
   | 'InvalidDefinition'
+  | 'UngatedSideEffect'
   | 'UnknownStep'
   | 'NotATaskStep'
   | 'NotAnApprovalStep'
@@ -72,3 +73,10 @@ export const requesterCannotApprove = (stepId: string, requester: string): Workf
   rejection('RequesterCannotApprove', `${requester} requested this workflow and cannot approve "${stepId}" alone; someone else must approve`);
 
 export const timerNotDue = (what: string, dueAt: string, at: string): WorkflowRejection => rejection('TimerNotDue', `${what} is due at ${dueAt}, not at ${at}`);
+
+/** WF3: whoever sends it (a template, a plan, a raw command), a definition that could reach a side effect without a gate does not start. */
+export const ungatedSideEffectRejected = (stepIds: readonly string[]): WorkflowRejection =>
+  rejection(
+    'UngatedSideEffect',
+    `step${stepIds.length > 1 ? 's' : ''} ${stepIds.map((id) => `"${id}"`).join(', ')} ${stepIds.length > 1 ? 'have' : 'has'} side effects and can be reached without passing an approval gate; put an approval gate before ${stepIds.length > 1 ? 'them' : 'it'}`,
+  );

@@ -25,6 +25,8 @@ export interface Approval {
   /** Distinct approvers who granted, in order. */
   readonly grantedBy: readonly string[];
   readonly rejectedBy?: string;
+  /** Set on a task step's cost gate (AG5): the attempt whose paid run waits for it. */
+  readonly cost?: { readonly attempt: number; readonly amountUsd: number; readonly reason: string };
 }
 
 export interface StepRun {

@@ -134,6 +134,7 @@ const stepFailed = (c: FailureReport, error: TaskError, retryable: boolean, stat
             params: run.params ?? node.params,
             ...(node.timeoutMs !== undefined && { timeoutMs: node.timeoutMs }),
             dryRun: workflow.dryRun && node.sideEffects,
+            sideEffects: node.sideEffects,
             dueAt: addMilliseconds(c.at, delayMs),
             delayMs,
             at: c.at,

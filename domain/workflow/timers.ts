@@ -24,6 +24,7 @@ export type RetryTask = {
   readonly params: WorkflowEventData<'StepRetryScheduled'>['params'];
   readonly timeoutMs?: number;
   readonly dryRun: boolean;
+  readonly sideEffects?: boolean;
 };
 
 export type WorkflowTimer =
@@ -77,6 +78,8 @@ export function nextTimers(before: WorkflowTimers | undefined, event: WorkflowEv
       { kind: 'retry', workflowId: data.workflowId, stepId: data.stepId, attempt: data.attempt, dueAt: data.dueAt, task: retryTask(data) },
     ])
     .with({ type: 'BranchTaken' }, () => before.timers)
+    // The cost gate's timers went with its ApprovalGranted; the attempt is queued next.
+    .with({ type: 'StepCostApproved' }, () => before.timers)
     .with({ type: 'ApprovalRequested' }, ({ data }) => [
       ...without(before.timers, (t) => gateTimer(t) && t.stepId === data.stepId),
       { kind: 'approval-timeout', workflowId: data.workflowId, stepId: data.stepId, visit: data.visit, dueAt: data.dueAt },
@@ -114,6 +117,7 @@ const retryTask = (data: WorkflowEventData<'StepRetryScheduled'>): RetryTask => 
   params: data.params,
   ...(data.timeoutMs !== undefined && { timeoutMs: data.timeoutMs }),
   dryRun: data.dryRun,
+  ...(data.sideEffects !== undefined && { sideEffects: data.sideEffects }),
 });
 
 type StepTimer = Extract<WorkflowTimer, { stepId: string }>;

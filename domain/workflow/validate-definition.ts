@@ -1,6 +1,7 @@
 import { isLeft, left, right, type Either } from 'fp-ts/lib/Either.js';
 import type { z } from 'zod';
-import { compileDefinition } from './compile.ts';
+import { compileDefinition, type CompileOptions } from './compile.ts';
+import { ungatedSideEffects } from './gates.ts';
 import type { CompiledWorkflow, Transition, WorkflowNode } from './compiled.ts';
 import { parseCondition } from './condition-parser.ts';
 import type { Expression } from './condition-syntax.ts';
@@ -9,6 +10,7 @@ import {
   duplicateStepId,
   invalidDefinition,
   unfilledPlaceholder,
+  ungatedSideEffect,
   unknownStepReference,
   unknownTaskType,
   type DefinitionError,
@@ -22,19 +24,19 @@ import { findPlaceholders } from './placeholders.ts';
 // Registration (WF1): shape, then compile, then every check on the compiled form, reporting
 // every problem at once. The task types are passed in so domain/ stays free of the registry.
 
-export interface Registry {
+/** What registration knows of the deployment: its task types, and how steps are classified and gated (compile.ts). */
+export interface Registry extends CompileOptions {
   /** Task types a worker can run. */
   readonly taskTypes: readonly string[];
-  /** Task types whose executors change something outside (code, deployments). */
-  readonly sideEffecting?: readonly string[];
 }
 
 export function registerDefinition(input: unknown, registry: Registry): Either<readonly DefinitionError[], CompiledWorkflow> {
   const parsed = workflowDefinitionSchema.safeParse(input);
   if (!parsed.success) return left(parsed.error.issues.map(describeIssue));
   const compiled = compileDefinition(parsed.data, registry);
-  const errors = checkCompiled(compiled, registry);
-  return errors.length > 0 ? left(errors) : right(compiled);
+  if (isLeft(compiled)) return compiled;
+  const errors = [...checkCompiled(compiled.right, registry), ...ungatedSideEffects(compiled.right.machine).map((step) => ungatedSideEffect(step.id))];
+  return errors.length > 0 ? left(errors) : right(compiled.right);
 }
 
 const describeIssue = (issue: z.core.$ZodIssue): DefinitionError =>

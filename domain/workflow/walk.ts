@@ -100,6 +100,7 @@ function scheduleTask(walk: Walk, node: TaskNode): void {
       params: resolveParams(node.params, conditionContext(walk.state)),
       ...(node.timeoutMs !== undefined && { timeoutMs: node.timeoutMs }),
       dryRun: dryRun && node.sideEffects,
+      sideEffects: node.sideEffects,
       visit: (previous?.visit ?? 0) + 1,
       at: walk.at,
     }),

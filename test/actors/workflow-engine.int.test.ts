@@ -27,6 +27,8 @@ import { ProjectionSupervisor } from '../../projections/runtime/projection-super
 import { ServingModelReader } from '../../projections/runtime/serving-model.ts';
 import { startAggregateHosts } from '../support/aggregate-hosts.ts';
 import { startTestNatsServer, type TestNatsServer } from '../support/nats.ts';
+import { waitFor } from '../support/waiting.ts';
+import { AggregateHost } from '../../actors/runtime/aggregate-host.ts';
 
 // The workflow engine on a real nats-server with the real task pipeline (hosts, dispatcher,
 // work queue, a worker), the workflow-timers read model it rebuilds its agenda from, and test
@@ -99,13 +101,19 @@ const newEngine = async () =>
     logger,
     routeTask: (taskType) => (registry.taskTypes.includes(taskType) ? { pool: 'wf-test', timeoutMs: 30_000 } : undefined),
     timersModel,
+    classify: (taskType) => (taskType === 'deploy' ? 'deploy' : 'read-only'),
+    costGate: { kind: 'cost', approvers: ['U-fin'], quorum: 1, requesterMayApprove: false, timeoutMs: 60_000 },
   });
 
 beforeAll(async () => {
   server = await startTestNatsServer();
   nc = await connectNats(server.url);
   store = await JetStreamEventStore.connect(nc);
-  stops.push(startAggregateHosts(nc, store, [taskAggregate, workflowAggregate, budgetAggregate], logger));
+  stops.push(startAggregateHosts(nc, store, [workflowAggregate, budgetAggregate], logger));
+  // The deployment's door on tasks (infra/doors in production): here it refuses one marked label.
+  const taskHost = new AggregateHost({ nc, store, definition: taskAggregate, clock: systemClock, logger, admit: refuseMarkedTasks });
+  taskHost.start();
+  stops.push(() => taskHost.stop());
   commands = new CommandClient(nc);
   const storage = await KvReadModelStorage.connect(nc);
   const projection = new ProjectionSupervisor({ definition: workflowTimers, store, storage, clock: systemClock, logger, flushEveryMs: 50 });
@@ -160,6 +168,10 @@ async function until(workflowId: string, type: string, timeoutMs = 20_000): Prom
   }
 }
 
+/** A door that refuses the task of any step labelled `door-says-no`, as infra/doors refuses a path outside the workspace. */
+const refuseMarkedTasks = (command: { type: string; data: Readonly<Record<string, unknown>> }) =>
+  command.type === 'QueueTask' && JSON.stringify(command.data.payload ?? {}).includes('door-says-no') ? { code: 'OutsideWorkspace', message: 'the task: paths must stay inside the workspace' } : undefined;
+
 const step = (label: string, extra: object = {}) => ({ type: 'task', id: label, taskType: 'count', params: { label }, ...extra });
 
 describe('the workflow engine', () => {
@@ -180,6 +192,14 @@ describe('the workflow engine', () => {
     const order = events.filter((e) => e.type === 'StepScheduled').map((e) => (e.data as { stepId: string }).stepId);
     expect(order[0]).toBe('s1-a');
     expect(order.at(-1)).toBe('s1-d');
+  });
+
+  it("a step whose task the door refuses fails at once with the door's reason, and the workflow with it", async () => {
+    const id = await start({ type: 'sequence', steps: [step('door-says-no'), step('s-after-refusal')] });
+    const events = await until(id, 'WorkflowFailed');
+    expect(events.find((e) => e.type === 'StepFailed')?.data).toMatchObject({ stepId: 'door-says-no', error: { code: 'OutsideWorkspace' } });
+    expect(ran('door-says-no')).toBe(0);
+    expect(ran('s-after-refusal')).toBe(0);
   });
 
   it('retries a failed step after its backoff, as a new task attempt', async () => {
@@ -236,7 +256,8 @@ describe('the workflow engine', () => {
   });
 
   it('a dry run records what a side-effecting step would do instead of running it', async () => {
-    const id = await start({ type: 'sequence', steps: [step('s6-check'), { type: 'task', id: 's6-deploy', taskType: 'deploy', params: { label: 's6-deploy' } }] }, { dryRun: true });
+    // The gate a side-effecting step needs is skipped in a dry run, as nothing happens to approve.
+    const id = await start({ type: 'sequence', steps: [step('s6-check'), { type: 'approval', id: 's6-approve' }, { type: 'task', id: 's6-deploy', taskType: 'deploy', params: { label: 's6-deploy' } }] }, { dryRun: true });
     const events = await until(id, 'WorkflowCompleted');
     expect(ran('s6-check')).toBe(1);
     expect(ran('s6-deploy')).toBe(0);
@@ -261,15 +282,38 @@ describe('paid runs and the budget (AG5)', () => {
     expect(events[0]!.position < queued.position).toBe(true);
   });
 
-  it('over a cap the step fails with the reason and never runs', async () => {
-    const id = await start({ type: 'task', id: 'review', taskType: 'pricey', params: { label: 'pricey' } });
+  const decide = (workflowId: string, type: 'GrantApproval' | 'RejectApproval', approver: string) =>
+    commands.send({ category: 'workflow', id: workflowId }, { commandId: randomUUID(), type, actor: approver, data: { stepId: 'review', approver, ...(type === 'RejectApproval' ? { reason: 'not this month' } : {}) } });
+
+  it('over a cap the step waits for a cost gate; rejected, it fails with the reason and never runs', async () => {
+    const id = await start({ type: 'task', id: 'review', taskType: 'pricey', params: { label: 'pricey-rejected' } });
+    const asked = (await until(id, 'ApprovalRequested')).find((e) => e.type === 'ApprovalRequested')!.data;
+    expect(asked).toMatchObject({ stepId: 'review', approvers: ['U-fin'], requesterMayApprove: false, cost: { attempt: 1, amountUsd: 1_000 } });
+    expect((asked as { title: string }).title).toMatch(/may cost up to \$1000\.00, over the budget \(\$1,?000\.00 would exceed the monthly cap/);
+    expect(ran('pricey-rejected')).toBe(0);
+    expect((await decide(id, 'GrantApproval', 'U-req')).status).toBe('rejected'); // the requester is not a cost approver
+    expect((await decide(id, 'RejectApproval', 'U-fin')).status).toBe('accepted');
     const events = await until(id, 'WorkflowFailed');
     const failed = events.find((e) => e.type === 'StepFailed')!.data as { error: { code: string; message: string } };
-    expect(failed.error.code).toBe('BudgetExceeded');
-    expect(failed.error.message).toMatch(/^pricey may cost up to \$1000\.00 and the budget does not allow it: CapWouldBeExceeded/);
-    expect(ran('pricey')).toBe(0);
+    expect(failed.error).toEqual({ code: 'CostApprovalRejected', message: 'U-fin rejected the cost of step "review": not this month' });
+    expect(ran('pricey-rejected')).toBe(0);
     expect((await store.read(streamName('task', `${id}_review_1`))).events).toHaveLength(0);
-    expect(await reservationEvents(id)).toHaveLength(0);
+    const released = await waitFor('the request for approval released on the budget', async () => {
+      const types = (await reservationEvents(id)).map((e) => e.type);
+      return types.includes('CostReleased') && types;
+    });
+    expect(released).toEqual(['CostApprovalRequired', 'CostReleased']);
+  });
+
+  it('over a cap, once the cost gate is granted, the run is reserved in the approver’s name and runs', async () => {
+    const id = await start({ type: 'task', id: 'review', taskType: 'pricey', params: { label: 'pricey-granted' } });
+    await until(id, 'ApprovalRequested');
+    expect((await decide(id, 'GrantApproval', 'U-fin')).status).toBe('accepted');
+    await until(id, 'WorkflowCompleted');
+    expect(ran('pricey-granted')).toBe(1);
+    const events = await reservationEvents(id);
+    expect(events.map((e) => e.type)).toEqual(['CostApprovalRequired', 'CostReserved', 'CostCommitted']);
+    expect(events[1]!.data).toMatchObject({ amountUsd: 1_000, overCap: { approvedBy: 'U-fin' } });
   });
 
   it('a paid run that fails without reporting its cost is charged its ceiling', async () => {
@@ -286,3 +330,36 @@ describe('paid runs and the budget (AG5)', () => {
     expect(await reservationEvents(id)).toHaveLength(0);
   });
 });
+
+describe('gates the model cannot skip (WF3)', () => {
+  const raw = (deploy: { sideEffects: boolean }) => ({
+    name: 'raw',
+    form: 'stepTree',
+    machine: {
+      start: 'deploy',
+      nodes: [
+        { kind: 'task', id: 'deploy', taskType: 'deploy', params: { label: `raw-${deploy.sideEffects}` }, retry: { attempts: 1, backoffMs: 0, maxBackoffMs: 0, nonRetryable: [] }, sideEffects: deploy.sideEffects, next: [{ to: 'done' }] },
+        { kind: 'end', id: 'done', outcome: 'completed' },
+      ],
+    },
+  });
+  const startRaw = (workflowId: string, definition: unknown) =>
+    commands.send({ category: 'workflow', id: workflowId }, { commandId: `start-${workflowId}`, type: 'StartWorkflow', actor: 'U-req', data: { definition, requestedBy: 'U-req' } });
+
+  it('a raw StartWorkflow whose definition deploys without a gate is refused, and nothing is recorded', async () => {
+    const id = `wf-${randomUUID().slice(0, 8)}`;
+    const reply = await startRaw(id, raw({ sideEffects: true }));
+    expect(reply).toMatchObject({ status: 'rejected', code: 'UngatedSideEffect' });
+    expect(await history(id)).toHaveLength(0);
+  });
+
+  it('a definition that understates a deploy as free of side effects starts, but the step fails instead of deploying', async () => {
+    const id = `wf-${randomUUID().slice(0, 8)}`;
+    expect((await startRaw(id, raw({ sideEffects: false }))).status).toBe('accepted');
+    const events = await until(id, 'WorkflowFailed');
+    expect(events.find((e) => e.type === 'StepFailed')!.data).toMatchObject({ error: { code: 'UndeclaredSideEffect' } });
+    expect(ran('raw-false')).toBe(0);
+    expect((await store.read(streamName('task', `${id}_deploy_1`))).events).toHaveLength(0);
+  });
+});
+

@@ -122,6 +122,21 @@ describe('an approval gate in the thread', () => {
     expect(doc.summary).toBe('Not decided: the workflow cancelled.');
   });
 
+  it('a cost gate (AG5) names the spend and why while open, and reads as approved once granted', () => {
+    const paid = fixturesFor(tree(task('review', 'claude-code', { title: 'Review the change' })));
+    const reason = '$5.00 would exceed the monthly cap of $10.00';
+    const asked = event('ApprovalRequested', { stepId: 'review', visit: 1, title: 'spend', approvers: ['U_FIN'], quorum: 1, requesterMayApprove: false, requestedBy: requester, dueAt: minute(10), cost: { attempt: 1, amountUsd: 5, reason } });
+    const open = approvalGateReply(workflowAfter(paid.started(), paid.scheduled('review'), asked), 'review');
+    expect(open.title).toBe('Approval needed: spend $5.00 over the budget cap on "Review the change"');
+    expect(toPlainText(open)).toContain(`Why: ${reason}`);
+    expect(actionIds(open)).toEqual([APPROVE_GATE_ACTION, 'reject_gate']);
+    const granted = event('ApprovalGranted', { stepId: 'review', visit: 1, approver: 'U_FIN', grantedBy: ['U_FIN'], quorum: 1, approved: true });
+    const { visit: _, workflowId: __, at: ___, ...toRun } = paid.scheduled('review').data;
+    const decided = approvalGateReply(workflowAfter(paid.started(), paid.scheduled('review'), asked, granted, event('StepCostApproved', { ...toRun, approvedBy: ['U_FIN'] })), 'review');
+    expect(decided).toMatchObject({ tone: 'success', summary: 'Approved by U_FIN.' });
+    expect(decided.actions).toBeUndefined();
+  });
+
   it('reads back only values of its own shape', () => {
     expect(parseGateActionValue(gateActionValue('W1', 'a-b', 2))).toEqual({ workflowId: 'W1', stepId: 'a-b', visit: 2 });
     for (const bad of ['', 'W1', 'W1 a', 'W1 a 0', 'W1 a x', 'W1 a 1 extra']) expect(parseGateActionValue(bad)).toBeUndefined();

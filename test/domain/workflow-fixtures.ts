@@ -72,6 +72,7 @@ export function fixturesFor(definition: CompiledWorkflow) {
       params: (params ?? node.params) as TaskNode['params'],
       ...(node.timeoutMs !== undefined && { timeoutMs: node.timeoutMs }),
       dryRun,
+      sideEffects: node.sideEffects,
     };
   };
   return {

@@ -78,7 +78,7 @@ describe('workflow-timers: the timers each running workflow waits on', () => {
       stepId: 'build',
       attempt: 2,
       dueAt: minute(1, 31),
-      task: { taskId: 'W1_build_2', taskType: 'run-tests', params: { repository: 'acme' }, timeoutMs: 60_000, dryRun: false },
+      task: { taskId: 'W1_build_2', taskType: 'run-tests', params: { repository: 'acme' }, timeoutMs: 60_000, dryRun: false, sideEffects: false },
     });
 
     await model.fold(workflowTimers, w.started('build', 2, minute(2)));
