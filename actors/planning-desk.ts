@@ -5,6 +5,7 @@ import type { NotUnderstood } from '../domain/intent/index.ts';
 import { approvalPolicyFor, type ApprovalPolicy, type ApprovalRules, type Plan, type PlanState, type RegisteredTaskType } from '../domain/plan/index.ts';
 import type { EventStore } from '../domain/ports/event-store.ts';
 import type { Planner, PlannerError, PlanningContext } from '../domain/ports/planner.ts';
+import { scrubSecretsIn } from '../domain/secrets/scrub-secrets.ts';
 import { planAggregate } from './aggregates/plan.ts';
 import { reserveOnBudget, type BudgetCaps } from './paid-run-budget.ts';
 import { readAggregateState } from './runtime/aggregate-reader.ts';
@@ -47,6 +48,8 @@ export interface PlanningDeskOptions {
   readonly now?: () => Date;
   /** Aborted when the process stops; without one, a command waits at most PATIENCE_MS for a host. */
   readonly signal?: AbortSignal;
+  /** Secret values to hide in the model's plan besides credential shapes (from `secretValuesOf(config)`). */
+  readonly secretValues?: readonly string[];
 }
 
 /** How long a person's request waits for an aggregate host (a restart, a broker outage) before it is told. */
@@ -90,7 +93,9 @@ export class PlanningDesk {
       return { kind: 'not-understood', answer: error };
     }
 
-    const { plan, model, usage, costUsd } = produced.right;
+    const { model, usage, costUsd } = produced.right;
+    // The plan is model text: nothing it echoes (a token from the request or context) is recorded (SE4).
+    const plan = scrubSecretsIn(produced.right.plan, this.options.secretValues);
     const approval = approvalPolicyFor(plan, this.options.registry, this.options.approvalRules);
     const proposed = await this.send(
       { category: 'plan', id: request.planId },

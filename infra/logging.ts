@@ -1,9 +1,13 @@
 import { pino, type DestinationStream, type LevelWithSilent, type Logger } from 'pino';
+import { scrubSecrets, secretScrubber } from '../domain/secrets/scrub-secrets.ts';
 
 // SE4: secrets never reach the logs. pino's redact has no recursive wildcard, so each key
 // name is listed at the top level and under up to MAX_DEPTH levels of nesting. Wildcards cost
 // time per line written (pino 10, dev VM: ~1 µs at depth 0, ~25 µs at 2, ~50-100 µs at 3);
 // lines below the level are never serialised, so only lines actually written pay.
+// Second line of defence: every written line, message and fields alike, goes through the one
+// scrubber (known secret values and credential shapes) as the JSON text it is, in pino's
+// streamWrite hook; a typical line costs about 2 µs more (bench in the README section).
 
 export const REDACTED = '[redacted]';
 
@@ -55,6 +59,8 @@ export interface LoggerOptions {
   destination?: DestinationStream;
   /** Shown as `name` on every line: the process role, e.g. `gateway`. */
   name?: string;
+  /** Secret values to hide wherever they appear in a line (from `secretValuesOf(config)`). */
+  secretValues?: readonly string[];
 }
 
 export const createLogger = (options: LoggerOptions): Logger => {
@@ -65,6 +71,7 @@ export const createLogger = (options: LoggerOptions): Logger => {
     // Level names and ISO times read better in JSON than numbers and epoch milliseconds.
     formatters: { level: (label: string) => ({ level: label }) },
     timestamp: pino.stdTimeFunctions.isoTime,
+    hooks: { streamWrite: secretScrubber(options.secretValues ?? []) },
   };
   return options.destination === undefined ? pino(settings) : pino(settings, options.destination);
 };
@@ -73,11 +80,5 @@ export const createLogger = (options: LoggerOptions): Logger => {
 export const withCorrelation = (logger: Logger, correlationId: string, bindings: Record<string, unknown> = {}): Logger =>
   logger.child({ ...bindings, correlationId });
 
-/**
- * Replaces every known secret value in free text, such as a child process's output, that
- * key-based redaction cannot see. Longer secrets first, so one containing another is hidden whole.
- */
-export const redactSecretsInText = (text: string, secrets: readonly string[]): string =>
-  [...new Set(secrets.filter((s) => s.trim() !== ''))]
-    .sort((a, b) => b.length - a.length)
-    .reduce((out, secret) => out.split(secret).join(REDACTED), text);
+/** The one scrubber (domain/secrets), under the name earlier callers know. */
+export const redactSecretsInText = (text: string, secrets: readonly string[]): string => scrubSecrets(text, secrets);

@@ -2,6 +2,7 @@ import { JetStreamPublicEventSink } from '../adapters/jetstream/public-event-sin
 import { KvCheckpointStore } from '../adapters/nats/kv-checkpoint-store.ts';
 import { PublicEventPublisher } from '../projections/public-events/public-event-publisher.ts';
 import type { RoleContext } from './role-context.ts';
+import { secretValuesOf } from './secret-values.ts';
 
 // The `public-events` role: every domain event out to `<prefix>.events.<category>.<EventType>`
 // as CloudEvents JSON. One process of this role is enough; a second one sends nothing twice
@@ -13,7 +14,7 @@ export const publicEventSource = (prefix: string): string => `orch://${prefix}`;
 export async function startPublicEvents({ config, nc, store, logger }: RoleContext): Promise<() => Promise<void>> {
   const sink = await JetStreamPublicEventSink.connect(nc, { prefix: config.prefix, replicas: config.nats.replicas });
   const checkpoints = await KvCheckpointStore.connect(nc, config.prefix, { replicas: config.nats.replicas });
-  const publisher = new PublicEventPublisher({ store, sink, checkpoints, logger: logger.child({ role: 'public-events' }), source: publicEventSource(config.prefix) });
+  const publisher = new PublicEventPublisher({ store, sink, checkpoints, logger: logger.child({ role: 'public-events' }), source: publicEventSource(config.prefix), secretValues: secretValuesOf(config) });
   await publisher.start();
   return () => publisher.stop();
 }

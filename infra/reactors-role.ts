@@ -8,6 +8,7 @@ import { SlackChatPoster, slackWebClient } from '../adapters/slack/slack-chat-po
 import { HttpWebhookSender } from '../adapters/webhook/http-webhook-sender.ts';
 import { nextWebhookDelayMs } from '../adapters/webhook/retry-schedule.ts';
 import type { RoleContext } from './role-context.ts';
+import { secretValuesOf } from './secret-values.ts';
 
 // The `reactors` role: results, progress, plan previews and workflow messages out to where
 // requests came from. One process of
@@ -17,7 +18,8 @@ import type { RoleContext } from './role-context.ts';
 export async function startReactors({ config, nc, store, logger }: RoleContext): Promise<() => Promise<void>> {
   const checkpoints = await KvCheckpointStore.connect(nc, config.prefix, { replicas: config.nats.replicas });
   const commands = new CommandClient(nc, config.prefix);
-  const chat = config.slack ? new SlackChatPoster(slackWebClient(config.slack.botToken, config.slack.apiUrl)) : undefined;
+  const secretValues = secretValuesOf(config);
+  const chat = config.slack ? new SlackChatPoster(slackWebClient(config.slack.botToken, config.slack.apiUrl), secretValues) : undefined;
   const log = logger.child({ role: 'reactors' });
   const stops: (() => Promise<void>)[] = [];
 
@@ -27,7 +29,7 @@ export async function startReactors({ config, nc, store, logger }: RoleContext):
       checkpoints,
       commands,
       chat,
-      webhooks: config.webhooks.signingSecret ? new HttpWebhookSender({ secret: config.webhooks.signingSecret }) : undefined,
+      webhooks: config.webhooks.signingSecret ? new HttpWebhookSender({ secret: config.webhooks.signingSecret, secretValues }) : undefined,
       webhookMaxAttempts: config.webhooks.maxAttempts,
       webhookDelayMs: (attempt, outcome) => nextWebhookDelayMs(outcome, attempt) ?? 0,
       publish: (subject, payload) => nc.publish(subject, payload),

@@ -2,6 +2,7 @@ import type { NatsConnection, Subscription } from 'nats';
 import type { Logger } from 'pino';
 import { ExecutionFailed, type ExecutionContext, type Executor } from '../../domain/ports/executor.ts';
 import type { TakenWork, WorkItem, WorkQueue } from '../../domain/ports/work-queue.ts';
+import { scrubValueWith, secretScrubber, type Scrub } from '../../domain/secrets/scrub-secrets.ts';
 import type { TaskState } from '../../domain/task/index.ts';
 import type { CommandClient } from '../runtime/command-client.ts';
 import type { CommandReply } from '../runtime/command-envelope.ts';
@@ -42,6 +43,11 @@ export interface WorkerActorOptions {
    * twice recorded. Without it such a task is never run after a redelivery.
    */
   readonly readTask?: (taskId: string) => Promise<TaskState>;
+  /**
+   * Secret values this process knows (`secretValuesOf(config)`): hidden, with credential shapes,
+   * in everything the worker records or logs of a task (results, errors, progress, evidence), SE4.
+   */
+  readonly secretValues?: readonly string[];
 }
 
 type Outcome = 'finished' | 'handedBack' | 'superseded';
@@ -67,7 +73,11 @@ export class WorkerActor {
   /** Aborted when stop() gives up waiting: ends every command still being retried, outcomes included. */
   private readonly stopping = new AbortController();
 
-  constructor(private readonly options: WorkerActorOptions) {}
+  private readonly scrub: Scrub;
+
+  constructor(private readonly options: WorkerActorOptions) {
+    this.scrub = secretScrubber(options.secretValues ?? []);
+  }
 
   start(): void {
     this.running = true;
@@ -239,6 +249,7 @@ export class WorkerActor {
         error instanceof ExecutionFailed
           ? { code: error.code, message: error.message, retryable: error.retryable }
           : { code: 'ExecutorError', message: (error as Error).message ?? String(error), retryable: false };
+      failure.message = this.scrub(failure.message);
       log.warn({ failure }, 'task failed');
       return { type: 'FailTask', data: { attempt, error: { code: failure.code, message: failure.message }, retryable: failure.retryable } };
     } finally {
@@ -324,7 +335,8 @@ export class WorkerActor {
 
   // Deterministic command ids: a retried command after a lost reply is recognised, not repeated.
   private envelope(taskId: string, type: string, data: Record<string, unknown>, key: string) {
-    return { commandId: `${taskId}-${key}`, type, data, actor: `worker:${this.options.workerId}`, correlationId: taskId };
+    // Executor output enters the product here: whatever it holds is recorded scrubbed (SE4).
+    return { commandId: `${taskId}-${key}`, type, data: scrubValueWith(data, this.scrub), actor: `worker:${this.options.workerId}`, correlationId: taskId };
   }
 }
 

@@ -1,6 +1,7 @@
 import { AnthropicError, APIConnectionError, APIError } from '@anthropic-ai/sdk';
 import type { ModelSpend } from '../../domain/cost/token-cost.ts';
 import { plannerRequestFailed, plannerUnavailable, type PlannerFailure } from '../../domain/plan/index.ts';
+import { scrubSecrets } from '../../domain/secrets/scrub-secrets.ts';
 
 // The SDK's errors turned into the planner's. The SDK has already retried what can be
 // retried (408, 409, 429, 5xx, 529 overloaded, connection failures) with its exponential
@@ -8,11 +9,10 @@ import { plannerRequestFailed, plannerUnavailable, type PlannerFailure } from '.
 // built from the error's type and the API's message only, never from headers or the request,
 // and any occurrence of the key is masked as well (SE4).
 
-const REDACTED = '[redacted]';
-
 const retryable = (status: number | undefined): boolean => status === 408 || status === 409 || status === 429 || (status !== undefined && status >= 500);
 
-export const mask = (text: string, secret: string): string => (secret === '' ? text : text.split(secret).join(REDACTED));
+/** The one scrubber: the key, and any credential shape the API's message might echo. */
+export const mask = (text: string, secret: string): string => scrubSecrets(text, secret === '' ? [] : [secret]);
 
 export interface FailureContext {
   /** Attempts the SDK made: 1 + maxRetries once retries are exhausted. */

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
 import { ExecutionFailed } from '../../domain/ports/executor.ts';
+import { lineScrubber, secretScrubber, type Scrub } from '../../domain/secrets/scrub-secrets.ts';
 import { groupMembers, signal } from '../processes/process-identity.ts';
 import { EXECUTOR_RUN_VARIABLE, unwatchExecutorGroup, watchExecutorGroup } from './executor-groups.ts';
 
@@ -10,6 +11,11 @@ import { EXECUTOR_RUN_VARIABLE, unwatchExecutorGroup, watchExecutorGroup } from 
 // bounded output. Cancellation and timeouts stop the whole group (TW7): SIGTERM, then SIGKILL
 // after a grace period if anything in the group is still running. If this process dies first,
 // its watchdog stops the group (executor-groups.ts).
+//
+// SE4: this is where executor output enters the product, so nothing leaves here unscrubbed:
+// every line handed to `onLine` and the captured stdout and stderr have the values of the
+// child's credential variables (SF_ACCESS_TOKEN, ANTHROPIC_API_KEY…), any `secretValues` the
+// caller names, and well-known token shapes hidden (domain/secrets).
 
 export type OutputStream = 'stdout' | 'stderr';
 
@@ -23,6 +29,9 @@ export interface RunOptions {
   readonly maxOutputBytes?: number;
   /** Between SIGTERM and SIGKILL; default 2000 ms. */
   readonly killGraceMs?: number;
+  /** Secret values to hide in the output besides those of the command's environment. */
+  readonly secretValues?: readonly string[];
+  /** Called with each complete line, already scrubbed. */
   onLine?(stream: OutputStream, line: string): void;
 }
 
@@ -76,6 +85,17 @@ export function safeEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   };
 }
 
+/** Names of variables that hold credentials; paths to credential files are not themselves secret. */
+const SECRET_VARIABLE = /KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|SESSION|SEED|AUTH/i;
+const NOT_A_SECRET_VALUE = /(_FILE|_PATH|_DIR|_SOCK|_HOME)$/i;
+
+/** The values of an environment's credential variables (8 characters or more). */
+export function secretValuesOfEnv(env: NodeJS.ProcessEnv): string[] {
+  return Object.entries(env).flatMap(([name, value]) =>
+    value !== undefined && value.length >= 8 && SECRET_VARIABLE.test(name) && !NOT_A_SECRET_VALUE.test(name) ? [value] : [],
+  );
+}
+
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 const hasProc = existsSync('/proc/self/stat');
 
@@ -113,10 +133,14 @@ class Capture {
   private pending = '';
   private readonly decoder = new StringDecoder('utf8');
   dropped = false;
+  private readonly scrubLine: Scrub;
   constructor(
     private readonly max: number,
     private readonly emit: (line: string) => void,
-  ) {}
+    private readonly scrub: Scrub,
+  ) {
+    this.scrubLine = lineScrubber(scrub);
+  }
   write(chunk: Buffer): void {
     this.chunks.push(chunk);
     this.size += chunk.length;
@@ -140,7 +164,7 @@ class Capture {
   }
   private deliver(line: string): void {
     try {
-      this.emit(line.endsWith('\r') ? line.slice(0, -1) : line);
+      this.emit(this.scrubLine(line.endsWith('\r') ? line.slice(0, -1) : line));
     } catch {
       // A faulty listener must not break the stream (or crash the worker).
     }
@@ -153,7 +177,10 @@ class Capture {
       while (start < buffer.length && (buffer[start]! & 0xc0) === 0x80) start++; // partial UTF-8 character
       buffer = buffer.subarray(start);
     }
-    return buffer.toString('utf8');
+    const text = buffer.toString('utf8');
+    // After a cut the first line is a fragment, perhaps of a secret no longer recognisable: left out.
+    const firstBreak = this.dropped ? text.indexOf('\n') : -1;
+    return this.scrub(firstBreak >= 0 ? text.slice(firstBreak + 1) : text);
   }
 }
 
@@ -167,9 +194,11 @@ export function runProcess(command: string, args: readonly string[], options: Ru
 
   return new Promise<RunResult>((resolve, reject) => {
     const token = randomUUID();
+    const env = options.env ?? safeEnv();
+    const scrub = secretScrubber([...(options.secretValues ?? []), ...secretValuesOfEnv(env)]);
     const child = spawn(command, [...args], {
       cwd: options.cwd,
-      env: { ...(options.env ?? safeEnv()), [EXECUTOR_RUN_VARIABLE]: token },
+      env: { ...env, [EXECUTOR_RUN_VARIABLE]: token },
       detached: true,
       shell: false,
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -178,8 +207,8 @@ export function runProcess(command: string, args: readonly string[], options: Ru
     const pid = child.pid;
     if (pid !== undefined) watchExecutorGroup(pid, token, [command, ...args]);
     const out = {
-      stdout: new Capture(maxBytes, (line) => options.onLine?.('stdout', line)),
-      stderr: new Capture(maxBytes, (line) => options.onLine?.('stderr', line)),
+      stdout: new Capture(maxBytes, (line) => options.onLine?.('stdout', line), scrub),
+      stderr: new Capture(maxBytes, (line) => options.onLine?.('stderr', line), scrub),
     };
     let timedOut = false;
     let cancelled = false;

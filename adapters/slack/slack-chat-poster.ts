@@ -1,12 +1,14 @@
 import { ErrorCode, WebClient, type WebAPIPlatformError, type WebAPIRateLimitedError } from '@slack/web-api';
 import { ChatRateLimited, ChatTargetGone, type ChatPoster, type MessageRef, type PostedMessage, type PostMarker, type ThreadRef } from '../../domain/ports/chat-poster.ts';
 import type { ReplyDocument } from '../../domain/replies/reply-document.ts';
+import { scrubValueWith, secretScrubber, type Scrub } from '../../domain/secrets/scrub-secrets.ts';
 import { toBlockKit } from './block-kit.ts';
 
 // The reactors' ChatPoster on Slack's Web API. Rate limits come back to the caller as
 // ChatRateLimited (the reactors pace and coalesce themselves, so the client must not sit on a
 // request), and the delivery marker rides along as message metadata, which
-// conversations.replies returns with `include_all_metadata`.
+// conversations.replies returns with `include_all_metadata`. The reply document is scrubbed
+// before it is rendered: known secret values and credential shapes never reach Slack.
 
 export const MARKER_EVENT_TYPE = 'orchestrator_delivery';
 
@@ -23,10 +25,23 @@ export function slackWebClient(token: string, apiUrl: string): WebClient {
 }
 
 export class SlackChatPoster implements ChatPoster {
-  constructor(private readonly client: WebClient) {}
+  private readonly scrub: Scrub;
+
+  /** `secretValues`: what to hide besides credential shapes (from `secretValuesOf(config)`). */
+  constructor(
+    private readonly client: WebClient,
+    secretValues: readonly string[] = [],
+  ) {
+    this.scrub = secretScrubber(secretValues);
+  }
+
+  /** Scrubbed before rendering, so Block Kit's length limits apply to what is really sent. */
+  private render(document: ReplyDocument): ReturnType<typeof toBlockKit> {
+    return toBlockKit(scrubValueWith(document, this.scrub));
+  }
 
   async post(thread: ThreadRef, document: ReplyDocument, marker: PostMarker): Promise<PostedMessage> {
-    const { text, blocks, overflow } = toBlockKit(document);
+    const { text, blocks, overflow } = this.render(document);
     const answer = await this.call(() =>
       this.client.chat.postMessage({
         channel: thread.channel,
@@ -47,7 +62,7 @@ export class SlackChatPoster implements ChatPoster {
   }
 
   async update(message: MessageRef, document: ReplyDocument): Promise<void> {
-    const { text, blocks } = toBlockKit(document);
+    const { text, blocks } = this.render(document);
     await this.call(() => this.client.chat.update({ channel: message.channel, ts: message.ts, text, blocks } as Parameters<WebClient['chat']['update']>[0]));
   }
 

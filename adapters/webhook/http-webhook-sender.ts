@@ -1,4 +1,5 @@
 import type { WebhookAttemptOutcome, WebhookRequest, WebhookSender } from '../../domain/ports/webhook-sender.ts';
+import { scrubValueWith, secretScrubber, type Scrub } from '../../domain/secrets/scrub-secrets.ts';
 import { signWebhook } from './webhook-signature.ts';
 
 // One delivery attempt: a signed JSON POST (headers in webhook-signature.ts). Every failure
@@ -7,7 +8,8 @@ import { signWebhook } from './webhook-signature.ts';
 // body that is too big or not JSON, a bad URL. Redirects are not followed, because the
 // signed body would then go to a place the requester never named; a 3xx is reported with
 // where it pointed. Error text is built from the status, the reason phrase, the Location and
-// system error codes, and any occurrence of the secret in it is masked (SE4).
+// system error codes, and any occurrence of the secret in it is masked (SE4). The body is
+// scrubbed before it is signed and sent: known secret values and credential shapes never leave.
 
 export interface HttpWebhookSenderOptions {
   readonly secret: string;
@@ -16,6 +18,8 @@ export interface HttpWebhookSenderOptions {
   /** Milliseconds since the epoch. Default `Date.now`. */
   readonly clock?: () => number;
   readonly userAgent?: string;
+  /** Secret values to hide in bodies besides the signing secret (from `secretValuesOf(config)`). */
+  readonly secretValues?: readonly string[];
 }
 
 export const MAX_WEBHOOK_BODY_BYTES = 1024 * 1024;
@@ -65,6 +69,7 @@ export class HttpWebhookSender implements WebhookSender {
   private readonly timeoutMs: number;
   private readonly clock: () => number;
   private readonly userAgent: string;
+  private readonly scrub: Scrub;
 
   constructor(options: HttpWebhookSenderOptions) {
     if (options.secret === '') throw new Error('HttpWebhookSender needs a signing secret');
@@ -72,12 +77,13 @@ export class HttpWebhookSender implements WebhookSender {
     this.timeoutMs = options.timeoutMs ?? 10_000;
     this.clock = options.clock ?? Date.now;
     this.userAgent = options.userAgent ?? DEFAULT_USER_AGENT;
+    this.scrub = secretScrubber([options.secret, ...(options.secretValues ?? [])]);
   }
 
   async send(request: WebhookRequest): Promise<WebhookAttemptOutcome> {
     const target = this.checkUrl(request.url);
     if (typeof target !== 'string') return target;
-    const body = this.serialize(request.body);
+    const body = this.serialize(scrubValueWith(request.body, this.scrub));
     if (typeof body !== 'string') return body;
 
     const nowMs = this.clock();
@@ -159,7 +165,7 @@ export class HttpWebhookSender implements WebhookSender {
   }
 
   private failure(error: string, retryable: boolean, status?: number, retryAfter?: number): Failure {
-    const masked = error.split(this.secret).join('[redacted]');
+    const masked = this.scrub(error);
     return {
       delivered: false,
       ...(status === undefined ? {} : { status }),

@@ -4,6 +4,7 @@ import { toPublicEvent } from '../../domain/events/cloud-event.ts';
 import type { CheckpointStore } from '../../domain/ports/checkpoint-store.ts';
 import type { EventStore, GlobalPosition, RecordedEvent, Subscription } from '../../domain/ports/event-store.ts';
 import type { PublicEventSink } from '../../domain/ports/public-event-sink.ts';
+import { scrubValueWith, secretScrubber, type Scrub } from '../../domain/secrets/scrub-secrets.ts';
 import { backoffDelay, DEFAULT_BACKOFF, sleep, type BackoffOptions } from './backoff.ts';
 
 // Reactor: every recorded event, in log order, out to the public stream as a CloudEvent.
@@ -11,6 +12,8 @@ import { backoffDelay, DEFAULT_BACKOFF, sleep, type BackoffOptions } from './bac
 // is retried with backoff for as long as it takes, and the checkpoint never passes an event
 // that is not acked. Nothing is doubled for consumers: after a crash only the events since the
 // last checkpoint go out again, with the same ids, and the sink drops repeats by id.
+// The data goes out scrubbed (SE4): even an event recorded before executor output was scrubbed
+// at the source shows outside consumers no secret value or credential shape.
 
 export const PUBLIC_EVENTS_CHECKPOINT = 'public-events';
 
@@ -25,6 +28,8 @@ export interface PublicEventPublisherOptions {
   /** Besides the store's own checkpoint messages, save progress at least this often. */
   readonly checkpointIntervalMs?: number;
   readonly backoff?: BackoffOptions;
+  /** Secret values to hide in event data besides credential shapes (from `secretValuesOf(config)`). */
+  readonly secretValues?: readonly string[];
 }
 
 export interface PublicEventCounts {
@@ -47,9 +52,11 @@ export class PublicEventPublisher {
   private saved: GlobalPosition | undefined;
   private saving: Promise<void> = Promise.resolve();
   readonly counts: PublicEventCounts = { published: 0, duplicates: 0, skipped: 0 };
+  private readonly scrub: Scrub;
 
   constructor(private readonly options: PublicEventPublisherOptions) {
     this.checkpointName = options.checkpointName ?? PUBLIC_EVENTS_CHECKPOINT;
+    this.scrub = secretScrubber(options.secretValues ?? []);
   }
 
   async start(): Promise<void> {
@@ -108,9 +115,11 @@ export class PublicEventPublisher {
       this.options.logger.error({ eventId: event.id, type: event.type, stream: event.stream, position: event.position, reason: outgoing.left }, 'event has no public form; not published');
       return true;
     }
+    const { cloudEvent } = outgoing.right;
+    const scrubbed = { ...outgoing.right, cloudEvent: { ...cloudEvent, data: scrubValueWith(cloudEvent.data, this.scrub) } };
     for (let failures = 0; ; failures++) {
       try {
-        const result = signal.aborted ? 'stopped' : await Promise.race([this.options.sink.publish(outgoing.right), this.stopped]);
+        const result = signal.aborted ? 'stopped' : await Promise.race([this.options.sink.publish(scrubbed), this.stopped]);
         // Stopping while a publish is in flight: not counted as done; the next start sends it again.
         if (result === 'stopped') return false;
         if (result.duplicate) this.counts.duplicates++;

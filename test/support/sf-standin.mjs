@@ -25,6 +25,12 @@
 //                          wait       the deploy is still in progress when --wait runs out (exit 69)
 //                          garbage    prints something that is not JSON (exit 1)
 //   SF_STANDIN_DELAY_MS  milliseconds to sleep before answering (so a test can cancel mid-run)
+//   SF_STANDIN_LEAK_TOKEN  an error also prints the org's access token, as sf has done in error
+//                        output: in the message, in a `data.accessToken` field and as an
+//                        `Authorization: Bearer` line on stderr. `1` prints LEAKED_ACCESS_TOKEN
+//                        below; any other value is printed as the token itself.
+//   SF_STANDIN_LEAK_FILE   an error's message and stderr also carry this file's text (whatever
+//                        else a test wants an sf error to print: other tokens, keys, URLs)
 //
 // A deploy counts the components of the project in the working directory (one per
 // `*-meta.xml` under force-app/) and needs sfdx-project.json there, as sf does.
@@ -70,7 +76,20 @@ function finish(exitCode, envelope, human) {
   process.exitCode = exitCode;
 }
 
+/** A made-up Salesforce access token (org id, `!`, token) for SF_STANDIN_LEAK_TOKEN=1. */
+export const LEAKED_ACCESS_TOKEN = '00D5g000004LEAKAB!AQ0AQPlantedAccessTokenFromTheSfStandIn.x9Yq2Zr7';
+const leakedToken = env.SF_STANDIN_LEAK_TOKEN === '1' ? LEAKED_ACCESS_TOKEN : env.SF_STANDIN_LEAK_TOKEN;
+
 function error(name, message, { exitCode = 1, actions = [] } = {}) {
+  if (leakedToken) {
+    message = `${message} (request with session ${leakedToken} refused)`;
+    process.stderr.write(`DEBUG request headers: Authorization: Bearer ${leakedToken}\n`);
+  }
+  if (env.SF_STANDIN_LEAK_FILE) {
+    const extra = readFileSync(env.SF_STANDIN_LEAK_FILE, 'utf8');
+    message = `${message}\n${extra}`;
+    process.stderr.write(extra);
+  }
   finish(
     exitCode,
     {
@@ -82,6 +101,7 @@ function error(name, message, { exitCode = 1, actions = [] } = {}) {
       name,
       status: exitCode,
       actions,
+      ...(leakedToken ? { data: { accessToken: leakedToken, instanceUrl: 'https://standin.my.salesforce.com' } } : {}),
       stack: `${name}: ${message}\n    at sf-standin`,
       warnings: [],
     },

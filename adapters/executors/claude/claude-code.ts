@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { ExecutionFailed, type ExecutionContext, type Executor } from '../../../domain/ports/executor.ts';
+import { secretScrubber } from '../../../domain/secrets/scrub-secrets.ts';
 import { LineTail, runForExecutor, safeEnv, type RunResult } from '../process.ts';
 import { gitRunner, repositoryParameter, resolveInWorkspace } from '../workspace.ts';
 import { changedFiles, snapshotTree } from './changed-files.ts';
@@ -143,7 +144,6 @@ function claudeEnvironment(): { env: NodeJS.ProcessEnv; secrets: string[] } {
   return { env: safeEnv({ ...own, DISABLE_AUTOUPDATER: '1', DISABLE_TELEMETRY: '1' }), secrets };
 }
 
-const redactor = (secrets: readonly string[]) => (text: string) => secrets.reduce((out, secret) => out.split(secret).join('[redacted]'), text);
 
 /** The prompt as Claude gets it: the request, the focus, and the context values as JSON, within the argument limit. */
 export function composePrompt(params: ClaudeCodeParams): string {
@@ -235,7 +235,7 @@ async function execute(params: ClaudeCodeParams, context: ExecutionContext): Pro
   const before = await snapshotTree(git, context.signal);
   const program = claudeProgram(context);
   const { env, secrets } = claudeEnvironment();
-  const redact = redactor(secrets);
+  const redact = secretScrubber(secrets);
   context.progress({ stage: 'prepare', fraction: 1, details: `${params.mode} mode` });
 
   context.progress({ stage: 'run', fraction: 0, details: `claude (${params.mode})` });
@@ -282,5 +282,6 @@ export const claudeCode = {
   sideEffects: true,
   /** A second edit run would change the code again; the read-only modes repeat nothing. */
   rerunSafe: (params: ClaudeCodeParams) => params.mode !== 'edit',
+  sideEffectClass: (params: ClaudeCodeParams) => (params.mode === 'edit' ? 'code-change' : 'read-only'),
   execute,
 } satisfies Executor<ClaudeCodeParams, ClaudeCodeResult>;
