@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { App, LogLevel, type Logger as BoltLogger } from '@slack/bolt';
+import { App, HTTPReceiver, LogLevel, type Logger as BoltLogger, type RespondFn } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
 import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
@@ -13,7 +13,10 @@ import { RERUN_ACTION_ID } from '../../domain/replies/result-reply.ts';
 import { APPROVE_GATE_ACTION, CANCEL_WORKFLOW_ACTION, parseGateActionValue, REJECT_GATE_ACTION } from '../../domain/replies/workflow-replies.ts';
 import type { ReplyDocument } from '../../domain/replies/reply-document.ts';
 import { OUTCOME_ACTIONS, parseOutcomeActionValue, RESOLUTION_OF_ACTION } from '../../domain/replies/unknown-outcome-reply.ts';
+import { isValidId } from '../../domain/streams.ts';
 import { toBlockKit } from './block-kit.ts';
+import { readMessageFields, replyPlaceOf } from './slack-message-fields.ts';
+import { guardSlackRequests } from './slack-request-guard.ts';
 
 // Slack in: Bolt 5 over HTTP (signature checked by Bolt's receiver, five-minute window) or
 // Socket Mode when an app token is set. Mentions, direct messages and replies in our threads
@@ -51,6 +54,15 @@ const envelopeOf = (body: unknown): { eventId: string; team: string } => {
   return { eventId: event_id ?? '', team: team_id ?? '' };
 };
 
+const NOT_OURS = 'That button is not one of ours; nothing was done.';
+
+/** A button value that must be an aggregate id (a task, plan or workflow). */
+const idValueOf = (action: unknown): { ok: true; value: string } | { ok: false; problem: string } => {
+  const value = (action as { value?: unknown }).value;
+  if (typeof value !== 'string' || value === '') return { ok: false, problem: 'it carries no value' };
+  return isValidId(value) ? { ok: true, value } : { ok: false, problem: 'its value is not an id' };
+};
+
 const MENTION = /<@[A-Z0-9]+(?:\|[^>]*)?>/g;
 const withoutMentions = (text: string): string => text.replace(MENTION, ' ').replace(/\s+/g, ' ').trim();
 
@@ -58,8 +70,7 @@ export async function startSlackFrontEnd(options: SlackFrontEndOptions): Promise
   const { logger, intake } = options;
   const app = new App({
     token: options.botToken,
-    signingSecret: options.signingSecret,
-    ...(options.appToken ? { appToken: options.appToken, socketMode: true } : {}),
+    ...(options.appToken ? { appToken: options.appToken, socketMode: true, signingSecret: options.signingSecret } : { receiver: guardedReceiver(options) }),
     clientOptions: { slackApiUrl: options.apiUrl },
     logger: boltLogger(logger),
     logLevel: LogLevel.WARN,
@@ -82,7 +93,7 @@ export async function startSlackFrontEnd(options: SlackFrontEndOptions): Promise
       outcome = await intake.receive(message);
     } catch (error) {
       logger.error({ err: error, channel: message.channel, ts: message.messageTs }, 'could not take a Slack message');
-      await say({ text: 'Sorry, something went wrong while taking that request; please try again.', thread_ts: message.threadTs }).catch(() => undefined);
+      await say({ text: `I could not take that request (${(error as Error).message}); please try again.`, thread_ts: message.threadTs }).catch(() => undefined);
       return;
     }
     logger.debug({ outcome: outcome.kind, channel: message.channel, ts: message.messageTs }, 'Slack message taken');
@@ -91,18 +102,30 @@ export async function startSlackFrontEnd(options: SlackFrontEndOptions): Promise
     if (outcome.kind === 'answered') await say({ text: outcome.message, thread_ts: message.threadTs });
   };
 
+  /** A malformed event: said in its thread where there is one to answer in and `answer` is true, else logged. */
+  const malformed = async (kind: string, event: unknown, problem: string, answer: boolean): Promise<void> => {
+    const place = answer ? replyPlaceOf(event) : undefined;
+    logger.warn({ kind, problem, replied: place !== undefined }, 'malformed Slack event');
+    if (!place) return;
+    await app.client.chat
+      .postMessage({ channel: place.channel, thread_ts: place.threadTs, text: `I could not read that ${kind}: ${problem}.` })
+      .catch((error: unknown) => logger.warn({ err: error, kind }, 'could not answer a malformed Slack event'));
+  };
+
   app.event('app_mention', async ({ event, body, context, say }) => {
     const envelope = envelopeOf(body);
     if (!firstDelivery(envelope.eventId, context.retryNum)) return;
-    if (!event.user || !event.ts) return;
+    const read = readMessageFields(event);
+    if (!read.ok) return malformed('mention', event, read.problem, true);
+    const { fields } = read;
     await take(
       {
         source: 'slack',
-        channel: event.channel,
-        threadTs: event.thread_ts ?? event.ts,
-        messageTs: event.ts,
-        user: event.user,
-        text: withoutMentions(event.text ?? ''),
+        channel: fields.channel,
+        threadTs: fields.thread_ts ?? fields.ts,
+        messageTs: fields.ts,
+        user: fields.user,
+        text: withoutMentions(fields.text),
         metadata: envelope,
       },
       say,
@@ -112,22 +135,26 @@ export async function startSlackFrontEnd(options: SlackFrontEndOptions): Promise
   app.message(async ({ message, body, context, say }) => {
     // People only: no edits, deletions, joins, or bots (ourselves included).
     if (message.subtype !== undefined || 'bot_id' in message) return;
-    const m = message as { user?: string; text?: string; ts: string; thread_ts?: string; channel: string; channel_type?: string };
-    if (!m.user || m.user === context.botUserId) return;
-    const text = m.text ?? '';
+    const m = message as unknown as Record<string, unknown>;
+    if (context.botUserId && m.user === context.botUserId) return;
+    const text = typeof m.text === 'string' ? m.text : '';
     const direct = m.channel_type === 'im';
     // In channels a mention arrives as app_mention too; that copy is the one taken.
-    if (!direct && (!m.thread_ts || (context.botUserId && text.includes(`<@${context.botUserId}>`)))) return;
+    if (!direct && (m.thread_ts === undefined || (context.botUserId && text.includes(`<@${context.botUserId}>`)))) return;
     const envelope = envelopeOf(body);
     if (!firstDelivery(envelope.eventId, context.retryNum)) return;
+    const read = readMessageFields(m);
+    // A reply in someone else's thread is not ours to answer; a direct message is.
+    if (!read.ok) return malformed('message', m, read.problem, direct);
+    const { fields } = read;
     await take(
       {
         source: 'slack',
-        channel: m.channel,
-        threadTs: m.thread_ts ?? m.ts,
-        messageTs: m.ts,
-        user: m.user,
-        text: withoutMentions(text),
+        channel: fields.channel,
+        threadTs: fields.thread_ts ?? fields.ts,
+        messageTs: fields.ts,
+        user: fields.user,
+        text: withoutMentions(fields.text),
         continueOnly: !direct,
         metadata: envelope,
       },
@@ -150,17 +177,18 @@ export async function startSlackFrontEnd(options: SlackFrontEndOptions): Promise
 
   app.action(CANCEL_ACTION_ID, async ({ ack, action, body, respond }) => {
     await ack();
-    const taskId = (action as { value?: string }).value;
-    if (!taskId) return;
-    const text = await intake.cancelTask(taskId, body.user.id).catch((error: unknown) => `Could not cancel: ${(error as Error).message}`);
+    const taskId = idValueOf(action);
+    if (!taskId.ok) return notOurs(respond, CANCEL_ACTION_ID, taskId.problem);
+    const text = await intake.cancelTask(taskId.value, body.user.id).catch((error: unknown) => `Could not cancel: ${(error as Error).message}`);
     await respond({ text, response_type: 'ephemeral', replace_original: false });
   });
 
   app.action(RERUN_ACTION_ID, async ({ ack, action, body, respond }) => {
     await ack();
-    const taskId = (action as { value?: string }).value;
+    const value = idValueOf(action);
     const actionTs = (action as { action_ts?: string }).action_ts ?? String(Date.now() / 1000);
-    if (!taskId) return;
+    if (!value.ok) return notOurs(respond, RERUN_ACTION_ID, value.problem);
+    const taskId = value.value;
     const outcome = await intake.rerunTask(taskId, body.user.id, actionTs).catch((error: unknown): IntakeOutcome => ({ kind: 'refused', conversationId: '', message: (error as Error).message }));
     const text = outcome.kind === 'rerun' ? `Running it again as task ${outcome.taskId}.` : outcome.kind === 'refused' ? `Could not run it again: ${outcome.message}` : 'Already running it again.';
     await respond({ text, response_type: 'ephemeral', replace_original: false });
@@ -171,8 +199,8 @@ export async function startSlackFrontEnd(options: SlackFrontEndOptions): Promise
   const decided = (actionId: string, decide: (value: string, user: string) => Promise<string>) =>
     app.action(actionId, async ({ ack, action, body, respond }) => {
       await ack();
-      const value = (action as { value?: string }).value;
-      if (!value) return;
+      const value = (action as { value?: unknown }).value;
+      if (typeof value !== 'string' || value === '') return notOurs(respond, actionId, 'it carries no value');
       const text = await decide(value, body.user.id).catch((error: unknown) => {
         logger.error({ err: error, actionId }, 'a decision failed');
         return `Sorry, that did not work: ${(error as Error).message}`;
@@ -182,18 +210,19 @@ export async function startSlackFrontEnd(options: SlackFrontEndOptions): Promise
     });
   const onGate = (decision: Decision) => async (value: string, user: string) => {
     const gate = parseGateActionValue(value);
-    return gate ? options.decisions.decideGate(gate.workflowId, gate.stepId, gate.visit, user, decision) : 'That button is not one of ours.';
+    return gate ? options.decisions.decideGate(gate.workflowId, gate.stepId, gate.visit, user, decision) : NOT_OURS;
   };
-  decided(RUN_PLAN_ACTION, (planId, user) => options.decisions.decidePlan(planId, user, 'approve', 'button'));
-  decided(REJECT_PLAN_ACTION, (planId, user) => options.decisions.decidePlan(planId, user, 'reject', 'button'));
+  const withId = (decide: (id: string, user: string) => Promise<string>) => async (value: string, user: string) => (isValidId(value) ? decide(value, user) : NOT_OURS);
+  decided(RUN_PLAN_ACTION, withId((planId, user) => options.decisions.decidePlan(planId, user, 'approve', 'button')));
+  decided(REJECT_PLAN_ACTION, withId((planId, user) => options.decisions.decidePlan(planId, user, 'reject', 'button')));
   decided(APPROVE_GATE_ACTION, onGate('approve'));
   decided(REJECT_GATE_ACTION, onGate('reject'));
-  decided(CANCEL_WORKFLOW_ACTION, (workflowId, user) => options.decisions.cancelWorkflow(workflowId, user));
+  decided(CANCEL_WORKFLOW_ACTION, withId((workflowId, user) => options.decisions.cancelWorkflow(workflowId, user)));
   // The one deciding is the user Bolt verified the click came from, never a field of the payload.
   for (const actionId of OUTCOME_ACTIONS) {
     decided(actionId, async (value, user) => {
       const outcome = parseOutcomeActionValue(value);
-      return outcome ? options.decisions.resolveOutcome(outcome.taskId, outcome.attempt, user, RESOLUTION_OF_ACTION[actionId]) : 'That button is not one of ours.';
+      return outcome ? options.decisions.resolveOutcome(outcome.taskId, outcome.attempt, user, RESOLUTION_OF_ACTION[actionId]) : NOT_OURS;
     });
   }
 
@@ -201,10 +230,27 @@ export async function startSlackFrontEnd(options: SlackFrontEndOptions): Promise
     logger.error({ err: error }, 'Slack listener failed');
   });
 
+  /** A button press whose value is not one this product put there: said to the one who pressed it. */
+  const notOurs = async (respond: RespondFn, actionId: string, problem: string): Promise<void> => {
+    logger.warn({ actionId, problem }, 'a button press not of ours');
+    await respond({ text: `That button is not one of ours (${problem}); nothing was done.`, response_type: 'ephemeral', replace_original: false }).catch((error: unknown) =>
+      logger.warn({ err: error, actionId }, 'could not answer a button press'),
+    );
+  };
+
   const started = options.appToken ? await app.start() : await app.start({ port: options.port, host: options.host });
   const port = options.appToken ? undefined : ((started as Server).address() as AddressInfo).port;
   logger.info({ mode: options.appToken ? 'socket' : 'http', port }, 'Slack front end listening');
   return { port, client: app.client, stop: () => app.stop() as Promise<void> };
+}
+
+const EVENTS_ENDPOINT = '/slack/events';
+
+/** Bolt's HTTP receiver with its request listener behind the checks of slack-request-guard.ts. */
+function guardedReceiver(options: SlackFrontEndOptions): HTTPReceiver {
+  const receiver = new HTTPReceiver({ signingSecret: options.signingSecret, endpoints: EVENTS_ENDPOINT, logger: boltLogger(options.logger) });
+  receiver.requestListener = guardSlackRequests(receiver.requestListener, { signingSecret: options.signingSecret, endpoint: EVENTS_ENDPOINT, logger: options.logger.child({ component: 'slack-http' }) });
+  return receiver;
 }
 
 function rendered(document: ReplyDocument): { text: string; blocks: unknown[] } {

@@ -1,11 +1,13 @@
 import type { Msg, NatsConnection, Subscription } from 'nats';
 import type { Logger } from 'pino';
 import type { Doc } from './projection.ts';
-import { querySchema, type QueryAnswer } from './query-protocol.ts';
+import { MAX_QUERY_BYTES, querySchema, type QueryAnswer } from './query-protocol.ts';
 import type { ReadModelBucket } from './read-model-storage.ts';
 
 // Answers `<prefix>.query.<model>` from the bucket each model is serving from right now, so a
-// rebuild's swap is invisible to callers. Responders of the role share a queue group.
+// rebuild's swap is invisible to callers. Responders of the role share a queue group. Whatever
+// arrives (too large, not JSON, the wrong shape, a key the store cannot hold) gets a typed
+// error answer; nothing a caller sends ends the responder.
 
 export interface QueryResponderOptions {
   readonly nc: NatsConnection;
@@ -27,7 +29,10 @@ export class QueryResponder {
     const prefix = this.options.prefix ?? 'orch';
     this.subscription = this.options.nc.subscribe(`${prefix}.query.*`, {
       queue: `${prefix}.queries`,
-      callback: (_error, message) => void this.answer(message),
+      callback: (error, message) => {
+        if (error) this.options.logger.warn({ err: error }, 'query subscription error');
+        else void this.answer(message);
+      },
     });
   }
 
@@ -44,11 +49,18 @@ export class QueryResponder {
       this.options.logger.error({ err: error, model }, 'query failed');
       answer = { status: 'error', code: 'QueryFailed', message: `the ${model} model could not be read: ${(error as Error).message}` };
     }
-    message.respond(encoder.encode(JSON.stringify(answer)));
+    // A message published without a reply subject has no one to answer.
+    if (!message.reply) return;
+    try {
+      message.respond(encoder.encode(JSON.stringify(answer)));
+    } catch (error) {
+      this.options.logger.warn({ err: error, model }, 'could not answer a query');
+    }
   }
 
   private async query(model: string, data: Uint8Array): Promise<QueryAnswer> {
-    if (!this.options.models.includes(model)) return { status: 'error', code: 'UnknownModel', message: `no read model named "${model}"; models: ${this.options.models.join(', ')}` };
+    if (data.length > MAX_QUERY_BYTES) return { status: 'error', code: 'PayloadTooLarge', message: `the query is ${data.length} bytes; at most ${MAX_QUERY_BYTES} are accepted` };
+    if (!this.options.models.includes(model)) return { status: 'error', code: 'UnknownModel', message: `no read model named ${JSON.stringify(model.slice(0, 100))}; models: ${this.options.models.join(', ')}` };
     let input: unknown;
     try {
       input = JSON.parse(new TextDecoder().decode(data));

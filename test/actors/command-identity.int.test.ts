@@ -5,6 +5,7 @@ import { workflowAggregate } from '../../actors/aggregates/workflow.ts';
 import { taskAggregate } from '../../actors/aggregates/task.ts';
 import { AggregateHost, MAX_COMMAND_BYTES } from '../../actors/runtime/aggregate-host.ts';
 import { CommandClient } from '../../actors/runtime/command-client.ts';
+import { startUnknownCategoryDoor } from '../../actors/runtime/unknown-category-door.ts';
 import { JetStreamEventStore } from '../../adapters/jetstream/jetstream-event-store.ts';
 import { systemClock } from '../../domain/ports/clock.ts';
 import { streamName } from '../../domain/streams.ts';
@@ -35,6 +36,7 @@ describe('identity and the door of the aggregate host', () => {
       host.start();
       hosts.push(host as never);
     }
+    startUnknownCategoryDoor(nc, 'orch', ['workflow', 'task'], logger);
     await nc.flush();
     client = new CommandClient(nc);
   });
@@ -89,5 +91,11 @@ describe('identity and the door of the aggregate host', () => {
     const admitted = await send('task', admittedId, 'QueueTask', 'U-req', { taskType: 'run-tests', pool: 'local-ops', payload: { repository: 'acme' }, timeoutMs: 60_000, requestedBy: 'U-req' });
     expect(admitted.status).toBe('accepted');
     expect((await eventsOf(streamName('task', admittedId))).map((e) => e.type)).toEqual(['TaskQueued']);
+  });
+
+  it('a command to a category no aggregate hosts gets a typed UnknownCategory, and hosted categories still get their host', async () => {
+    expect(await send('nope', 'x1', 'DoIt', 'U-req', {})).toMatchObject({ status: 'rejected', code: 'UnknownCategory' });
+    const id = `w-${crypto.randomUUID()}`;
+    expect(await send('workflow', id, 'StartWorkflow', 'U-req', { definition: gated, requestedBy: 'U-req' })).toMatchObject({ status: 'accepted', events: 2 });
   });
 });
