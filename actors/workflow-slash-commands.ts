@@ -1,4 +1,5 @@
 import { isLeft } from 'fp-ts/lib/Either.js';
+import { applyGatePolicy, gateApprovers, mayCancel, mayStart, workflowSteps, type ClassifyTask, type Policy, type PolicyRefusal } from '../domain/policy/index.ts';
 import type { Logger } from 'pino';
 import type { EventStore } from '../domain/ports/event-store.ts';
 import { isValidId } from '../domain/streams.ts';
@@ -27,6 +28,10 @@ export interface WorkflowDesk {
   readonly newWorkflowId?: () => string;
   /** DRY_RUN: every workflow started here is a dry run. */
   readonly dryRun?: boolean;
+  /** The deployment's checks of a compiled request (task types, pools, parameters, workspace paths), answered before anything is sent. */
+  readonly checkRequest?: (definition: CompiledWorkflow) => Promise<{ readonly code: string; readonly message: string } | undefined>;
+  /** Who may start and cancel what, and whom gates may name; without one only the deciders' rules apply. */
+  readonly policy?: { readonly rules: Policy; readonly classify: ClassifyTask };
 }
 
 const ephemeral = (text: string): SlashAnswer => ({ text, visibility: 'ephemeral' });
@@ -62,6 +67,18 @@ export function workflowSubcommands(desk: WorkflowDesk): Readonly<Record<'list' 
   const failure = (reply: Exclude<CommandReply, { status: 'accepted' }>): string =>
     reply.status === 'invalid' ? `InvalidCommand: ${reply.errors.join('; ')}` : `${reply.code}: ${reply.message}`;
 
+  const notAuthorized = (what: string, refused: PolicyRefusal): SlashAnswer => ephemeral(`${what}: NotAuthorized: ${refused.message}`);
+
+  /** The policy before anything is sent: may this person start it, and its gates held to the policy's approvers. */
+  const police = (templateId: string, definition: CompiledWorkflow, request: SlashRequest): { definition: CompiledWorkflow } | { refused: PolicyRefusal } => {
+    if (!desk.policy) return { definition };
+    const { rules, classify } = desk.policy;
+    const may = mayStart(rules, { actor: request.user, template: templateId, steps: workflowSteps(definition, classify) });
+    if (isLeft(may)) return { refused: may.left };
+    const gated = applyGatePolicy(rules, definition, classify);
+    return isLeft(gated) ? { refused: gated.left } : { definition: gated.right };
+  };
+
   const list: SlashHandler = async () => ephemeral(describeTemplates(workflowTemplates, desk.registry));
 
   const startCompiled = async (templateId: string, definition: CompiledWorkflow, values: SuppliedValues, request: SlashRequest, dryRun: boolean): Promise<{ id: string; reply: CommandReply }> => {
@@ -82,8 +99,12 @@ export function workflowSubcommands(desk: WorkflowDesk): Readonly<Record<'list' 
     if (problems.length > 0) return ephemeral([`Cannot start ${templateId}:`, ...problems.map((p) => `• ${p}`), 'Values are given as key=value, quoted when they hold spaces: key="a b".'].join('\n'));
     const compiled = compileTemplate(templateId, values, desk.registry);
     if (isLeft(compiled)) return ephemeral([`Cannot start ${templateId}:`, ...compiled.left.map((e) => `• ${e.code}: ${e.message}`)].join('\n'));
+    const unfit = await desk.checkRequest?.(compiled.right);
+    if (unfit) return ephemeral(`Cannot start ${templateId}:\n• ${unfit.code}: ${unfit.message}`);
+    const policed = police(templateId, compiled.right, request);
+    if ('refused' in policed) return notAuthorized(`Workflow ${templateId} was not started`, policed.refused);
     try {
-      const { id, reply } = await startCompiled(templateId, compiled.right, values, request, dryRun);
+      const { id, reply } = await startCompiled(templateId, policed.definition, values, request, dryRun);
       if (reply.status !== 'accepted') return ephemeral(`Workflow ${templateId} was not started: ${failure(reply)}`);
       const how = dryRun ? ' as a dry run: steps that change something outside are recorded, not run' : '';
       return ephemeral(`Started workflow ${id} (${templateById(templateId)!.title})${how}. /workflow status ${id} shows how it goes; /workflow cancel ${id} stops it.`);
@@ -117,6 +138,12 @@ export function workflowSubcommands(desk: WorkflowDesk): Readonly<Record<'list' 
     if (id === undefined) return ephemeral('Which workflow? /workflow cancel <id>');
     if (!isValidId(id)) return noWorkflow(id);
     try {
+      if (desk.policy) {
+        const state = await readAggregateState(desk.store, workflowAggregate, id, desk.logger);
+        if (state.status === 'none') return noWorkflow(id);
+        const may = mayCancel(desk.policy.rules, request.user, { requestedBy: state.requestedBy, approvers: gateApprovers(state.definition) });
+        if (isLeft(may)) return notAuthorized(`Workflow ${id} was not cancelled`, may.left);
+      }
       const reply = await send(id, 'CancelWorkflow', request, { reason: `cancelled by ${request.user} with /workflow cancel`, requestedBy: request.user });
       if (reply.status === 'accepted') return reply.events > 0 ? ephemeral(`Cancelled workflow ${id}.`) : alreadyFinished(id);
       if (reply.status === 'rejected' && (reply.code === 'NotFound' || reply.code === 'WorkflowNotFound')) return noWorkflow(id);

@@ -6,7 +6,7 @@ import { DecisionDesk } from '../actors/decision-desk.ts';
 import type { BudgetCaps } from '../actors/paid-run-budget.ts';
 import { PlanningDesk } from '../actors/planning-desk.ts';
 import { anthropicPlanner } from '../adapters/anthropic/anthropic-planner.ts';
-import { executors, sideEffectingTaskTypes, taskTypes } from '../adapters/executors/registry.ts';
+import { executors, sideEffectClassFor } from '../adapters/executors/registry.ts';
 import { offlinePlanner } from '../adapters/offline-planner/offline-planner.ts';
 import type { Planner } from '../domain/ports/planner.ts';
 import type { GateRules } from '../domain/workflow/index.ts';
@@ -16,7 +16,12 @@ import { TOTALS_KEY, type TaskTotals } from '../projections/models/task-stats.ts
 import { QueryClient } from '../projections/runtime/query-client.ts';
 import type { RoleContext } from './role-context.ts';
 import { taskRoutes } from './task-routes.ts';
+import { gatedRegistry } from './gate-requirements.ts';
 import { POOLS, workerCount } from './pools.ts';
+import { gateRequirements as policyGates } from '../domain/policy/index.ts';
+import { classifyTask } from './policy/classify-task.ts';
+import { policyFor } from './policy/load-policy.ts';
+import { workflowRequestCheck } from './doors/workflow-request-check.ts';
 
 // What every front end (Slack, console) talks to: the conversation intake and the slash
 // command table, wired to this deployment's task types, pools and read models.
@@ -36,11 +41,13 @@ export function conversationIntake(context: RoleContext, replyTarget: (message: 
       planner: planner(config),
       registry: executors,
       // "Run this plan" is the requester's to press; gates inside the workflow follow WORKFLOW_* (see planGates).
-      approvalRules: { costThresholdUsd: config.workflows.planCostThresholdUsd, requesterMayApprove: true },
+      // The policy's approvers for the plan's kind of work replace that where it names some.
+      approvalRules: { costThresholdUsd: config.workflows.planCostThresholdUsd, requesterMayApprove: true, gates: policyGates(policyFor(config)), classify: sideEffectClassFor },
       caps: budgetCaps(config),
       logger: logger.child({ component: 'planning' }),
     }),
     decisions: decisionDesk(context),
+    policy: { rules: policyFor(config), sideEffectOf: sideEffectClassFor },
   });
 }
 
@@ -51,6 +58,7 @@ export const decisionDesk = ({ config, nc, store, logger }: RoleContext): Decisi
     logger: logger.child({ component: 'decisions' }),
     // Unknown outcomes of side-effecting tasks are decided under the same rule as approval gates.
     outcomeDeciders: { ...(config.workflows.approvers ? { approvers: config.workflows.approvers } : {}), requesterMayApprove: config.workflows.requesterMayApprove },
+    policy: { rules: policyFor(config), classify: classifyTask },
   });
 
 /** The month's caps from COST_BUDGET_*; undefined when no monthly budget is set (spending recorded, never capped). */
@@ -97,9 +105,13 @@ export function slashCommandTable(context: RoleContext, frontEnd: string) {
     commands: new CommandClient(nc, config.prefix),
     store,
     logger: logger.child({ component: 'slash-workflows' }),
-    registry: { taskTypes, sideEffecting: sideEffectingTaskTypes },
+    // Templates compile with the policy's gates (gate-requirements.ts).
+    registry: gatedRegistry(config),
     maxExecutionMs: config.workflows.maxExecutionTimeMs,
     dryRun: config.features.dryRun,
+    // Refused when asked, not when a step runs: what the workflow door checks, and repositories in the workspace when it is here.
+    checkRequest: workflowRequestCheck(config),
+    policy: { rules: policyFor(config), classify: classifyTask },
   };
-  return slashCommands(status, workflows);
+  return slashCommands(status, workflows, policyFor(config));
 }

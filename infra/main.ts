@@ -13,7 +13,11 @@ import { createLogger } from './logging.ts';
 import { installProcessGuard } from './process-guard.ts';
 import { connectNats } from './nats/connect-nats.ts';
 import { NatsStoreInUse } from './nats/store-lock.ts';
+import { EmbeddedCredentialsUnreadable } from './nats/embedded-credentials.ts';
+import { InvalidNatsCredentials } from './nats/nats-auth.ts';
 import { NatsServerFailedToStart, NatsServerMissing, startEmbeddedNatsServer, type EmbeddedNatsServer } from './nats/embedded-nats-server.ts';
+import { secretValuesOf } from './secret-values.ts';
+import { policyFor } from './policy/load-policy.ts';
 
 /** Ctrl-C to exit: the whole product stops within this, its nats-server last. */
 const SHUTDOWN_DEADLINE_MS = 3_500;
@@ -30,6 +34,8 @@ async function main(): Promise<void> {
   const logger = createLogger({
     level: config.logLevel,
     name: 'orchestrator',
+    // The embedded server's passwords are not known yet on a first start; they are never logged.
+    secretValues: secretValuesOf(config),
     ...(console_ ? { destination: pino.destination({ dest: logFile, mkdir: true, sync: false }) } : {}),
   });
   installProcessGuard({ logger, context: { process: 'main' } });
@@ -42,7 +48,7 @@ async function main(): Promise<void> {
   try {
     let server: EmbeddedNatsServer | undefined;
     if (config.nats.embedded) {
-      server = await startEmbeddedNatsServer({ dataDir: config.dataDir });
+      server = await startEmbeddedNatsServer({ dataDir: config.dataDir, identities: { prefix: config.prefix, producers: config.nats.apiProducers } });
       shutdown.add(() => server!.stop());
       logger.info({ url: server.url, natsPid: server.pid, storeDir: server.storeDir }, 'embedded nats-server started');
       if (server.stoppedLeftovers.length > 0) logger.warn({ pids: server.stoppedLeftovers }, 'stopped a nats-server left on this store by an earlier run');
@@ -52,7 +58,8 @@ async function main(): Promise<void> {
       shutdown.add(() => rm(urlFile, { force: true }));
     }
     const servers = server ? [server.url] : config.nats.servers;
-    const nc: NatsConnection = await connectNats(servers, { name: 'orchestrator' });
+    const auth = server?.service ? ({ kind: 'user', ...server.service } as const) : config.nats.auth;
+    const nc: NatsConnection = await connectNats(servers, { name: 'orchestrator', auth });
     shutdown.add(() => nc.drain());
     void nc.closed().then((error) => {
       if (!shutdown.shuttingDown) void shutdown.run(`NATS connection closed${error ? `: ${error.message}` : ''}`, 1);
@@ -96,7 +103,7 @@ async function main(): Promise<void> {
       }
     }
   } catch (error) {
-    if (error instanceof NatsServerMissing || error instanceof NatsServerFailedToStart || error instanceof NatsStoreInUse) {
+    if (error instanceof NatsServerMissing || error instanceof NatsServerFailedToStart || error instanceof NatsStoreInUse || error instanceof EmbeddedCredentialsUnreadable || error instanceof InvalidNatsCredentials) {
       logger.fatal(error.message);
       console.error(error.message);
     } else {
@@ -120,7 +127,10 @@ function onceRequest(args: readonly string[]): string | undefined {
 
 function loadConfigOrExit(): Config {
   try {
-    return loadConfig();
+    const config = loadConfig();
+    // A policy file that does not read stops the start, every problem listed (it is a ConfigError).
+    policyFor(config);
+    return config;
   } catch (error) {
     if (error instanceof ConfigError) {
       // One readable line, no stack trace: the operator fixes the variable and starts again.

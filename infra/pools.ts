@@ -4,4 +4,4 @@ import type { Config } from './config/schema.ts';
 export const POOLS = ['local-ops', 'salesforce', 'claude'] as const;
 
 export const workerCount = (config: Config, pool: string): number =>
-  pool === 'local-ops' ? config.work.localWorkerCount : pool === 'salesforce' ? config.work.salesforceWorkerCount : 1;
+  pool === 'local-ops' ? config.work.localWorkerCount : pool === 'salesforce' ? config.work.salesforceWorkerCount : config.work.claudeWorkerCount;

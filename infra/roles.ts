@@ -1,7 +1,9 @@
 import { hostname } from 'node:os';
 import { aggregates } from '../actors/aggregates/index.ts';
+import { startUnknownCategoryDoor } from '../actors/runtime/unknown-category-door.ts';
 import { AggregateHost } from '../actors/runtime/aggregate-host.ts';
 import { CommandClient } from '../actors/runtime/command-client.ts';
+import { CommandGateway } from '../actors/command-gateway.ts';
 import { readAggregateState } from '../actors/runtime/aggregate-reader.ts';
 import { taskAggregate } from '../actors/aggregates/task.ts';
 import { TaskDispatcher } from '../actors/task-dispatcher.ts';
@@ -22,6 +24,10 @@ import { startSlack } from './slack-role.ts';
 import { startPlanRunner } from './plan-runner-role.ts';
 import { startWorkflowEngine } from './workflow-engine-role.ts';
 import { warnOfFewerReplicas } from './nats/replica-check.ts';
+import { secretValuesOf } from './secret-values.ts';
+import { admissionsFor } from './doors/admissions.ts';
+import { policyAuthorizer } from './policy/gateway-authorize.ts';
+import { policyFor } from './policy/load-policy.ts';
 
 // Process roles. Embedded mode runs them all in one process; production starts them apart,
 // as many processes of each as load needs (`aggregates`, `workers:<pool>`); `dispatcher`,
@@ -55,10 +61,22 @@ export async function startRole(role: Role, context: RoleContext): Promise<Stop>
   }
   if (role === 'aggregates') {
     const snapshots = await KvSnapshotStore.connect(nc, config.prefix, { replicas: config.nats.replicas });
-    const hosts = aggregates.map((definition) => new AggregateHost({ nc, store, definition, clock: systemClock, logger: logger.child({ role, category: definition.category }), prefix: config.prefix, snapshots }));
+    const doorOf = admissionsFor(config);
+    const hosts = aggregates.map((definition) => {
+      const admit = doorOf(definition.category);
+      return new AggregateHost({ nc, store, definition, clock: systemClock, logger: logger.child({ role, category: definition.category }), prefix: config.prefix, snapshots, ...(admit ? { admit } : {}) });
+    });
     hosts.forEach((h) => h.start());
+    const unknownCategories = startUnknownCategoryDoor(nc, config.prefix, aggregates.map((a) => a.category), logger.child({ role }));
+    // Outside producers' commands come in through the gateway, with the actor their credential names.
+    const gateway = new CommandGateway({ nc, commands: new CommandClient(nc, config.prefix), authorize: policyAuthorizer(policyFor(config)), categories: aggregates.map((a) => a.category), logger: logger.child({ role, component: 'command-gateway' }), prefix: config.prefix });
+    gateway.start();
     await nc.flush();
-    return () => Promise.all(hosts.map((h) => h.stop()));
+    return async () => {
+      await gateway.stop();
+      await unknownCategories.drain();
+      await Promise.all(hosts.map((h) => h.stop()));
+    };
   }
   if (role === 'public-events') return startPublicEvents(context);
   if (role === 'projections') return startProjections(context);
@@ -85,9 +103,10 @@ export async function startRole(role: Role, context: RoleContext): Promise<Stop>
   await guardExecutorGroups(config.dataDir, logger.child({ role }));
   const registry = new Map<string, Executor>(executors.filter((e) => e.pool === pool).map((e) => [e.taskType, e as unknown as Executor]));
   const commands = new CommandClient(nc, config.prefix);
+  const secretValues = secretValuesOf(config);
   const workers = Array.from({ length: workerCount(config, pool) }, (_, i) => {
     const workerId = `${pool}-${hostname().replace(/[^A-Za-z0-9_-]/g, '_')}-${process.pid}-${i + 1}`;
-    return new WorkerActor({ workerId, pool, concurrency: 1, queue, commands, executors: registry, workspaceRoot: config.work.workspaceRoot ?? process.cwd(), programs: { sf: config.work.sfBin, claude: config.work.claudeBin }, nc, logger: logger.child({ role, workerId }), prefix: config.prefix, readTask: (taskId) => readAggregateState(store, taskAggregate, taskId, logger) });
+    return new WorkerActor({ workerId, pool, concurrency: 1, queue, commands, executors: registry, workspaceRoot: config.work.workspaceRoot ?? process.cwd(), programs: { sf: config.work.sfBin, claude: config.work.claudeBin }, nc, logger: logger.child({ role, workerId }), prefix: config.prefix, readTask: (taskId) => readAggregateState(store, taskAggregate, taskId, logger), secretValues });
   });
   workers.forEach((w) => w.start());
   return async () => {

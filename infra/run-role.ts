@@ -5,6 +5,8 @@ import { watchConnection } from './nats/connection-watch.ts';
 import { installProcessGuard } from './process-guard.ts';
 import { parseRole, startRole, type Role } from './roles.ts';
 import { ShutdownSequence } from './shutdown.ts';
+import { secretValuesOf } from './secret-values.ts';
+import { policyFor } from './policy/load-policy.ts';
 
 // Production entry: `node --import tsx infra/run-role.ts aggregates workers:local-ops ...`
 // runs the named roles against NATS_URL (or the embedded server of a local `npm start`).
@@ -16,13 +18,14 @@ async function main(): Promise<void> {
   let config: ReturnType<typeof loadConfig>;
   try {
     config = loadConfig();
+    policyFor(config); // a policy file that does not read stops the start
     roles = process.argv.slice(2).map(parseRole);
     if (roles.length === 0) throw new Error('name at least one role, e.g. "workers:local-ops"');
   } catch (error) {
     console.error(`run-role: ${(error as Error).message}`);
     process.exit(2);
   }
-  const logger = createLogger({ level: config.logLevel, name: `orchestrator:${roles.join('+')}` });
+  const logger = createLogger({ level: config.logLevel, name: `orchestrator:${roles.join('+')}`, secretValues: secretValuesOf(config) });
   installProcessGuard({ logger, context: { roles } });
   const { nc, store } = await connectToProduct(config, { kind: 'process', name: `orch-${roles.join('+')}`, logger });
   const shutdown = new ShutdownSequence(logger);

@@ -67,6 +67,7 @@ const HELP = [
   '  RERUN / DONE / FAIL [task]   decide a task whose outcome is unknown (run it again, it ran, it failed)',
   '  /cancel <task id>            stop a running task',
   '  /orchestrator status         planner, pools, tasks',
+  '  /orchestrator policy         what you may start, approve and cancel',
   '  /monitor                     task counts',
   '  /workflow ...                workflows',
   '  /help                        this text',

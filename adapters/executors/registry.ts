@@ -1,4 +1,5 @@
 import type { Executor } from '../../domain/ports/executor.ts';
+import type { SideEffectClass } from '../../domain/workflow/gate-policy.ts';
 import { claudeCode } from './claude/claude-code.ts';
 import { analyzeCodebase } from './local/analyze-codebase.ts';
 import { gitStatus } from './local/git-status.ts';
@@ -40,4 +41,18 @@ export function rerunSafeFor(taskType: string, payload: unknown): boolean {
   const executor = byType.get(taskType);
   const params = executor?.parameters.safeParse(payload);
   return !executor || !params?.success || (executor.rerunSafe?.(params.data) ?? true);
+}
+
+/**
+ * What a task of this type with these parameters does outside, for the authorization policy.
+ * Parameters that do not parse count as the worst the executor could do (a deploy for an
+ * executor that classifies its runs, a code change for one that only declares side effects).
+ * An unknown task type never runs: read-only.
+ */
+export function sideEffectClassFor(taskType: string, payload: unknown): SideEffectClass {
+  const executor = byType.get(taskType);
+  if (!executor) return 'read-only';
+  const params = executor.parameters.safeParse(payload);
+  if (!params.success) return executor.sideEffectClass ? 'deploy' : executor.sideEffects ? 'code-change' : 'read-only';
+  return executor.sideEffectClass?.(params.data) ?? (executor.sideEffects ? 'code-change' : 'read-only');
 }

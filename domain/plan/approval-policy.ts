@@ -3,6 +3,7 @@ import { formatUsd } from '../cost/usd.ts';
 import type { Plan } from './plan-schema.ts';
 import { taskSteps } from './plan-steps.ts';
 import type { RegisteredTaskType } from './registered-task-type.ts';
+import { gateKindFor, type GateRequirements, type SideEffectClass, type SideEffectClassifier } from '../workflow/gate-policy.ts';
 
 // Whether a plan waits for "run this plan" (OR2): any step with side effects (deploys, code
 // changes), or an estimated cost over the threshold. Worked out where the registry is known
@@ -25,6 +26,15 @@ export interface ApprovalRules {
   readonly costThresholdUsd: number;
   readonly requesterMayApprove?: boolean;
   readonly approvers?: readonly string[];
+  /**
+   * The authorization policy's gates: "Run this plan" is decided by the approvers of the gate
+   * kind the plan's work needs (deploy over code change), who replace `approvers` when it names
+   * some. Whether the requester may press it stays `requesterMayApprove`: the gates compiled
+   * into the workflow before its side effects keep the requester from approving those alone.
+   */
+  readonly gates?: GateRequirements;
+  /** What each step does outside, for the gate kind; without it a side-effecting step counts as a code change. */
+  readonly classify?: SideEffectClassifier;
 }
 
 export function approvalPolicyFor(plan: Plan, registry: readonly RegisteredTaskType[], rules: ApprovalRules): ApprovalPolicy {
@@ -37,10 +47,14 @@ export function approvalPolicyFor(plan: Plan, registry: readonly RegisteredTaskT
       ? [`the estimated cost ${formatUsd(estimatedCostUsd)} is over the ${formatUsd(rules.costThresholdUsd)} threshold`]
       : []),
   ];
+  const classes = sideEffecting.map((step): SideEffectClass => rules.classify?.(step.taskType, step.params) ?? 'code-change');
+  const kind = classes.includes('deploy') ? 'deploy' : classes.map(gateKindFor).find((k) => k !== undefined);
+  const gate = kind !== undefined ? rules.gates?.[kind] : undefined;
+  const approvers = gate !== undefined && gate.approvers.length > 0 ? gate.approvers : rules.approvers;
   return {
     required: reasons.length > 0,
     reasons,
     requesterMayApprove: rules.requesterMayApprove ?? true,
-    ...(rules.approvers !== undefined && rules.approvers.length > 0 && { approvers: [...rules.approvers] }),
+    ...(approvers !== undefined && approvers.length > 0 && { approvers: [...approvers] }),
   };
 }

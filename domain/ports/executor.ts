@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import type { SideEffectClass } from '../workflow/gate-policy.ts';
 
 // What a worker actor needs from an executor. One executor file per task type, registered
 // with one line; parameters are validated before anything runs (chat and model output only
@@ -59,6 +60,11 @@ export interface Executor<Params = unknown, Result = unknown> {
    * Undeclared counts as true, as it always was.
    */
   rerunSafe?(params: Params): boolean;
+  /**
+   * What running these parameters does outside, for the authorization policy (a validation-only
+   * deploy reads, a real one deploys). Undeclared: `sideEffects ? 'code-change' : 'read-only'`.
+   */
+  sideEffectClass?(params: Params): SideEffectClass;
   /** Finds out how an attempt ended from the evidence it recorded; `unknown` leaves it for people. */
   checkOutcome?(params: Params, evidence: Readonly<Record<string, string>>, context: ExecutionContext): Promise<OutcomeCheck>;
   execute(params: Params, context: ExecutionContext): Promise<Result>;

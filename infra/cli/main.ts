@@ -7,6 +7,8 @@ import { connectToProduct, NoRunningProduct } from './connect.ts';
 import { auditRows, stateAt, stateChanges } from './history.ts';
 import { registerEventCommands } from './events.ts';
 import { registerProjectionCommands } from './projections.ts';
+import { registerPolicyCommands } from '../policy/policy-cli.ts';
+import { registerNatsCommands } from './nats-credentials.ts';
 import { UserError } from './user-error.ts';
 import { prettyJson } from '../../domain/replies/format.ts';
 
@@ -108,13 +110,16 @@ export function program(): Command {
     );
   registerProjectionCommands(cli);
   registerEventCommands(cli);
+  registerPolicyCommands(cli);
+  registerNatsCommands(cli);
   return cli;
 }
 
 export async function main(argv = process.argv): Promise<number> {
   try {
     await program().parseAsync(argv);
-    return 0;
+    // A command may answer "no" without failing (`policy check` refused: 1).
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (error) {
     if (error instanceof UserError || error instanceof ConfigError || error instanceof NoRunningProduct) {
       console.error(`orch: ${error.message}`);

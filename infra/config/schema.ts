@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { authSecrets, credsFileProblem, isUserSeed, type NatsAuth } from '../nats/nats-auth.ts';
 
 // The environment variables (SPEC "Configuration names") and the typed Config built from them.
 // Every value parser reports one message of the form "must be …" so load-config can print
@@ -10,7 +12,7 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 export const EVENT_STORES = ['jetstream', 'eventstoredb'] as const;
 
 /** Variables whose values are secrets: never printed, never put in error messages. */
-export const SECRET_VARIABLES: readonly string[] = ['SLACK_BOT_TOKEN', 'SLACK_SIGNING_SECRET', 'SLACK_APP_TOKEN', 'ANTHROPIC_API_KEY', 'WEBHOOK_SIGNING_SECRET'];
+export const SECRET_VARIABLES: readonly string[] = ['SLACK_BOT_TOKEN', 'SLACK_SIGNING_SECRET', 'SLACK_APP_TOKEN', 'ANTHROPIC_API_KEY', 'WEBHOOK_SIGNING_SECRET', 'NATS_PASSWORD', 'NATS_TOKEN', 'NATS_NKEY_SEED'];
 
 /** Variables holding URLs, which may carry credentials before an `@` (nats://token@host). */
 export const URL_VARIABLES: readonly string[] = ['NATS_URL', 'ESDB_URL', 'SLACK_API_URL', 'ANTHROPIC_BASE_URL'];
@@ -75,12 +77,51 @@ const isUrl = (raw: string, protocols: readonly string[]): boolean => {
 
 const httpUrl = () => parsed('must be an http:// or https:// URL', (raw) => (isUrl(raw, ['http:', 'https:']) ? raw : undefined));
 
+// A DNS name, IPv4 address or bracketed IPv6 address, and an optional port: WHATWG URL would
+// turn any Unicode host into punycode and accept it.
+const HOST_AND_PORT = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*|\[[0-9A-Fa-f:.]+\])(?::(\d{1,5}))?$/;
+
+const isNatsServer = (raw: string): boolean => {
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(raw);
+  const authority = (scheme ? raw.slice(scheme[0].length) : raw).replace(/[/?#].*$/, '');
+  const hostAndPort = authority.slice(authority.lastIndexOf('@') + 1);
+  const match = HOST_AND_PORT.exec(hostAndPort);
+  if (!match) return false;
+  const port = match[1] === undefined ? undefined : Number(match[1]);
+  if (port !== undefined && (port < 1 || port > 65535)) return false;
+  // Without a scheme only `host:port` is taken as a server: a bare word is more likely a mistake.
+  if (!scheme && port === undefined) return false;
+  return isUrl(scheme ? raw : `nats://${raw}`, ['nats:', 'tls:', 'ws:', 'wss:']);
+};
+
 // NATS accepts a comma-separated server list; entries may omit the scheme ("host:4222").
 const natsServers = () =>
   parsed('must be a NATS server URL such as nats://localhost:4222 (several separated by commas)', (raw) => {
     const servers = raw.split(',').map((s) => s.trim());
-    const valid = servers.every((s) => isUrl(/^[a-z][a-z0-9+.-]*:\/\//i.test(s) ? s : `nats://${s}`, ['nats:', 'tls:', 'ws:', 'wss:']));
-    return valid ? servers : undefined;
+    return servers.every(isNatsServer) ? servers : undefined;
+  });
+
+const userNkeySeed = () => parsed('must be a NATS user nkey seed (starting with SU)', (raw) => (isUserSeed(raw) ? raw : undefined));
+
+// Read once here so a missing or malformed file stops the start with its name; read again at each connect.
+const credsFile = () =>
+  z.string({ error: 'must be the path of a NATS .creds file' }).transform((file, ctx): string => {
+    let problem: string | undefined;
+    try {
+      problem = credsFileProblem(readFileSync(file, 'utf8'));
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      problem = code === 'ENOENT' ? 'does not exist' : `could not be read (${code ?? String(error)})`;
+    }
+    if (problem === undefined) return file;
+    ctx.addIssue({ code: 'custom', message: `must be a readable NATS .creds file: it ${problem}` });
+    return z.NEVER;
+  });
+
+const producerNames = () =>
+  parsed('must be producer names (letters, digits, _ and -) separated by commas, such as ci,deploy-bot', (raw) => {
+    const names = raw.split(',').map((n) => n.trim());
+    return names.every((n) => /^[A-Za-z0-9_-]{1,64}$/.test(n)) && new Set(names).size === names.length ? names : undefined;
   });
 
 // ESDB connection strings may list several hosts (esdb+discover://a:2113,b:2113?tls=true),
@@ -108,6 +149,14 @@ const envShape = {
   // Connections
   NATS_URL: natsServers().optional(),
   NATS_PREFIX: subjectToken().default('orch'),
+  // How the product authenticates to an outside NATS_URL: one of user+password, token, nkey seed, creds file.
+  NATS_USER: word('must be a user name without spaces').optional(),
+  NATS_PASSWORD: secret().optional(),
+  NATS_TOKEN: secret().optional(),
+  NATS_NKEY_SEED: userNkeySeed().optional(),
+  NATS_CREDS_FILE: credsFile().optional(),
+  /** Outside command producers of the embedded server: one `producer-<name>` identity each. */
+  NATS_API_PRODUCERS: producerNames().default(['api']),
   /** Replicas of every stream and KV bucket the product creates; 3 (or 5) on a NATS cluster survives losing a node. */
   NATS_REPLICAS: integer(1, 5).default(1),
   EVENT_STORE: oneOf(EVENT_STORES).default('jetstream'),
@@ -138,6 +187,8 @@ const envShape = {
   DEFAULT_REPO: word('must be a repository (URL or owner/name) without spaces').optional(),
   LOCAL_WORKER_COUNT: integer(0, 1000).default(2),
   WORKER_COUNT: integer(0, 1000).default(3),
+  /** Headless Claude Code runs at once; each is a paid run. */
+  CLAUDE_WORKER_COUNT: integer(0, 100).default(1),
   ORCHESTRATOR_MAX_INSTANCES: integer(1, 1000).default(5),
   ORCHESTRATOR_TIMEOUT: milliseconds().default(1_800_000),
   /** A worker silent this long loses its task to another worker (at-least-once). */
@@ -151,6 +202,14 @@ const envShape = {
   WORKFLOW_APPROVERS: userList().optional(),
   /** Whether the person who asked may be the one approval that opens a gate of their own workflow. */
   WORKFLOW_REQUESTER_MAY_APPROVE: flag().default(false),
+  // Authorization
+  /** The authorization policy (YAML or JSON by extension); unset: the safe defaults (see README). */
+  ORCH_POLICY_FILE: text().optional(),
+  /** Admins on top of the policy file's: may cancel any workflow. */
+  ORCH_ADMINS: parsed('must be user ids separated by commas, such as U012AB3CD,api:ci', (raw) => {
+    const ids = raw.split(',').map((u) => u.trim()).filter((u) => u !== '');
+    return ids.length > 0 && ids.every((u) => /^[A-Za-z0-9._:@-]{1,200}$/.test(u)) ? [...new Set(ids)] : undefined;
+  }).optional(),
   /** Plans estimated to cost more than this (USD) wait for "Run this plan" even without side effects. */
   PLAN_APPROVAL_COST_THRESHOLD: decimal(0, undefined, 'must be an amount of US dollars (0 or more)').default(1),
   // Memory
@@ -208,6 +267,28 @@ const checkRequiredTogether = (env: EnvValues, ctx: z.RefinementCtx): void => {
   const needBotToken = (['SLACK_SIGNING_SECRET', 'SLACK_APP_TOKEN'] as const).filter((v) => env[v] !== undefined);
   if (env.SLACK_BOT_TOKEN === undefined && needBotToken.length > 0)
     problem('SLACK_BOT_TOKEN', `is required when ${needBotToken.join(' or ')} is set`);
+  checkNatsAuth(env, problem);
+};
+
+const NATS_AUTH_METHODS = [['NATS_USER', 'NATS_PASSWORD'], ['NATS_TOKEN'], ['NATS_NKEY_SEED'], ['NATS_CREDS_FILE']] as const;
+
+/** At most one way to authenticate, complete, and only towards an outside server (the embedded one has its own). */
+const checkNatsAuth = (env: EnvValues, problem: Problem): void => {
+  if (env.NATS_PASSWORD !== undefined && env.NATS_USER === undefined) problem('NATS_USER', 'is required when NATS_PASSWORD is set');
+  if (env.NATS_USER !== undefined && env.NATS_PASSWORD === undefined) problem('NATS_PASSWORD', 'is required when NATS_USER is set');
+  const chosen = NATS_AUTH_METHODS.filter((variables) => variables.some((v) => env[v] !== undefined));
+  if (chosen.length > 1)
+    problem(chosen[1]![0], `cannot be combined with ${chosen[0]!.join('/')}: set one way to authenticate to NATS (user and password, token, nkey seed or creds file)`);
+  if (chosen.length > 0 && env.NATS_URL === undefined)
+    problem(chosen[0]![0], 'applies only with NATS_URL; the embedded server uses its own generated credentials (orch nats credentials)');
+};
+
+const natsAuthOf = (env: EnvValues): NatsAuth | undefined => {
+  if (env.NATS_USER !== undefined && env.NATS_PASSWORD !== undefined) return { kind: 'user', user: env.NATS_USER, password: env.NATS_PASSWORD };
+  if (env.NATS_TOKEN !== undefined) return { kind: 'token', token: env.NATS_TOKEN };
+  if (env.NATS_NKEY_SEED !== undefined) return { kind: 'nkey', seed: env.NATS_NKEY_SEED };
+  if (env.NATS_CREDS_FILE !== undefined) return { kind: 'creds', file: env.NATS_CREDS_FILE };
+  return undefined;
 };
 
 /** Thresholds that must be in order; these need parsed numbers, so they run only when every value parsed. */
@@ -238,8 +319,11 @@ export interface Config {
   prefix: string;
   logLevel: LogLevel;
   dataDir: string;
-  /** No NATS_URL: `embedded`, start our own nats-server; otherwise the cluster's `servers`. `replicas` of each stream and bucket we create. */
-  nats: { servers: string[]; embedded: boolean; replicas: number };
+  /**
+   * No NATS_URL: `embedded`, start our own nats-server; otherwise the cluster's `servers`. `replicas` of each stream and bucket we create.
+   * `auth`: how the product authenticates to the outside server (the embedded one uses generated credentials). `apiProducers`: the embedded server's producer identities.
+   */
+  nats: { servers: string[]; embedded: boolean; replicas: number; auth: NatsAuth | undefined; apiProducers: string[] };
   eventStore: { kind: 'jetstream' } | { kind: 'eventstoredb'; url: string };
   http: { port: number };
   /** Result delivery to webhook reply targets; without a secret, webhook targets are refused. */
@@ -258,6 +342,7 @@ export interface Config {
     workspaceRoot?: string;
     defaultRepo?: string;
     localWorkerCount: number;
+    claudeWorkerCount: number;
     salesforceWorkerCount: number;
     orchestratorMaxInstances: number;
     orchestratorTimeoutMs: number;
@@ -266,6 +351,8 @@ export interface Config {
     sfBin: string;
   };
   workflows: { approvalTimeoutMs: number; maxExecutionTimeMs: number; approvers?: string[]; requesterMayApprove: boolean; planCostThresholdUsd: number };
+  /** ORCH_POLICY_FILE and ORCH_ADMINS; the policy itself is read by infra/policy/load-policy.ts. */
+  policy: { file?: string; admins: string[] };
   memory: { maxTokens: number; summaryThreshold: number };
   monitoring: { errorRateThreshold: number; memoryPercentThreshold: number; queueSizeThreshold: number; alertCooldownMs: number };
   cost: { monthlyBudgetUsd?: number; perWorkflowBudgetUsd?: number; claudeRunCeilingUsd: number; warningThreshold: number; criticalThreshold: number };
@@ -284,7 +371,7 @@ const toConfig = (env: EnvValues): Config => ({
   prefix: env.NATS_PREFIX,
   logLevel: env.LOG_LEVEL,
   dataDir: env.DATA_DIR,
-  nats: { servers: env.NATS_URL ?? [], embedded: env.NATS_URL === undefined, replicas: env.NATS_REPLICAS },
+  nats: { servers: env.NATS_URL ?? [], embedded: env.NATS_URL === undefined, replicas: env.NATS_REPLICAS, auth: natsAuthOf(env), apiProducers: env.NATS_API_PRODUCERS },
   // checkRequiredTogether guarantees ESDB_URL here.
   eventStore: env.EVENT_STORE === 'eventstoredb' ? { kind: 'eventstoredb', url: env.ESDB_URL ?? '' } : { kind: 'jetstream' },
   http: { port: env.PORT },
@@ -315,6 +402,7 @@ const toConfig = (env: EnvValues): Config => ({
     defaultRepo: env.DEFAULT_REPO,
     localWorkerCount: env.LOCAL_WORKER_COUNT,
     salesforceWorkerCount: env.WORKER_COUNT,
+    claudeWorkerCount: env.CLAUDE_WORKER_COUNT,
     orchestratorMaxInstances: env.ORCHESTRATOR_MAX_INSTANCES,
     orchestratorTimeoutMs: env.ORCHESTRATOR_TIMEOUT,
     ackWaitMs: env.WORKER_HEARTBEAT_TIMEOUT,
@@ -328,6 +416,7 @@ const toConfig = (env: EnvValues): Config => ({
     requesterMayApprove: env.WORKFLOW_REQUESTER_MAY_APPROVE,
     planCostThresholdUsd: env.PLAN_APPROVAL_COST_THRESHOLD,
   },
+  policy: { file: env.ORCH_POLICY_FILE, admins: env.ORCH_ADMINS ?? [] },
   memory: { maxTokens: env.CONVERSATION_MAX_TOKENS, summaryThreshold: env.CONVERSATION_SUMMARY_THRESHOLD },
   monitoring: {
     errorRateThreshold: env.ALERT_THRESHOLD_ERROR_RATE,
@@ -382,7 +471,7 @@ const hide = <T extends string | undefined>(value: T): T => (value === undefined
 /** The same Config with every secret replaced by '[redacted]', for printing. */
 export const redactedConfig = (config: Config): Config => ({
   ...config,
-  nats: { ...config.nats, servers: config.nats.servers.map(maskUrlCredentials) },
+  nats: { ...config.nats, servers: config.nats.servers.map(maskUrlCredentials), auth: redactedAuth(config.nats.auth) },
   eventStore: config.eventStore.kind === 'eventstoredb' ? { ...config.eventStore, url: maskUrlCredentials(config.eventStore.url) } : config.eventStore,
   slack:
     config.slack === undefined
@@ -398,6 +487,20 @@ export const redactedConfig = (config: Config): Config => ({
   webhooks: { ...config.webhooks, signingSecret: hide(config.webhooks.signingSecret) },
 });
 
+const redactedAuth = (auth: NatsAuth | undefined): NatsAuth | undefined => {
+  if (auth === undefined) return undefined;
+  switch (auth.kind) {
+    case 'user':
+      return { ...auth, password: REDACTED };
+    case 'token':
+      return { ...auth, token: REDACTED };
+    case 'nkey':
+      return { ...auth, seed: REDACTED };
+    case 'creds':
+      return auth; // a path; the secret is inside the file
+  }
+};
+
 /** The part of a URL before its last `@`: a NATS token, or user and password. */
 const urlCredentials = (url: string): string[] => {
   const userinfo = /^(?:[a-z][a-z0-9+.-]*:\/\/)?(.*)@/i.exec(url)?.[1];
@@ -410,5 +513,5 @@ const urlCredentials = (url: string): string[] => {
 export const configSecrets = (config: Config): string[] => {
   const urls = [...config.nats.servers, config.anthropic.baseUrl, config.slack?.apiUrl, config.eventStore.kind === 'eventstoredb' ? config.eventStore.url : undefined];
   const values = [config.slack?.botToken, config.slack?.signingSecret, config.slack?.appToken, config.anthropic.apiKey, config.webhooks.signingSecret];
-  return [...values, ...urls.flatMap((url) => (url === undefined ? [] : urlCredentials(url)))].filter((s): s is string => s !== undefined);
+  return [...values, ...authSecrets(config.nats.auth), ...urls.flatMap((url) => (url === undefined ? [] : urlCredentials(url)))].filter((s): s is string => s !== undefined);
 };

@@ -252,16 +252,24 @@ describe('at most once for side effects', () => {
     await rescuer.stop();
   }, 150_000);
 
+  const gate = { type: 'approval', id: 'go' };
+  const grantGate = async (workflowId: string) => {
+    const granted = await client.send({ category: 'workflow', id: workflowId }, { commandId: `grant-${workflowId}`, type: 'GrantApproval', actor: 'U-ops', data: { stepId: 'go', approver: 'U-ops' } });
+    expect(granted.status, JSON.stringify(granted)).toBe('accepted');
+  };
+
   it('a workflow whose sf-deploy step was killed mid-deploy waits, then moves on with the result the check found', async () => {
     await salesforceProject('acme-wf');
     const deploysBefore = (await deploys()).length;
     const doomed = await startWorker('salesforce');
-    const root = { type: 'sequence', steps: [{ type: 'task', id: 'deploy', taskType: 'sf-deploy', params: { repository: 'acme-wf', targetOrg: 'prod', mode: 'deploy' }, retry: { attempts: 3, backoffMs: 200, maxBackoffMs: 200 } }] };
+    // Nothing deploys without a gate (WF3): the test grants it right after the start.
+    const root = { type: 'sequence', steps: [gate, { type: 'task', id: 'deploy', taskType: 'sf-deploy', params: { repository: 'acme-wf', targetOrg: 'prod', mode: 'deploy' }, sideEffects: true, retry: { attempts: 3, backoffMs: 200, maxBackoffMs: 200 } }] };
     const compiled = registerDefinition({ form: 'stepTree', name: 'deploy once', root }, { taskTypes: ['sf-deploy'] });
     if (isLeft(compiled)) throw new Error(compiled.left.map((e) => e.message).join('; '));
     const workflowId = `wf-deploy-${randomUUID().slice(0, 8)}`;
     const started = await client.send({ category: 'workflow', id: workflowId }, { commandId: `start-${workflowId}`, type: 'StartWorkflow', actor: 'U-req', data: { definition: compiled.right, requestedBy: 'U-req' } });
     expect(started.status, JSON.stringify(started)).toBe('accepted');
+    await grantGate(workflowId);
     const taskId = `${workflowId}_deploy_1`;
 
     await eventIn('task', taskId, 'TaskAttemptEvidenceRecorded');
@@ -284,12 +292,13 @@ describe('at most once for side effects', () => {
     const deploysBefore = (await deploys()).length;
     const worker = await startWorker('salesforce');
     // The step's time runs out while the org is still deploying: retrying it could deploy twice.
-    const root = { type: 'sequence', steps: [{ type: 'task', id: 'deploy', taskType: 'sf-deploy', params: { repository: 'acme-slow', targetOrg: 'prod', mode: 'deploy' }, timeoutMs: 3_000, retry: { attempts: 3, backoffMs: 200, maxBackoffMs: 200 } }] };
+    const root = { type: 'sequence', steps: [gate, { type: 'task', id: 'deploy', taskType: 'sf-deploy', params: { repository: 'acme-slow', targetOrg: 'prod', mode: 'deploy' }, sideEffects: true, timeoutMs: 3_000, retry: { attempts: 3, backoffMs: 200, maxBackoffMs: 200 } }] };
     const compiled = registerDefinition({ form: 'stepTree', name: 'deploy in time', root }, { taskTypes: ['sf-deploy'] });
     if (isLeft(compiled)) throw new Error(compiled.left.map((e) => e.message).join('; '));
     const workflowId = `wf-slow-${randomUUID().slice(0, 8)}`;
     const started = await client.send({ category: 'workflow', id: workflowId }, { commandId: `start-${workflowId}`, type: 'StartWorkflow', actor: 'U-req', data: { definition: compiled.right, requestedBy: 'U-req' } });
     expect(started.status, JSON.stringify(started)).toBe('accepted');
+    await grantGate(workflowId);
     const taskId = `${workflowId}_deploy_1`;
 
     const waiting = await eventIn('workflow', workflowId, 'StepOutcomeUnknown');

@@ -77,18 +77,18 @@ export class Workload {
     const id = `${label}-${tag}-${n}`;
     const plan = Array.from({ length: steps }, (_, i) => ({ repo: `${id}-s${i + 1}`, taskType: (deploys && i === steps - 1 ? 'sf-deploy' : 'run-tests') as TaskKind }));
     for (const { repo, taskType } of plan) await (taskType === 'sf-deploy' ? workspace.makeSalesforceProject(repo) : workspace.makeRepository(repo));
-    const root = {
-      type: 'sequence',
-      steps: plan.map(({ repo, taskType }, i) => ({
-        type: 'task',
-        id: `s${i + 1}`,
-        taskType,
-        params: taskType === 'sf-deploy' ? deployParams(repo) : { repository: repo },
-        // Faults fail attempts (a killed worker, an unreachable broker); the workflow retries them.
-        // A deploy whose outcome is unknown is not retried by the workflow: it waits for the check.
-        retry: { attempts: 6, backoffMs: 250, maxBackoffMs: 2_000 },
-      })),
-    };
+    const taskSteps = plan.map(({ repo, taskType }, i) => ({
+      type: 'task',
+      id: `s${i + 1}`,
+      taskType,
+      params: taskType === 'sf-deploy' ? deployParams(repo) : { repository: repo },
+      ...(taskType === 'sf-deploy' ? { sideEffects: true } : {}),
+      // Faults fail attempts (a killed worker, an unreachable broker); the workflow retries them.
+      // A deploy whose outcome is unknown is not retried by the workflow: it waits for the check.
+      retry: { attempts: 6, backoffMs: 250, maxBackoffMs: 2_000 },
+    }));
+    // Nothing deploys without a gate (WF3): one at the start, granted by the workload right after it starts.
+    const root = { type: 'sequence', steps: deploys ? [{ type: 'approval', id: 'go', timeoutMs: 3_600_000 }, ...taskSteps] : taskSteps };
     const compiled = registerDefinition({ form: 'stepTree', name: `chaos ${id}`, root }, { taskTypes: ['run-tests', 'sf-deploy'] });
     if (isLeft(compiled)) throw new Error(compiled.left.map((e) => e.message).join('; '));
     let conversationId: string | undefined;
@@ -104,6 +104,7 @@ export class Workload {
       ...(conversationId ? { conversationId } : {}),
     });
     if (!started) return undefined;
+    if (deploys && !(await this.send('workflow', id, `grant-${id}`, 'GrantApproval', { stepId: 'go', approver: REQUESTER }))) return undefined;
     const repos = plan.filter((s) => s.taskType === 'run-tests').map((s) => s.repo);
     const deployRepos = plan.filter((s) => s.taskType === 'sf-deploy').map((s) => s.repo);
     const item: WorkflowItem = { id, repos, deployRepos, acceptedAt: Date.now(), ...(conversationId ? { conversationId } : {}) };

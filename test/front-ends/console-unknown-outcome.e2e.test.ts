@@ -65,7 +65,7 @@ afterAll(async () => {
 
 describe('an unknown outcome in the console', () => {
   it('is printed with what to type; DONE decides the one waiting, RERUN <task id> one of several', async () => {
-    const command = `cd ${root} && env -i PATH='${process.env.PATH}' HOME='${process.env.HOME}' NATS_URL='${nats.url}' DATA_DIR='${path.join(workspace, '.data')}' WORKSPACE_ROOT='${workspace}' ${process.execPath} --import tsx infra/main.ts`;
+    const command = `cd ${root} && env -i PATH='${process.env.PATH}' HOME='${process.env.HOME}' NATS_URL='${nats.url}' DATA_DIR='${path.join(workspace, '.data')}' WORKSPACE_ROOT='${workspace}' CLAUDE_WORKER_COUNT=0 ${process.execPath} --import tsx infra/main.ts`;
     tmux('new-session', '-d', '-s', 'chat', '-x', '200', '-y', '60', command);
     panePid = Number(tmux('display', '-p', '-t', 'chat', '#{pane_pid}').trim());
     await waitForScreen(/you> /);
@@ -85,7 +85,7 @@ describe('an unknown outcome in the console', () => {
       // Asked for by a colleague in this conversation: the operator may decide it (the requester alone may not).
       const queued = await send(
         'QueueTask',
-        { taskType: 'claude-code', pool: 'test-held', payload: { repository: 'acme', mode: 'edit', prompt: 'tidy up' }, timeoutMs: 600_000, conversationId, requestedBy: 'a-colleague' },
+        { taskType: 'claude-code', pool: 'claude', payload: { repository: 'acme', mode: 'edit', prompt: 'tidy up' }, timeoutMs: 600_000, conversationId, requestedBy: 'a-colleague' },
         'a-colleague',
       );
       expect(queued.status).toBe('accepted');

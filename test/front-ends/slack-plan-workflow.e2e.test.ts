@@ -178,6 +178,8 @@ describe('"deploy my changes, test everything first" in Slack', () => {
     await sender.postBlockAction({ actionId: 'run_plan', value: planId, messageTs: preview.ts, threadTs, userId: ws.user.id });
     await waitFor('the preview redrawn without buttons', () => !hasButton(current(preview), 'run_plan') && textOf(current(preview)).includes('Approved by'));
     await waitFor('the workflow to start', async () => (await events(`workflow-${planId}`)).some((e) => e.type === 'WorkflowStarted'));
+    // The plan records its workflow right after starting it: wait for that rather than race it.
+    await waitFor('the plan to record its workflow', async () => (await events(`plan-${planId}`)).some((e) => e.type === 'PlanCompiled'));
     expect((await events(`plan-${planId}`)).map((e) => e.type)).toEqual(['PlanProposed', 'PlanApproved', 'PlanCompiled']);
   });
 

@@ -259,12 +259,15 @@ describe('a workflow step whose outcome is unknown', () => {
   it("waits: its status message says so, the decision message is in the workflow's thread, and Mark as done lets the workflow finish", async () => {
     const thread = await openThread();
     const workflowId = 'wf-unknown-outcome-1';
-    const definition = tree(task('edit', 'claude-code', { params: { repository: 'acme', mode: 'edit', prompt: 'rename Greeter to Welcomer' } }));
+    // An edit changes code: it runs behind a gate (WF3), granted here by the approver.
+    const definition = tree({ type: 'approval', id: 'go' }, task('edit', 'claude-code', { params: { repository: 'acme', mode: 'edit', prompt: 'rename Greeter to Welcomer' }, sideEffects: true }));
     const started = await commands.send(
       { category: 'workflow', id: workflowId },
       { commandId: `start-${workflowId}`, type: 'StartWorkflow', actor: ws.user.id, data: { definition, requestedBy: ws.user.id, conversationId: thread.conversationId } },
     );
     expect(started.status).toBe('accepted');
+    const granted = await commands.send({ category: 'workflow', id: workflowId }, { commandId: `grant-${workflowId}`, type: 'GrantApproval', actor: APPROVER, data: { stepId: 'go', approver: APPROVER } });
+    expect(granted.status, JSON.stringify(granted)).toBe('accepted');
     const taskId = `${workflowId}_edit_1`;
     await waitFor('the step to be queued as a task', async () => (await types(`task-${taskId}`)).includes('TaskQueued'));
     await workersLoseTrackOf(taskId);
@@ -280,7 +283,7 @@ describe('a workflow step whose outcome is unknown', () => {
 
     await press(DONE, message, thread.threadTs, APPROVER);
     await waitFor('the workflow to complete', async () => (await types(`workflow-${workflowId}`)).includes('WorkflowCompleted'));
-    await waitFor('the status message to show it done', () => statusText().includes('1 of 1 step done'));
+    await waitFor('the status message to show it done', () => statusText().includes('2 of 2 steps done'));
     await waitFor('the message redrawn with the decision', () => textOf(current(message)).includes(`Marked as done by <@${APPROVER}>`));
   }, 90_000);
 });

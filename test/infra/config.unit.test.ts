@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { nkeys } from 'nats';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../infra/config/load-config.ts';
 import { type Config, configSecrets, redactedConfig } from '../../infra/config/schema.ts';
@@ -26,7 +27,7 @@ describe('defaults', () => {
       prefix: 'orch',
       logLevel: 'info',
       dataDir: './data',
-      nats: { servers: [], embedded: true, replicas: 1 },
+      nats: { servers: [], embedded: true, replicas: 1, auth: undefined, apiProducers: ['api'] },
       eventStore: { kind: 'jetstream' },
       http: { port: 3000 },
       webhooks: { signingSecret: undefined, maxAttempts: 5 },
@@ -41,6 +42,7 @@ describe('defaults', () => {
         workspaceRoot: undefined,
         defaultRepo: undefined,
         localWorkerCount: 2,
+        claudeWorkerCount: 1,
         salesforceWorkerCount: 3,
         orchestratorMaxInstances: 5,
         orchestratorTimeoutMs: 1_800_000,
@@ -49,6 +51,7 @@ describe('defaults', () => {
         sfBin: 'sf',
       },
       workflows: { approvalTimeoutMs: 600_000, maxExecutionTimeMs: 3_600_000, approvers: undefined, requesterMayApprove: false, planCostThresholdUsd: 1 },
+      policy: { file: undefined, admins: [] },
       memory: { maxTokens: 100_000, summaryThreshold: 50_000 },
       monitoring: { errorRateThreshold: 0.1, memoryPercentThreshold: 80, queueSizeThreshold: 100, alertCooldownMs: 300_000 },
       cost: { monthlyBudgetUsd: undefined, perWorkflowBudgetUsd: undefined, claudeRunCeilingUsd: 5, warningThreshold: 0.8, criticalThreshold: 0.95 },
@@ -184,7 +187,7 @@ describe('coercion', () => {
 
   it('reads NATS_URL as a server list and turns embedded mode off', () => {
     const config = load({ NATS_URL: 'nats://a:4222, tls://b:4222,c:4222' });
-    expect(config.nats).toEqual({ servers: ['nats://a:4222', 'tls://b:4222', 'c:4222'], embedded: false, replicas: 1 });
+    expect(config.nats).toEqual({ servers: ['nats://a:4222', 'tls://b:4222', 'c:4222'], embedded: false, replicas: 1, auth: undefined, apiProducers: ['api'] });
   });
 
   it('reads NATS_REPLICAS as the replica count of every stream and bucket, from 1 to 5', () => {
@@ -404,5 +407,81 @@ describe('redactedConfig', () => {
   it('configSecrets lists every secret value, for redacting free text', () => {
     expect(configSecrets(config)).toEqual(expect.arrayContaining(SECRETS));
     expect(configSecrets(load({}))).toEqual([]);
+  });
+});
+
+describe('NATS credentials and server URLs', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'orch-config-nats-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const userSeed = new TextDecoder().decode(nkeys.createUser().getSeed());
+  const accountSeed = new TextDecoder().decode(nkeys.createAccount().getSeed());
+  const credsFile = path.join(dir, 'user.creds');
+  writeFileSync(
+    credsFile,
+    `-----BEGIN NATS USER JWT-----\neyJ0eXAiOiJKV1QifQ.eyJqdGkiOiJ4In0.c2lnbmF0dXJl\n------END NATS USER JWT------\n\n-----BEGIN USER NKEY SEED-----\n${userSeed}\n------END USER NKEY SEED------\n`,
+  );
+  const notCreds = path.join(dir, 'not.creds');
+  writeFileSync(notCreds, 'hello\n');
+  const URL_ = { NATS_URL: 'nats://nats-1:4222' };
+
+  it.each([
+    ['user and password', { NATS_USER: 'orch', NATS_PASSWORD: 'pw-secret-7' }, { kind: 'user', user: 'orch', password: 'pw-secret-7' }],
+    ['a token', { NATS_TOKEN: 'token-secret-8' }, { kind: 'token', token: 'token-secret-8' }],
+    ['a user nkey seed', { NATS_NKEY_SEED: userSeed }, { kind: 'nkey', seed: userSeed }],
+    ['a creds file', { NATS_CREDS_FILE: credsFile }, { kind: 'creds', file: credsFile }],
+  ])('authenticates to NATS_URL with %s', (_, env, auth) => {
+    expect(load({ ...URL_, ...env }).nats.auth).toEqual(auth);
+  });
+
+  it.each([
+    [{ ...URL_, NATS_PASSWORD: 'pw-secret-7' }, 'NATS_USER is required when NATS_PASSWORD is set'],
+    [{ ...URL_, NATS_USER: 'orch' }, 'NATS_PASSWORD is required when NATS_USER is set'],
+    [{ ...URL_, NATS_USER: 'orch', NATS_PASSWORD: 'pw-secret-7', NATS_TOKEN: 'token-secret-8' }, 'NATS_TOKEN cannot be combined with NATS_USER/NATS_PASSWORD'],
+    [{ ...URL_, NATS_TOKEN: 'token-secret-8', NATS_CREDS_FILE: credsFile }, 'NATS_CREDS_FILE cannot be combined with NATS_TOKEN'],
+    [{ NATS_TOKEN: 'token-secret-8' }, 'NATS_TOKEN applies only with NATS_URL'],
+    [{ ...URL_, NATS_NKEY_SEED: accountSeed }, 'NATS_NKEY_SEED must be a NATS user nkey seed (starting with SU) (value hidden)'],
+    [{ ...URL_, NATS_NKEY_SEED: 'SUnotaseed' }, 'NATS_NKEY_SEED must be a NATS user nkey seed (starting with SU) (value hidden)'],
+    [{ ...URL_, NATS_CREDS_FILE: path.join(dir, 'absent.creds') }, 'NATS_CREDS_FILE must be a readable NATS .creds file: it does not exist'],
+    [{ ...URL_, NATS_CREDS_FILE: notCreds }, 'NATS_CREDS_FILE must be a readable NATS .creds file: it holds no user JWT and seed'],
+    [{ ...URL_, NATS_CREDS_FILE: dir }, 'NATS_CREDS_FILE must be a readable NATS .creds file: it could not be read (EISDIR)'],
+    [{ NATS_API_PRODUCERS: 'ci,ci' }, 'NATS_API_PRODUCERS must be producer names'],
+    [{ NATS_API_PRODUCERS: 'ci,deploy.bot' }, 'NATS_API_PRODUCERS must be producer names'],
+  ])('%j is refused: %s', (env, expected) => {
+    const error = failure(env);
+    expect(error.message).toContain(expected);
+    for (const secret of ['pw-secret-7', 'token-secret-8', accountSeed, 'SUnotaseed']) expect(error.message).not.toContain(secret);
+  });
+
+  it('reads NATS_API_PRODUCERS as the producer identities, default one named api', () => {
+    expect(load({ NATS_API_PRODUCERS: 'ci, deploy-bot' }).nats.apiProducers).toEqual(['ci', 'deploy-bot']);
+    expect(load({}).nats.apiProducers).toEqual(['api']);
+  });
+
+  it.each(['abc', 'localhost', '😀', 'nats://😀:4222', 'nats://ex😀ample.com', 'nats://', 'nats://a:99999', 'nats://a:0', 'nats://a b:4222', 'nats://a:4222,', 'http://a:4222', 'nats://-a:4222'])(
+    'NATS_URL=%j is refused',
+    (value) => {
+      expect(failure({ NATS_URL: value }).problems.map((p) => p.variable)).toEqual(['NATS_URL']);
+    },
+  );
+
+  it.each(['nats://abc', 'nats://nats-1.example.com:4222', 'tls://10.0.0.1:4443', 'ws://[::1]:8080', 'nats://user:pw@nats:4222', 'nats:4222', 'nats://a:4222,nats://b:4222'])(
+    'NATS_URL=%j is accepted',
+    (value) => {
+      expect(load({ NATS_URL: value }).nats.embedded).toBe(false);
+    },
+  );
+
+  it('redactedConfig and configSecrets cover every NATS credential', () => {
+    for (const [env, secret] of [
+      [{ NATS_USER: 'orch', NATS_PASSWORD: 'pw-secret-7' }, 'pw-secret-7'],
+      [{ NATS_TOKEN: 'token-secret-8' }, 'token-secret-8'],
+      [{ NATS_NKEY_SEED: userSeed }, userSeed],
+    ] as const) {
+      const config = load({ ...URL_, ...env });
+      expect(JSON.stringify(redactedConfig(config))).not.toContain(secret);
+      expect(JSON.stringify(redactedConfig(config))).toContain('[redacted]');
+      expect(configSecrets(config)).toContain(secret);
+    }
+    expect(redactedConfig(load({ ...URL_, NATS_CREDS_FILE: credsFile })).nats.auth).toEqual({ kind: 'creds', file: credsFile });
   });
 });

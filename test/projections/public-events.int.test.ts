@@ -48,14 +48,14 @@ const buildLintApprove = workflowDefinition({
   type: 'sequence',
   steps: [
     { type: 'task', id: 'build', taskType: 'run-tests', params: { repository: 'repo-a' }, retry: { attempts: 2, backoffMs: 0, maxBackoffMs: 0 } },
-    { type: 'conditional', id: 'green', condition: 'steps.build.output.ok == true', then: { type: 'task', id: 'lint', taskType: 'lint' }, else: { type: 'task', id: 'fix', taskType: 'git-status' } },
+    { type: 'conditional', id: 'green', condition: 'steps.build.output.ok == true', then: { type: 'task', id: 'lint', taskType: 'lint', params: { repository: 'repo-a' } }, else: { type: 'task', id: 'fix', taskType: 'git-status', params: { repository: 'repo-a' } } },
     { type: 'approval', id: 'go', title: 'Ship it?' },
   ],
 });
 const gateFirst = (timeoutMs?: number, reminderBeforeMs?: number) =>
   workflowDefinition({
     type: 'sequence',
-    steps: [{ type: 'approval', id: 'go', ...(timeoutMs !== undefined && { timeoutMs }), ...(reminderBeforeMs !== undefined && { reminderBeforeMs }) }, { type: 'task', id: 'lint', taskType: 'lint' }],
+    steps: [{ type: 'approval', id: 'go', ...(timeoutMs !== undefined && { timeoutMs }), ...(reminderBeforeMs !== undefined && { reminderBeforeMs }) }, { type: 'task', id: 'lint', taskType: 'lint', params: { repository: 'repo-a' } }],
   });
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Each round of commands uses a budget month of its own, so its caps and thresholds start afresh. */
@@ -100,7 +100,8 @@ describe('public events reactor', () => {
     jsm = await nc.jetstreamManager();
     store = await JetStreamEventStore.connect(nc);
     checkpoints = await KvCheckpointStore.connect(nc);
-    const config = loadConfig({ NATS_URL: server.url, LOG_LEVEL: 'silent' }, { envFile: false });
+    // Slack settings: tasks replying to a Slack thread are only admitted where Slack is configured.
+    const config = loadConfig({ NATS_URL: server.url, LOG_LEVEL: 'silent', SLACK_BOT_TOKEN: 'xoxb-test', SLACK_SIGNING_SECRET: 'test-signing-secret' }, { envFile: false });
     stopAggregates = await startRole('aggregates', { config, nc, store, logger: pino({ level: 'silent' }) });
     client = new CommandClient(nc);
   });
@@ -112,8 +113,10 @@ describe('public events reactor', () => {
   });
 
   const send = async (category: string, id: string, type: string, data: Record<string, unknown> = {}) => {
-    const reply = await client.send({ category, id }, { commandId: crypto.randomUUID(), type, actor: 'U42', data, correlationId: `corr-${id}` });
-    expect(reply, `${type} on ${category}-${id}`).toMatchObject({ status: 'accepted' });
+    // Who approves, rejects or cancels is the command's sender: the person named in the data sends it.
+    const person = [data.approver, data.rejectedBy, data.resolvedBy].find((p): p is string => typeof p === 'string');
+    const reply = await client.send({ category, id }, { commandId: crypto.randomUUID(), type, actor: person ?? 'U42', data, correlationId: `corr-${id}` });
+    expect(reply, `${type} on ${category}-${id}: ${JSON.stringify(reply)}`).toMatchObject({ status: 'accepted' });
   };
 
   /** Commands through the real aggregates that between them record every event type in the catalog. */
@@ -132,13 +135,13 @@ describe('public events reactor', () => {
     await send('task', completed, 'CompleteTask', { attempt: 1, result: { clean: true, branch: 'main' }, durationMs: 1234 });
     // A deploy whose worker went silent: its outcome is unknown until someone resolves it.
     const unknown = crypto.randomUUID();
-    await send('task', unknown, 'QueueTask', { taskType: 'sf-deploy', pool: 'salesforce', payload: { repository: 'repo-sf' }, timeoutMs: 60_000, requestedBy: 'U42' });
+    await send('task', unknown, 'QueueTask', { taskType: 'sf-deploy', pool: 'salesforce', payload: { repository: 'repo-sf', targetOrg: 'dev' }, timeoutMs: 60_000, requestedBy: 'U42' });
     await send('task', unknown, 'AssignTask', { workerId: 'w-1', attempt: 1, rerunSafe: false });
     await send('task', unknown, 'RecordAttemptEvidence', { attempt: 1, evidence: { deployJobId: '0Af5g00000ABCDE' } });
     await send('task', unknown, 'AssignTask', { workerId: 'w-2', attempt: 2, rerunSafe: false });
     await send('task', unknown, 'ResolveTaskOutcome', { resolution: 'rerun', resolvedBy: 'U42', via: 'person' });
     const cancelled = crypto.randomUUID();
-    await send('task', cancelled, 'QueueTask', { taskType: 'lint', pool: 'local-ops', payload: {}, timeoutMs: 30_000, requestedBy: 'U42' });
+    await send('task', cancelled, 'QueueTask', { taskType: 'lint', pool: 'local-ops', payload: { repository: 'repo-c' }, timeoutMs: 30_000, requestedBy: 'U42' });
     await send('task', cancelled, 'CancelTask', { reason: 'not needed', requestedBy: 'U42' });
     const conversation = crypto.randomUUID();
     await send('conversation', conversation, 'StartConversation', { user: 'U42', channel: 'C1', threadTs: '1700000000.000100', source: 'slack' });
@@ -187,6 +190,11 @@ describe('public events reactor', () => {
     await send('workflow', refused, 'RejectApproval', { stepId: 'go', approver: 'U-lead', reason: 'not now' });
     const unanswered = crypto.randomUUID();
     await send('workflow', unanswered, 'StartWorkflow', { definition: gateFirst(2, 1), requestedBy: 'U42' });
+    // A paid step over a budget cap waits for a cost gate (AG5); granted, it is queued.
+    const costly = crypto.randomUUID();
+    await send('workflow', costly, 'StartWorkflow', { definition: buildLintApprove, requestedBy: 'U42' });
+    await send('workflow', costly, 'RequestCostApproval', { stepId: 'build', attempt: 1, amountUsd: 5, reason: 'over the monthly cap', approvers: ['U-lead'], quorum: 1, requesterMayApprove: false, timeoutMs: 60_000 });
+    await send('workflow', costly, 'GrantApproval', { stepId: 'build', approver: 'U-lead' });
     const cancelledWorkflow = crypto.randomUUID();
     await send('workflow', cancelledWorkflow, 'StartWorkflow', { definition: buildLintApprove, requestedBy: 'U42' });
     await send('workflow', cancelledWorkflow, 'CancelWorkflow', { reason: 'not needed', requestedBy: 'U42' });
@@ -266,10 +274,13 @@ describe('public events reactor', () => {
         dataschema: `urn:orch:event-schema:${event.type}:v1`,
         correlationid: event.metadata.correlationId,
         causationid: event.metadata.causationId,
-        actor: 'U42',
+        actor: event.metadata.actor,
         data: event.data,
       });
       expect(message.event.correlationid).toMatch(/^corr-/);
+      // Decisions at a gate are sent by the approver, and so are the events they cause.
+      expect(['U42', 'U-lead']).toContain(message.event.actor);
+      if (event.type === 'ApprovalGranted' || event.type === 'ApprovalRejected') expect(message.event.actor).toBe('U-lead');
       expect(schemas.problems(message.event), `${event.type} against its schema file`).toEqual([]);
     });
   });

@@ -206,6 +206,7 @@ export const sfDeploy = {
   sideEffects: true,
   /** A validation saves nothing; a real deploy must not run twice. */
   rerunSafe: (params: SfDeployParams) => params.mode === 'validate',
+  sideEffectClass: (params: SfDeployParams) => (params.mode === 'validate' ? 'read-only' : 'deploy'),
   checkOutcome,
   execute,
 } satisfies Executor<SfDeployParams, SfDeployResult>;
