@@ -38,6 +38,9 @@ export function authorizeCommand(policy: Policy, command: CommandToAuthorize): E
     }
     case 'QueueTask': {
       const taskType = text(field(command.data, 'taskType')) ?? '(unknown)';
+      // A lone task has no gate in front of it: work that changes things goes in a workflow, whose
+      // compile puts the policy's gate before it.
+      if (sideEffect !== 'read-only') return left(refusal('gates.required', `${taskType} ${sideEffect === 'deploy' ? 'deploys' : 'changes code'}; start it as a workflow, where it waits for an approval gate, not as a lone task`));
       const targetOrg = command.targetOrg ?? text(field(field(command.data, 'payload'), 'targetOrg'));
       return mayStart(policy, { actor, steps: [{ taskType, sideEffect, targetOrg }] });
     }

@@ -1,4 +1,5 @@
-import { executorFor } from '../../adapters/executors/registry.ts';
+import { executorFor, sideEffectClassFor } from '../../adapters/executors/registry.ts';
+import type { SideEffectClass } from '../../domain/workflow/gate-policy.ts';
 import type { Executor } from '../../domain/ports/executor.ts';
 import type { ReplyTarget } from '../../domain/task/fields.ts';
 import type { Config } from '../config/schema.ts';
@@ -11,6 +12,8 @@ export interface DoorFacts {
   /** The executor registered for a task type (its pool and parameter schema), or undefined. */
   readonly executorFor: (taskType: string) => Pick<Executor, 'pool' | 'parameters'> | undefined;
   readonly pools: readonly string[];
+  /** What a task of this type does outside with these parameters (unreadable parameters: the worst it can do). */
+  readonly sideEffectClassFor: (taskType: string, params: unknown) => SideEffectClass;
   /** Which reply-target kinds this deployment delivers, and why not where it does not. */
   readonly replyTargets: Readonly<Record<ReplyTarget['kind'], { readonly served: true } | { readonly served: false; readonly why: string }>>;
 }
@@ -18,6 +21,7 @@ export interface DoorFacts {
 export const doorFacts = (config: Config): DoorFacts => ({
   executorFor,
   pools: POOLS,
+  sideEffectClassFor,
   replyTargets: {
     // The result reactor sends no webhook without a key to sign it with (README: refused without it).
     webhook: config.webhooks.signingSecret ? { served: true } : { served: false, why: 'webhook reply targets need WEBHOOK_SIGNING_SECRET, which is not set' },

@@ -8,7 +8,7 @@ import type { DoorFacts } from './door-facts.ts';
 // no path out of the workspace, and a reply target this deployment delivers to. The first
 // failing check answers; each has its own name.
 
-export type DoorRefusalCode = 'UnknownTaskType' | 'UnknownPool' | 'InvalidTaskParameters' | 'OutsideWorkspace' | 'ReplyTargetNotServed';
+export type DoorRefusalCode = 'UnknownTaskType' | 'UnknownPool' | 'InvalidTaskParameters' | 'OutsideWorkspace' | 'ReplyTargetNotServed' | 'SideEffectsUnderstated';
 
 export interface DoorRefusal {
   readonly code: DoorRefusalCode;

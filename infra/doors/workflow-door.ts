@@ -17,6 +17,11 @@ function taskNodes(machine: Machine): TaskNode[] {
 /** The first task step of the definition that would be refused, with the step named. */
 export function checkDefinition(definition: CompiledWorkflow, facts: DoorFacts): DoorRefusal | undefined {
   for (const node of taskNodes(definition.machine)) {
+    // Nothing gates a step said to have no side effects: the sender may not understate them.
+    const does = facts.sideEffectClassFor(node.taskType, node.params);
+    if (!node.sideEffects && does !== 'read-only') {
+      return { code: 'SideEffectsUnderstated', message: `step "${node.id}": ${node.taskType} with these parameters ${does === 'deploy' ? 'deploys' : 'changes code'}, but the definition says it has no side effects, so no approval gate would guard it` };
+    }
     const refusal = checkTask({ taskType: node.taskType, pool: node.pool, params: node.params, name: `step "${node.id}"`, paramsAt: 'params', literalOnly: true }, facts);
     if (refusal) return refusal;
   }

@@ -235,10 +235,18 @@ describe('approving and cancelling', () => {
 describe('commands from outside producers', () => {
   const policy = policyOf(file);
 
-  it('allow a named API identity to queue a deploy to prod', () => {
+  it('refuse a lone task that deploys or changes code, whoever asks: it has no gate in front of it', () => {
     const command = { actor: 'api:ci', category: 'task', type: 'QueueTask', data: { taskType: 'sf-deploy', payload: { targetOrg: 'prod' } }, sideEffect: 'deploy' as const };
-    expectAllowed(authorizeCommand(policy, command), 'deploy.targets[1]');
-    expectRefused(authorizeCommand(policy, { ...command, actor: 'api:other' }), 'deploy.targets[1]');
+    expectRefused(authorizeCommand(policy, command), 'gates.required');
+    expectRefused(authorizeCommand(policy, { ...command, data: { taskType: 'claude-code' }, sideEffect: 'code-change' as const }), 'gates.required');
+    expectRefused(authorizeCommand(policy, { ...command, sideEffect: undefined }), 'gates.required');
+  });
+
+  it('allow a named API identity to queue read-only work, and no one else', () => {
+    const named = policyOf({ ...file, roles: { ...file.roles, requester: ['*', 'api:ci'] } });
+    const command = { actor: 'api:ci', category: 'task', type: 'QueueTask', data: { taskType: 'git-status', payload: { repository: 'crm' } }, sideEffect: 'read-only' as const };
+    expectAllowed(authorizeCommand(named, command), 'start.read-only');
+    expectRefused(authorizeCommand(named, { ...command, actor: 'api:other' }), 'start.read-only');
   });
 
   it('count work of unknown class as a deploy', () => {

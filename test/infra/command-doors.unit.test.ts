@@ -138,6 +138,15 @@ describe('workflow door (StartWorkflow)', () => {
     expect(checkDefinition(oneStep({ params: { repository: '{{later}}' } }), bare)).toBeUndefined();
   });
 
+  it('a raw definition that calls a deploy free of side effects (so nothing gates it) is refused: SideEffectsUnderstated', () => {
+    const deploy = { taskType: 'sf-deploy', pool: 'salesforce', params: { repository: 'acme', targetOrg: 'prod', mode: 'deploy' } };
+    expect(door(startWorkflow(oneStep({ ...deploy, sideEffects: false })))).toMatchObject({ code: 'SideEffectsUnderstated', message: expect.stringMatching(/^step "s": sf-deploy with these parameters deploys/) });
+    // Declared, it passes the door (and the workflow decider then wants a gate in front of it).
+    expect(door(startWorkflow(oneStep({ ...deploy, sideEffects: true })))).toBeUndefined();
+    // A validation is read-only, and may say so.
+    expect(door(startWorkflow(oneStep({ ...deploy, params: { ...deploy.params, mode: 'validate' }, sideEffects: false })))).toBeUndefined();
+  });
+
   it('other workflow commands pass untouched', () => {
     expect(door(command('GrantApproval', { workflowId: 'wf-1', stepId: 'x', approver: 'U1' }))).toBeUndefined();
   });

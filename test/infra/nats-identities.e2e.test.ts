@@ -5,6 +5,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { AckPolicy, connect, type NatsConnection } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readCredential } from '../../infra/nats/embedded-credentials.ts';
 import { startScriptProcess, type RoleProcess } from '../support/role-process.ts';
 
 // The running product (`npm start`, embedded nats-server) as outside parties meet it: `orch nats
@@ -51,7 +52,7 @@ describe('NATS identities of the running product', () => {
     git('-c', 'user.name=t', '-c', 'user.email=t@example.invalid', 'commit', '-qm', 'init');
     // Outside producers may do nothing until the policy names them: this one may ask for read-only work.
     const policyFile = path.join(dir, 'policy.yaml');
-    await writeFile(policyFile, "version: 1\nroles:\n  requester: ['*', 'api:ci']\n");
+    await writeFile(policyFile, "version: 1\nroles:\n  requester: ['*', 'api:ci']\n  deployer: ['api:ci']\n");
     env = { PATH: process.env.PATH, HOME: process.env.HOME, DATA_DIR: path.join(dir, 'data'), WORKSPACE_ROOT: workspace, NATS_API_PRODUCERS: 'ci', ORCH_POLICY_FILE: policyFile };
     product = await startScriptProcess('infra/main.ts', [], { env, timeoutMs: 60_000 });
   }, 90_000);
@@ -119,6 +120,45 @@ describe('NATS identities of the running product', () => {
     await expect(connect({ servers: url, maxReconnectAttempts: 0 })).rejects.toMatchObject({ code: 'AUTHORIZATION_VIOLATION' });
     await expect(connect({ servers: url, user: 'service', pass: (await credentials('consumer')).password, maxReconnectAttempts: 0 })).rejects.toMatchObject({ code: 'AUTHORIZATION_VIOLATION' });
   });
+
+  it('forged and ungated actions from outside are refused with a named reason, and nothing is recorded for them', async () => {
+    const producerCredentials = await credentials('producer', 'ci');
+    const consumerCredentials = await credentials('consumer');
+    const producer = await connect({ servers: producerCredentials.url, user: producerCredentials.user, pass: producerCredentials.password, inboxPrefix: producerCredentials.inboxPrefix });
+    const consumer = await connect({ servers: consumerCredentials.url, user: consumerCredentials.user, pass: consumerCredentials.password, inboxPrefix: consumerCredentials.inboxPrefix });
+    // The product's own identity, read from where the embedded server keeps it, to count what the log holds.
+    const service = await readCredential(path.join(env.DATA_DIR!, 'nats'), 'service');
+    const auditor = await connect({ servers: producerCredentials.url, user: service!.user, pass: service!.password });
+    clients.push(producer, consumer, auditor);
+    const recorded = async () => (await (await auditor.jetstreamManager()).streams.info('ORCH_EVENTS')).state.messages;
+    const before = await recorded();
+
+    const ask = async (subject: string, command: object) => (await producer.request(subject, JSON.stringify(command), { timeout: 10_000 })).json<{ status: string; code?: string; message?: string }>();
+    const deploy = { taskType: 'sf-deploy', pool: 'salesforce', params: { repository: 'demo', targetOrg: 'prod', mode: 'deploy' } };
+    const oneStep = (sideEffects: boolean) => ({
+      name: 'raw deploy',
+      form: 'stateMachine',
+      machine: { start: 'ship', nodes: [{ kind: 'task', id: 'ship', ...deploy, retry: { attempts: 1, backoffMs: 0, maxBackoffMs: 0, nonRetryable: [] }, sideEffects, next: [{ to: 'done' }] }, { kind: 'end', id: 'done', outcome: 'completed' }] },
+    });
+    const refusals = {
+      forgedApproval: await ask('orch.api.ci.cmd.workflow.wf-forged', { commandId: 'f1', type: 'GrantApproval', data: { stepId: 'approve-deploy', approver: 'U-the-approver' } }),
+      loneDeploy: await ask(`orch.api.ci.cmd.task.t-${crypto.randomUUID()}`, { commandId: 'f2', type: 'QueueTask', data: { taskType: deploy.taskType, pool: deploy.pool, payload: deploy.params, timeoutMs: 60_000, requestedBy: 'U-ci-owner' } }),
+      ungatedWorkflow: await ask(`orch.api.ci.cmd.workflow.wf-${crypto.randomUUID().slice(0, 8)}`, { commandId: 'f3', type: 'StartWorkflow', data: { definition: oneStep(true), requestedBy: 'U-ci-owner' } }),
+      understatedWorkflow: await ask(`orch.api.ci.cmd.workflow.wf-${crypto.randomUUID().slice(0, 8)}`, { commandId: 'f4', type: 'StartWorkflow', data: { definition: oneStep(false), requestedBy: 'U-ci-owner' } }),
+    };
+    expect(refusals.forgedApproval).toMatchObject({ status: 'rejected', code: 'NotAuthorized' });
+    expect(refusals.loneDeploy).toMatchObject({ status: 'rejected', code: 'NotAuthorized', message: expect.stringContaining('rule gates.required') });
+    expect(refusals.ungatedWorkflow).toMatchObject({ status: 'rejected', code: 'UngatedSideEffect' });
+    expect(refusals.understatedWorkflow).toMatchObject({ status: 'rejected', code: 'SideEffectsUnderstated' });
+
+    // Straight at the product's subjects, both outside identities are stopped by the server itself.
+    for (const client of [producer, consumer]) {
+      await expect(client.jetstream().publish('orch.es.task.t-forged', '{}')).rejects.toMatchObject({ code: 'PERMISSIONS_VIOLATION' });
+      await expect(client.jetstream().publish('orch.work.salesforce', '{}')).rejects.toMatchObject({ code: 'PERMISSIONS_VIOLATION' });
+      await expect(client.request('orch.cmd.workflow.wf-forged', JSON.stringify({ commandId: 'f5', type: 'GrantApproval', actor: 'U-the-approver', data: { stepId: 's' } }), { timeout: 3_000 })).rejects.toMatchObject({ code: 'PERMISSIONS_VIOLATION' });
+    }
+    expect(await recorded()).toBe(before);
+  }, 60_000);
 
   it('orch nats credentials refuses a producer that is not configured', async () => {
     const { code, stderr } = await orch('nats', 'credentials', 'producer', 'deploy-bot');
