@@ -8,7 +8,7 @@ import { existingWorkflow, stillRunning, taskStep } from './guards.ts';
 import { stepNotScheduled } from './rejections.ts';
 import { addMilliseconds } from './retry.ts';
 import { taskIdFor, type StepRun, type Workflow, type WorkflowState } from './state.ts';
-import { emit, type Walk } from './walk.ts';
+import { emit, taskToRun, type Walk } from './walk.ts';
 
 // AG5: a task step whose paid run would cross a budget cap waits for a cost gate, an approval
 // request on the step itself. The engine asks (RequestCostApproval) with the policy's cost
@@ -57,13 +57,7 @@ export const costApproved = (workflow: Workflow, node: TaskNode, run: StepRun, a
     stepId: node.id,
     attempt: run.attempt,
     taskId: run.taskId ?? taskIdFor(workflow.workflowId, node.id, run.attempt),
-    taskType: node.taskType,
-    ...(node.title !== undefined && { title: node.title }),
-    ...(node.pool !== undefined && { pool: node.pool }),
-    params: run.params ?? node.params,
-    ...(node.timeoutMs !== undefined && { timeoutMs: node.timeoutMs }),
-    dryRun: workflow.dryRun && node.sideEffects,
-    sideEffects: node.sideEffects,
+    ...taskToRun(node, run.params ?? node.params, workflow.dryRun),
     approvedBy: [...approvedBy],
     at,
   });

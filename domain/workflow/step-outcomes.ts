@@ -9,7 +9,7 @@ import { workflowEventOf } from './events.ts';
 import { attemptEnded, currentAttempt, existingWorkflow, stillRunning, taskStep } from './guards.ts';
 import { addMilliseconds, mayRetry, retryDelayMs } from './retry.ts';
 import { taskIdFor, type StepRun, type Workflow, type WorkflowState } from './state.ts';
-import { emit, failWorkflow, leave, startWalk } from './walk.ts';
+import { emit, failWorkflow, leave, startWalk, taskToRun } from './walk.ts';
 
 // What the tasks behind task steps report, turned into commands by the process manager. A step
 // never runs again once completed: the same completion twice changes nothing, and a completion
@@ -128,13 +128,7 @@ const stepFailed = (c: FailureReport, error: TaskError, retryable: boolean, stat
             stepId: c.stepId,
             attempt: next,
             taskId: taskIdFor(c.workflowId, c.stepId, next),
-            taskType: node.taskType,
-            ...(node.title !== undefined && { title: node.title }),
-            ...(node.pool !== undefined && { pool: node.pool }),
-            params: run.params ?? node.params,
-            ...(node.timeoutMs !== undefined && { timeoutMs: node.timeoutMs }),
-            dryRun: workflow.dryRun && node.sideEffects,
-            sideEffects: node.sideEffects,
+            ...taskToRun(node, run.params ?? node.params, workflow.dryRun),
             dueAt: addMilliseconds(c.at, delayMs),
             delayMs,
             at: c.at,

@@ -7,6 +7,7 @@ import { workflowEventOf, type WorkflowEvent, type WorkflowEventData, type Workf
 import { indexMachine, type MachineIndex } from './machine-index.ts';
 import { addMilliseconds } from './retry.ts';
 import { activeTaskIds, conditionContext, isActive, taskIdFor, type Workflow } from './state.ts';
+import type { StepParams } from './step-fields.ts';
 import { resolveParams } from './step-params.ts';
 
 // Moving a workflow through its machine after something finished: a step completed, a gate was
@@ -94,13 +95,7 @@ function scheduleTask(walk: Walk, node: TaskNode): void {
       stepId: node.id,
       attempt,
       taskId: taskIdFor(workflowId, node.id, attempt),
-      taskType: node.taskType,
-      ...(node.title !== undefined && { title: node.title }),
-      ...(node.pool !== undefined && { pool: node.pool }),
-      params: resolveParams(node.params, conditionContext(walk.state)),
-      ...(node.timeoutMs !== undefined && { timeoutMs: node.timeoutMs }),
-      dryRun: dryRun && node.sideEffects,
-      sideEffects: node.sideEffects,
+      ...taskToRun(node, resolveParams(node.params, conditionContext(walk.state)), dryRun),
       visit: (previous?.visit ?? 0) + 1,
       at: walk.at,
     }),
@@ -172,3 +167,14 @@ export function failWorkflow(walk: Walk, { cause, reason, stepId, error }: Failu
     }),
   );
 }
+
+/** What every event that schedules a step's task carries about the task to run. */
+export const taskToRun = (node: TaskNode, params: StepParams, dryRun: boolean) => ({
+  taskType: node.taskType,
+  ...(node.title !== undefined && { title: node.title }),
+  ...(node.pool !== undefined && { pool: node.pool }),
+  params,
+  ...(node.timeoutMs !== undefined && { timeoutMs: node.timeoutMs }),
+  dryRun: dryRun && node.sideEffects,
+  sideEffects: node.sideEffects,
+});
