@@ -18,6 +18,7 @@ import { InvalidNatsCredentials } from './nats/nats-auth.ts';
 import { NatsServerFailedToStart, NatsServerMissing, startEmbeddedNatsServer, type EmbeddedNatsServer } from './nats/embedded-nats-server.ts';
 import { secretValuesOf } from './secret-values.ts';
 import { policyFor } from './policy/load-policy.ts';
+import { resolvePolicyUserGroups } from './policy/slack-user-groups.ts';
 
 /** Ctrl-C to exit: the whole product stops within this, its nats-server last. */
 const SHUTDOWN_DEADLINE_MS = 3_500;
@@ -45,6 +46,8 @@ async function main(): Promise<void> {
   shutdown.onSignals();
   if (process.env.npm_lifecycle_event !== undefined) shutdown.onParentExit(); // started by `npm start`
 
+  // Slack user groups named in the policy, listed once; a failure allows nobody in them (logged).
+  await resolvePolicyUserGroups(config, logger).catch((error: unknown) => logger.warn({ err: error }, 'policy: Slack user groups not resolved'));
   try {
     let server: EmbeddedNatsServer | undefined;
     if (config.nats.embedded) {

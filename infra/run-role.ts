@@ -7,6 +7,7 @@ import { parseRole, startRole, type Role } from './roles.ts';
 import { ShutdownSequence } from './shutdown.ts';
 import { secretValuesOf } from './secret-values.ts';
 import { policyFor } from './policy/load-policy.ts';
+import { resolvePolicyUserGroups } from './policy/slack-user-groups.ts';
 
 // Production entry: `node --import tsx infra/run-role.ts aggregates workers:local-ops ...`
 // runs the named roles against NATS_URL (or the embedded server of a local `npm start`).
@@ -27,6 +28,7 @@ async function main(): Promise<void> {
   }
   const logger = createLogger({ level: config.logLevel, name: `orchestrator:${roles.join('+')}`, secretValues: secretValuesOf(config) });
   installProcessGuard({ logger, context: { roles } });
+  await resolvePolicyUserGroups(config, logger).catch((error: unknown) => logger.warn({ err: error }, 'policy: Slack user groups not resolved'));
   const { nc, store } = await connectToProduct(config, { kind: 'process', name: `orch-${roles.join('+')}`, logger });
   const shutdown = new ShutdownSequence(logger);
   shutdown.onSignals();

@@ -71,6 +71,11 @@ export function policyFor(config: Config): Policy {
   return policy;
 }
 
+/** Replaces this configuration's policy (once its Slack user groups are resolved). */
+export function usePolicy(config: Config, policy: Policy): void {
+  loaded.set(config, policy);
+}
+
 /** Looks up the members of a Slack user group (`S…`), e.g. through usergroups.users.list. */
 export type UserGroupLookup = (groupId: string) => Promise<readonly string[]>;
 
@@ -81,7 +86,7 @@ const SLACK_USER_GROUP = /^S[A-Z0-9]{2,}$/;
  * the evaluation (pure) sees its members. Optional: inline groups need no lookup. A group that
  * cannot be looked up keeps no members (it allows nobody), and the failure is returned to log.
  */
-export async function resolveSlackUserGroups(policy: Policy, lookup: UserGroupLookup): Promise<{ policy: Policy; failed: string[] }> {
+export async function resolveSlackUserGroups(policy: Policy, lookup: UserGroupLookup): Promise<{ policy: Policy; failed: string[]; resolved: string[] }> {
   const lists = [
     ...Object.values(policy.groups),
     ...Object.values(policy.roles),
@@ -104,5 +109,5 @@ export async function resolveSlackUserGroups(policy: Policy, lookup: UserGroupLo
       failed.push(id);
     }
   }
-  return { policy: { ...policy, groups }, failed };
+  return { policy: { ...policy, groups }, failed, resolved: ids.filter((id) => !failed.includes(id)) };
 }

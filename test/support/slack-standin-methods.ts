@@ -61,6 +61,8 @@ export function standInMethods(store: StandInMessages, uploadUrl: (fileId: strin
   }
 
   const methods: Record<string, (args: Args) => Answer> = {
+    // https://api.slack.com/methods/usergroups.users.list: the members of one user group.
+    'usergroups.users.list': (args) => ({ users: [...(ws.userGroups[str(args.usergroup) ?? ''] ?? fail('no_such_subteam'))] }),
     'auth.test': () => ({
       url: `https://${ws.teamDomain}.slack.com/`,
       team: 'Stand-in Workspace',

@@ -17,6 +17,8 @@ export const standInWorkspace = {
   user: { id: 'U0ALICE', name: 'alice' },
   channel: { id: 'C0GENERAL', name: 'general' },
   dmChannel: { id: 'D0ALICE' },
+  /** User groups (`S…`) and their members, as `usergroups.users.list` answers. */
+  userGroups: { S0RELEASE: ['U0RELEASE1', 'U0RELEASE2'] } as Readonly<Record<string, readonly string[]>>,
 } as const;
 
 let lastMicros = 0;
