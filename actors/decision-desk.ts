@@ -2,8 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { isLeft } from 'fp-ts/lib/Either.js';
 import type { ConversationState } from '../domain/conversation/index.ts';
-import { gateApprovers, gateKindOf, mayApprove, mayCancel, mayStart, strictestGateKind, type ClassifyTask, type Policy, type PolicyRefusal } from '../domain/policy/index.ts';
-import { taskSteps } from '../domain/plan/plan-steps.ts';
+import { gateApprovers, gateKindOf, mayApprove, mayCancel, mayStart, planWorkSteps, strictestGateKind, type ClassifyTask, type Policy, type PolicyRefusal } from '../domain/policy/index.ts';
 import type { EventStore } from '../domain/ports/event-store.ts';
 import type { PlanState } from '../domain/plan/index.ts';
 import { alreadyDecidedAnswer, type OutcomeResolution } from '../domain/replies/unknown-outcome-reply.ts';
@@ -155,7 +154,7 @@ export class DecisionDesk {
     if (!policy) return undefined;
     const plan: PlanState = await readAggregateState(this.options.store, planAggregate, planId, this.options.logger);
     if (plan.status === 'none') return undefined;
-    const steps = taskSteps(plan.plan).map((step) => ({ taskType: step.taskType, sideEffect: policy.classify({ ...step, sideEffects: false }), targetOrg: typeof step.params['targetOrg'] === 'string' ? step.params['targetOrg'] : undefined }));
+    const steps = planWorkSteps(plan.plan, policy.classify);
     const started = mayStart(policy.rules, { actor: plan.requestedBy, steps });
     if (isLeft(started)) return started.left;
     const kind = strictestGateKind(steps.map((s) => s.sideEffect));

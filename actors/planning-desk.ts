@@ -12,6 +12,7 @@ import { readAggregateState } from './runtime/aggregate-reader.ts';
 import type { CommandClient, CommandTarget } from './runtime/command-client.ts';
 import { sendThatLands } from './runtime/commands-that-land.ts';
 import { accepted, describeReply, rejectedAs } from './runtime/command-replies.ts';
+import { mayStart, planWorkSteps, type ClassifyTask, type Policy } from '../domain/policy/index.ts';
 
 // A request that is more than one read-only task becomes a plan (OR1, OR2, AG5): the most the
 // planner's call can cost is reserved on this month's Budget first (over a cap: refused with
@@ -50,6 +51,8 @@ export interface PlanningDeskOptions {
   readonly signal?: AbortSignal;
   /** Secret values to hide in the model's plan besides credential shapes (from `secretValuesOf(config)`). */
   readonly secretValues?: readonly string[];
+  /** The authorization policy: a plan that runs without "Run this plan" is checked here, before it is recorded. */
+  readonly policy?: { readonly rules: Policy; readonly classify: ClassifyTask };
 }
 
 /** How long a person's request waits for an aggregate host (a restart, a broker outage) before it is told. */
@@ -97,6 +100,10 @@ export class PlanningDesk {
     // The plan is model text: nothing it echoes (a token from the request or context) is recorded (SE4).
     const plan = scrubSecretsIn(produced.right.plan, this.options.secretValues);
     const approval = approvalPolicyFor(plan, this.options.registry, this.options.approvalRules);
+    // A plan that waits for "Run this plan" is checked when it is pressed; one that runs at once, now.
+    const policy = this.options.policy;
+    const may = policy && !approval.required ? mayStart(policy.rules, { actor: request.requestedBy, steps: planWorkSteps(plan, policy.classify) }) : undefined;
+    if (may && isLeft(may)) return { kind: 'refused', message: `I made a plan, but it cannot run: NotAuthorized: ${may.left.message}` };
     const proposed = await this.send(
       { category: 'plan', id: request.planId },
       {

@@ -22,6 +22,7 @@ import { gateRequirements as policyGates } from '../domain/policy/index.ts';
 import { classifyTask } from './policy/classify-task.ts';
 import { policyFor } from './policy/load-policy.ts';
 import { workflowRequestCheck } from './doors/workflow-request-check.ts';
+import { secretValuesOf } from './secret-values.ts';
 
 // What every front end (Slack, console) talks to: the conversation intake and the slash
 // command table, wired to this deployment's task types, pools and read models.
@@ -45,6 +46,8 @@ export function conversationIntake(context: RoleContext, replyTarget: (message: 
       approvalRules: { costThresholdUsd: config.workflows.planCostThresholdUsd, requesterMayApprove: true, gates: policyGates(policyFor(config)), classify: sideEffectClassFor },
       caps: budgetCaps(config),
       logger: logger.child({ component: 'planning' }),
+      secretValues: secretValuesOf(config),
+      policy: { rules: policyFor(config), classify: classifyTask },
     }),
     decisions: decisionDesk(context),
     policy: { rules: policyFor(config), sideEffectOf: sideEffectClassFor },

@@ -9,3 +9,4 @@ export { policyFileSchema, ROLE_NAMES, type PolicyFile, type RoleName } from './
 export { refusal, type GatePolicy, type InvalidPolicy, type Policy, type PolicyDecision, type PolicyProblem, type PolicyRefusal, type Who } from './policy.ts';
 export { isAmong, isApiIdentity, members, orgMatches, rolesOf } from './principals.ts';
 export { applyGatePolicy, gateApprovers, gateKindOf, gateKinds, workflowSteps, type ClassifyTask } from './workflow-gates.ts';
+export { planWorkSteps } from './plan-work.ts';

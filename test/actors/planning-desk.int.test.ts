@@ -15,6 +15,9 @@ import { answers, startAnthropicStandIn, type AnthropicStandIn } from '../suppor
 import { startAggregateHosts } from '../support/aggregate-hosts.ts';
 import { startTestNatsServer, type TestNatsServer } from '../support/nats.ts';
 import { registry, statusPlan, testsThenDeploy } from '../support/plan-fixtures.ts';
+import { isLeft } from 'fp-ts/lib/Either.js';
+import { buildPolicy, type Policy } from '../../domain/policy/index.ts';
+import { classifyTask } from '../../infra/policy/classify-task.ts';
 
 // AG5 around the planner (OR1): the most a planning call can cost is reserved on the month's
 // Budget before the call; what it really cost is committed after it, or the reservation is
@@ -43,8 +46,16 @@ const claude = (): Planner =>
     },
   });
 
-const desk = (planner: Planner, budget?: { monthlyUsd: number }) =>
+/** Only U-ops may ask for git status; everyone else may do any other read-only work. */
+const onlyOpsSeeStatus = (): Policy => {
+  const built = buildPolicy({ version: 1, roles: { requester: ['*'] }, taskTypes: { 'git-status': ['U-ops'] } }, { requesterMayApprove: false }, 'test-policy.yaml');
+  if (isLeft(built)) throw new Error(built.left.message);
+  return built.right;
+};
+
+const desk = (planner: Planner, budget?: { monthlyUsd: number }, policy?: Policy) =>
   new PlanningDesk({
+    ...(policy ? { policy: { rules: policy, classify: classifyTask } } : {}),
     commands: new CommandClient(nc),
     store,
     planner,
@@ -95,6 +106,18 @@ describe('planning with Claude, inside the budget', () => {
     const plan = (await store.read(`plan-${asked.planId}` as never)).events;
     expect(plan.map((e) => e.type)).toEqual(['PlanProposed']);
     expect(plan[0]!.data).toMatchObject({ model: 'claude-opus-test', costUsd: 0.015, usage: { inputTokens: 1_000, outputTokens: 400 } });
+  });
+
+  it('a plan that would run at once (no "Run this plan") is checked against the policy first: refused, nothing is proposed', async () => {
+    anthropic.enqueue(answers.toolUse(statusPlan('acme')));
+    const asked = request('what is going on in acme');
+    const outcome = await desk(claude(), undefined, onlyOpsSeeStatus()).plan(asked);
+    expect(outcome).toMatchObject({ kind: 'refused', message: expect.stringContaining('(rule taskTypes.git-status)') });
+    expect((await store.read(`plan-${asked.planId}` as never)).events).toHaveLength(0);
+
+    anthropic.enqueue(answers.toolUse(statusPlan('acme')));
+    const allowed = { ...request('what is going on in acme'), requestedBy: 'U-ops' };
+    expect(await desk(claude(), undefined, onlyOpsSeeStatus()).plan(allowed)).toMatchObject({ kind: 'proposed', approval: { required: false } });
   });
 
   it('a planner answering 529 is retried, then the person gets a clear message and the reservation is released', async () => {
