@@ -27,7 +27,8 @@ export interface GatewayRequest {
   readonly data: Record<string, unknown>;
 }
 
-export type GatewayDecision = { readonly allowed: true } | { readonly allowed: false; readonly code: string; readonly message: string };
+/** Allowed, under the policy rule recorded on the command's events, or refused with a named reason. */
+export type GatewayDecision = { readonly allowed: true; readonly rule?: string } | { readonly allowed: false; readonly code: string; readonly message: string };
 
 export type AuthorizeOutsideCommand = (request: GatewayRequest) => GatewayDecision;
 
@@ -135,7 +136,7 @@ export class CommandGateway {
     const forwardedId = `api-${producer}-${commandId}`;
     if (!isValidId(forwardedId)) return refuse('InvalidCommand', `commandId: must be at most ${200 - `api-${producer}-`.length} characters`);
     try {
-      return await this.options.commands.send({ category, id }, { commandId: forwardedId, type, data, actor, correlationId: correlationId ?? forwardedId, causationId: causationId ?? forwardedId });
+      return await this.options.commands.send({ category, id }, { commandId: forwardedId, type, data, actor, ...(decision.rule !== undefined && { authorization: decision.rule }), correlationId: correlationId ?? forwardedId, causationId: causationId ?? forwardedId });
     } catch (error) {
       if (error instanceof NoAggregateHost) return { status: 'failed', code: 'NoAggregateHost', message: `no host is taking ${category} commands right now; retry with the same commandId` };
       if (error instanceof CommandTimedOut) return { status: 'failed', code: 'Timeout', message: 'no answer in time; it may still have been applied — retry with the same commandId' };

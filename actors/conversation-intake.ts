@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { isLeft } from 'fp-ts/lib/Either.js';
+import { isLeft, type Either } from 'fp-ts/lib/Either.js';
 import type { Logger } from 'pino';
 import type { ConversationSource, ConversationState } from '../domain/conversation/index.ts';
 import { conversationCommandSchemas } from '../domain/conversation/commands.ts';
-import { mayCancel, mayStart, type Policy, type PolicyRefusal } from '../domain/policy/index.ts';
+import { mayCancel, mayStart, type Policy, type PolicyDecision, type PolicyRefusal } from '../domain/policy/index.ts';
 import type { SideEffectClass } from '../domain/workflow/gate-policy.ts';
 import { isMultiStepRequest, parseIntent, REPOSITORY_VARIABLE, type Intent, type NotUnderstood } from '../domain/intent/index.ts';
 import type { EventStore } from '../domain/ports/event-store.ts';
@@ -168,10 +168,14 @@ export class ConversationIntake {
 
   /** The policy's refusal of one task asked for by `actor`, if it refuses it. */
   private refusedTask(actor: string, taskType: string, payload: unknown): PolicyRefusal | undefined {
+    const may = this.taskVerdict(actor, taskType, payload);
+    return may && isLeft(may) ? may.left : undefined;
+  }
+
+  /** What the policy says of one task asked for by `actor`; undefined without a policy. */
+  private taskVerdict(actor: string, taskType: string, payload: unknown): Either<PolicyRefusal, PolicyDecision> | undefined {
     const policy = this.options.policy;
-    if (!policy) return undefined;
-    const may = mayStart(policy.rules, { actor, steps: [{ taskType, sideEffect: policy.sideEffectOf(taskType, payload), targetOrg: targetOrgOf(payload) }] });
-    return isLeft(may) ? may.left : undefined;
+    return policy && mayStart(policy.rules, { actor, steps: [{ taskType, sideEffect: policy.sideEffectOf(taskType, payload), targetOrg: targetOrgOf(payload) }] });
   }
 
   private async plan(planning: PlanningDesk, message: IncomingMessage, conversationId: string, variables: Readonly<Record<string, string | undefined>>): Promise<IntakeOutcome> {
@@ -247,8 +251,8 @@ export class ConversationIntake {
 
   private async queue(message: IncomingMessage, conversationId: string, intent: Intent): Promise<IntakeOutcome> {
     // Checked before anything was recorded too; this covers a typed word nothing was waiting for.
-    const refused = this.refusedTask(message.user, intent.taskType, intent.params);
-    if (refused) return { kind: 'refused', conversationId, message: notAuthorized(refused) };
+    const verdict = this.taskVerdict(message.user, intent.taskType, intent.params);
+    if (verdict && isLeft(verdict)) return { kind: 'refused', conversationId, message: notAuthorized(verdict.left) };
     const route = this.options.routeTask(intent.taskType);
     if (!route) return { kind: 'refused', conversationId, message: `no worker pool runs ${intent.taskType} tasks here` };
     const taskId = chatIdOf(message.source, message.channel, message.messageTs);
@@ -258,6 +262,7 @@ export class ConversationIntake {
         commandId: `queue-${taskId}`,
         type: 'QueueTask',
         actor: message.user,
+        ...(verdict && { authorization: verdict.right.rule }),
         correlationId: conversationId,
         data: {
           taskType: intent.taskType,

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { isLeft } from 'fp-ts/lib/Either.js';
+import { isLeft, type Either } from 'fp-ts/lib/Either.js';
 import type { ConversationState } from '../domain/conversation/index.ts';
-import { gateApprovers, gateKindOf, mayApprove, mayCancel, mayStart, planWorkSteps, strictestGateKind, type ClassifyTask, type Policy, type PolicyRefusal } from '../domain/policy/index.ts';
+import { gateApprovers, gateKindOf, mayApprove, mayCancel, mayStart, planWorkSteps, strictestGateKind, type ClassifyTask, type Policy, type PolicyDecision, type PolicyRefusal } from '../domain/policy/index.ts';
 import type { EventStore } from '../domain/ports/event-store.ts';
 import type { PlanState } from '../domain/plan/index.ts';
 import { alreadyDecidedAnswer, type OutcomeResolution } from '../domain/replies/unknown-outcome-reply.ts';
@@ -46,17 +46,19 @@ export interface DecisionDeskOptions {
 
 const notAuthorized = (refused: PolicyRefusal): string => `You may not do that: ${refused.message}.`;
 
+/** What the policy said: refused, or allowed under a rule (none when no policy applies). */
+type Verdict = { readonly refused: PolicyRefusal } | { readonly rule?: string };
+const verdictOf = (may: Either<PolicyRefusal, PolicyDecision> | undefined): Verdict => (may === undefined ? {} : isLeft(may) ? { refused: may.left } : { rule: may.right.rule });
+
 export class DecisionDesk {
   constructor(private readonly options: DecisionDeskOptions) {}
 
   async decidePlan(planId: string, user: string, decision: Decision, via: 'button' | 'typed'): Promise<string> {
-    if (decision === 'approve') {
-      const refused = await this.refusedPlan(planId, user);
-      if (refused) return notAuthorized(refused);
-    }
+    const verdict = decision === 'approve' ? await this.planVerdict(planId, user) : {};
+    if ('refused' in verdict) return notAuthorized(verdict.refused);
     const reply =
       decision === 'approve'
-        ? await this.send('plan', planId, user, 'ApprovePlan', { approver: user, via })
+        ? await this.send('plan', planId, user, 'ApprovePlan', { approver: user, via }, verdict.rule)
         : await this.send('plan', planId, user, 'RejectPlan', { rejectedBy: user, reason: `rejected by ${user}` });
     if (accepted(reply)) {
       if (reply.events === 0) return 'You already decided on this plan.';
@@ -67,12 +69,12 @@ export class DecisionDesk {
   }
 
   async decideGate(workflowId: string, stepId: string, visit: number, user: string, decision: Decision): Promise<string> {
-    const refused = await this.refusedGate(workflowId, stepId, user);
-    if (refused) return notAuthorized(refused);
+    const verdict = await this.gateVerdict(workflowId, stepId, user);
+    if ('refused' in verdict) return notAuthorized(verdict.refused);
     const reply =
       decision === 'approve'
-        ? await this.send('workflow', workflowId, user, 'GrantApproval', { stepId, approver: user, visit })
-        : await this.send('workflow', workflowId, user, 'RejectApproval', { stepId, approver: user, visit, reason: `rejected by ${user}` });
+        ? await this.send('workflow', workflowId, user, 'GrantApproval', { stepId, approver: user, visit }, verdict.rule)
+        : await this.send('workflow', workflowId, user, 'RejectApproval', { stepId, approver: user, visit, reason: `rejected by ${user}` }, verdict.rule);
     if (accepted(reply)) {
       if (reply.events === 0) return 'Your decision was already recorded.';
       return decision === 'approve' ? `Approved "${stepId}".` : `Rejected "${stepId}"; the workflow stops there.`;
@@ -86,12 +88,13 @@ export class DecisionDesk {
   /** The Cancel button on a workflow's status message, or CANCEL typed in its thread. */
   async cancelWorkflow(workflowId: string, user: string): Promise<string> {
     const policy = this.options.policy;
+    let verdict: Verdict = {};
     if (policy) {
       const workflow: WorkflowState = await readAggregateState(this.options.store, workflowAggregate, workflowId, this.options.logger);
-      const may = workflow.status === 'none' ? undefined : mayCancel(policy.rules, user, { requestedBy: workflow.requestedBy, approvers: gateApprovers(workflow.definition) });
-      if (may && isLeft(may)) return notAuthorized(may.left);
+      verdict = verdictOf(workflow.status === 'none' ? undefined : mayCancel(policy.rules, user, { requestedBy: workflow.requestedBy, approvers: gateApprovers(workflow.definition) }));
+      if ('refused' in verdict) return notAuthorized(verdict.refused);
     }
-    const reply = await this.send('workflow', workflowId, user, 'CancelWorkflow', { reason: `cancelled by ${user}`, requestedBy: user });
+    const reply = await this.send('workflow', workflowId, user, 'CancelWorkflow', { reason: `cancelled by ${user}`, requestedBy: user }, verdict.rule);
     if (accepted(reply)) return reply.events === 0 ? 'The workflow was already cancelled.' : 'Cancelling the workflow; running steps are stopped.';
     if (reply.status === 'rejected' && reply.code === 'WorkflowAlreadyFinished') return `Nothing to cancel: ${reply.message}.`;
     return `That did not work: ${describeReply(reply)}`;
@@ -149,36 +152,38 @@ export class DecisionDesk {
   }
 
   /** "Run this plan": the policy's approvers for the kind of work it does, and the requester's right to start it. */
-  private async refusedPlan(planId: string, user: string): Promise<PolicyRefusal | undefined> {
+  private async planVerdict(planId: string, user: string): Promise<Verdict> {
     const policy = this.options.policy;
-    if (!policy) return undefined;
+    if (!policy) return {};
     const plan: PlanState = await readAggregateState(this.options.store, planAggregate, planId, this.options.logger);
-    if (plan.status === 'none') return undefined;
+    if (plan.status === 'none') return {};
     const steps = planWorkSteps(plan.plan, policy.classify);
     const started = mayStart(policy.rules, { actor: plan.requestedBy, steps });
-    if (isLeft(started)) return started.left;
+    if (isLeft(started)) return { refused: started.left };
     const kind = strictestGateKind(steps.map((s) => s.sideEffect));
-    const approved = kind === undefined ? undefined : mayApprove(policy.rules, user, kind);
-    return approved && isLeft(approved) ? approved.left : undefined;
+    return kind === undefined ? { rule: started.right.rule } : verdictOf(mayApprove(policy.rules, user, kind));
   }
 
   /** A gate's decision: the policy's approvers for the kind of work the gate guards. */
-  private async refusedGate(workflowId: string, stepId: string, user: string): Promise<PolicyRefusal | undefined> {
+  private async gateVerdict(workflowId: string, stepId: string, user: string): Promise<Verdict> {
     const policy = this.options.policy;
-    if (!policy) return undefined;
+    if (!policy) return {};
     const workflow: WorkflowState = await readAggregateState(this.options.store, workflowAggregate, workflowId, this.options.logger);
-    if (workflow.status === 'none') return undefined;
+    if (workflow.status === 'none') return {};
     // A task step waiting for spend over a cap (AG5) is a cost gate, whatever the step does.
     const kind = workflow.steps[stepId]?.approval?.cost ? 'cost' : gateKindOf(workflow.definition, stepId, policy.classify);
-    const may = kind === undefined ? undefined : mayApprove(policy.rules, user, kind);
-    return may && isLeft(may) ? may.left : undefined;
+    return verdictOf(kind === undefined ? undefined : mayApprove(policy.rules, user, kind));
   }
 
   /**
    * One id per click, retried under it while no host answers (a restart, a broker outage), for as
    * long as the person can be expected to wait for an answer.
    */
-  private send(category: string, id: string, user: string, type: string, data: Record<string, unknown>) {
-    return this.options.commands.sendUntilAnswered({ category, id }, { commandId: randomUUID(), type, actor: user, data }, { signal: AbortSignal.timeout(30_000) });
+  private send(category: string, id: string, user: string, type: string, data: Record<string, unknown>, authorization?: string) {
+    return this.options.commands.sendUntilAnswered(
+      { category, id },
+      { commandId: randomUUID(), type, actor: user, data, ...(authorization !== undefined && { authorization }) },
+      { signal: AbortSignal.timeout(30_000) },
+    );
   }
 }

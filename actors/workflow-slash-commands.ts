@@ -61,8 +61,9 @@ export function parseTemplateValues(words: readonly string[]): { values: Supplie
 export function workflowSubcommands(desk: WorkflowDesk): Readonly<Record<'list' | 'start' | 'status' | 'cancel', SlashHandler>> {
   const nextId = desk.newWorkflowId ?? newWorkflowId;
 
-  const send = (id: string, type: string, request: SlashRequest, data: Record<string, unknown>): Promise<CommandReply> =>
-    desk.commands.send({ category: 'workflow', id }, { commandId: crypto.randomUUID(), type, actor: request.user, correlationId: id, data });
+  /** `authorization`: the policy rule that let the user do this, recorded on the events. */
+  const send = (id: string, type: string, request: SlashRequest, data: Record<string, unknown>, authorization?: string): Promise<CommandReply> =>
+    desk.commands.send({ category: 'workflow', id }, { commandId: crypto.randomUUID(), type, actor: request.user, correlationId: id, data, ...(authorization !== undefined && { authorization }) });
 
   const failure = (reply: Exclude<CommandReply, { status: 'accepted' }>): string =>
     reply.status === 'invalid' ? `InvalidCommand: ${reply.errors.join('; ')}` : `${reply.code}: ${reply.message}`;
@@ -70,22 +71,22 @@ export function workflowSubcommands(desk: WorkflowDesk): Readonly<Record<'list' 
   const notAuthorized = (what: string, refused: PolicyRefusal): SlashAnswer => ephemeral(`${what}: NotAuthorized: ${refused.message}`);
 
   /** The policy before anything is sent: may this person start it, and its gates held to the policy's approvers. */
-  const police = (templateId: string, definition: CompiledWorkflow, request: SlashRequest): { definition: CompiledWorkflow } | { refused: PolicyRefusal } => {
+  const police = (templateId: string, definition: CompiledWorkflow, request: SlashRequest): { definition: CompiledWorkflow; rule?: string } | { refused: PolicyRefusal } => {
     if (!desk.policy) return { definition };
     const { rules, classify } = desk.policy;
     const may = mayStart(rules, { actor: request.user, template: templateId, steps: workflowSteps(definition, classify) });
     if (isLeft(may)) return { refused: may.left };
     const gated = applyGatePolicy(rules, definition, classify);
-    return isLeft(gated) ? { refused: gated.left } : { definition: gated.right };
+    return isLeft(gated) ? { refused: gated.left } : { definition: gated.right, rule: may.right.rule };
   };
 
   const list: SlashHandler = async () => ephemeral(describeTemplates(workflowTemplates, desk.registry));
 
-  const startCompiled = async (templateId: string, definition: CompiledWorkflow, values: SuppliedValues, request: SlashRequest, dryRun: boolean): Promise<{ id: string; reply: CommandReply }> => {
+  const startCompiled = async (templateId: string, definition: CompiledWorkflow, values: SuppliedValues, request: SlashRequest, dryRun: boolean, rule?: string): Promise<{ id: string; reply: CommandReply }> => {
     const data = { definition, inputs: values, requestedBy: request.user, maxExecutionMs: desk.maxExecutionMs, dryRun, source: { kind: 'template', templateId } };
     for (let attempt = 1; ; attempt++) {
       const id = nextId();
-      const reply = await send(id, 'StartWorkflow', request, data);
+      const reply = await send(id, 'StartWorkflow', request, data, rule);
       if (reply.status !== 'rejected' || reply.code !== 'WorkflowAlreadyStarted' || attempt >= ID_ATTEMPTS) return { id, reply };
     }
   };
@@ -104,7 +105,7 @@ export function workflowSubcommands(desk: WorkflowDesk): Readonly<Record<'list' 
     const policed = police(templateId, compiled.right, request);
     if ('refused' in policed) return notAuthorized(`Workflow ${templateId} was not started`, policed.refused);
     try {
-      const { id, reply } = await startCompiled(templateId, policed.definition, values, request, dryRun);
+      const { id, reply } = await startCompiled(templateId, policed.definition, values, request, dryRun, policed.rule);
       if (reply.status !== 'accepted') return ephemeral(`Workflow ${templateId} was not started: ${failure(reply)}`);
       const how = dryRun ? ' as a dry run: steps that change something outside are recorded, not run' : '';
       return ephemeral(`Started workflow ${id} (${templateById(templateId)!.title})${how}. /workflow status ${id} shows how it goes; /workflow cancel ${id} stops it.`);
@@ -138,13 +139,15 @@ export function workflowSubcommands(desk: WorkflowDesk): Readonly<Record<'list' 
     if (id === undefined) return ephemeral('Which workflow? /workflow cancel <id>');
     if (!isValidId(id)) return noWorkflow(id);
     try {
+      let rule: string | undefined;
       if (desk.policy) {
         const state = await readAggregateState(desk.store, workflowAggregate, id, desk.logger);
         if (state.status === 'none') return noWorkflow(id);
         const may = mayCancel(desk.policy.rules, request.user, { requestedBy: state.requestedBy, approvers: gateApprovers(state.definition) });
         if (isLeft(may)) return notAuthorized(`Workflow ${id} was not cancelled`, may.left);
+        rule = may.right.rule;
       }
-      const reply = await send(id, 'CancelWorkflow', request, { reason: `cancelled by ${request.user} with /workflow cancel`, requestedBy: request.user });
+      const reply = await send(id, 'CancelWorkflow', request, { reason: `cancelled by ${request.user} with /workflow cancel`, requestedBy: request.user }, rule);
       if (reply.status === 'accepted') return reply.events > 0 ? ephemeral(`Cancelled workflow ${id}.`) : alreadyFinished(id);
       if (reply.status === 'rejected' && (reply.code === 'NotFound' || reply.code === 'WorkflowNotFound')) return noWorkflow(id);
       if (reply.status === 'rejected' && reply.code === 'WorkflowAlreadyFinished') return alreadyFinished(id);

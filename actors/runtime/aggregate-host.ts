@@ -160,6 +160,7 @@ export class AggregateHost<Command, Event extends DomainEvent, State> {
         causationId: envelope.causationId ?? envelope.commandId,
         commandId: envelope.commandId,
         actor: envelope.actor,
+        ...(envelope.authorization !== undefined && { authorization: envelope.authorization }),
         occurredAt: at,
         schemaVersion: this.options.definition.schemaVersion,
       },

@@ -17,6 +17,8 @@ export const commandEnvelopeSchema = z.object({
   data: z.record(z.string(), z.unknown()).default({}),
   /** Who sends it: a Slack user id, `system`, or a component name. */
   actor: z.string().min(1).max(200),
+  /** The policy rule under which the front door let the actor do this; recorded on the events. */
+  authorization: z.string().min(1).max(200).optional(),
   correlationId: token.optional(),
   causationId: token.optional(),
 });

@@ -240,6 +240,7 @@ function toRecorded(event: EsdbRecordedEvent): RecordedEvent {
     causationId: String(stored.causationId ?? stored.$causationId ?? ''),
     commandId: String(stored.commandId ?? ''),
     actor: String(stored.actor ?? ''),
+    ...(typeof stored.authorization === 'string' && { authorization: stored.authorization }),
     occurredAt: String(stored.occurredAt ?? ''),
     schemaVersion: Number(stored.schemaVersion ?? 1),
   };

@@ -25,6 +25,8 @@ export interface EventMetadata {
   readonly commandId: string;
   /** Who caused it: a user id, `system`, or a component name. */
   readonly actor: string;
+  /** The authorization policy's rule that allowed the command (e.g. `gates.deploy.approvers`), where a front door checked one. */
+  readonly authorization?: string;
   /** ISO-8601 time the command was decided, from the command (never a clock in domain/). */
   readonly occurredAt: string;
   readonly schemaVersion: number;

@@ -10,6 +10,7 @@ const metadataSchema = z.object({
   causationId: z.string().min(1),
   commandId: z.string().min(1),
   actor: z.string().min(1),
+  authorization: z.string().min(1).max(200).optional(),
   occurredAt: z.iso.datetime({ offset: true }),
   schemaVersion: z.number().int().positive(),
 });

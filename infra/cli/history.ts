@@ -9,6 +9,8 @@ export interface AuditRow {
   readonly occurredAt: string;
   readonly type: string;
   readonly actor: string;
+  /** The policy rule that allowed it, where a front door checked one. */
+  readonly authorization?: string;
   readonly correlationId: string;
   readonly causationId: string;
   readonly commandId: string;
@@ -21,6 +23,7 @@ export const auditRows = (events: readonly RecordedEvent[]): AuditRow[] =>
     occurredAt: e.metadata.occurredAt,
     type: e.type,
     actor: e.metadata.actor,
+    ...(e.metadata.authorization !== undefined && { authorization: e.metadata.authorization }),
     correlationId: e.metadata.correlationId,
     causationId: e.metadata.causationId,
     commandId: e.metadata.commandId,

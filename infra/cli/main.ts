@@ -60,7 +60,7 @@ export function program(): Command {
         const rows = auditRows(events);
         console.log(`${stream}: ${rows.length} events`);
         for (const r of rows) {
-          console.log(`${r.revision.padStart(5)}  ${r.occurredAt}  ${r.type.padEnd(24)} by ${r.actor}  corr=${r.correlationId} cause=${r.causationId}`);
+          console.log(`${r.revision.padStart(5)}  ${r.occurredAt}  ${r.type.padEnd(24)} by ${r.actor}${r.authorization ? ` under ${r.authorization}` : ''}  corr=${r.correlationId} cause=${r.causationId}`);
           console.log(`${' '.repeat(7)}${r.summary}`);
         }
       }),

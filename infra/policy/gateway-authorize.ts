@@ -15,6 +15,6 @@ export function policyAuthorizer(policy: Policy): AuthorizeOutsideCommand {
     const steps = definition?.success ? workflowSteps(definition.data, classifyTask) : undefined;
     const sideEffect = type === 'QueueTask' && typeof data['taskType'] === 'string' ? sideEffectClassFor(data['taskType'], data['payload']) : undefined;
     const decided = authorizeCommand(policy, { actor, category, type, data, ...(steps ? { steps } : {}), ...(sideEffect ? { sideEffect } : {}) });
-    return decided._tag === 'Right' ? { allowed: true } : { allowed: false, code: decided.left.code, message: decided.left.message };
+    return decided._tag === 'Right' ? { allowed: true, rule: decided.right.rule } : { allowed: false, code: decided.left.code, message: decided.left.message };
   };
 }

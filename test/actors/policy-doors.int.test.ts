@@ -134,7 +134,10 @@ describe('/workflow start under the policy', () => {
     const answer = await slash('/workflow', 'start deployment repository=crm targetOrg=prod-eu', 'U_DEV');
     expect(answer).toContain('only deployers may deploy to prod-eu (rule deploy.targets[1])');
     expect(await eventCount()).toBe(before);
-    startedId(await slash('/workflow', 'start deployment repository=crm targetOrg=prod-eu', 'U_REL1'));
+    const allowed = startedId(await slash('/workflow', 'start deployment repository=crm targetOrg=prod-eu', 'U_REL1'));
+    // The rule that let U_REL1 start it is recorded with what it started.
+    const [started] = (await store.read(streamName('workflow', allowed))).events;
+    expect(started?.metadata).toMatchObject({ actor: 'U_REL1', authorization: 'deploy.targets[1], start.read-only' });
   });
 });
 
@@ -179,6 +182,10 @@ describe('deciding a gate under the policy', () => {
     expect(await desk.decideGate(id, 'approve-deploy', visit, 'U_REL1', 'approve')).toBe('Approved "approve-deploy".');
     expect(await desk.cancelWorkflow(id, 'U_STRANGER')).toContain('(rule cancel)');
     expect(await desk.cancelWorkflow(id, 'U_ADMIN')).toBe('Cancelling the workflow; running steps are stopped.');
+    // Each decision records the rule that allowed it.
+    const { events } = await store.read(streamName('workflow', id));
+    expect(events.find((e) => e.type === 'ApprovalGranted')?.metadata).toMatchObject({ actor: 'U_REL1', authorization: 'gates.deploy.approvers' });
+    expect(events.find((e) => e.type === 'WorkflowCancelled')?.metadata).toMatchObject({ actor: 'U_ADMIN', authorization: 'cancel.admin' });
   });
 });
 

@@ -403,7 +403,7 @@ export function eventStoreContract(adapterName: string, start: () => Promise<Eve
 
       it('round-trips every metadata field and records when it was stored', async () => {
         const s = uniqueStream();
-        const meta = metadata({ correlationId: 'corr-42', causationId: 'evt-41', actor: 'U999', schemaVersion: 3, occurredAt: '2026-01-02T03:04:05.678Z' });
+        const meta = { ...metadata({ correlationId: 'corr-42', causationId: 'evt-41', actor: 'U999', schemaVersion: 3, occurredAt: '2026-01-02T03:04:05.678Z' }), authorization: 'gates.deploy.approvers' };
         await store.append(s, [{ type: 'Meta', data: { ok: true }, metadata: meta }], NO_STREAM);
         const [event] = (await store.read(s)).events;
         expect(event!.metadata).toEqual(meta);

@@ -108,7 +108,7 @@ describe('NATS identities of the running product', () => {
     // `orch` connects as the service identity, and the recorded actor is the producer's credential.
     const audit = await orch('audit', `task-${taskId}`);
     expect(audit.code, audit.stderr).toBe(0);
-    expect(audit.stdout).toMatch(/TaskQueued\s+by api:ci/);
+    expect(audit.stdout).toMatch(/TaskQueued\s+by api:ci under start\.read-only /);
     expect(audit.stdout).not.toContain('by U-admin');
 
     // Secrets never reach the product's log.
