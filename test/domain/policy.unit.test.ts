@@ -264,7 +264,7 @@ describe('commands from outside producers', () => {
     // Its read-only steps need the identity named among requesters too: '*' does not cover it.
     expect(authorize({ actor: 'api:ci', category: 'workflow', id: 'wf-1', type: 'StartWorkflow', data })).toMatchObject({ allowed: false, message: expect.stringContaining('(rule start.read-only)') });
     const named = policyAuthorizer(policyOf({ ...file, roles: { ...file.roles, requester: ['*', 'api:ci'] } }));
-    expect(named({ actor: 'api:ci', category: 'workflow', id: 'wf-1', type: 'StartWorkflow', data })).toEqual({ allowed: true });
+    expect(named({ actor: 'api:ci', category: 'workflow', id: 'wf-1', type: 'StartWorkflow', data })).toMatchObject({ allowed: true, rule: expect.stringContaining('deploy.targets[1]') });
     expect(authorize({ actor: 'api:other', category: 'workflow', id: 'wf-1', type: 'StartWorkflow', data: { definition: { name: 'gates only', form: 'stepTree', machine: { start: 'end', nodes: [{ kind: 'end', id: 'end', outcome: 'completed' }] } } } })).toMatchObject({ allowed: false });
   });
 
