@@ -4,6 +4,7 @@ import { isValidId } from '../domain/streams.ts';
 import { MAX_COMMAND_BYTES } from './runtime/aggregate-host.ts';
 import { CommandTimedOut, NoAggregateHost, type CommandClient } from './runtime/command-client.ts';
 import { commandEnvelopeSchema, describeIssues, type CommandReply } from './runtime/command-envelope.ts';
+import { MAX_JSON_DEPTH, nestsDeeperThan } from './runtime/json-depth.ts';
 
 // The door for outside command producers: `<prefix>.api.<producer>.cmd.<category>.<id>`.
 // NATS permissions let only the identity `producer-<name>` publish under `<prefix>.api.<name>.>`,
@@ -116,6 +117,7 @@ export class CommandGateway {
     } catch {
       return refuse('InvalidCommand', 'the body is not JSON');
     }
+    if (nestsDeeperThan(body, MAX_JSON_DEPTH)) return refuse('PayloadTooDeep', `the command nests deeper than ${MAX_JSON_DEPTH} levels`);
     const actor = `api:${producer}`;
     // The actor comes from the credential, never from the payload.
     const withActor = typeof body === 'object' && body !== null && !Array.isArray(body) ? { ...body, actor } : body;

@@ -12,6 +12,7 @@ import type { AggregateDefinition, CommandAdmission } from './aggregate-definiti
 import { AggregateLoader } from './aggregate-loader.ts';
 import { AggregateSnapshots } from './aggregate-snapshots.ts';
 import { commandEnvelopeSchema, describeIssues, type CommandEnvelope, type CommandReply } from './command-envelope.ts';
+import { MAX_JSON_DEPTH, nestsDeeperThan } from './json-depth.ts';
 import { KeyedMailbox } from './keyed-mailbox.ts';
 import { rememberCommand, type LoadedAggregate } from './loaded-aggregate.ts';
 
@@ -101,6 +102,7 @@ export class AggregateHost<Command, Event extends DomainEvent, State> {
     } catch {
       return { status: 'invalid', errors: ['command: body is not JSON'] };
     }
+    if (nestsDeeperThan(body, MAX_JSON_DEPTH)) return { status: 'rejected', code: 'PayloadTooDeep', message: `the command nests deeper than ${MAX_JSON_DEPTH} levels` };
     const envelope = commandEnvelopeSchema.safeParse(body);
     if (!envelope.success) return { status: 'invalid', errors: describeIssues(envelope.error) };
     return this.mailbox.run(id, () => this.execute(id, envelope.data));

@@ -81,6 +81,18 @@ describe('identity and the door of the aggregate host', () => {
     expect(await eventsOf(streamName('task', id))).toHaveLength(0);
   });
 
+  it('a command nested 100,000 levels deep is refused as PayloadTooDeep (no stack overflow), and records nothing', async () => {
+    const id = `t-${crypto.randomUUID()}`;
+    const deep = `${'['.repeat(100_000)}${']'.repeat(100_000)}`;
+    const body = `{"commandId":"deep-1","type":"QueueTask","actor":"U-req","data":{"taskType":"run-tests","pool":"local-ops","timeoutMs":60000,"requestedBy":"U-req","payload":${deep}}}`;
+    const reply = JSON.parse(new TextDecoder().decode((await nc.request(`orch.cmd.task.${id}`, new TextEncoder().encode(body), { timeout: 5_000 })).data));
+    expect(reply).toMatchObject({ status: 'rejected', code: 'PayloadTooDeep' });
+    expect(await eventsOf(streamName('task', id))).toHaveLength(0);
+    // 128 levels are still fine.
+    const fine = await send('task', id, 'QueueTask', 'U-req', { taskType: 'run-tests', pool: 'local-ops', payload: { repository: 'acme', nested: JSON.parse(`${'['.repeat(120)}${']'.repeat(120)}`) }, timeoutMs: 60_000, requestedBy: 'U-req' });
+    expect(fine.status).toBe('accepted');
+  });
+
   it("the deployment's door refuses with its named reason before anything is recorded; what it admits is recorded", async () => {
     const refusedId = `t-${crypto.randomUUID()}`;
     const refused = await send('task', refusedId, 'QueueTask', 'U-req', { taskType: 'run-tests', pool: 'salesforce', payload: { repository: 'acme' }, timeoutMs: 60_000, requestedBy: 'U-req' });
@@ -95,6 +107,8 @@ describe('identity and the door of the aggregate host', () => {
 
   it('a command to a category no aggregate hosts gets a typed UnknownCategory, and hosted categories still get their host', async () => {
     expect(await send('nope', 'x1', 'DoIt', 'U-req', {})).toMatchObject({ status: 'rejected', code: 'UnknownCategory' });
+    // An id with a "." is more subject tokens than any host listens to: answered as invalid, not "no responders".
+    expect(await send('task', 'a.b', 'CancelTask', 'U-req', {})).toMatchObject({ status: 'invalid', errors: [expect.stringContaining('"a.b" is not a valid aggregate id')] });
     const id = `w-${crypto.randomUUID()}`;
     expect(await send('workflow', id, 'StartWorkflow', 'U-req', { definition: gated, requestedBy: 'U-req' })).toMatchObject({ status: 'accepted', events: 2 });
   });
