@@ -8,14 +8,16 @@ import type { SideEffectClass } from '../domain/workflow/gate-policy.ts';
 import { isMultiStepRequest, parseIntent, REPOSITORY_VARIABLE, type Intent, type NotUnderstood } from '../domain/intent/index.ts';
 import type { EventStore } from '../domain/ports/event-store.ts';
 import { streamName, toIdToken } from '../domain/streams.ts';
-import { replyTargetSchema, type ReplyTarget } from '../domain/task/fields.ts';
-import { z } from 'zod';
+import type { ReplyTarget } from '../domain/task/fields.ts';
+import type { z } from 'zod';
 import { conversationAggregate } from './aggregates/conversation.ts';
 import { typedDecision, type DecisionDesk } from './decision-desk.ts';
 import type { PlanningDesk } from './planning-desk.ts';
 import { readAggregateState } from './runtime/aggregate-reader.ts';
 import type { CommandClient } from './runtime/command-client.ts';
 import { accepted, describeReply, rejectedAs } from './runtime/command-replies.ts';
+import { taskEventIn } from '../domain/events/typed-events.ts';
+import type { TaskEventData } from '../domain/task/events.ts';
 
 // Where a chat message from any front end (Slack, console) becomes commands: the thread's
 // Conversation records the message; APPROVE or REJECT typed alone decides what the thread
@@ -94,16 +96,6 @@ const targetOrgOf = (payload: unknown): string | undefined => {
   const org = typeof payload === 'object' && payload !== null ? (payload as Record<string, unknown>)['targetOrg'] : undefined;
   return typeof org === 'string' ? org : undefined;
 };
-
-const rerunnable = z.object({
-  taskType: z.string(),
-  pool: z.string(),
-  payload: z.unknown(),
-  timeoutMs: z.number(),
-  maxAttempts: z.number(),
-  replyTo: replyTargetSchema.optional(),
-  conversationId: z.string().optional(),
-});
 
 /**
  * Ids from a chat message (NATS subject tokens: Slack's `1700000000.000100` becomes
@@ -200,14 +192,19 @@ export class ConversationIntake {
     }
   }
 
+  /** What the task was queued with, read through the typed reader; undefined for no such task. */
+  private async queuedTask(taskId: string): Promise<TaskEventData<'TaskQueued'> | undefined> {
+    const { events } = await this.options.store.read(streamName('task', taskId), { maxCount: 1 });
+    const first = events[0] && taskEventIn(events[0])?.event;
+    return first?.type === 'TaskQueued' ? first.data : undefined;
+  }
+
   /** A person asked to stop a task (a Cancel button, `/cancel`); the answer is for that person. */
   async cancelTask(taskId: string, user: string): Promise<string> {
     if (this.options.policy) {
-      const { events } = await this.options.store.read(streamName('task', taskId), { maxCount: 1 });
-      const first = events[0];
-      const queued = first?.type === 'TaskQueued' ? z.object({ requestedBy: z.string() }).safeParse(first.data) : undefined;
-      if (queued?.success) {
-        const may = mayCancel(this.options.policy.rules, user, { requestedBy: queued.data.requestedBy, approvers: [] });
+      const queued = await this.queuedTask(taskId);
+      if (queued) {
+        const may = mayCancel(this.options.policy.rules, user, { requestedBy: queued.requestedBy, approvers: [] });
         if (isLeft(may)) return `Could not cancel task ${taskId}: ${notAuthorized(may.left)}`;
       }
     }
@@ -222,11 +219,8 @@ export class ConversationIntake {
 
   /** Runs a finished task again with the same parameters; `requestTs` (the click's action_ts) names the new task. */
   async rerunTask(taskId: string, user: string, requestTs: string): Promise<IntakeOutcome> {
-    const { events } = await this.options.store.read(streamName('task', taskId), { maxCount: 1 });
-    const first = events[0];
-    const original = first?.type === 'TaskQueued' ? rerunnable.safeParse(first.data) : undefined;
-    if (!original?.success) return { kind: 'refused', conversationId: '', message: `There is no task ${taskId} to run again.` };
-    const task = original.data;
+    const task = await this.queuedTask(taskId);
+    if (!task) return { kind: 'refused', conversationId: '', message: `There is no task ${taskId} to run again.` };
     const conversationId = task.conversationId ?? '';
     const refused = this.refusedTask(user, task.taskType, task.payload);
     if (refused) return { kind: 'refused', conversationId, message: notAuthorized(refused) };

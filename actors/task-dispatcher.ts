@@ -1,13 +1,14 @@
 import type { NatsConnection } from 'nats';
 import pRetry, { AbortError } from 'p-retry';
 import type { Logger } from 'pino';
-import { z } from 'zod';
 import type { CheckpointStore } from '../domain/ports/checkpoint-store.ts';
 import type { EventStore, RecordedEvent } from '../domain/ports/event-store.ts';
 import type { Priority, WorkQueue } from '../domain/ports/work-queue.ts';
 import { parseStreamName, streamName } from '../domain/streams.ts';
 import { taskEventReactor, type EventReactor, type Hold } from './runtime/event-reactor.ts';
 import { KeyedMailbox } from './runtime/keyed-mailbox.ts';
+import { taskEventIn } from '../domain/events/typed-events.ts';
+import type { TaskEventData } from '../domain/task/events.ts';
 
 // Process manager between the task aggregate and the work queues: TaskQueued becomes an item
 // on the pool's queue, TaskRetryScheduled becomes the next attempt at its due time, and
@@ -19,17 +20,8 @@ import { KeyedMailbox } from './runtime/keyed-mailbox.ts';
 
 const CHECKPOINT_NAME = 'task-dispatcher';
 
-const queuedData = z.object({
-  taskType: z.string(),
-  pool: z.string(),
-  priority: z.enum(['high', 'normal', 'low']).default('normal'),
-  payload: z.unknown(),
-  maxAttempts: z.number().int().positive().default(3),
-  timeoutMs: z.number().int().positive().default(1_800_000),
-});
-const retryData = z.object({ nextAttempt: z.number().int().positive(), dueAt: z.string() });
-
-type QueuedTask = z.infer<typeof queuedData>;
+/** What the queue needs of a task: its TaskQueued, read through the domain's typed reader. */
+type QueuedTask = TaskEventData<'TaskQueued'>;
 
 export interface TaskDispatcherOptions {
   readonly store: EventStore;
@@ -74,22 +66,23 @@ export class TaskDispatcher {
   }
 
   /** `retryHold`: for TaskRetryScheduled, the hold its timer keeps until the retry is enqueued. */
-  private async handle(event: RecordedEvent, retryHold: Hold | undefined): Promise<void> {
-    const taskId = parseStreamName(event.stream).id;
+  private async handle(recorded: RecordedEvent, retryHold: Hold | undefined): Promise<void> {
+    const typed = taskEventIn(recorded);
+    if (!typed) {
+      retryHold?.release();
+      // Not a task event this product wrote (the typed reader refuses it): nothing to dispatch.
+      return this.options.logger.warn({ eventId: recorded.id, type: recorded.type }, 'dispatcher skipped a task event it cannot read');
+    }
+    const { id: taskId, event } = typed;
     switch (event.type) {
       case 'TaskQueued': {
-        const task = queuedData.parse(event.data);
+        const task = event.data;
         this.tasks.set(taskId, task);
         await this.enqueue(taskId, task, 1);
         return;
       }
       case 'TaskRetryScheduled': {
-        const retry = retryData.safeParse(event.data);
-        if (!retry.success) {
-          retryHold?.release();
-          throw retry.error;
-        }
-        const { nextAttempt, dueAt } = retry.data;
+        const { nextAttempt, dueAt } = event.data;
         const delay = Math.max(0, Date.parse(dueAt) - Date.now());
         const held = retryHold!;
         const timer = setTimeout(() => {
@@ -111,7 +104,7 @@ export class TaskDispatcher {
         this.forget(taskId);
         return;
       case 'TaskFailed':
-        if ((event.data as { final?: boolean }).final) this.forget(taskId);
+        if (event.data.final) this.forget(taskId);
         return;
       default:
         return;
@@ -169,10 +162,10 @@ export class TaskDispatcher {
     const known = this.tasks.get(taskId);
     if (known) return known;
     const { events } = await this.options.store.read(streamName('task', taskId), { maxCount: 1 });
-    const queued = events[0];
+    const queued = events[0] && taskEventIn(events[0])?.event;
     // Not worth retrying: AbortError ends untilDone at once.
-    if (!queued || queued.type !== 'TaskQueued') throw new AbortError(`task ${taskId} has no TaskQueued event`);
-    const task = queuedData.parse(queued.data);
+    if (queued?.type !== 'TaskQueued') throw new AbortError(`task ${taskId} has no TaskQueued event`);
+    const task = queued.data;
     this.tasks.set(taskId, task);
     return task;
   }

@@ -2,7 +2,7 @@ import type { EventStore } from '../domain/ports/event-store.ts';
 import type { OutcomeDecision, UnknownOutcomeInput } from '../domain/replies/unknown-outcome-reply.ts';
 import { streamName } from '../domain/streams.ts';
 import type { ReplyTarget } from '../domain/task/fields.ts';
-import { taskEventIn } from '../projections/models/domain-events.ts';
+import { taskEventIn } from '../domain/events/typed-events.ts';
 
 // A task's unknown outcomes as people see them, read from the task's own events: the thread
 // notifier draws its message from this, and the decision desk checks a click against it (who

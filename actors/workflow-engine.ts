@@ -1,11 +1,9 @@
 import { randomInt } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
-import { z } from 'zod';
 import type { CheckpointStore } from '../domain/ports/checkpoint-store.ts';
 import type { EventStore, RecordedEvent } from '../domain/ports/event-store.ts';
 import { parseStreamName, streamName } from '../domain/streams.ts';
-import { workflowEventSchemas, type WorkflowEvent } from '../domain/workflow/events.ts';
 import { nextTimers, type RetryTask, type WorkflowTimer, type WorkflowTimers } from '../domain/workflow/timers.ts';
 import type { GateRequirement, SideEffectClass } from '../domain/workflow/gate-policy.ts';
 import { DEFAULT_APPROVAL_TIMEOUT_MS } from '../domain/workflow/step-fields.ts';
@@ -18,7 +16,7 @@ import { readAggregateState } from './runtime/aggregate-reader.ts';
 import { taskAggregate } from './aggregates/task.ts';
 import type { PaidRunBudget } from './paid-run-budget.ts';
 import { WorkflowAgenda } from './workflow-agenda.ts';
-import { taskEventIn } from '../projections/models/domain-events.ts';
+import { taskEventIn, workflowEventIn } from '../domain/events/typed-events.ts';
 
 // The workflow engine: the process manager between the Workflow aggregate and the tasks that
 // run its steps. A scheduled step becomes a queued task (`${workflowId}_${stepId}_${attempt}`,
@@ -52,9 +50,6 @@ export interface WorkflowTimersModel {
 /** Without a model no start is ever confirmed: the checkpoint stays before every running workflow, and a restart replays them. */
 const noModel: WorkflowTimersModel = { running: async () => [], holding: async () => new Set() };
 
-const queued = z.object({ workflowId: z.string().optional(), stepId: z.string().optional(), taskType: z.string().optional(), payload: z.unknown() });
-const taskFailed = z.object({ final: z.boolean(), retryable: z.boolean(), error: z.object({ code: z.string(), message: z.string() }) });
-const taskCancelled = z.object({ reason: z.string(), requestedBy: z.string() });
 
 /** Who cancels a task whose step timed out: its TaskCancelled then reports the timeout, not a cancellation. */
 const STEP_TIMEOUT = 'workflow-engine:step-timeout';
@@ -174,7 +169,7 @@ export class WorkflowEngine {
           const { events } = await this.options.store.read(streamName('workflow', document.workflowId), { fromRevision: BigInt(document.revision + 1) });
           let timers: WorkflowTimers | undefined = document;
           for (const recorded of events) {
-            const event = workflowEventOf(recorded);
+            const event = workflowEventIn(recorded)?.event;
             if (event) timers = nextTimers(timers, event, Number(recorded.revision));
           }
           this.agenda.set(document.workflowId, timers);
@@ -217,7 +212,7 @@ export class WorkflowEngine {
 
   private async onWorkflowEvent(recorded: RecordedEvent, startedHold: Hold | undefined): Promise<void> {
     const workflowId = parseStreamName(recorded.stream).id;
-    const event = workflowEventOf(recorded);
+    const event = workflowEventIn(recorded)?.event;
     if (!event) {
       startedHold?.release();
       return this.options.logger.warn({ eventId: recorded.id, type: recorded.type }, 'workflow engine skipped an event it cannot read');
@@ -231,7 +226,7 @@ export class WorkflowEngine {
       this.agenda.set(workflowId, undefined);
       this.confirmed(workflowId);
       // Sent even for a workflow not followed here (the model had seen it end): the ids make repeats harmless.
-      const { tasksToCancel = [] } = event.data as { tasksToCancel?: readonly string[] };
+      const tasksToCancel = 'tasksToCancel' in event.data ? event.data.tasksToCancel : [];
       for (const taskId of tasksToCancel) {
         await this.send('task', taskId, `cancel-${taskId}`, 'CancelTask', { reason: `workflow ${workflowId} ended (${event.type})`, requestedBy: 'workflow-engine' });
       }
@@ -371,9 +366,11 @@ export class WorkflowEngine {
     }
   }
 
-  private async onTaskEvent(event: RecordedEvent): Promise<void> {
-    if (!['TaskAssigned', 'TaskCompleted', 'TaskFailed', 'TaskCancelled', 'TaskOutcomeUnknown'].includes(event.type)) return;
-    const taskId = parseStreamName(event.stream).id;
+  private async onTaskEvent(recorded: RecordedEvent): Promise<void> {
+    if (!['TaskAssigned', 'TaskCompleted', 'TaskFailed', 'TaskCancelled', 'TaskOutcomeUnknown'].includes(recorded.type)) return;
+    const typed = taskEventIn(recorded);
+    if (!typed) return this.options.logger.warn({ eventId: recorded.id, type: recorded.type }, 'workflow engine skipped a task event it cannot read');
+    const { id: taskId, event } = typed;
     const step = await this.stepOf(taskId);
     if (!step) return;
     const { workflowId, stepId, attempt } = step;
@@ -382,23 +379,23 @@ export class WorkflowEngine {
     switch (event.type) {
       case 'TaskAssigned': {
         // A task runs a step once (maxAttempts 1); a later attempt of it is a re-run someone asked for after an unknown outcome.
-        const typed = taskEventIn(event)?.event;
-        if (typed?.type !== 'TaskAssigned') return;
-        const rerun = typed.data.attempt > 1 ? `-${typed.data.attempt}` : '';
-        await this.send('workflow', workflowId, `step-started-${taskId}${rerun}`, 'RecordStepStarted', { stepId, attempt, workerId: typed.data.workerId });
+        const rerun = event.data.attempt > 1 ? `-${event.data.attempt}` : '';
+        await this.send('workflow', workflowId, `step-started-${taskId}${rerun}`, 'RecordStepStarted', { stepId, attempt, workerId: event.data.workerId });
         return;
       }
       case 'TaskOutcomeUnknown':
         // The step waits for someone to resolve the task (its timeout no longer applies); the resolution comes back as the events above.
-        await this.send('workflow', workflowId, `step-outcome-unknown-${taskId}-${event.revision}`, 'RecordStepOutcomeUnknown', { stepId, attempt, taskId });
+        await this.send('workflow', workflowId, `step-outcome-unknown-${taskId}-${recorded.revision}`, 'RecordStepOutcomeUnknown', { stepId, attempt, taskId });
         return;
-      case 'TaskCompleted':
-        await this.settlePaidRun(taskId, step, (event.data as { result?: unknown }).result);
-        await this.send('workflow', workflowId, `step-completed-${taskId}`, 'RecordStepCompleted', { stepId, attempt, output: (event.data as { result?: unknown }).result ?? null });
+      case 'TaskCompleted': {
+        const { result } = event.data;
+        await this.settlePaidRun(taskId, step, result);
+        await this.send('workflow', workflowId, `step-completed-${taskId}`, 'RecordStepCompleted', { stepId, attempt, output: result ?? null });
         this.steps.delete(taskId);
         return;
+      }
       case 'TaskFailed': {
-        const failed = taskFailed.parse(event.data);
+        const failed = event.data;
         if (!failed.final) return;
         await this.settlePaidRun(taskId, step, undefined);
         // The queue delivered the task again because its worker went silent (a crash, a lost
@@ -409,7 +406,7 @@ export class WorkflowEngine {
         return;
       }
       case 'TaskCancelled': {
-        const cancelled = taskCancelled.parse(event.data);
+        const cancelled = event.data;
         await this.settlePaidRun(taskId, step, undefined);
         if (cancelled.requestedBy === STEP_TIMEOUT) {
           await this.send('workflow', workflowId, `step-timed-out-${taskId}`, 'RecordStepTimedOut', { stepId, attempt, jitter: jitter() });
@@ -443,9 +440,10 @@ export class WorkflowEngine {
     if (known) return known;
     if (this.notSteps.has(taskId)) return undefined;
     const { events } = await this.options.store.read(streamName('task', taskId), { maxCount: 1 });
-    const first = events[0];
-    if (first?.type !== 'TaskQueued') return undefined;
-    const data = queued.parse(first.data);
+    const recorded = events[0];
+    const first = recorded && taskEventIn(recorded)?.event;
+    if (!recorded || first?.type !== 'TaskQueued') return undefined;
+    const { data } = first;
     if (!data.workflowId || !data.stepId) {
       // A chat task: its other events need no second look.
       this.notSteps.set(taskId, true);
@@ -457,9 +455,9 @@ export class WorkflowEngine {
       workflowId: data.workflowId,
       stepId: data.stepId,
       attempt,
-      ...(data.taskType ? { taskType: data.taskType } : {}),
-      queuedAt: first.metadata.occurredAt,
-      rerunSafe: data.taskType === undefined || this.rerunSafe(data.taskType, data.payload),
+      taskType: data.taskType,
+      queuedAt: recorded.metadata.occurredAt,
+      rerunSafe: this.rerunSafe(data.taskType, data.payload),
     };
     this.steps.set(taskId, step);
     return step;
@@ -490,10 +488,3 @@ export class WorkflowEngine {
   }
 }
 
-/** A workflow event with its data checked against its schema; undefined for anything else. */
-function workflowEventOf(recorded: RecordedEvent): WorkflowEvent | undefined {
-  const schema = (workflowEventSchemas as Record<string, z.ZodType | undefined>)[recorded.type];
-  const parsed = schema?.safeParse(recorded.data);
-  // The schema of this very type produced the data, which TypeScript cannot correlate by itself.
-  return parsed?.success ? ({ type: recorded.type, data: parsed.data } as WorkflowEvent) : undefined;
-}

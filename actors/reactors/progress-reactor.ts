@@ -1,15 +1,14 @@
 import type { Logger } from 'pino';
-import { z } from 'zod';
 import { ChatRateLimited, ChatTargetGone, type ChatPoster, type MessageRef, type ThreadRef } from '../../domain/ports/chat-poster.ts';
 import type { CheckpointStore } from '../../domain/ports/checkpoint-store.ts';
 import type { EventStore, RecordedEvent } from '../../domain/ports/event-store.ts';
 import { describeRemaining, estimateCompletion } from '../../domain/progress/eta.ts';
 import { progressReply } from '../../domain/replies/progress-reply.ts';
-import { parseStreamName } from '../../domain/streams.ts';
-import { replyTargetSchema } from '../../domain/task/fields.ts';
 import type { CommandClient } from '../runtime/command-client.ts';
 import { taskEventReactor, type EventReactor, type Hold } from '../runtime/event-reactor.ts';
 import { chatRetryDelayMs, findThreadMessage, postThreadMessage, type ThreadMessages } from './thread-message.ts';
+import { taskEventIn } from '../../domain/events/typed-events.ts';
+import type { TaskEvent } from '../../domain/task/events.ts';
 
 // One progress message per task that answers in a Slack thread, edited in place as the task
 // moves: latest state wins (events arriving while an edit waits only replace what it will
@@ -49,10 +48,6 @@ interface Tracked {
 
 const FINAL: readonly Status[] = ['completed', 'failed', 'cancelled'];
 
-const queued = z.object({ taskType: z.string(), replyTo: replyTargetSchema.optional() });
-const assigned = z.object({ attempt: z.number(), at: z.string() });
-const progressed = z.object({ attempt: z.number(), stage: z.string(), percent: z.number(), details: z.string().optional(), counters: z.record(z.string(), z.number()).optional(), at: z.string() });
-const failed = z.object({ final: z.boolean(), error: z.object({ code: z.string(), message: z.string() }) });
 
 export interface ProgressReactorOptions {
   readonly store: EventStore;
@@ -93,10 +88,12 @@ export class ProgressReactor {
     await this.reactor.stop();
   }
 
-  private handle(event: RecordedEvent, hold: () => Hold): void {
-    const taskId = parseStreamName(event.stream).id;
+  private handle(recorded: RecordedEvent, hold: () => Hold): void {
+    const typed = taskEventIn(recorded);
+    if (!typed) return;
+    const { id: taskId, event } = typed;
     if (event.type === 'TaskQueued') {
-      const data = queued.parse(event.data);
+      const { data } = event;
       if (data.replyTo?.kind !== 'slack' || this.tracked.has(taskId)) return;
       const task: Tracked = {
         taskId,
@@ -124,14 +121,14 @@ export class ProgressReactor {
   }
 
   /** The view after one more event; the same object when the event changes nothing shown. */
-  private next(view: View, event: RecordedEvent): View {
+  private next(view: View, event: TaskEvent): View {
     switch (event.type) {
       case 'TaskAssigned': {
-        const { attempt, at } = assigned.parse(event.data);
+        const { attempt, at } = event.data;
         return { status: 'running', percent: 0, attempt, startedAt: at, stage: 'starting' };
       }
       case 'TaskProgressed': {
-        const p = progressed.parse(event.data);
+        const p = event.data;
         if (view.attempt !== undefined && p.attempt !== view.attempt) return view;
         return { ...view, status: 'running', percent: p.percent, stage: p.stage, details: p.details, counters: p.counters ?? view.counters, progressAt: p.at };
       }
@@ -143,11 +140,11 @@ export class ProgressReactor {
       case 'TaskCompleted':
         return { ...view, status: 'completed', percent: 100, stage: 'done', details: undefined };
       case 'TaskFailed': {
-        const f = failed.parse(event.data);
+        const f = event.data;
         return f.final ? { ...view, status: 'failed', details: `${f.error.code}: ${f.error.message}` } : view;
       }
       case 'TaskCancelled':
-        return { ...view, status: 'cancelled', details: String((event.data as { reason?: unknown }).reason ?? 'cancelled') };
+        return { ...view, status: 'cancelled', details: event.data.reason };
       default:
         return view;
     }

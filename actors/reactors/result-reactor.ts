@@ -2,21 +2,22 @@ import { sendThatLands, type SendThatLands } from '../runtime/commands-that-land
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import { z } from 'zod';
 import { replyFinished, type DeliveryState } from '../../domain/delivery/index.ts';
 import { ChatTargetGone, type ChatPoster, type PostedMessage } from '../../domain/ports/chat-poster.ts';
 import type { CheckpointStore } from '../../domain/ports/checkpoint-store.ts';
 import type { EventStore, RecordedEvent } from '../../domain/ports/event-store.ts';
 import type { WebhookAttemptOutcome, WebhookSender } from '../../domain/ports/webhook-sender.ts';
 import { resultReply } from '../../domain/replies/result-reply.ts';
-import { parseStreamName, streamName } from '../../domain/streams.ts';
-import { replyTargetSchema, type ReplyTarget } from '../../domain/task/fields.ts';
+import { streamName } from '../../domain/streams.ts';
+import type { ReplyTarget } from '../../domain/task/fields.ts';
 import { deliveryAggregate } from '../aggregates/delivery.ts';
 import { readAggregateState } from '../runtime/aggregate-reader.ts';
 import type { CommandClient } from '../runtime/command-client.ts';
 import type { CommandReply } from '../runtime/command-envelope.ts';
 import { taskEventReactor, type EventReactor, type Hold } from '../runtime/event-reactor.ts';
 import { chatRetryDelayMs } from './thread-message.ts';
+import { taskEventIn } from '../../domain/events/typed-events.ts';
+import type { TaskEvent } from '../../domain/task/events.ts';
 
 // When a task ends, its result goes where the request asked: a reply in the Slack thread, a
 // signed webhook POST (retried with backoff, dead-lettered after the last try), or a message
@@ -40,16 +41,6 @@ export interface ResultMessage {
   readonly endedAt: string;
 }
 
-const queuedData = z.object({
-  taskType: z.string(),
-  payload: z.unknown(),
-  replyTo: replyTargetSchema.optional(),
-  conversationId: z.string().optional(),
-  requestedBy: z.string().optional(),
-});
-const completedData = z.object({ result: z.unknown(), durationMs: z.number().optional(), at: z.string() });
-const failedData = z.object({ final: z.boolean(), error: z.object({ code: z.string(), message: z.string() }), at: z.string() });
-const cancelledData = z.object({ reason: z.string(), at: z.string() });
 
 export interface ResultReactorOptions {
   readonly store: EventStore;
@@ -89,15 +80,16 @@ export class ResultReactor {
     await Promise.allSettled(this.inFlight.values());
   }
 
-  private async handle(event: RecordedEvent, hold: () => Hold): Promise<void> {
-    const ended = endOf(event);
-    if (!ended) return;
-    const taskId = parseStreamName(event.stream).id;
+  private async handle(recorded: RecordedEvent, hold: () => Hold): Promise<void> {
+    const typed = taskEventIn(recorded);
+    const ended = typed && endOf(typed.event);
+    if (!typed || !ended) return;
+    const taskId = typed.id;
     if (this.inFlight.has(taskId)) return;
     const { events } = await this.options.store.read(streamName('task', taskId), { maxCount: 1 });
-    const first = events[0];
+    const first = events[0] && taskEventIn(events[0])?.event;
     if (first?.type !== 'TaskQueued') return;
-    const task = queuedData.parse(first.data);
+    const task = first.data;
     if (!task.replyTo) return;
     const message: ResultMessage = {
       taskId,
@@ -208,20 +200,14 @@ export class ResultReactor {
   }
 }
 
-function endOf(event: RecordedEvent): Pick<ResultMessage, 'outcome' | 'result' | 'error' | 'reason' | 'endedAt'> | undefined {
+function endOf(event: TaskEvent): Pick<ResultMessage, 'outcome' | 'result' | 'error' | 'reason' | 'endedAt'> | undefined {
   switch (event.type) {
-    case 'TaskCompleted': {
-      const data = completedData.parse(event.data);
-      return { outcome: 'completed', result: data.result, endedAt: data.at };
-    }
-    case 'TaskFailed': {
-      const data = failedData.parse(event.data);
-      return data.final ? { outcome: 'failed', error: data.error, endedAt: data.at } : undefined;
-    }
-    case 'TaskCancelled': {
-      const data = cancelledData.parse(event.data);
-      return { outcome: 'cancelled', reason: data.reason, endedAt: data.at };
-    }
+    case 'TaskCompleted':
+      return { outcome: 'completed', result: event.data.result, endedAt: event.data.at };
+    case 'TaskFailed':
+      return event.data.final ? { outcome: 'failed', error: event.data.error, endedAt: event.data.at } : undefined;
+    case 'TaskCancelled':
+      return { outcome: 'cancelled', reason: event.data.reason, endedAt: event.data.at };
     default:
       return undefined;
   }

@@ -1,4 +1,4 @@
-import { taskEventIn } from '../../projections/models/domain-events.ts';
+import { taskEventIn, workflowEventIn } from '../../domain/events/typed-events.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
@@ -112,21 +112,23 @@ export class ThreadNotifier {
     await this.show(where, `plan-${planId}`, planPreviewReply(plan), event.type === 'PlanProposed' ? 'post' : 'update-only');
   }
 
-  private async onWorkflowEvent(event: RecordedEvent): Promise<void> {
-    const workflowId = parseStreamName(event.stream).id;
+  private async onWorkflowEvent(recorded: RecordedEvent): Promise<void> {
+    const typed = workflowEventIn(recorded);
+    if (!typed) return;
+    const { id: workflowId, event } = typed;
     if (this.silent.has(workflowId)) return;
-    if (event.type === 'WorkflowStarted' && (event.data as { conversationId?: string }).conversationId === undefined) return this.remember(workflowId);
+    if (event.type === 'WorkflowStarted' && event.data.conversationId === undefined) return this.remember(workflowId);
     const state: WorkflowState = await readAggregateState(this.options.store, workflowAggregate, workflowId, this.options.logger);
     if (state.status === 'none' || state.conversationId === undefined) return this.remember(workflowId);
     const where = await this.threadOfConversation(state.conversationId);
     if (!where) return;
     await this.show(where, `workflow-${workflowId}`, workflowStatusReply(state), 'post');
-    if (GATE_EVENTS.has(event.type)) {
-      const { stepId, visit } = event.data as { stepId: string; visit: number };
+    if (GATE_EVENTS.has(event.type) && 'stepId' in event.data && 'visit' in event.data) {
+      const { stepId, visit } = event.data;
       await this.show(where, gateDelivery(workflowId, stepId, visit), approvalGateReply(state, stepId), event.type === 'ApprovalRequested' ? 'post' : 'update-only');
     }
     if (event.type === 'ApprovalReminderDue') {
-      const reminder = event.data as { stepId: string; visit: number; approvers: string[]; dueAt: string };
+      const reminder = event.data;
       await this.show(where, `reminder-${workflowId}-${reminder.stepId}-${reminder.visit}`, approvalReminderReply(state, reminder), 'post');
     }
     if (END_EVENTS.has(event.type)) {

@@ -4,14 +4,15 @@ import type { Logger } from 'pino';
 import type { ConversationIntake, IntakeOutcome } from '../../actors/conversation-intake.ts';
 import type { DecisionDesk } from '../../actors/decision-desk.ts';
 import type { SlashAnswer, SlashRequest } from '../../actors/slash-commands.ts';
-import type { EventStore, RecordedEvent, Subscription } from '../../domain/ports/event-store.ts';
+import type { EventStore, Subscription } from '../../domain/ports/event-store.ts';
 import { describeRemaining, estimateCompletion } from '../../domain/progress/eta.ts';
 import { progressBar } from '../../domain/replies/progress-reply.ts';
 import { resultReply } from '../../domain/replies/result-reply.ts';
-import { parseStreamName } from '../../domain/streams.ts';
 import { toPlainText } from '../../domain/replies/plain-text.ts';
 import { OUTCOME_ACTIONS, parseOutcomeActionValue, type OutcomeResolution } from '../../domain/replies/unknown-outcome-reply.ts';
 import type { ConsoleNotice } from './console-notice-poster.ts';
+import { taskEventIn } from '../../domain/events/typed-events.ts';
+import type { TaskEvent } from '../../domain/task/events.ts';
 
 // The terminal front end, the embedded default when Slack is not configured: the same
 // conversation flows as Slack (requests through the intake, follow-ups against the thread's
@@ -214,15 +215,17 @@ export class ConsoleFrontEnd {
     let startedAt: string | undefined;
     let lastLine = '';
     for await (const message of subscription) {
-      if (message.kind !== 'event' || parseStreamName(message.event.stream).id !== taskId) continue;
-      const line = this.progressLine(message.event, startedAt);
-      if (message.event.type === 'TaskAssigned') startedAt = (message.event.data as { at?: string }).at;
+      const typed = message.kind === 'event' ? taskEventIn(message.event) : undefined;
+      if (!typed || typed.id !== taskId) continue;
+      const { event } = typed;
+      const line = this.progressLine(event, startedAt);
+      if (event.type === 'TaskAssigned') startedAt = event.data.at;
       if (line && line !== lastLine) {
         lastLine = line;
         this.status(line);
       }
-      if (['TaskCompleted', 'TaskCancelled'].includes(message.event.type) || (message.event.type === 'TaskFailed' && (message.event.data as { final?: boolean }).final)) break;
-      if (message.event.type === 'TaskOutcomeUnknown') {
+      if (event.type === 'TaskCompleted' || event.type === 'TaskCancelled' || (event.type === 'TaskFailed' && event.data.final)) break;
+      if (event.type === 'TaskOutcomeUnknown') {
         onOutcomeUnknown();
         break;
       }
@@ -230,19 +233,19 @@ export class ConsoleFrontEnd {
     if (this.options.interactive && lastLine) this.options.output.write('\n');
   }
 
-  private progressLine(event: RecordedEvent, startedAt: string | undefined): string | undefined {
-    const data = event.data as { stage?: string; percent?: number; details?: string; at?: string; nextAttempt?: number };
+  private progressLine(event: TaskEvent, startedAt: string | undefined): string | undefined {
     switch (event.type) {
       case 'TaskQueued':
         return `${progressBar(0)}  queued`;
       case 'TaskAssigned':
         return `${progressBar(0)}  starting`;
       case 'TaskProgressed': {
-        const eta = startedAt && data.at && data.percent !== undefined ? estimateCompletion({ startedAt, at: data.at, percent: data.percent }) : undefined;
-        return `${progressBar(data.percent ?? 0)}  ${data.stage ?? ''}${data.details ? ` — ${data.details}` : ''}${eta ? ` (${describeRemaining(eta.remainingMs)} left)` : ''}`;
+        const { data } = event;
+        const eta = startedAt ? estimateCompletion({ startedAt, at: data.at, percent: data.percent }) : undefined;
+        return `${progressBar(data.percent)}  ${data.stage}${data.details ? ` — ${data.details}` : ''}${eta ? ` (${describeRemaining(eta.remainingMs)} left)` : ''}`;
       }
       case 'TaskRetryScheduled':
-        return `retrying (attempt ${data.nextAttempt ?? '?'})`;
+        return `retrying (attempt ${event.data.nextAttempt})`;
       case 'TaskOutcomeUnknown':
         return 'outcome unknown: not run again until you type RERUN, DONE or FAIL';
       case 'TaskCompleted':

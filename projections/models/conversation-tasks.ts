@@ -1,7 +1,7 @@
 import type { TaskEvent, TaskEventData } from '../../domain/task/events.ts';
 import { isValidId } from '../../domain/streams.ts';
 import type { Change, ProjectionDefinition, ReadModelView } from '../runtime/projection.ts';
-import { opensStream, TASK_CATEGORY, taskEventIn } from './domain-events.ts';
+import { opensStream, TASK_CATEGORY, taskEventIn } from '../../domain/events/typed-events.ts';
 import { isTerminal, statusAfter, type RecordedTaskStatus } from './task-status.ts';
 
 // Read model: the tasks each conversation started, for "what is running in this thread" and

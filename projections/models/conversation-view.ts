@@ -1,7 +1,7 @@
 import { match } from 'ts-pattern';
 import type { ConversationEvent, ConversationEventData, ConversationSource, JsonValue, MessageRole } from '../../domain/conversation/events.ts';
 import type { ProjectionDefinition } from '../runtime/projection.ts';
-import { CONVERSATION_CATEGORY, conversationEventIn } from './domain-events.ts';
+import { CONVERSATION_CATEGORY, conversationEventIn } from '../../domain/events/typed-events.ts';
 
 // Read model: one document per conversation, keyed by conversation id: the thread as a front
 // end shows it (CM1, CM2). Only the latest messages are kept so a document stays small however

@@ -4,7 +4,7 @@ import type { TaskEvent, TaskEventData } from '../../domain/task/events.ts';
 import type { Priority, ReplyTarget, TaskError } from '../../domain/task/fields.ts';
 import type { AttemptOutcome } from '../../domain/task/state.ts';
 import type { ProjectionDefinition } from '../runtime/projection.ts';
-import { TASK_CATEGORY, taskEventIn } from './domain-events.ts';
+import { TASK_CATEGORY, taskEventIn } from '../../domain/events/typed-events.ts';
 import { isTerminal, type RecordedTaskStatus } from './task-status.ts';
 
 // Read model: one document per task, keyed by task id: what a live progress message or a

@@ -1,7 +1,7 @@
 import type { TaskEvent, TaskEventData } from '../../domain/task/events.ts';
 import { isValidId } from '../../domain/streams.ts';
 import type { Change, ProjectionDefinition, ReadModelView } from '../runtime/projection.ts';
-import { opensStream, TASK_CATEGORY, taskEventIn } from './domain-events.ts';
+import { opensStream, TASK_CATEGORY, taskEventIn } from '../../domain/events/typed-events.ts';
 import { isTerminal, statusAfter, TASK_STATUSES, type RecordedTaskStatus } from './task-status.ts';
 
 // Read model: how many tasks are in each status, overall and per task type, and how long the

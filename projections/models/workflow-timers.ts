@@ -1,6 +1,6 @@
 import { nextTimers, type WorkflowTimers } from '../../domain/workflow/timers.ts';
 import type { ProjectionDefinition } from '../runtime/projection.ts';
-import { WORKFLOW_CATEGORY, workflowEventIn } from './domain-events.ts';
+import { WORKFLOW_CATEGORY, workflowEventIn } from '../../domain/events/typed-events.ts';
 
 // Read model: every running workflow's pending timers (retries, approval timeouts and reminders,
 // step timeouts, the workflow's maximum time), from which the workflow engine rebuilds its

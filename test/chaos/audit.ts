@@ -3,7 +3,7 @@ import type { RecordedCall } from '../support/slack-web-api-standin.ts';
 import { taskEnding, workflowEnding, type Ending, type TaskItem, type WorkflowItem } from './workload.ts';
 import { deployComponent, type ChaosWorkspace } from './workspace.ts';
 import { parseStreamName, streamName } from '../../domain/streams.ts';
-import { workflowEventIn } from '../../projections/models/domain-events.ts';
+import { workflowEventIn } from '../../domain/events/typed-events.ts';
 
 // The figures of a fault run, each from its own witness: endings and event-log integrity from
 // the log itself, side effects from the executors' marker files, deploys from the `sf`

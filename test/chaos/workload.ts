@@ -2,7 +2,7 @@ import { isLeft } from 'fp-ts/lib/Either.js';
 import type { CommandClient } from '../../actors/runtime/command-client.ts';
 import type { EventStore, RecordedEvent } from '../../domain/ports/event-store.ts';
 import { streamName } from '../../domain/streams.ts';
-import { taskEventIn } from '../../projections/models/domain-events.ts';
+import { taskEventIn } from '../../domain/events/typed-events.ts';
 import { registerDefinition } from '../../domain/workflow/index.ts';
 import type { ChaosWorkspace } from './workspace.ts';
 

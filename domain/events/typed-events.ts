@@ -1,13 +1,14 @@
-import type { ConversationEvent } from '../../domain/conversation/events.ts';
-import { eventTypeEntry } from '../../domain/events/catalog.ts';
-import type { RecordedEvent } from '../../domain/ports/event-store.ts';
-import { InvalidStreamName, parseStreamName } from '../../domain/streams.ts';
-import type { TaskEvent } from '../../domain/task/events.ts';
-import type { WorkflowEvent } from '../../domain/workflow/events.ts';
+import type { ConversationEvent } from '../conversation/events.ts';
+import { eventTypeEntry } from './catalog.ts';
+import type { RecordedEvent } from '../ports/event-store.ts';
+import { InvalidStreamName, parseStreamName } from '../streams.ts';
+import type { TaskEvent } from '../task/events.ts';
+import type { WorkflowEvent } from '../workflow/events.ts';
 
-// Read models fold recorded events they do not trust: an event outside the model's category,
-// of a type the catalog does not know, or whose data fails its schema yields nothing (the
-// runner logs it). The id comes from the validated stream name, so it is safe in a key.
+// The one typed reader of recorded events, for every reader (read models, reactors, process
+// managers, front ends). It trusts nothing: an event outside the category, of a type the catalog
+// does not know, or whose data fails its schema yields nothing (the caller logs or skips it).
+// The id comes from the validated stream name, so it is safe in a key.
 
 export const TASK_CATEGORY = 'task';
 export const CONVERSATION_CATEGORY = 'conversation';
