@@ -9,7 +9,6 @@ import { anthropicPlanner } from '../adapters/anthropic/anthropic-planner.ts';
 import { executors, sideEffectClassFor } from '../adapters/executors/registry.ts';
 import { offlinePlanner } from '../adapters/offline-planner/offline-planner.ts';
 import type { Planner } from '../domain/ports/planner.ts';
-import type { GateRules } from '../domain/workflow/index.ts';
 import type { Config } from './config/schema.ts';
 import type { ReplyTarget } from '../domain/task/fields.ts';
 import { TOTALS_KEY, type TaskTotals } from '../projections/models/task-stats.ts';
@@ -41,7 +40,7 @@ export function conversationIntake(context: RoleContext, replyTarget: (message: 
       store,
       planner: planner(config),
       registry: executors,
-      // "Run this plan" is the requester's to press; gates inside the workflow follow WORKFLOW_* (see planGates).
+      // "Run this plan" is the requester's to press; gates inside the workflow follow the policy (infra/gate-requirements.ts).
       // The policy's approvers for the plan's kind of work replace that where it names some.
       approvalRules: { costThresholdUsd: config.workflows.planCostThresholdUsd, requesterMayApprove: true, gates: policyGates(policyFor(config)), classify: sideEffectClassFor },
       caps: budgetCaps(config),
@@ -81,18 +80,6 @@ function planner(config: Config): Planner {
     registry: executors,
     models: { simple: { model: models.sonnet, price: prices.sonnet }, complex: { model: models.opus, price: prices.opus } },
   });
-}
-
-/** How the gates of a planned workflow are decided: by whom, whether the requester may, and how long they wait. */
-export function planGates(config: Config): GateRules {
-  const timeoutMs = config.workflows.approvalTimeoutMs;
-  return {
-    ...(config.workflows.approvers ? { approvers: config.workflows.approvers } : {}),
-    requesterMayApprove: config.workflows.requesterMayApprove,
-    timeoutMs,
-    // A nudge a fifth of the way before the end, at most two minutes before it.
-    ...(timeoutMs >= 5_000 ? { reminderBeforeMs: Math.min(120_000, Math.floor(timeoutMs / 5)) } : {}),
-  };
 }
 
 export function slashCommandTable(context: RoleContext, frontEnd: string) {
