@@ -138,7 +138,7 @@ export class CommandGateway {
     const forwardedId = `api-${producer}-${commandId}`;
     if (!isValidId(forwardedId)) return refuse('InvalidCommand', `commandId: must be at most ${200 - `api-${producer}-`.length} characters`);
     try {
-      return await this.options.commands.send({ category, id }, { commandId: forwardedId, type, data, actor, ...(decision.rule !== undefined && { authorization: decision.rule }), correlationId: correlationId ?? forwardedId, causationId: causationId ?? forwardedId });
+      return await this.options.commands.forward({ category, id }, { commandId: forwardedId, type, data, actor, ...(decision.rule !== undefined && { authorization: decision.rule }), correlationId: correlationId ?? forwardedId, causationId: causationId ?? forwardedId });
     } catch (error) {
       if (error instanceof NoAggregateHost) return { status: 'failed', code: 'NoAggregateHost', message: `no host is taking ${category} commands right now; retry with the same commandId` };
       if (error instanceof CommandTimedOut) return { status: 'failed', code: 'Timeout', message: 'no answer in time; it may still have been applied — retry with the same commandId' };

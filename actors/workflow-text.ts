@@ -1,22 +1,11 @@
 import { stepNodes } from '../domain/workflow/machine-index.ts';
-import { describeWorkflowStatus, isActive, type Registry, type StepNode, type StepRun, type StepStatus, type Workflow, type WorkflowDefinitionInput, type WorkflowTemplate } from '../domain/workflow/index.ts';
+import { describeStepStatus, describeWorkflowStatus, isActive, type Registry, type StepNode, type StepRun, type Workflow, type WorkflowDefinitionInput, type WorkflowTemplate } from '../domain/workflow/index.ts';
 
 // What `/workflow list` and `/workflow status` say, as plain text every front end can show:
 // Slack renders it as it is, the console prints it.
 
-const STEP_STATUS: Readonly<Record<StepStatus, string>> = {
-  scheduled: 'scheduled',
-  running: 'running',
-  retryScheduled: 'waiting to retry',
-  outcomeUnknown: 'outcome unknown, waiting for a decision (Re-run, Mark as done or Fail in its thread)',
-  completed: 'completed',
-  failed: 'failed',
-  awaitingApproval: 'awaiting approval',
-  approved: 'approved',
-  rejected: 'rejected',
-  timedOut: 'timed out',
-  skipped: 'skipped',
-};
+/** Plain text has no buttons: say where an unknown outcome is decided. */
+const WHERE_TO_DECIDE = ' (Re-run, Mark as done or Fail in its thread)';
 
 
 /** The task types a template's steps run, each once, in the order they first appear. */
@@ -62,7 +51,7 @@ export function describeTemplates(templates: readonly WorkflowTemplate[], regist
 
 function describeStep(id: string, title: string | undefined, run: StepRun | undefined, workflowRunning: boolean): string {
   const name = title ? `${id} (${title})` : id;
-  if (!run) return `• ${name}: not reached yet`;
+  if (!run) return `• ${name}: ${describeStepStatus('pending')}`;
   // A workflow that ends early leaves its waiting steps as they were; say they were left.
   const left = !workflowRunning && isActive(run) ? ' when the workflow ended' : '';
   const details = [
@@ -73,7 +62,7 @@ function describeStep(id: string, title: string | undefined, run: StepRun | unde
     run.status === 'failed' && run.error ? `${run.error.code}: ${run.error.message}` : undefined,
     wouldRun(run.output),
   ].filter(Boolean);
-  return `• ${name}: ${STEP_STATUS[run.status]}${left}${details.length > 0 ? ` (${details.join(', ')})` : ''}`;
+  return `• ${name}: ${describeStepStatus(run.status)}${run.status === 'outcomeUnknown' ? WHERE_TO_DECIDE : ''}${left}${details.length > 0 ? ` (${details.join(', ')})` : ''}`;
 }
 
 /** A dry run's report of a side-effecting step it recorded instead of running. */

@@ -13,7 +13,7 @@ import { CommandClient } from '../actors/runtime/command-client.ts';
 import { decodePosition } from '../adapters/jetstream/commit-codec.ts';
 import { JetStreamEventStore } from '../adapters/jetstream/jetstream-event-store.ts';
 import { KvSnapshotStore, snapshotKey } from '../adapters/nats/kv-snapshot-store.ts';
-import { systemClock } from '../domain/ports/clock.ts';
+import { systemClock } from '../infra/system-clock.ts';
 import { parseStreamName, type StreamName } from '../domain/streams.ts';
 import { connectNats } from '../infra/nats/connect-nats.ts';
 import { startEmbeddedNatsServer } from '../infra/nats/embedded-nats-server.ts';
@@ -127,7 +127,7 @@ export async function runAggregateLoadBenchmark(): Promise<void> {
     host.start();
     const echo = nc.subscribe(`${PREFIX}.echo`, { callback: (_e, m) => m.respond(m.data) });
     const commands = new CommandClient(nc, PREFIX);
-    const report = { type: 'ReportProgress', data: { attempt: 2, stage: 'test', percent: 50 }, actor: 'bench' };
+    const report = { type: 'ReportProgress' as const, data: { attempt: 2, stage: 'test', percent: 50 }, actor: 'bench' };
     const refused = (stream: StreamName) => async () => {
       const reply = await commands.send({ category: 'task', id: parseStreamName(stream).id }, { commandId: crypto.randomUUID(), ...report });
       if (reply.status !== 'rejected') throw new Error(`expected the progress report to be refused, got ${JSON.stringify(reply)}`);

@@ -1,7 +1,7 @@
 import { StorageType, type NatsConnection } from 'nats';
 import { CommandClient } from '../actors/runtime/command-client.ts';
 import type { CommandReply } from '../actors/runtime/command-envelope.ts';
-import { JetStreamEventStore } from '../adapters/jetstream/jetstream-event-store.ts';
+import type { JetStreamEventStore } from '../adapters/jetstream/jetstream-event-store.ts';
 import { startScriptProcess } from '../test/support/role-process.ts';
 import { eventWaiter, startBenchWorkers, withBenchCluster } from './bench-cluster.ts';
 import { rawWork } from './raw-work.ts';
@@ -27,9 +27,9 @@ const TEXT = 'analyze repo platform-api and tell me which folders have the most 
 
 const addMessage = (round: number, i: number) => ({
   commandId: `r${round}-m${i}`,
-  type: 'AddMessage',
+  type: 'AddMessage' as const,
   actor: 'U0BENCH',
-  data: { messageId: `r${round}-m${i}`, role: 'user', text: TEXT },
+  data: { messageId: `r${round}-m${i}`, role: 'user' as const, text: TEXT },
 });
 
 /** What the raw side sends and answers: the same envelope and a reply of the same shape. */

@@ -3,7 +3,7 @@ import type { NatsConnection } from 'nats';
 import { pino } from 'pino';
 import { CommandClient } from '../actors/runtime/command-client.ts';
 import { WorkflowEngine } from '../actors/workflow-engine.ts';
-import { JetStreamEventStore } from '../adapters/jetstream/jetstream-event-store.ts';
+import type { JetStreamEventStore } from '../adapters/jetstream/jetstream-event-store.ts';
 import { KvCheckpointStore } from '../adapters/nats/kv-checkpoint-store.ts';
 import { registerDefinition, type CompiledWorkflow } from '../domain/workflow/index.ts';
 import { eventWaiter, startBenchWorkers, withBenchCluster } from './bench-cluster.ts';

@@ -1,5 +1,6 @@
 import { hostname, userInfo } from 'node:os';
 import { ConsoleFrontEnd } from '../adapters/console/console-front-end.ts';
+import { taskTypeDescriptors } from '../adapters/executors/registry.ts';
 import { consoleResultsSubject } from '../adapters/console/console-notice-poster.ts';
 import { conversationIntake, decisionDesk, slashCommandTable } from './front-desk.ts';
 import type { RoleContext } from './role-context.ts';
@@ -25,6 +26,7 @@ export async function startConsole(context: RoleContext, { logFile }: { logFile:
     slash: slashCommandTable(context, 'console'),
     decisions: decisionDesk(context),
     store,
+    taskTypes: taskTypeDescriptors,
     results,
     channel,
     user,

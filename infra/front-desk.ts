@@ -34,6 +34,7 @@ export function conversationIntake(context: RoleContext, replyTarget: (message: 
     store,
     logger: logger.child({ component: 'intake' }),
     routeTask: taskRoutes(config),
+    taskTypes: executors,
     replyTarget,
     planning: new PlanningDesk({
       commands,

@@ -1,5 +1,5 @@
 import { KvReadModelStorage } from '../adapters/nats/kv-read-model-storage.ts';
-import { systemClock } from '../domain/ports/clock.ts';
+import { systemClock } from './system-clock.ts';
 import { readModels } from '../projections/models/index.ts';
 import type { ProjectionDefinition } from '../projections/runtime/projection.ts';
 import { ProjectionOps } from '../projections/runtime/projection-ops.ts';

@@ -1,4 +1,4 @@
-import type { TaskRoute } from '../actors/conversation-intake.ts';
+import type { TaskRoute } from '../domain/task/route.ts';
 import { executorFor } from '../adapters/executors/registry.ts';
 import type { Config } from './config/schema.ts';
 

@@ -1,5 +1,6 @@
 import { deliveryDecider, parseDeliveryCommand, type DeliveryCommand, type DeliveryEvent, type DeliveryState } from '../../domain/delivery/index.ts';
 import type { AggregateDefinition } from '../runtime/aggregate-definition.ts';
+import { commandCatalog } from '../../domain/commands/catalog.ts';
 import { parseWithId } from './parse-with-id.ts';
 
 export const deliveryAggregate: AggregateDefinition<DeliveryCommand, DeliveryEvent, DeliveryState> = {
@@ -10,5 +11,5 @@ export const deliveryAggregate: AggregateDefinition<DeliveryCommand, DeliveryEve
   schemaVersion: 1,
   // The state is plain JSON, so the default encoding serves.
   snapshot: { version: 1 },
-  parseCommand: parseWithId('deliveryId', parseDeliveryCommand),
+  parseCommand: parseWithId(commandCatalog.delivery.idField, parseDeliveryCommand, commandCatalog.delivery.actorFields),
 };

@@ -2,7 +2,7 @@ import { mapLeft, type Either } from 'fp-ts/lib/Either.js';
 import type { CommandInput } from '../runtime/aggregate-definition.ts';
 
 /** Per command type, the field naming the person who acts (an approver, who cancels). */
-export type ActorFields = Readonly<Record<string, string>>;
+export type ActorFields = { readonly [type: string]: string };
 
 /**
  * Adapts a domain command parser to the host: the id from the subject goes into `idField`, the

@@ -1,5 +1,6 @@
 import { parsePlanCommand, planDecider, type PlanCommand, type PlanEvent, type PlanState } from '../../domain/plan/index.ts';
 import type { AggregateDefinition } from '../runtime/aggregate-definition.ts';
+import { commandCatalog } from '../../domain/commands/catalog.ts';
 import { parseWithId } from './parse-with-id.ts';
 
 export const planAggregate: AggregateDefinition<PlanCommand, PlanEvent, PlanState> = {
@@ -10,5 +11,5 @@ export const planAggregate: AggregateDefinition<PlanCommand, PlanEvent, PlanStat
   // The state is plain JSON, so the default encoding serves.
   snapshot: { version: 1 },
   // Who approves or rejects is who sent it, never a field of the payload.
-  parseCommand: parseWithId('planId', parsePlanCommand, { ApprovePlan: 'approver', RejectPlan: 'rejectedBy' }),
+  parseCommand: parseWithId(commandCatalog.plan.idField, parsePlanCommand, commandCatalog.plan.actorFields),
 };

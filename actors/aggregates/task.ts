@@ -1,5 +1,6 @@
 import { parseTaskCommand, taskDecider, type TaskCommand, type TaskEvent, type TaskState } from '../../domain/task/index.ts';
 import type { AggregateDefinition } from '../runtime/aggregate-definition.ts';
+import { commandCatalog } from '../../domain/commands/catalog.ts';
 import { parseWithId } from './parse-with-id.ts';
 
 export const taskAggregate: AggregateDefinition<TaskCommand, TaskEvent, TaskState> = {
@@ -10,5 +11,5 @@ export const taskAggregate: AggregateDefinition<TaskCommand, TaskEvent, TaskStat
   // The state is plain JSON, so the default encoding serves.
   snapshot: { version: 1 },
   // Who decides or cancels is who sent it, never a field of the payload.
-  parseCommand: parseWithId('taskId', parseTaskCommand, { CancelTask: 'requestedBy', ResolveTaskOutcome: 'resolvedBy' }),
+  parseCommand: parseWithId(commandCatalog.task.idField, parseTaskCommand, commandCatalog.task.actorFields),
 };

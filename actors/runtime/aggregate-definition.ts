@@ -50,4 +50,5 @@ export interface SnapshotPolicy<State> {
   readonly decode?: (value: unknown) => State;
 }
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- any definition at all, whatever its command and state types: a registry's element type
 export type AnyAggregateDefinition = AggregateDefinition<any, DomainEvent, any>;

@@ -1,6 +1,9 @@
 import type { NatsConnection } from 'nats';
 import pRetry, { AbortError } from 'p-retry';
+import type { CommandCategory, CommandDataOf, CommandTypeOf, RejectionCodeOf } from '../../domain/commands/catalog.ts';
+import { BROKER_CALL_BACKOFF } from '../../domain/backoff.ts';
 import type { CommandEnvelope, CommandReply } from './command-envelope.ts';
+import { pRetryTiming } from './retry-timing.ts';
 
 // Sends a command as a NATS request and returns the typed reply. A timeout does not mean the
 // command failed: retry with the same commandId, which is always safe.
@@ -19,12 +22,22 @@ export class NoAggregateHost extends Error {
   }
 }
 
-export interface CommandTarget {
-  readonly category: string;
+export interface CommandTarget<C extends CommandCategory = CommandCategory> {
+  readonly category: C;
   readonly id: string;
 }
 
-type Envelope = Omit<CommandEnvelope, 'data'> & { data?: Record<string, unknown> };
+/** A command as its sender writes it: type and data checked at compile time against the category's schemas. */
+export type TypedEnvelope<C extends CommandCategory, T extends CommandTypeOf<C>> = Omit<CommandEnvelope, 'type' | 'data'> & {
+  readonly type: T;
+  readonly data: CommandDataOf<C, T>;
+};
+
+/** The reply to a command of category `C`: a rejection carries one of `C`'s codes. */
+export type ReplyOf<C extends CommandCategory> = CommandReply<RejectionCodeOf<C>>;
+
+/** A command whose type and data are only known at run time (the gateway forwarding an outside command). */
+export type UntypedEnvelope = Omit<CommandEnvelope, 'data'> & { data?: Record<string, unknown> };
 
 export interface UntilAnsweredOptions {
   /** Stops retrying (the last error is thrown); the process is shutting down, or the caller gave up. */
@@ -42,7 +55,13 @@ export class CommandClient {
     private readonly timeoutMs = 5_000,
   ) {}
 
-  async send(target: CommandTarget, envelope: Envelope, timeoutMs = this.timeoutMs): Promise<CommandReply> {
+  send<C extends CommandCategory, T extends CommandTypeOf<C>>(target: CommandTarget<C>, envelope: TypedEnvelope<C, T>, timeoutMs = this.timeoutMs): Promise<ReplyOf<C>> {
+    // The host answers with codes of this category (or a host-level refusal): its own protocol.
+    return this.forward(target, envelope, timeoutMs) as Promise<ReplyOf<C>>;
+  }
+
+  /** Sends a command checked only at run time, by the host (outside commands the gateway forwards). */
+  async forward(target: { readonly category: string; readonly id: string }, envelope: UntypedEnvelope, timeoutMs = this.timeoutMs): Promise<CommandReply> {
     const subject = `${this.prefix}.cmd.${target.category}.${target.id}`;
     try {
       const reply = await this.nc.request(subject, new TextEncoder().encode(JSON.stringify(envelope)), { timeout: timeoutMs });
@@ -62,7 +81,7 @@ export class CommandClient {
    * repeated command id is answered with the original outcome. Gives up only when `signal` is
    * aborted or the connection is closed for good.
    */
-  sendUntilAnswered(target: CommandTarget, envelope: Envelope, options: UntilAnsweredOptions = {}): Promise<CommandReply> {
+  sendUntilAnswered<C extends CommandCategory, T extends CommandTypeOf<C>>(target: CommandTarget<C>, envelope: TypedEnvelope<C, T>, options: UntilAnsweredOptions = {}): Promise<ReplyOf<C>> {
     return pRetry(
       async () => {
         if (this.nc.isClosed()) throw new AbortError(new Error(`NATS connection closed; command ${envelope.commandId} not answered`));
@@ -72,16 +91,13 @@ export class CommandClient {
       },
       {
         retries: Number.POSITIVE_INFINITY,
-        minTimeout: 100,
-        maxTimeout: options.maxDelayMs ?? 5_000,
-        factor: 2,
-        randomize: true,
+        ...pRetryTiming({ ...BROKER_CALL_BACKOFF, ...(options.maxDelayMs !== undefined && { maxMs: options.maxDelayMs }) }),
         ...(options.signal && { signal: options.signal }),
         onFailedAttempt: ({ error, attemptNumber }) => options.onRetry?.(error, attemptNumber),
       },
     ).catch((error: unknown) => {
       // The host's last `failed` answer is a reply like any other once the caller stops waiting.
-      if (error instanceof HostCouldNotRecord) return error.reply;
+      if (error instanceof HostCouldNotRecord) return error.reply as ReplyOf<C>;
       throw error;
     });
   }

@@ -25,9 +25,10 @@ export const commandEnvelopeSchema = z.object({
 
 export type CommandEnvelope = z.infer<typeof commandEnvelopeSchema>;
 
-export type CommandReply =
+/** A host's answer; `Code` narrows a rejection's code to what the command's category can refuse with. */
+export type CommandReply<Code extends string = string> =
   | { readonly status: 'accepted'; readonly revision: string | null; readonly events: number }
-  | { readonly status: 'rejected'; readonly code: string; readonly message: string }
+  | { readonly status: 'rejected'; readonly code: Code; readonly message: string }
   | { readonly status: 'invalid'; readonly errors: readonly string[] }
   | { readonly status: 'failed'; readonly code: string; readonly message: string };
 

@@ -1,4 +1,6 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
+import { jitteredBackoffMs, RESUBSCRIBE_BACKOFF } from '../../domain/backoff.ts';
 import type { CheckpointStore } from '../../domain/ports/checkpoint-store.ts';
 import { comparePositions, type EventStore, type GlobalPosition, type RecordedEvent, type Subscription } from '../../domain/ports/event-store.ts';
 
@@ -7,6 +9,8 @@ import { comparePositions, type EventStore, type GlobalPosition, type RecordedEv
 // retry) holds the event: the checkpoint never passes a held event, so after a crash the
 // event is replayed and the work found again. Reactors are idempotent (their effects are
 // recorded on aggregates), so replaying what was already done costs time, not duplicates.
+// Nothing here may reject unobserved: a throwing handler, store or checkpoint store is logged
+// and the reactor goes on (an unhandled rejection would end the process).
 
 export interface Hold {
   release(): void;
@@ -38,6 +42,8 @@ export class EventReactor {
   private timer: NodeJS.Timeout | undefined;
   private saving: Promise<void> = Promise.resolve();
   private stopping = false;
+  /** Wakes the wait between resubscriptions when stop() is called. */
+  private readonly stopped = new AbortController();
 
   constructor(private readonly options: EventReactorOptions) {}
 
@@ -46,13 +52,13 @@ export class EventReactor {
     this.saved = this.last = await checkpoints.load(name);
     this.timer = setInterval(() => void this.saveCheckpoint(), this.options.checkpointIntervalMs ?? 1_000);
     this.timer.unref();
-    this.loop = this.follow();
+    this.loop = this.follow().catch((error: unknown) => this.options.logger.error({ err: error, reactor: name }, 'reactor stopped following its category'));
   }
 
   /**
    * Follows the category after the last handled event. A subscription that ends or fails while
    * the reactor is not stopping (a broker restart, a consumer lost) is opened again from there,
-   * with backoff; only stop() ends this loop, so it never rejects.
+   * with backoff; only stop() ends this loop.
    */
   private async follow(): Promise<void> {
     const { store, category, name, logger } = this.options;
@@ -76,16 +82,18 @@ export class EventReactor {
       } catch (error) {
         if (!this.stopping) logger.error({ err: error, reactor: name, after: this.last }, 'reactor subscription failed; subscribing again');
       } finally {
-        await subscription?.close().catch(() => undefined);
+        await closeQuietly(subscription);
       }
-      if (!this.stopping) await new Promise((resolve) => setTimeout(resolve, Math.min(5_000, 250 * 2 ** Math.min(failures, 5)) * (0.5 + Math.random() / 2)));
+      if (!this.stopping)
+        await sleep(jitteredBackoffMs(failures, RESUBSCRIBE_BACKOFF, Math.random()), undefined, { signal: this.stopped.signal }).catch(() => undefined);
     }
   }
 
   async stop(): Promise<void> {
     this.stopping = true;
+    this.stopped.abort();
     clearInterval(this.timer);
-    await this.subscription?.close();
+    await closeQuietly(this.subscription);
     await this.loop;
     await this.saveCheckpoint();
   }
@@ -96,25 +104,35 @@ export class EventReactor {
     return { release: () => void this.holds.delete(entry) };
   }
 
+  /** Never rejects: a failed save is logged and tried again at the next interval. */
   private saveCheckpoint(): Promise<void> {
-    this.saving = this.saving.then(async () => {
-      let position = this.last;
-      for (const held of this.holds) {
-        // Held before anything was checkpointed: the next start must replay from the beginning.
-        if (held.resumeAfter === undefined) return;
-        if (position === undefined || comparePositions(held.resumeAfter, position) < 0) position = held.resumeAfter;
-      }
-      if (position === undefined || position === this.saved) return;
-      try {
-        await this.options.checkpoints.save(this.options.name, position);
-        this.saved = position;
-      } catch (error) {
-        this.options.logger.warn({ err: error, reactor: this.options.name }, 'could not save the reactor checkpoint; will retry');
-      }
-    });
+    this.saving = this.saving
+      .then(() => this.writeCheckpoint())
+      .catch((error: unknown) => this.options.logger.warn({ err: error, reactor: this.options.name }, 'could not save the reactor checkpoint; will retry'));
     return this.saving;
   }
+
+  private async writeCheckpoint(): Promise<void> {
+    let position = this.last;
+    for (const held of this.holds) {
+      // Held before anything was checkpointed: the next start must replay from the beginning.
+      if (held.resumeAfter === undefined) return;
+      if (position === undefined || comparePositions(held.resumeAfter, position) < 0) position = held.resumeAfter;
+    }
+    if (position === undefined || position === this.saved) return;
+    await this.options.checkpoints.save(this.options.name, position);
+    this.saved = position;
+  }
 }
+
+/** Closes a subscription, whatever its close does (throws, rejects): it is being left anyway. */
+const closeQuietly = async (subscription: Subscription | undefined): Promise<void> => {
+  try {
+    await subscription?.close();
+  } catch {
+    // Nothing to do: the subscription is abandoned either way.
+  }
+};
 
 /** A reactor over the task category, for components that take the usual store, checkpoints and logger. */
 export const taskEventReactor = (
@@ -122,4 +140,11 @@ export const taskEventReactor = (
   options: Pick<EventReactorOptions, 'store' | 'checkpoints' | 'logger'>,
   handle: (event: RecordedEvent, hold: () => Hold) => Promise<void> | void,
 ): EventReactor =>
-  new EventReactor({ name, category: 'task', store: options.store, checkpoints: options.checkpoints, logger: options.logger, handle: (event, context) => handle(event, () => context.hold()) });
+  new EventReactor({
+    name,
+    category: 'task',
+    store: options.store,
+    checkpoints: options.checkpoints,
+    logger: options.logger,
+    handle: (event, context) => handle(event, () => context.hold()),
+  });

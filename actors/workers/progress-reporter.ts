@@ -1,6 +1,9 @@
 import type { Logger } from 'pino';
 import { overallPercent, type Executor, type ProgressUpdate } from '../../domain/ports/executor.ts';
+import type { CommandDataOf } from '../../domain/commands/catalog.ts';
 import type { CommandReply } from '../runtime/command-envelope.ts';
+
+type ProgressData = CommandDataOf<'task', 'ReportProgress'>;
 
 // Progress of one attempt, coalesced: the latest state wins, at most one command per interval,
 // and never backwards. A report is news, not a record: one that cannot be delivered (no
@@ -18,7 +21,7 @@ export interface ProgressReporterOptions {
   readonly intervalMs: number;
   readonly logger: Logger;
   /** Sends one ReportProgress; `n` numbers the reports of the attempt, for the command id. */
-  readonly send: (data: Record<string, unknown>, n: number) => Promise<CommandReply>;
+  readonly send: (data: ProgressData, n: number) => Promise<CommandReply>;
   /** Another worker holds the attempt now (the aggregate answered StaleAttempt). */
   readonly onSuperseded: () => void;
 }
@@ -26,7 +29,7 @@ export interface ProgressReporterOptions {
 export function progressReporter({ attempt, intervalMs, logger, send, onSuperseded }: ProgressReporterOptions): ProgressReporter {
   let lastSent = 0;
   let best = -1;
-  let pending: Record<string, unknown> | undefined;
+  let pending: ProgressData | undefined;
   let sending: Promise<void> = Promise.resolve();
   let timer: NodeJS.Timeout | undefined;
   let sequence = 0;

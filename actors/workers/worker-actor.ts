@@ -1,3 +1,4 @@
+import type { CommandDataOf, CommandOf, CommandTypeOf } from '../../domain/commands/catalog.ts';
 import type { NatsConnection, Subscription } from 'nats';
 import type { Logger } from 'pino';
 import { ExecutionFailed, type ExecutionContext, type Executor } from '../../domain/ports/executor.ts';
@@ -51,7 +52,7 @@ export interface WorkerActorOptions {
 }
 
 type Outcome = 'finished' | 'handedBack' | 'superseded';
-type Ending = 'handedBack' | 'superseded' | 'cancelled' | { readonly type: 'CompleteTask' | 'FailTask' | 'TimeOutTask'; readonly data: Record<string, unknown> };
+type Ending = 'handedBack' | 'superseded' | 'cancelled' | CommandOf<'task', 'CompleteTask' | 'FailTask' | 'TimeOutTask'>;
 
 interface Prepared {
   readonly executor?: Executor;
@@ -299,14 +300,14 @@ export class WorkerActor {
     }
     const resolution =
       checked.outcome === 'completed'
-        ? { resolution: 'completed', result: checked.result ?? null }
-        : { resolution: 'failed', reason: `${checked.error.code}: ${checked.error.message}`.slice(0, 1_000) };
-    const reply = await this.record(item.taskId, 'ResolveTaskOutcome', { ...resolution, resolvedBy: `worker:${this.options.workerId}`, via: 'check' }, `resolve-${attempt}`, this.noMoreWork.signal);
+        ? { resolution: 'completed' as const, result: checked.result ?? null }
+        : { resolution: 'failed' as const, reason: `${checked.error.code}: ${checked.error.message}`.slice(0, 1_000) };
+    const reply = await this.record(item.taskId, 'ResolveTaskOutcome', { ...resolution, via: 'check' }, `resolve-${attempt}`, this.noMoreWork.signal);
     log.info({ unknownAttempt: attempt, resolution: resolution.resolution, reply }, 'resolved an unknown outcome by checking it');
   }
 
   /** An attempt's end, recorded whatever it takes; only `failed` after stop() gave up leaves the item for another worker. */
-  private async finish(taskId: string, type: string, data: Record<string, unknown>, attempt: number): Promise<void> {
+  private async finish<T extends CommandTypeOf<'task'>>(taskId: string, type: T, data: CommandDataOf<'task', T>, attempt: number): Promise<void> {
     const reply = await this.record(taskId, type, data, `${type}-${attempt}`);
     if (reply.status === 'failed') throw new Error(`${type} for ${taskId} not recorded: ${reply.message}`);
   }
@@ -316,7 +317,7 @@ export class WorkerActor {
   }
 
   /** Retried under the same command id until a host answers, or stop() gives up. */
-  private record(taskId: string, type: string, data: Record<string, unknown>, key: string, signal: AbortSignal = this.stopping.signal): Promise<CommandReply> {
+  private record<T extends CommandTypeOf<'task'>>(taskId: string, type: T, data: CommandDataOf<'task', T>, key: string, signal: AbortSignal = this.stopping.signal): Promise<CommandReply> {
     let warned = false;
     return this.options.commands.sendUntilAnswered({ category: 'task', id: taskId }, this.envelope(taskId, type, data, key), {
       signal,
@@ -329,12 +330,12 @@ export class WorkerActor {
     });
   }
 
-  private command(taskId: string, type: string, data: Record<string, unknown>, key: string): Promise<CommandReply> {
+  private command<T extends CommandTypeOf<'task'>>(taskId: string, type: T, data: CommandDataOf<'task', T>, key: string): Promise<CommandReply> {
     return this.options.commands.send({ category: 'task', id: taskId }, this.envelope(taskId, type, data, key));
   }
 
   // Deterministic command ids: a retried command after a lost reply is recognised, not repeated.
-  private envelope(taskId: string, type: string, data: Record<string, unknown>, key: string) {
+  private envelope<T extends CommandTypeOf<'task'>>(taskId: string, type: T, data: CommandDataOf<'task', T>, key: string) {
     // Executor output enters the product here: whatever it holds is recorded scrubbed (SE4).
     return { commandId: `${taskId}-${key}`, type, data: scrubValueWith(data, this.scrub), actor: `worker:${this.options.workerId}`, correlationId: taskId };
   }

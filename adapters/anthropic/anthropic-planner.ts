@@ -83,7 +83,7 @@ export function anthropicPlanner(options: AnthropicPlannerOptions): Planner {
     logLevel: 'off',
   });
   const system = systemPrompt(options.registry);
-  const choose = (request: string, context: PlanningContext): PlannerModel => options.models[classifyRequest(request, context.variables)];
+  const choose = (request: string, context: PlanningContext): PlannerModel => options.models[classifyRequest(request, context.variables, options.registry)];
 
   async function plan(request: string, context: PlanningContext): Promise<Either<PlannerError, ProducedPlan>> {
     const choice = choose(request, context);

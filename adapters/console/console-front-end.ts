@@ -8,6 +8,7 @@ import type { EventStore, Subscription } from '../../domain/ports/event-store.ts
 import { describeRemaining, estimateCompletion } from '../../domain/progress/eta.ts';
 import { progressBar } from '../../domain/replies/progress-reply.ts';
 import { resultReply } from '../../domain/replies/result-reply.ts';
+import type { TaskTypeDescriptor } from '../../domain/task-types/descriptor.ts';
 import { toPlainText } from '../../domain/replies/plain-text.ts';
 import { OUTCOME_ACTIONS, parseOutcomeActionValue, type OutcomeResolution } from '../../domain/replies/unknown-outcome-reply.ts';
 import type { ConsoleNotice } from './console-notice-poster.ts';
@@ -22,12 +23,16 @@ import type { TaskEvent } from '../../domain/task/events.ts';
 // and exits with 0 when it completed. When a side-effecting task's outcome is unknown, its
 // notice says so and RERUN, DONE or FAIL typed here decides it (the console's buttons).
 
+export type ConsoleTaskTypes = readonly Pick<TaskTypeDescriptor, 'taskType' | 'chat' | 'reply'>[];
+
 export interface ConsoleFrontEndOptions {
   readonly intake: ConversationIntake;
   readonly slash: { answer(request: SlashRequest): Promise<SlashAnswer>; readonly commands: readonly string[] };
   /** Decides unknown outcomes typed as RERUN, DONE or FAIL; without it those words are requests like any other. */
   readonly decisions?: Pick<DecisionDesk, 'resolveOutcome'>;
   readonly store: EventStore;
+  /** The registered task types: their descriptors say how chat asks for each one and how its result reads. */
+  readonly taskTypes: ConsoleTaskTypes;
   /** Delivered results for this session (the nats reply target's subject). */
   readonly results: AsyncIterable<Uint8Array>;
   /** The channel the session's conversations live in (part of their ids). */
@@ -55,12 +60,16 @@ const WORD_OF_RESOLUTION: Readonly<Record<OutcomeResolution, string>> = { rerun:
 /** RERUN, DONE or FAIL alone (any case, optional "!" or "."), or followed by a task id. */
 const TYPED_RESOLUTION = /^(rerun|done|fail)(?:\s+([^\s.!]+))?[.!]*$/i;
 
-const HELP = [
-  'Ask for work in plain words, for example:',
-  '  analyze repo my-service',
-  '  git status of my-service',
-  '  now run the tests            (uses the repository this conversation is about)',
-  '  lint my-service',
+/** Each registered task type chat can ask for, in its descriptor's example words. */
+const helpText = (taskTypes: ConsoleTaskTypes): string =>
+  [
+    'Ask for work in plain words, for example:',
+    ...taskTypes.flatMap((t) => (t.chat ? [`  ${t.chat.example}`] : [])),
+    '  now run the tests            (uses the repository this conversation is about)',
+    ...HELP_COMMANDS,
+  ].join('\n');
+
+const HELP_COMMANDS = [
   'Commands:',
   '  /new                         start a new conversation',
   '  deploy my-service, test everything first   (a plan: previewed, then run on APPROVE)',
@@ -73,7 +82,7 @@ const HELP = [
   '  /workflow ...                workflows',
   '  /help                        this text',
   '  /quit                        leave (the orchestrator stops too)',
-].join('\n');
+];
 
 export class ConsoleFrontEnd {
   private threadTs: string;
@@ -122,7 +131,7 @@ export class ConsoleFrontEnd {
   }
 
   private async line(text: string): Promise<void> {
-    if (text === '/help') return this.print(HELP);
+    if (text === '/help') return this.print(helpText(this.options.taskTypes));
     if (text === '/new') {
       this.threadTs = this.nextTs();
       return this.print(`New conversation ${this.threadTs}.`);
@@ -196,7 +205,7 @@ export class ConsoleFrontEnd {
         const waitingForDecision = new Promise<'outcomeUnknown'>((resolve) => (outcomeUnknown = () => resolve('outcomeUnknown')));
         const drawing = this.drawProgress(subscription, taskId, () => outcomeUnknown());
         const printResult = (delivered: Result) =>
-          this.print(toPlainText(resultReply({ ...delivered, repository: outcome.kind === 'queued' ? outcome.intent.params.repository : undefined })));
+          this.print(toPlainText(resultReply({ ...delivered, repository: outcome.kind === 'queued' ? outcome.intent.params.repository : undefined }, this.options.taskTypes)));
         const first = await Promise.race([result, waitingForDecision]);
         await subscription.close();
         await drawing;

@@ -317,6 +317,7 @@ export async function runForExecutor(argv: readonly string[], options: RunOption
 }
 
 /** `line` without ANSI escape sequences (colours, cursor movement). */
+// eslint-disable-next-line no-control-regex -- ESC is what an ANSI sequence starts with
 export const stripAnsi = (line: string): string => line.replace(/\u001b\[[0-9;?]*[A-Za-z]/g, '');
 
 /** The last lines of a command's combined output, bounded in lines and characters. */

@@ -23,6 +23,7 @@ import {
   type Subscription,
   type SubscriptionMessage,
 } from '../../domain/ports/event-store.ts';
+import { jitteredBackoffMs, RESUBSCRIBE_BACKOFF } from '../../domain/backoff.ts';
 import { prepareAppend, type PreparedEvent } from '../../domain/ports/validate-append.ts';
 import { isValidCategory, parseStreamName, type StreamName } from '../../domain/streams.ts';
 import { LINKED_COMMITS, NotACommit, decodeCommit, decodeCommitHeader, decodePosition, encodeCommit, encodePosition, type CommitHeader } from './commit-codec.ts';
@@ -84,7 +85,7 @@ export interface JetStreamEventStoreOptions {
 }
 
 /** Waits between attempts to resume an interrupted subscription: doubling from 250 ms to 5 s, with jitter. */
-const resumeDelayMs = (failures: number): number => Math.min(5_000, 250 * 2 ** Math.min(failures, 5)) * (0.5 + Math.random() / 2);
+const resumeDelayMs = (failures: number): number => jitteredBackoffMs(failures, RESUBSCRIBE_BACKOFF, Math.random());
 
 export class JetStreamEventStore implements EventStore {
   private readonly js: JetStreamClient;

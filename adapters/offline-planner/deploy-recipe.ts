@@ -1,8 +1,8 @@
 import { left, map, type Either } from 'fp-ts/lib/Either.js';
 import { pipe } from 'fp-ts/lib/function.js';
-import { capabilities, checkRepositoryName, REPOSITORY_VARIABLE, type IntentContext, type NotUnderstood } from '../../domain/intent/index.ts';
-import type { Plan } from '../../domain/plan/index.ts';
-import { estimatedMsFor } from './estimates.ts';
+import { capabilitiesOf, checkRepositoryName, REPOSITORY_VARIABLE, type IntentContext, type NotUnderstood } from '../../domain/intent/index.ts';
+import type { Plan, RegisteredTaskType } from '../../domain/plan/index.ts';
+import { estimatedMsFor } from '../../domain/task-types/estimates.ts';
 
 // "deploy my changes, test everything first": without a model, every deploy request gets the
 // same recipe. The tests run first; only when they pass is a person asked to approve, and only
@@ -30,22 +30,22 @@ const candidate = (found: string | undefined): string | undefined => {
   return name && !NOT_A_REPOSITORY.has(name.toLowerCase()) ? name : undefined;
 };
 
-const repositoryNotGiven = (): NotUnderstood => ({
+const repositoryNotGiven = (registry: readonly RegisteredTaskType[]): NotUnderstood => ({
   code: 'RepositoryNotGiven',
   message: 'Which repository should I deploy? This thread has none yet; say for example "deploy my-service, test everything first".',
-  capabilities,
+  capabilities: capabilitiesOf(registry),
 });
 
-export function deployPlan(request: string, context: IntentContext): Either<NotUnderstood, Plan> {
+export function deployPlan(request: string, context: IntentContext, registry: readonly RegisteredTaskType[]): Either<NotUnderstood, Plan> {
   const named = candidate(NAMED_REPOSITORY.exec(request)?.groups?.name) ?? candidate(DEPLOY_TARGET.exec(request)?.groups?.target);
   const current = context[REPOSITORY_VARIABLE];
   const repository = named ?? (typeof current === 'string' && current !== '' ? current : undefined);
-  if (repository === undefined) return left(repositoryNotGiven());
+  if (repository === undefined) return left(repositoryNotGiven(registry));
   // Held to the same naming rules as any repository from chat.
-  return pipe(checkRepositoryName('run-tests', repository), map(recipe));
+  return pipe(checkRepositoryName('run-tests', repository, capabilitiesOf(registry)), map(recipe(registry)));
 }
 
-const recipe = (repository: string): Plan => ({
+const recipe = (registry: readonly RegisteredTaskType[]) => (repository: string): Plan => ({
   summary: `Run the tests of ${repository}; if they pass, deploy it once someone approves.`,
   complexity: 'complex',
   phases: [
@@ -65,5 +65,5 @@ const recipe = (repository: string): Plan => ({
       ],
     },
   ],
-  estimate: { estimatedMs: estimatedMsFor(['run-tests', DEPLOY_TASK_TYPE]), estimatedCostUsd: 0 },
+  estimate: { estimatedMs: estimatedMsFor(registry, ['run-tests', DEPLOY_TASK_TYPE]), estimatedCostUsd: 0 },
 });

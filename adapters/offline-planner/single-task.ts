@@ -1,13 +1,13 @@
 import type { Intent } from '../../domain/intent/index.ts';
-import type { Plan } from '../../domain/plan/index.ts';
-import { estimatedMsFor } from './estimates.ts';
+import type { Plan, RegisteredTaskType } from '../../domain/plan/index.ts';
+import { estimatedMsFor } from '../../domain/task-types/estimates.ts';
 
 // One request, one registered task (domain/intent): a one-step plan, so offline requests go
 // through the same preview, approval rules and workflow as planned ones.
 
 const capitalized = (text: string): string => text.charAt(0).toUpperCase() + text.slice(1);
 
-export const singleTaskPlan = (intent: Intent): Plan => ({
+export const singleTaskPlan = (registry: readonly RegisteredTaskType[]) => (intent: Intent): Plan => ({
   summary: `${capitalized(intent.summary)}.`,
   complexity: 'simple',
   phases: [
@@ -24,5 +24,5 @@ export const singleTaskPlan = (intent: Intent): Plan => ({
       ],
     },
   ],
-  estimate: { estimatedMs: estimatedMsFor([intent.taskType]), estimatedCostUsd: 0 },
+  estimate: { estimatedMs: estimatedMsFor(registry, [intent.taskType]), estimatedCostUsd: 0 },
 });

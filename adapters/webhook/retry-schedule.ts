@@ -1,3 +1,4 @@
+import { backoffCeilingMs } from '../../domain/backoff.ts';
 import type { WebhookAttemptOutcome } from '../../domain/ports/webhook-sender.ts';
 
 // How long to wait before the next attempt of a webhook delivery. Exponential backoff with
@@ -22,14 +23,11 @@ export interface WebhookRetryOptions {
   readonly retryAfterCapMs?: number;
 }
 
-/** Past this many doublings every ceiling is `maxMs` anyway; it keeps 2^n finite. */
-const MAX_DOUBLINGS = 40;
-
 /** The wait after failed attempt `attempt` (1-based): uniform in [0, min(maxMs, baseMs · 2^(attempt-1))). */
 export function webhookRetryDelayMs(attempt: number, { baseMs = 1000, maxMs = 60_000, random = Math.random }: WebhookRetryOptions = {}): number {
   if (!Number.isInteger(attempt) || attempt < 1) throw new RangeError(`attempt must be a whole number from 1, got ${attempt}`);
   if (!(baseMs > 0) || !(maxMs >= baseMs)) throw new RangeError(`need 0 < baseMs <= maxMs, got baseMs ${baseMs}, maxMs ${maxMs}`);
-  const ceiling = Math.min(maxMs, baseMs * 2 ** Math.min(attempt - 1, MAX_DOUBLINGS));
+  const ceiling = backoffCeilingMs(attempt - 1, { initialMs: baseMs, maxMs });
   const drawn = random();
   const fraction = drawn > 0 ? Math.min(drawn, 1) : 0;
   return Math.floor(fraction * ceiling);

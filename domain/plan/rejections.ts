@@ -8,7 +8,7 @@ export type PlanRejectionCode =
   | 'PlanAlreadyRejected'
   | 'PlanAlreadyCompiled'
   | 'StalePlanRevision'
-  | 'RequesterMayNotApprove'
+  | 'RequesterCannotApprove'
   | 'NotAnApprover'
   | 'PlanNotApproved';
 
@@ -33,7 +33,7 @@ export const stalePlanRevision = (p: ProposedPlan, seen: number): PlanRejection 
   rejection('StalePlanRevision', `plan ${p.planId} was amended since revision ${seen}; the current one is revision ${p.revision}, look at it again before deciding`);
 
 export const requesterMayNotApprove = (p: ProposedPlan): PlanRejection =>
-  rejection('RequesterMayNotApprove', `plan ${p.planId} needs someone other than the requester (${p.requestedBy}) to approve it`);
+  rejection('RequesterCannotApprove', `plan ${p.planId} needs someone other than the requester (${p.requestedBy}) to approve it`);
 
 export const notAnApprover = (p: ProposedPlan, user: string): PlanRejection =>
   rejection('NotAnApprover', `${user} may not decide on plan ${p.planId}; its approvers are ${(p.approval.approvers ?? []).join(', ')}`);

@@ -3,5 +3,3 @@ export interface Clock {
   /** ISO-8601 with milliseconds, UTC. */
   now(): string;
 }
-
-export const systemClock: Clock = { now: () => new Date().toISOString() };

@@ -1,17 +1,16 @@
 import { match } from 'ts-pattern';
-import type { z } from 'zod';
 import type { TaskError } from '../task/fields.ts';
-import { analysisReply, analyzeResultSchema } from './analysis-reply.ts';
+import { descriptorOf, type TaskTypeDescriptor } from '../task-types/descriptor.ts';
 import { formatDuration, isDuration, prettyJson } from './format.ts';
-import { gitStatusReply, gitStatusResultSchema } from './git-status-reply.ts';
-import { lintReply, lintResultSchema } from './lint-reply.ts';
 import type { ReplyAction, ReplyDocument } from './reply-document.ts';
-import { runTestsResultSchema, testRunReply } from './test-run-reply.ts';
 
-// The reply a task's end gets: per task type for the results we know how to read, a generic
-// document with the raw JSON for any other (an unknown type, or a result of an unexpected
-// shape: showing it as returned beats guessing), the error for a failure, the reason for a
-// cancellation.
+// The reply a task's end gets: in its type's reply format (the descriptor's `reply`) for the
+// results we know how to read, a generic document with the raw JSON for any other (an unknown
+// type, or a result of an unexpected shape: showing it as returned beats guessing), the error
+// for a failure, the reason for a cancellation.
+
+/** The registered task types' reply formats (adapters/executors/registry.ts). */
+export type ReplyFormats = readonly Pick<TaskTypeDescriptor, 'taskType' | 'reply'>[];
 
 export type TaskOutcome = 'completed' | 'failed' | 'cancelled';
 
@@ -27,21 +26,6 @@ export interface ResultReplyInput {
 }
 
 export const RERUN_ACTION_ID = 'rerun_task';
-
-type View = (result: unknown) => ReplyDocument | undefined;
-const view =
-  <T>(schema: z.ZodType<T>, render: (result: T) => ReplyDocument): View =>
-  (result) => {
-    const parsed = schema.safeParse(result);
-    return parsed.success ? render(parsed.data) : undefined;
-  };
-
-const views: ReadonlyMap<string, View> = new Map([
-  ['git-status', view(gitStatusResultSchema, gitStatusReply)],
-  ['analyze-codebase', view(analyzeResultSchema, analysisReply)],
-  ['run-tests', view(runTestsResultSchema, testRunReply)],
-  ['lint', view(lintResultSchema, lintReply)],
-]);
 
 function repositoryOf(input: ResultReplyInput): string | undefined {
   if (input.repository) return input.repository;
@@ -69,8 +53,8 @@ function genericReply(input: ResultReplyInput, known: boolean): ReplyDocument {
   };
 }
 
-function completedReply(input: ResultReplyInput): ReplyDocument {
-  const render = views.get(input.taskType);
+function completedReply(input: ResultReplyInput, formats: ReplyFormats): ReplyDocument {
+  const render = descriptorOf(formats, input.taskType)?.reply;
   const document = render?.(input.result) ?? genericReply(input, render !== undefined);
   const rerun: ReplyAction = { actionId: RERUN_ACTION_ID, label: 'Re-run', value: input.taskId };
   return { ...document, actions: [...(document.actions ?? []), rerun] };
@@ -93,9 +77,9 @@ function cancelledReply(input: ResultReplyInput): ReplyDocument {
   };
 }
 
-export function resultReply(input: ResultReplyInput): ReplyDocument {
+export function resultReply(input: ResultReplyInput, formats: ReplyFormats): ReplyDocument {
   const document = match(input.outcome)
-    .with('completed', () => completedReply(input))
+    .with('completed', () => completedReply(input, formats))
     .with('failed', () => failedReply(input))
     .with('cancelled', () => cancelledReply(input))
     .exhaustive();

@@ -1,4 +1,5 @@
 import { match } from 'ts-pattern';
+import { descriptorOf, type OutcomeCheckWording, type TaskTypeDescriptor } from '../task-types/descriptor.ts';
 import { excerpt } from './format.ts';
 import type { ReplyDocument, ReplyField, ReplyTone } from './reply-document.ts';
 
@@ -87,27 +88,30 @@ const bylineText = (resolution: OutcomeResolution): string =>
     .with('failed', () => 'Failed by')
     .exhaustive();
 
+/** The registered task types' wording for checks of their evidence (adapters/executors/registry.ts). */
+export type OutcomeCheckWordings = readonly Pick<TaskTypeDescriptor, 'taskType' | 'outcomeCheck'>[];
+
 /** What a check of the evidence found, e.g. "Checked with sf: the deploy succeeded." */
-function checkedText(input: UnknownOutcomeInput, decision: OutcomeDecision): string {
-  const deploy = input.taskType === 'sf-deploy';
-  const tool = deploy ? 'sf' : decision.resolvedBy;
+function checkedText(decision: OutcomeDecision, wording: OutcomeCheckWording | undefined): string {
+  const tool = wording?.tool ?? decision.resolvedBy;
+  const subject = wording?.subject ?? 'it';
   const found = match(decision.resolution)
-    .with('completed', () => (deploy ? 'the deploy succeeded' : 'it succeeded'))
-    .with('failed', () => (deploy ? 'the deploy failed' : 'it failed'))
-    .with('rerun', () => (deploy ? 'the deploy did not happen, so it runs again' : 'it did not happen, so it runs again'))
+    .with('completed', () => `${subject} succeeded`)
+    .with('failed', () => `${subject} failed`)
+    .with('rerun', () => `${subject} did not happen, so it runs again`)
     .exhaustive();
   return `Checked with ${tool}: ${found}.`;
 }
 
-const decidedSummary = (input: UnknownOutcomeInput, decision: OutcomeDecision): string =>
+const decidedSummary = (input: UnknownOutcomeInput, decision: OutcomeDecision, wordings: OutcomeCheckWordings): string =>
   [
     `Attempt ${input.attempt} of ${what(input)} stopped without a known outcome (${input.reason}).`,
-    ...(decision.via === 'check' ? [checkedText(input, decision)] : []),
+    ...(decision.via === 'check' ? [checkedText(decision, descriptorOf(wordings, input.taskType)?.outcomeCheck)] : []),
     ...(decision.resolution === 'rerun' ? [`Attempt ${input.attempt + 1} is queued.`] : []),
     ...(decision.reason ? [`Reason: ${decision.reason}`] : []),
   ].join(' ');
 
-export function unknownOutcomeReply(input: UnknownOutcomeInput): ReplyDocument {
+export function unknownOutcomeReply(input: UnknownOutcomeInput, wordings: OutcomeCheckWordings): ReplyDocument {
   const { decision } = input;
   const open = decision === undefined && input.endedUndecided === undefined;
   const fields: ReplyField[] = [
@@ -121,7 +125,7 @@ export function unknownOutcomeReply(input: UnknownOutcomeInput): ReplyDocument {
     title: `${open ? 'Outcome unknown' : 'Outcome decided'}: ${excerpt(input.taskType, 100)} (attempt ${input.attempt})`,
     tone: toneOf(input),
     summary: decision
-      ? decidedSummary(input, decision)
+      ? decidedSummary(input, decision, wordings)
       : input.endedUndecided
         ? `${why(input)} Not decided: ${input.endedUndecided}.`
         : `${why(input)} Check what happened, then decide: Re-run, Mark as done, or Fail.`,

@@ -1,6 +1,6 @@
 import { match } from 'ts-pattern';
 import { stepNodes } from '../workflow/machine-index.ts';
-import { describeWorkflowStatus, type ApprovalNode, type StepStatus, type Workflow } from '../workflow/index.ts';
+import { describeStepStatus, describeWorkflowStatus, type StepStatus, type Workflow } from '../workflow/index.ts';
 import { count, excerpt, formatDuration } from './format.ts';
 import type { ReplyDocument, ReplyTone } from './reply-document.ts';
 import { formatUsd } from '../cost/usd.ts';
@@ -37,21 +37,6 @@ const ICON: Readonly<Record<StepStatus | 'pending', string>> = {
   skipped: '–',
 };
 
-const STATUS_WORDS: Readonly<Record<StepStatus | 'pending', string>> = {
-  pending: 'not started',
-  scheduled: 'queued',
-  running: 'running',
-  retryScheduled: 'waiting to retry',
-  outcomeUnknown: 'outcome unknown, waiting for a decision',
-  completed: 'done',
-  failed: 'failed',
-  awaitingApproval: 'waiting for approval',
-  approved: 'approved',
-  rejected: 'rejected',
-  timedOut: 'timed out',
-  skipped: 'skipped',
-};
-
 const toneOf = (workflow: Workflow): ReplyTone =>
   match(workflow.status)
     .with('running', () => 'progress' as const)
@@ -75,7 +60,7 @@ export function workflowStatusReply(workflow: Workflow): ReplyDocument {
           const status = run?.status ?? 'pending';
           const retry = run && run.attempt > run.firstAttempt ? ` (attempt ${run.attempt - run.firstAttempt + 1})` : '';
           const recorded = (run?.output as { dryRun?: boolean } | undefined)?.dryRun === true ? ' (dry run: recorded, not run)' : '';
-          return `${ICON[status]} ${node.title ?? node.id} — ${STATUS_WORDS[status]}${retry}${recorded}`;
+          return `${ICON[status]} ${node.title ?? node.id} — ${describeStepStatus(status)}${retry}${recorded}`;
         }),
       },
     ],
@@ -145,7 +130,7 @@ export function workflowEndReply(workflow: Workflow): ReplyDocument {
     summary: reason ?? `Every step that was to run ran${workflow.dryRun ? ' (dry run)' : ''}.`,
     fields: [
       ...(took !== undefined && Number.isFinite(took) ? [{ label: 'Took', value: formatDuration(took) }] : []),
-      { label: 'Steps', value: stepNodes(workflow.definition.machine).map((n) => `${n.id} ${STATUS_WORDS[workflow.steps[n.id]?.status ?? 'pending']}`).join(', ') },
+      { label: 'Steps', value: stepNodes(workflow.definition.machine).map((n) => `${n.id} ${describeStepStatus(workflow.steps[n.id]?.status ?? 'pending')}`).join(', ') },
     ],
     footer: `workflow ${workflow.workflowId} · replay it with: orch replay workflow-${workflow.workflowId}`,
   };

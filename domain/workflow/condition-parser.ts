@@ -188,6 +188,7 @@ class Parser {
   }
 
   private fail(position: number, problem: string): never {
+    // eslint-disable-next-line @typescript-eslint/only-throw-error -- a private signal caught in parse(), never seen outside; no stack needed
     throw new Stop(invalidCondition(this.source, position, problem));
   }
 }

@@ -13,6 +13,7 @@ export { workflowEventOf, workflowEventSchemas, type WorkflowEvent, type Workflo
 export type { InvalidDefinition, WorkflowRejection, WorkflowRejectionCode } from './rejections.ts';
 export { retryDelayMs } from './retry.ts';
 export { activeTaskIds, describeWorkflowStatus, initialState, isActive, isFinished, taskIdFor, type Approval, type StepRun, type StepStatus, type Workflow, type WorkflowState, type WorkflowStatus } from './state.ts';
+export { describeStepStatus } from './status-words.ts';
 export type { InvalidCommand } from '../validation.ts';
 
 // ── definitions ────────────────────────────────────────────────────────────────

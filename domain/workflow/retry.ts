@@ -1,3 +1,4 @@
+import { backoffCeilingMs, jitteredBackoffMs } from '../backoff.ts';
 import type { RetryPolicy } from './compiled.ts';
 
 // Exponential backoff with jitter (WF5). The jitter (0..1) comes with the command, so replaying
@@ -9,8 +10,8 @@ import type { RetryPolicy } from './compiled.ts';
  * retries of many steps spread out without any of them retrying at once.
  */
 export function retryDelayMs(policy: RetryPolicy, ordinal: number, jitter: number | undefined): number {
-  const backoff = Math.min(policy.maxBackoffMs, policy.backoffMs * 2 ** (ordinal - 1));
-  return jitter === undefined ? backoff : Math.round(backoff * (0.5 + jitter / 2));
+  const backoff = { initialMs: policy.backoffMs, maxMs: policy.maxBackoffMs };
+  return jitter === undefined ? backoffCeilingMs(ordinal - 1, backoff) : Math.round(jitteredBackoffMs(ordinal - 1, backoff, jitter));
 }
 
 /** Another attempt is allowed: the error may pass, it is not on the step's non-retryable list, and attempts remain. */

@@ -1,7 +1,7 @@
 import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import { KvReadModelStorage } from '../../adapters/nats/kv-read-model-storage.ts';
-import { systemClock } from '../../domain/ports/clock.ts';
+import { systemClock } from '../system-clock.ts';
 import { readModels } from '../../projections/models/index.ts';
 import { rebuildSubject, type RebuildAnswer } from '../../projections/runtime/projection-ops.ts';
 import { LAG_COUNT_CAP, projectionStatus, type ModelStatus } from '../../projections/runtime/projection-status.ts';

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JetStreamEventStore } from '../../adapters/jetstream/jetstream-event-store.ts';
 import { AggregateHost } from '../../actors/runtime/aggregate-host.ts';
 import { CommandClient, NoAggregateHost } from '../../actors/runtime/command-client.ts';
-import { systemClock } from '../../domain/ports/clock.ts';
+import { systemClock } from '../../infra/system-clock.ts';
 import { streamName } from '../../domain/streams.ts';
 import { connectNats } from '../../infra/nats/connect-nats.ts';
 import { startTestNatsServer, type TestNatsServer } from '../support/nats.ts';
@@ -44,7 +44,7 @@ describe('aggregate host over NATS', () => {
   });
 
   const send = (id: string, type: string, data: Record<string, unknown> = {}, commandId: string = crypto.randomUUID()) =>
-    client.send({ category: 'tally', id }, { commandId, type, data, actor: 'U1' });
+    client.forward({ category: 'tally', id }, { commandId, type, data, actor: 'U1' });
 
   it('two hosts take 200 interleaved commands for one aggregate: dense revisions, none lost, none doubled', async () => {
     const id = crypto.randomUUID();
@@ -117,6 +117,6 @@ describe('aggregate host over NATS', () => {
   it('a caller with no host running gets a named error', async () => {
     const nc = connections[connections.length - 1]!;
     const lonely = new CommandClient(nc, 'nobody-home');
-    await expect(lonely.send({ category: 'tally', id: 'x' }, { commandId: 'c1', type: 'Open', actor: 'U1' })).rejects.toBeInstanceOf(NoAggregateHost);
+    await expect(lonely.forward({ category: 'tally', id: 'x' }, { commandId: 'c1', type: 'Open', actor: 'U1' })).rejects.toBeInstanceOf(NoAggregateHost);
   });
 });

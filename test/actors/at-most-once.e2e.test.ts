@@ -214,7 +214,7 @@ describe('at most once for side effects', () => {
 
     const reply = await client.send(
       { category: 'task', id: taskId },
-      { commandId: `resolve-${taskId}`, type: 'ResolveTaskOutcome', actor: 'U-ops', data: { resolution: 'rerun', resolvedBy: 'U-ops', via: 'person', reason: 'checked: nothing was changed' } },
+      { commandId: `resolve-${taskId}`, type: 'ResolveTaskOutcome', actor: 'U-ops', data: { resolution: 'rerun', via: 'person', reason: 'checked: nothing was changed' } },
     );
     expect(reply.status, JSON.stringify(reply)).toBe('accepted');
     const completed = await eventIn('task', taskId, 'TaskCompleted', 60_000);
@@ -254,7 +254,7 @@ describe('at most once for side effects', () => {
 
   const gate = { type: 'approval', id: 'go' };
   const grantGate = async (workflowId: string) => {
-    const granted = await client.send({ category: 'workflow', id: workflowId }, { commandId: `grant-${workflowId}`, type: 'GrantApproval', actor: 'U-ops', data: { stepId: 'go', approver: 'U-ops' } });
+    const granted = await client.send({ category: 'workflow', id: workflowId }, { commandId: `grant-${workflowId}`, type: 'GrantApproval', actor: 'U-ops', data: { stepId: 'go' } });
     expect(granted.status, JSON.stringify(granted)).toBe('accepted');
   };
 

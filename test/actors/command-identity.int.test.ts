@@ -7,7 +7,7 @@ import { AggregateHost, MAX_COMMAND_BYTES } from '../../actors/runtime/aggregate
 import { CommandClient } from '../../actors/runtime/command-client.ts';
 import { startUnknownCategoryDoor } from '../../actors/runtime/unknown-category-door.ts';
 import { JetStreamEventStore } from '../../adapters/jetstream/jetstream-event-store.ts';
-import { systemClock } from '../../domain/ports/clock.ts';
+import { systemClock } from '../../infra/system-clock.ts';
 import { streamName } from '../../domain/streams.ts';
 import { connectNats } from '../../infra/nats/connect-nats.ts';
 import { tree } from '../domain/workflow-fixtures.ts';
@@ -48,7 +48,7 @@ describe('identity and the door of the aggregate host', () => {
 
   const gated = tree({ type: 'approval', id: 'ok', approvers: ['U-boss'], requesterMayApprove: true }, { type: 'task', id: 'a', taskType: 'run-tests', params: { repository: 'acme' } });
   const send = (category: string, id: string, type: string, actor: string, data: Record<string, unknown>) =>
-    client.send({ category, id }, { commandId: crypto.randomUUID(), type, actor, data });
+    client.forward({ category, id }, { commandId: crypto.randomUUID(), type, actor, data });
   const eventsOf = async (stream: string) => (await store.read(stream as never)).events;
 
   it('a GrantApproval naming the approver in its data but sent by someone else is refused, and records nothing', async () => {

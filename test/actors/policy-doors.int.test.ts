@@ -68,6 +68,7 @@ beforeAll(async () => {
   intake = new ConversationIntake({
     commands,
     store,
+    taskTypes: executors,
     logger,
     routeTask: () => ({ pool: 'local', timeoutMs: 60_000 }),
     replyTarget: () => ({ kind: 'nats', subject: 'orch.test.results' }),

@@ -8,11 +8,12 @@ import { taskAggregate } from '../../actors/aggregates/task.ts';
 import { ResultReactor, type ResultMessage } from '../../actors/reactors/result-reactor.ts';
 import { AggregateHost } from '../../actors/runtime/aggregate-host.ts';
 import { CommandClient } from '../../actors/runtime/command-client.ts';
+import { taskTypeDescriptors } from '../../adapters/executors/registry.ts';
 import { JetStreamEventStore } from '../../adapters/jetstream/jetstream-event-store.ts';
 import { KvCheckpointStore } from '../../adapters/nats/kv-checkpoint-store.ts';
 import { HttpWebhookSender } from '../../adapters/webhook/http-webhook-sender.ts';
 import { verifyWebhookSignature } from '../../adapters/webhook/webhook-signature.ts';
-import { systemClock } from '../../domain/ports/clock.ts';
+import { systemClock } from '../../infra/system-clock.ts';
 import { streamName } from '../../domain/streams.ts';
 import { connectNats } from '../../infra/nats/connect-nats.ts';
 import { startTestNatsServer, type TestNatsServer } from '../support/nats.ts';
@@ -69,6 +70,7 @@ beforeAll(async () => {
     webhookDelayMs: () => 50,
     publish: (subject, payload) => nc.publish(subject, payload),
     logger,
+    taskTypes: taskTypeDescriptors,
   });
   await reactor.start();
 });
@@ -83,7 +85,7 @@ afterAll(async () => {
 
 async function runTask(taskId: string, replyTo: Record<string, unknown>, result: unknown): Promise<void> {
   const send = async (type: string, data: Record<string, unknown>) => {
-    const reply = await commands.send({ category: 'task', id: taskId }, { commandId: `${type}-${taskId}`, type, actor: 'test', data });
+    const reply = await commands.forward({ category: 'task', id: taskId }, { commandId: `${type}-${taskId}`, type, actor: 'test', data });
     expect(reply.status, JSON.stringify(reply)).toBe('accepted');
   };
   await send('QueueTask', { taskType: 'git-status', pool: 'local-ops', payload: { repository: 'acme' }, timeoutMs: 60_000, replyTo, requestedBy: 'U1' });

@@ -10,7 +10,7 @@ import { CommandClient } from '../../actors/runtime/command-client.ts';
 import type { LoadedAggregate } from '../../actors/runtime/loaded-aggregate.ts';
 import { JetStreamEventStore } from '../../adapters/jetstream/jetstream-event-store.ts';
 import { KvSnapshotStore, snapshotKey } from '../../adapters/nats/kv-snapshot-store.ts';
-import { systemClock } from '../../domain/ports/clock.ts';
+import { systemClock } from '../../infra/system-clock.ts';
 import type { Snapshot, SnapshotStore } from '../../domain/ports/snapshot-store.ts';
 import { streamName, type StreamName } from '../../domain/streams.ts';
 import { connectNats } from '../../infra/nats/connect-nats.ts';
@@ -62,9 +62,10 @@ describe('aggregate snapshots', () => {
   const stopHosts = async () => Promise.all(hosts.splice(0).map((h) => h.stop()));
 
   const send = (category: string, id: string, type: string, data: Record<string, unknown> = {}, commandId: string = crypto.randomUUID()) =>
-    client.send({ category, id }, { commandId, type, data, actor: 'U1' });
+    client.forward({ category, id }, { commandId, type, data, actor: 'U1' });
 
   /** Loads as a cold host would: with snapshots, or by folding the whole stream. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- every aggregate of the test goes through here; only the state type matters
   const load = <S>(definition: AggregateDefinition<any, any, S>, stream: StreamName, withSnapshots = true): Promise<LoadedAggregate<S>> =>
     new AggregateLoader({ store, definition, logger, snapshots: withSnapshots ? new AggregateSnapshots(snapshots, definition.snapshot!, logger) : undefined }).load(stream);
 
@@ -80,6 +81,7 @@ describe('aggregate snapshots', () => {
     return { id, stream: streamName('tally', id) };
   };
 
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- as for load()
   const expectSameAsFullFold = async <S>(definition: AggregateDefinition<any, any, S>, stream: StreamName) => {
     const [snapshotted, folded] = [await load(definition, stream), await load(definition, stream, false)];
     expect(snapshotted.state).toEqual(folded.state);

@@ -14,7 +14,6 @@ import { openEventStore } from '../../infra/event-store.ts';
 import { connectNats } from '../../infra/nats/connect-nats.ts';
 import { startRole } from '../../infra/roles.ts';
 import { startTestNatsServer, type TestNatsServer } from '../support/nats.ts';
-import { isAlive } from '../support/processes.ts';
 import { startRoleProcess, type RoleProcess } from '../support/role-process.ts';
 import { waitFor as waitUntil } from '../support/waiting.ts';
 

@@ -161,7 +161,7 @@ describe('task pipeline: queue, workers, executors', () => {
     while (running().length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     expect(running().length).toBe(3);
     const cancelledAt = Date.now();
-    const reply = await client.send({ category: 'task', id: taskId }, { commandId: `cancel-${taskId}`, type: 'CancelTask', actor: 'U1', data: { reason: 'changed my mind', requestedBy: 'U1' } });
+    const reply = await client.send({ category: 'task', id: taskId }, { commandId: `cancel-${taskId}`, type: 'CancelTask', actor: 'U1', data: { reason: 'changed my mind' } });
     expect(reply.status).toBe('accepted');
     while (running().length > 0 && Date.now() - cancelledAt < 5_000) await new Promise((r) => setTimeout(r, 50));
     expect(running()).toEqual([]);

@@ -182,7 +182,7 @@ describe('kill -9 of the product during a workflow', () => {
     // The engine's agenda came from the workflow-timers read model: both running workflows were in it.
     expect(product!.output()).toMatch(/"fromModel":2\b/);
 
-    const grant = await commands.send({ category: 'workflow', id: granted }, { commandId: randomUUID(), type: 'GrantApproval', actor: 'U-boss', data: { stepId: 'gate', approver: 'U-boss' } });
+    const grant = await commands.send({ category: 'workflow', id: granted }, { commandId: randomUUID(), type: 'GrantApproval', actor: 'U-boss', data: { stepId: 'gate' } });
     expect(grant.status, JSON.stringify(grant)).toBe('accepted');
     await eventOf(granted, 'WorkflowCompleted');
 

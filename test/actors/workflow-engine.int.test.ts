@@ -16,7 +16,7 @@ import { JetStreamEventStore } from '../../adapters/jetstream/jetstream-event-st
 import { JetStreamWorkQueue } from '../../adapters/jetstream/work-queue.ts';
 import { KvCheckpointStore } from '../../adapters/nats/kv-checkpoint-store.ts';
 import { KvReadModelStorage } from '../../adapters/nats/kv-read-model-storage.ts';
-import { systemClock } from '../../domain/ports/clock.ts';
+import { systemClock } from '../../infra/system-clock.ts';
 import type { RecordedEvent } from '../../domain/ports/event-store.ts';
 import { ExecutionFailed, type Executor } from '../../domain/ports/executor.ts';
 import { streamName } from '../../domain/streams.ts';
@@ -216,9 +216,9 @@ describe('the workflow engine', () => {
     const id = await start({ type: 'sequence', steps: [step('s3-a'), { type: 'approval', id: 'gate', approvers: ['U-boss'] }, step('s3-b')] });
     await until(id, 'ApprovalRequested');
     expect(ran('s3-b')).toBe(0);
-    const own = await commands.send({ category: 'workflow', id }, { commandId: randomUUID(), type: 'GrantApproval', actor: 'U-req', data: { stepId: 'gate', approver: 'U-req' } });
+    const own = await commands.send({ category: 'workflow', id }, { commandId: randomUUID(), type: 'GrantApproval', actor: 'U-req', data: { stepId: 'gate' } });
     expect(own.status).toBe('rejected');
-    const granted = await commands.send({ category: 'workflow', id }, { commandId: randomUUID(), type: 'GrantApproval', actor: 'U-boss', data: { stepId: 'gate', approver: 'U-boss' } });
+    const granted = await commands.send({ category: 'workflow', id }, { commandId: randomUUID(), type: 'GrantApproval', actor: 'U-boss', data: { stepId: 'gate' } });
     expect(granted.status).toBe('accepted');
     await until(id, 'WorkflowCompleted');
     expect(ran('s3-b')).toBe(1);
@@ -244,7 +244,7 @@ describe('the workflow engine', () => {
   it('cancelling a workflow cancels its running task', async () => {
     const id = await start({ type: 'task', id: 's5-wait', taskType: 'wait', params: { label: 's5-wait' } });
     await until(id, 'StepStarted');
-    const reply = await commands.send({ category: 'workflow', id }, { commandId: randomUUID(), type: 'CancelWorkflow', actor: 'U-req', data: { reason: 'changed my mind', requestedBy: 'U-req' } });
+    const reply = await commands.send({ category: 'workflow', id }, { commandId: randomUUID(), type: 'CancelWorkflow', actor: 'U-req', data: { reason: 'changed my mind' } });
     expect(reply.status).toBe('accepted');
     const deadline = Date.now() + 10_000;
     let cancelled = false;
@@ -283,7 +283,7 @@ describe('paid runs and the budget (AG5)', () => {
   });
 
   const decide = (workflowId: string, type: 'GrantApproval' | 'RejectApproval', approver: string) =>
-    commands.send({ category: 'workflow', id: workflowId }, { commandId: randomUUID(), type, actor: approver, data: { stepId: 'review', approver, ...(type === 'RejectApproval' ? { reason: 'not this month' } : {}) } });
+    commands.send({ category: 'workflow', id: workflowId }, { commandId: randomUUID(), type, actor: approver, data: { stepId: 'review', ...(type === 'RejectApproval' ? { reason: 'not this month' } : {}) } });
 
   it('over a cap the step waits for a cost gate; rejected, it fails with the reason and never runs', async () => {
     const id = await start({ type: 'task', id: 'review', taskType: 'pricey', params: { label: 'pricey-rejected' } });
@@ -343,8 +343,8 @@ describe('gates the model cannot skip (WF3)', () => {
       ],
     },
   });
-  const startRaw = (workflowId: string, definition: unknown) =>
-    commands.send({ category: 'workflow', id: workflowId }, { commandId: `start-${workflowId}`, type: 'StartWorkflow', actor: 'U-req', data: { definition, requestedBy: 'U-req' } });
+  const startRaw = (workflowId: string, definition: Record<string, unknown>) =>
+    commands.forward({ category: 'workflow', id: workflowId }, { commandId: `start-${workflowId}`, type: 'StartWorkflow', actor: 'U-req', data: { definition, requestedBy: 'U-req' } });
 
   it('a raw StartWorkflow whose definition deploys without a gate is refused, and nothing is recorded', async () => {
     const id = `wf-${randomUUID().slice(0, 8)}`;

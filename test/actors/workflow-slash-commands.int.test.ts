@@ -8,7 +8,7 @@ import { slashCommands, splitWords, type SlashRequest, type StatusSource } from 
 import type { WorkflowDesk } from '../../actors/workflow-slash-commands.ts';
 import { JetStreamEventStore } from '../../adapters/jetstream/jetstream-event-store.ts';
 import { executors } from '../../adapters/executors/registry.ts';
-import { systemClock } from '../../domain/ports/clock.ts';
+import { systemClock } from '../../infra/system-clock.ts';
 import type { RecordedEvent } from '../../domain/ports/event-store.ts';
 import { streamName } from '../../domain/streams.ts';
 import type { CompiledWorkflow, WorkflowEventData } from '../../domain/workflow/index.ts';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { classifyRequest } from '../../adapters/anthropic/model-choice.ts';
+import { executors } from '../../adapters/executors/registry.ts';
 
 // Which model plans a request: the cheaper one for simple requests, the stronger for complex.
 
@@ -11,7 +12,7 @@ describe('classifyRequest', () => {
     ['how big is the billing service?', {}],
     ['list the largest files in acme', {}],
   ])('%j is simple', (request, variables) => {
-    expect(classifyRequest(request, variables)).toBe('simple');
+    expect(classifyRequest(request, variables, executors)).toBe('simple');
   });
 
   it.each([
@@ -22,6 +23,6 @@ describe('classifyRequest', () => {
     ['Run the tests. If they fail, find the root cause.'],
     ['x'.repeat(300)],
   ])('%j is complex', (request) => {
-    expect(classifyRequest(request, { currentRepo: 'acme' })).toBe('complex');
+    expect(classifyRequest(request, { currentRepo: 'acme' }, executors)).toBe('complex');
   });
 });

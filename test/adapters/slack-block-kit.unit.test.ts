@@ -3,7 +3,11 @@ import { toPlainText } from '../../domain/replies/plain-text.ts';
 import { BLOCK_KIT_LIMITS as L, LINES_SHOWN_PER_SECTION, toBlockKit, TRUNCATION_NOTICE, type Block, type BlockKitMessage } from '../../adapters/slack/block-kit.ts';
 import { progressReply } from '../../domain/replies/progress-reply.ts';
 import type { ReplyDocument } from '../../domain/replies/reply-document.ts';
-import { resultReply } from '../../domain/replies/result-reply.ts';
+import { resultReply as replyIn, type ResultReplyInput } from '../../domain/replies/result-reply.ts';
+import { taskTypeDescriptors } from '../../adapters/executors/registry.ts';
+
+// Replies in the reply formats the registered task types' descriptors give.
+const resultReply = (input: ResultReplyInput): ReplyDocument => replyIn(input, taskTypeDescriptors);
 
 const mrkdwnTexts = (block: Block): string[] =>
   block.type === 'section' ? [...(block.text ? [block.text.text] : []), ...(block.fields ?? []).map((f) => f.text)]

@@ -1,3 +1,4 @@
+import type { CommandCategory, CommandDataOf, CommandTypeOf } from '../../domain/commands/catalog.ts';
 import { isLeft } from 'fp-ts/lib/Either.js';
 import type { CommandClient } from '../../actors/runtime/command-client.ts';
 import type { EventStore, RecordedEvent } from '../../domain/ports/event-store.ts';
@@ -104,7 +105,7 @@ export class Workload {
       ...(conversationId ? { conversationId } : {}),
     });
     if (!started) return undefined;
-    if (deploys && !(await this.send('workflow', id, `grant-${id}`, 'GrantApproval', { stepId: 'go', approver: REQUESTER }))) return undefined;
+    if (deploys && !(await this.send('workflow', id, `grant-${id}`, 'GrantApproval', { stepId: 'go' }))) return undefined;
     const repos = plan.filter((s) => s.taskType === 'run-tests').map((s) => s.repo);
     const deployRepos = plan.filter((s) => s.taskType === 'sf-deploy').map((s) => s.repo);
     const item: WorkflowItem = { id, repos, deployRepos, acceptedAt: Date.now(), ...(conversationId ? { conversationId } : {}) };
@@ -118,7 +119,7 @@ export class Workload {
     const deploy = taskType === 'sf-deploy';
     const id = `${deploy ? 'dp' : 'tk'}-${tag}-${n}`;
     await (deploy ? workspace.makeSalesforceProject(id) : workspace.makeRepository(id));
-    const replyTo = slack ? { kind: 'slack', channel: slack.channel, threadTs: slack.open(deploy ? `deploy ${id} to ${TARGET_ORG}` : `run the tests of ${id}`) } : undefined;
+    const replyTo = slack ? { kind: 'slack' as const, channel: slack.channel, threadTs: slack.open(deploy ? `deploy ${id} to ${TARGET_ORG}` : `run the tests of ${id}`) } : undefined;
     const queued = await this.send('task', id, `queue-${id}`, 'QueueTask', {
       taskType,
       pool: deploy ? 'salesforce' : 'local-ops',
@@ -134,7 +135,7 @@ export class Workload {
     return item;
   }
 
-  private async send(category: string, id: string, commandId: string, type: string, data: Record<string, unknown>): Promise<boolean> {
+  private async send<C extends CommandCategory, T extends CommandTypeOf<C>>(category: C, id: string, commandId: string, type: T, data: CommandDataOf<C, T>): Promise<boolean> {
     const reply = await this.options.commands.sendUntilAnswered({ category, id }, { commandId, type, actor: REQUESTER, data }, { maxDelayMs: 1_000, ...(this.options.signal ? { signal: this.options.signal } : {}) });
     if (reply.status === 'accepted') return true;
     this.refused.push(`${type} ${id}: ${JSON.stringify(reply)}`);

@@ -1,10 +1,16 @@
 import { isLeft, isRight, type Either } from 'fp-ts/lib/Either.js';
 import { describe, expect, it } from 'vitest';
-import { executorFor, isTaskType } from '../../adapters/executors/registry.ts';
+import { executorFor, executors, isTaskType } from '../../adapters/executors/registry.ts';
 import { contextVariableSchemas } from '../../domain/conversation/index.ts';
-import { capabilities, intentTaskTypes, parseIntent, type Intent, type IntentContext, type IntentTaskType, type NotUnderstood } from '../../domain/intent/index.ts';
+import { capabilitiesOf, parseIntent as parseWith, type Intent, type IntentContext, type NotUnderstood } from '../../domain/intent/index.ts';
 
 // ── fixtures ────────────────────────────────────────────────────────────────
+// The registry's descriptors give the phrasings: these read chat the way the product does.
+const parseIntent = (text: string, context: IntentContext = {}): Either<NotUnderstood, Intent> => parseWith(text, context, executors);
+const capabilities = capabilitiesOf(executors);
+const intentTaskTypes = capabilities.map((c) => c.taskType);
+type IntentTaskType = string;
+
 const thread = (currentRepo: string): IntentContext => ({ currentRepo });
 const noContext: IntentContext = {};
 

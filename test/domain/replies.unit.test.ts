@@ -7,7 +7,11 @@ import type { LintResult } from '../../adapters/executors/local/lint.ts';
 import type { RunTestsResult } from '../../adapters/executors/local/run-tests.ts';
 import { progressBar, progressReply, type ProgressStatus } from '../../domain/replies/progress-reply.ts';
 import type { ReplyDocument } from '../../domain/replies/reply-document.ts';
-import { resultReply, type ResultReplyInput } from '../../domain/replies/result-reply.ts';
+import { taskTypeDescriptors } from '../../adapters/executors/registry.ts';
+import { resultReply as replyIn, type ResultReplyInput } from '../../domain/replies/result-reply.ts';
+
+// Replies in the reply formats the registered task types' descriptors give.
+const resultReply = (input: ResultReplyInput): ReplyDocument => replyIn(input, taskTypeDescriptors);
 
 // Fixtures are typed with the executors' own result types, so a change there that the
 // replies' lenient schemas do not accept shows up here as a generic reply.

@@ -163,13 +163,13 @@ describe('the workflow status and closing messages', () => {
   it('lists every step with where it stands', () => {
     const doc = workflowStatusReply(workflowAfter(...waiting));
     expect(doc.summary).toBe('running · 1 of 3 steps done');
-    expect(doc.sections![0]!.lines).toEqual(['✔ test — done', '⏸ Deploy to prod? — waiting for approval', '○ deploy — not started']);
+    expect(doc.sections![0]!.lines).toEqual(['✔ test — completed', '⏸ Deploy to prod? — awaiting approval', '○ deploy — not reached yet']);
   });
 
   it('marks a step a dry run recorded instead of running', () => {
     const dry = event('StepCompleted', { stepId: 'test', attempt: 1, taskId: 'W1_test_1', output: { dryRun: true, wouldRun: { taskType: 'run-tests', params: {} } } } as never);
     const doc = workflowStatusReply(workflowAfter(d.started(), d.scheduled('test'), dry));
-    expect(doc.sections![0]!.lines[0]).toBe('✔ test — done (dry run: recorded, not run)');
+    expect(doc.sections![0]!.lines[0]).toBe('✔ test — completed (dry run: recorded, not run)');
   });
 
   it('closes with how it ended and how to replay it', () => {

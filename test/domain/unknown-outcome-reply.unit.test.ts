@@ -13,10 +13,15 @@ import {
   outcomeDeliveryId,
   parseOutcomeActionValue,
   RERUN_OUTCOME_ACTION,
-  unknownOutcomeReply,
+  unknownOutcomeReply as outcomeReplyIn,
   type UnknownOutcomeInput,
 } from '../../domain/replies/unknown-outcome-reply.ts';
-import { resultReply } from '../../domain/replies/result-reply.ts';
+import { resultReply as resultReplyIn, type ResultReplyInput } from '../../domain/replies/result-reply.ts';
+import { taskTypeDescriptors } from '../../adapters/executors/registry.ts';
+
+// Replies worded as the registered task types' descriptors say.
+const unknownOutcomeReply = (input: UnknownOutcomeInput): ReplyDocument => outcomeReplyIn(input, taskTypeDescriptors);
+const resultReply = (input: ResultReplyInput): ReplyDocument => resultReplyIn(input, taskTypeDescriptors);
 import { workflowStatusReply } from '../../domain/replies/workflow-replies.ts';
 import { workflowDecider, type Workflow, type WorkflowEvent } from '../../domain/workflow/index.ts';
 import { event, fixturesFor, stepStarted, task, tree } from './workflow-fixtures.ts';

@@ -81,7 +81,7 @@ describe('an unknown outcome in the console', () => {
     /** A claude-code edit in this conversation whose first worker went silent and whose second may not re-run it. */
     async function unknownOutcome(taskId: string): Promise<void> {
       const send = (type: string, data: Record<string, unknown>, actor: string) =>
-        commands.send({ category: 'task', id: taskId }, { commandId: `${type}-${String(data.attempt ?? 0)}`, type, actor, data });
+        commands.forward({ category: 'task', id: taskId }, { commandId: `${type}-${String(data.attempt ?? 0)}`, type, actor, data });
       // Asked for by a colleague in this conversation: the operator may decide it (the requester alone may not).
       const queued = await send(
         'QueueTask',

@@ -62,7 +62,7 @@ const current = (m: SlackMessageView): SlackMessageView => slack.message(ws.chan
 const answers = () => slack.calls('response_url');
 
 async function send(taskId: string, type: string, data: Record<string, unknown>, actor: string): Promise<CommandReply> {
-  return commands.send({ category: 'task', id: taskId }, { commandId: `${type}-${taskId}-${String(data.attempt ?? 0)}`, type, actor, data });
+  return commands.forward({ category: 'task', id: taskId }, { commandId: `${type}-${taskId}-${String(data.attempt ?? 0)}`, type, actor, data });
 }
 
 /** Worker A takes attempt 1 and goes silent; worker B gets attempt 2 and may not run it again. */
@@ -266,7 +266,7 @@ describe('a workflow step whose outcome is unknown', () => {
       { commandId: `start-${workflowId}`, type: 'StartWorkflow', actor: ws.user.id, data: { definition, requestedBy: ws.user.id, conversationId: thread.conversationId } },
     );
     expect(started.status).toBe('accepted');
-    const granted = await commands.send({ category: 'workflow', id: workflowId }, { commandId: `grant-${workflowId}`, type: 'GrantApproval', actor: APPROVER, data: { stepId: 'go', approver: APPROVER } });
+    const granted = await commands.send({ category: 'workflow', id: workflowId }, { commandId: `grant-${workflowId}`, type: 'GrantApproval', actor: APPROVER, data: { stepId: 'go' } });
     expect(granted.status, JSON.stringify(granted)).toBe('accepted');
     const taskId = `${workflowId}_edit_1`;
     await waitFor('the step to be queued as a task', async () => (await types(`task-${taskId}`)).includes('TaskQueued'));

@@ -11,7 +11,7 @@ import { startTestNatsServer, type TestNatsServer } from '../support/nats.ts';
 import { startRoleProcess, type RoleProcess } from '../support/role-process.ts';
 import { appMention, eventCallback, slackRequestSender, staleTimestamp, threadReply, type SlackRequestSender } from '../support/slack-signed-requests.ts';
 import { markerOf, textOf } from '../support/slack-standin-messages.ts';
-import { startSlackWebApiStandIn, type SlackMessageView, type SlackWebApiStandIn } from '../support/slack-web-api-standin.ts';
+import { startSlackWebApiStandIn, type SlackWebApiStandIn } from '../support/slack-web-api-standin.ts';
 import { standInWorkspace as ws } from '../support/slack-workspace.ts';
 
 // The Slack front end end to end: signed requests into the product's own HTTP port, every role

@@ -179,7 +179,7 @@ describe('kill -9 of the broker while 20 workflows run, restarted 5 s later', ()
 
     const served = {
       aggregates: await timeUntil('aggregates answering a command', async () => {
-        const reply = await commands.send({ category: 'task', id: `probe-${randomUUID()}` }, { commandId: randomUUID(), type: 'NoSuchCommand', actor: 'probe' }, 1_000);
+        const reply = await commands.forward({ category: 'task', id: `probe-${randomUUID()}` }, { commandId: randomUUID(), type: 'NoSuchCommand', actor: 'probe' }, 1_000);
         return reply.status === 'invalid' || reply.status === 'rejected';
       }),
       projections: await timeUntil('projections answering a query', async () => {

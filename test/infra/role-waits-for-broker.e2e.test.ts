@@ -36,7 +36,7 @@ describe('a role started while the broker is down', () => {
     expect(role.output()).toContain('connecting to NATS');
 
     nc = await connectNats(broker.url);
-    const reply = await new CommandClient(nc).send({ category: 'task', id: 'probe-1' }, { commandId: 'probe-1', type: 'NoSuchCommand', actor: 'test' });
+    const reply = await new CommandClient(nc).forward({ category: 'task', id: 'probe-1' }, { commandId: 'probe-1', type: 'NoSuchCommand', actor: 'test' });
     expect(reply.status).toBe('invalid');
     expect(role.output()).not.toContain(UNHANDLED_FATAL);
   });

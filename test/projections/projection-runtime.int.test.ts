@@ -3,7 +3,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JetStreamEventStore } from '../../adapters/jetstream/jetstream-event-store.ts';
 import { KvReadModelStorage } from '../../adapters/nats/kv-read-model-storage.ts';
-import { systemClock } from '../../domain/ports/clock.ts';
+import { systemClock } from '../../infra/system-clock.ts';
 import { NO_STREAM, type RecordedEvent } from '../../domain/ports/event-store.ts';
 import { parseStreamName, streamName } from '../../domain/streams.ts';
 import { connectNats } from '../../infra/nats/connect-nats.ts';

@@ -115,7 +115,7 @@ describe('public events reactor', () => {
   const send = async (category: string, id: string, type: string, data: Record<string, unknown> = {}) => {
     // Who approves, rejects or cancels is the command's sender: the person named in the data sends it.
     const person = [data.approver, data.rejectedBy, data.resolvedBy].find((p): p is string => typeof p === 'string');
-    const reply = await client.send({ category, id }, { commandId: crypto.randomUUID(), type, actor: person ?? 'U42', data, correlationId: `corr-${id}` });
+    const reply = await client.forward({ category, id }, { commandId: crypto.randomUUID(), type, actor: person ?? 'U42', data, correlationId: `corr-${id}` });
     expect(reply, `${type} on ${category}-${id}: ${JSON.stringify(reply)}`).toMatchObject({ status: 'accepted' });
   };
 

@@ -3,7 +3,7 @@ import type { NatsConnection } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JetStreamEventStore } from '../../adapters/jetstream/jetstream-event-store.ts';
 import { KvReadModelStorage } from '../../adapters/nats/kv-read-model-storage.ts';
-import { NO_STREAM, type RecordedEvent } from '../../domain/ports/event-store.ts';
+import { NO_STREAM } from '../../domain/ports/event-store.ts';
 import { streamName } from '../../domain/streams.ts';
 import { connectNats } from '../../infra/nats/connect-nats.ts';
 import { taskProgress } from '../../projections/models/index.ts';

@@ -5,7 +5,7 @@ import { workflowDecider, type WorkflowCommand, type WorkflowCommandOf, type Wor
 import { agendaOf, type WorkflowTimers } from '../../domain/workflow/timers.ts';
 import { workflowTimers } from '../../projections/models/workflow-timers.ts';
 import { minute, requester, task, tree } from '../domain/workflow-fixtures.ts';
-import { EventLog, fold, MemoryReadModel } from './fixtures.ts';
+import { EventLog, fold, type MemoryReadModel } from './fixtures.ts';
 
 // workflow-timers: every running workflow's pending timers. The events come from the real
 // Workflow decider, so the fold is specified against what the aggregate actually records.

@@ -1,7 +1,7 @@
 import type { NatsConnection } from 'nats';
 import type { Logger } from 'pino';
 import { AggregateHost } from '../../actors/runtime/aggregate-host.ts';
-import { systemClock } from '../../domain/ports/clock.ts';
+import { systemClock } from '../../infra/system-clock.ts';
 import type { EventStore } from '../../domain/ports/event-store.ts';
 
 /** Hosts for these aggregates on the test's connection and store; the result stops them all. */

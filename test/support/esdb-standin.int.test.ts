@@ -49,8 +49,6 @@ function watch(sub: AllStreamSubscription) {
   return seen;
 }
 
-const ids = (events: AllStreamResolvedEvent[]) => events.map((e) => e.event?.id);
-
 describe('EventStoreDB stand-in (real client, real gRPC)', () => {
   let standIn: EsdbStandIn;
   let client: EventStoreDBClient;

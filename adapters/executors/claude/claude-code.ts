@@ -1,11 +1,12 @@
 import path from 'node:path';
 import { z } from 'zod';
-import { ExecutionFailed, type ExecutionContext, type Executor } from '../../../domain/ports/executor.ts';
+import { ExecutionFailed, type ExecutionContext } from '../../../domain/ports/executor.ts';
 import { secretScrubber } from '../../../domain/secrets/scrub-secrets.ts';
 import { LineTail, runForExecutor, safeEnv, type RunResult } from '../process.ts';
 import { gitRunner, repositoryParameter, resolveInWorkspace } from '../workspace.ts';
 import { changedFiles, snapshotTree } from './changed-files.ts';
 import { answerValues, ClaudeOutputReader, type ClaudeResultMessage, type ClaudeUsage } from './stream-json.ts';
+import type { TaskTypeExecutor } from '../task-type.ts';
 
 // `claude-code`: headless Claude Code (`claude -p <prompt> --output-format stream-json --verbose`)
 // in a repository of the workspace, never through a shell, in its own process group. The mode
@@ -273,6 +274,10 @@ async function execute(params: ClaudeCodeParams, context: ExecutionContext): Pro
 export const claudeCode = {
   taskType: 'claude-code' as const,
   pool: 'claude',
+  description: 'run headless Claude Code on a repository (review, plan or edit)',
+  estimatedMs: 60_000,
+  // Headless Claude Code is the one paid run; its result reports what it cost.
+  costCeilingSetting: 'claudeRunCeilingUsd',
   parameters,
   stages,
   // True in every mode: side effects are declared per task type (plans with such steps need
@@ -284,4 +289,4 @@ export const claudeCode = {
   rerunSafe: (params: ClaudeCodeParams) => params.mode !== 'edit',
   sideEffectClass: (params: ClaudeCodeParams) => (params.mode === 'edit' ? 'code-change' : 'read-only'),
   execute,
-} satisfies Executor<ClaudeCodeParams, ClaudeCodeResult>;
+} satisfies TaskTypeExecutor<ClaudeCodeParams, ClaudeCodeResult>;

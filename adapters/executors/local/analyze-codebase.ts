@@ -1,9 +1,12 @@
 import { lstat, open, readdir, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
-import type { ExecutionContext, Executor } from '../../../domain/ports/executor.ts';
+import type { ExecutionContext } from '../../../domain/ports/executor.ts';
 import { abortedFailure } from '../process.ts';
 import { gitRunner, isInside, repositoryParameter, resolveInWorkspace } from '../workspace.ts';
+import type { TaskTypeExecutor } from '../task-type.ts';
+import { resultView } from '../../../domain/replies/result-view.ts';
+import { analysisReply, analyzeResultSchema } from '../../../domain/replies/analysis-reply.ts';
 
 // `analyze-codebase`: files and lines per language, largest files, TODO / FIXME counts and the
 // test layout. Files come from `git ls-files` (tracked plus untracked-not-ignored) in a git
@@ -222,10 +225,18 @@ async function execute(params: AnalyzeParams, context: ExecutionContext): Promis
 export const analyzeCodebase = {
   taskType: 'analyze-codebase' as const,
   pool: 'local-ops',
+  description: 'analyze a codebase: languages, size and structure',
+  estimatedMs: 30_000,
+  chat: {
+    phrases: [String.raw`analy[sz]e`, String.raw`(?:run\s+|do\s+)?(?:an?\s+)?(?:code\s*base\s+)?analysis`],
+    example: 'analyze repo my-service',
+    summary: (repository: string) => `analyze the codebase of ${repository}`,
+  },
+  reply: resultView(analyzeResultSchema, analysisReply),
   parameters,
   stages,
   sideEffects: false,
   /** It only reads: another run repeats nothing. */
   rerunSafe: () => true,
   execute,
-} satisfies Executor<AnalyzeParams, AnalyzeResult>;
+} satisfies TaskTypeExecutor<AnalyzeParams, AnalyzeResult>;

@@ -1,6 +1,9 @@
 import { z } from 'zod';
-import { ExecutionFailed, type ExecutionContext, type Executor } from '../../../domain/ports/executor.ts';
+import { ExecutionFailed, type ExecutionContext } from '../../../domain/ports/executor.ts';
 import { gitRunner, repositoryParameter, resolveInWorkspace } from '../workspace.ts';
+import type { TaskTypeExecutor } from '../task-type.ts';
+import { resultView } from '../../../domain/replies/result-view.ts';
+import { gitStatusReply, gitStatusResultSchema } from '../../../domain/replies/git-status-reply.ts';
 
 // `git-status`: branch, upstream, ahead/behind, staged / unstaged / untracked / conflicted files
 // and the last commit, from `git status --porcelain=v2 --branch -z` and `git log -1`. Read-only:
@@ -160,10 +163,18 @@ async function execute(params: GitStatusParams, context: ExecutionContext): Prom
 export const gitStatus = {
   taskType: 'git-status' as const,
   pool: 'local-ops',
+  description: 'show the branch, commits ahead/behind and changed files of a repository',
+  estimatedMs: 2_000,
+  chat: {
+    phrases: [String.raw`(?:what(?:'?s|\s+is)\s+|show\s+(?:me\s+)?|check\s+|get\s+)?(?:the\s+)?(?:current\s+)?(?:git\s+|repo(?:sitory)?\s+)?status`],
+    example: 'git status of my-service',
+    summary: (repository: string) => `git status of ${repository}`,
+  },
+  reply: resultView(gitStatusResultSchema, gitStatusReply),
   parameters,
   stages,
   sideEffects: false,
   /** It only reads: another run repeats nothing. */
   rerunSafe: () => true,
   execute,
-} satisfies Executor<GitStatusParams, GitStatusResult>;
+} satisfies TaskTypeExecutor<GitStatusParams, GitStatusResult>;

@@ -1,7 +1,10 @@
 import { z } from 'zod';
-import { ExecutionFailed, type ExecutionContext, type Executor } from '../../../domain/ports/executor.ts';
+import { ExecutionFailed, type ExecutionContext } from '../../../domain/ports/executor.ts';
 import { DETECT_RUN_REPORT_STAGES, LineTail, runForExecutor, stripAnsi } from '../process.ts';
 import { packageScript, readOrchestratorConfig, readRepoText, repoHas, repositoryParameter, resolveInWorkspace } from '../workspace.ts';
+import type { TaskTypeExecutor } from '../task-type.ts';
+import { resultView } from '../../../domain/replies/result-view.ts';
+import { lintReply, lintResultSchema } from '../../../domain/replies/lint-reply.ts';
 
 // `lint`: runs the repository's configured linter (never one it has not configured, and never
 // downloads one) and parses problem counts where the output format is known. A repository
@@ -145,10 +148,18 @@ async function execute(params: LintParams, context: ExecutionContext): Promise<L
 export const lint = {
   taskType: 'lint' as const,
   pool: 'local-ops',
+  description: "run a repository's linter",
+  estimatedMs: 60_000,
+  chat: {
+    phrases: [String.raw`(?:run\s+|check\s+)?(?:the\s+)?(?:lint|linter|linters|linting)`],
+    example: 'lint my-service',
+    summary: (repository: string) => `lint ${repository}`,
+  },
+  reply: resultView(lintResultSchema, lintReply),
   parameters,
   stages,
   sideEffects: false,
   /** It only reads: another run repeats nothing. */
   rerunSafe: () => true,
   execute,
-} satisfies Executor<LintParams, LintResult>;
+} satisfies TaskTypeExecutor<LintParams, LintResult>;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import type { ExecutionContext, Executor } from '../../../domain/ports/executor.ts';
+import type { ExecutionContext } from '../../../domain/ports/executor.ts';
+import type { TaskTypeExecutor } from '../task-type.ts';
 
 // `report`: the last step of a workflow. Turns a title and what earlier steps produced (their
 // outputs, given as `$from` parameters) into one markdown document, bounded in size. It runs no
@@ -105,10 +106,12 @@ async function execute(params: ReportParams, context: ExecutionContext): Promise
 export const report = {
   taskType: 'report' as const,
   pool: 'local-ops',
+  description: "turn earlier steps' outputs into one markdown report",
+  estimatedMs: 60_000,
   parameters,
   stages,
   sideEffects: false,
   /** It only reads: another run repeats nothing. */
   rerunSafe: () => true,
   execute,
-} satisfies Executor<ReportParams, ReportResult>;
+} satisfies TaskTypeExecutor<ReportParams, ReportResult>;

@@ -1,9 +1,12 @@
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
-import { ExecutionFailed, type ExecutionContext, type Executor } from '../../../domain/ports/executor.ts';
+import { ExecutionFailed, type ExecutionContext } from '../../../domain/ports/executor.ts';
 import { DETECT_RUN_REPORT_STAGES, LineTail, runForExecutor, stripAnsi } from '../process.ts';
 import { packageScript, readOrchestratorConfig, readRepoText, repoHas, repositoryParameter, resolveInWorkspace } from '../workspace.ts';
+import type { TaskTypeExecutor } from '../task-type.ts';
+import { resultView } from '../../../domain/replies/result-view.ts';
+import { runTestsResultSchema, testRunReply } from '../../../domain/replies/test-run-reply.ts';
 
 // `run-tests`: detects the repository's test runner (or takes `.orchestrator.json` testCommand,
 // an argv array), runs it in its own process group and parses pass / fail / skip counts from
@@ -188,10 +191,18 @@ async function execute(params: RunTestsParams, context: ExecutionContext): Promi
 export const runTests = {
   taskType: 'run-tests' as const,
   pool: 'local-ops',
+  description: "run a repository's tests",
+  estimatedMs: 5 * 60_000,
+  chat: {
+    phrases: [String.raw`(?:run|execute|re-?run)\s+(?:all\s+)?(?:of\s+)?(?:the\s+)?(?:unit\s+)?(?:test\s+suite|tests?|specs?)`, String.raw`tests?`],
+    example: 'run the tests in my-service',
+    summary: (repository: string) => `run the tests in ${repository}`,
+  },
+  reply: resultView(runTestsResultSchema, testRunReply),
   parameters,
   stages,
   sideEffects: false,
   /** It only reads: another run repeats nothing. */
   rerunSafe: () => true,
   execute,
-} satisfies Executor<RunTestsParams, RunTestsResult>;
+} satisfies TaskTypeExecutor<RunTestsParams, RunTestsResult>;

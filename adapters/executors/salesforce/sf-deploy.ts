@@ -1,9 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
-import { ExecutionFailed, type ExecutionContext, type Executor, type OutcomeCheck } from '../../../domain/ports/executor.ts';
+import { ExecutionFailed, type ExecutionContext, type OutcomeCheck } from '../../../domain/ports/executor.ts';
 import { repoHas, resolveInWorkspace } from '../workspace.ts';
 import type { RunResult } from '../process.ts';
 import { asArray, count, type Json, projectParameter, record, runSf, SF_STAGES, sfFailure, targetOrgArgs, orgName, targetOrgParameter, testNamesParameter, text, waitMinutesParameter, type SfEnvelope } from './sf-cli.ts';
+import type { TaskTypeExecutor } from '../task-type.ts';
 
 // `sf-deploy`: `sf project deploy start --json` from the project folder to the target org.
 // `validate` is a dry run (`--dry-run`: the org checks and tests the deployment, nothing is
@@ -201,6 +202,9 @@ async function checkOutcome(params: SfDeployParams, evidence: Readonly<Record<st
 export const sfDeploy = {
   taskType: 'sf-deploy' as const,
   pool: 'salesforce',
+  description: 'deploy (or validate) Salesforce metadata from a repository to an org',
+  estimatedMs: 10 * 60_000,
+  outcomeCheck: { tool: 'sf', subject: 'the deploy' },
   parameters,
   stages: SF_STAGES,
   sideEffects: true,
@@ -209,4 +213,4 @@ export const sfDeploy = {
   sideEffectClass: (params: SfDeployParams) => (params.mode === 'validate' ? 'read-only' : 'deploy'),
   checkOutcome,
   execute,
-} satisfies Executor<SfDeployParams, SfDeployResult>;
+} satisfies TaskTypeExecutor<SfDeployParams, SfDeployResult>;

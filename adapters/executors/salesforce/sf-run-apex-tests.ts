@@ -1,7 +1,8 @@
 import { z } from 'zod';
-import { ExecutionFailed, type ExecutionContext, type Executor } from '../../../domain/ports/executor.ts';
+import { ExecutionFailed, type ExecutionContext } from '../../../domain/ports/executor.ts';
 import { resolveInWorkspace } from '../workspace.ts';
 import { asArray, count, projectParameter, record, runSf, SF_STAGES, sfFailure, targetOrgArgs, orgName, targetOrgParameter, testNamesParameter, text, waitMinutesParameter } from './sf-cli.ts';
+import type { TaskTypeExecutor } from '../task-type.ts';
 
 // `sf-run-apex-tests`: `sf apex run test --json` against the target org, run from the project
 // folder (so its sf configuration applies). Failing tests are a result (sf exits 100 with the
@@ -90,10 +91,12 @@ async function execute(params: SfRunApexTestsParams, context: ExecutionContext):
 export const sfRunApexTests = {
   taskType: 'sf-run-apex-tests' as const,
   pool: 'salesforce',
+  description: 'run Apex tests in a Salesforce org',
+  estimatedMs: 60_000,
   parameters,
   stages: SF_STAGES,
   sideEffects: false,
   /** It only reads: another run repeats nothing. */
   rerunSafe: () => true,
   execute,
-} satisfies Executor<SfRunApexTestsParams, SfRunApexTestsResult>;
+} satisfies TaskTypeExecutor<SfRunApexTestsParams, SfRunApexTestsResult>;

@@ -62,6 +62,7 @@ function checkValue(value: ParameterValue, parameter: TemplateParameter): string
   const items = typeof value === 'string' ? [value] : value;
   if (items.some((item) => item.length > MAX_VALUE_LENGTH)) return `is longer than ${MAX_VALUE_LENGTH} characters`;
   if (items.some((item) => item.includes('{{') || item.includes('}}'))) return 'may not contain "{{" or "}}"';
+  // eslint-disable-next-line no-control-regex -- control characters are what this refuses
   if (items.some((item) => /[\u0000-\u001f\u007f]/.test(item))) return 'contains control characters';
   return undefined;
 }

@@ -92,7 +92,7 @@ describe('executor process groups of a killed worker', () => {
     return taskId;
   };
   const cancel = async (taskId: string) => {
-    const reply = await client.send({ category: 'task', id: taskId }, { commandId: `cancel-${taskId}`, type: 'CancelTask', actor: 'U1', data: { reason: 'test over', requestedBy: 'U1' } });
+    const reply = await client.send({ category: 'task', id: taskId }, { commandId: `cancel-${taskId}`, type: 'CancelTask', actor: 'U1', data: { reason: 'test over' } });
     expect(reply.status).toBe('accepted');
   };
   const history = async (taskId: string): Promise<readonly RecordedEvent[]> => (await store.read(streamName('task', taskId))).events;

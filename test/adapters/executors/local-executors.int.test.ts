@@ -51,7 +51,7 @@ afterAll(async () => {
 
 describe('registry', () => {
   it('registers the four local-ops executors by task type', () => {
-    expect(taskTypes.filter((type) => executorFor(type)?.pool === 'local-ops')).toEqual(['git-status', 'analyze-codebase', 'run-tests', 'lint', 'report']);
+    expect(taskTypes.filter((type) => executorFor(type)?.pool === 'local-ops')).toEqual(['git-status', 'analyze-codebase', 'run-tests', 'lint', 'report', 'count-lines']);
     for (const executor of executors) {
       expect(executorFor(executor.taskType)).toBe(executor);
       if (executor.pool === 'local-ops') expect(executor).toMatchObject({ sideEffects: false });
