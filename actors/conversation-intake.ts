@@ -1,23 +1,20 @@
 import { randomUUID } from 'node:crypto';
 import { isLeft, type Either } from 'fp-ts/lib/Either.js';
 import type { Logger } from 'pino';
-import type { ConversationSource, ConversationState } from '../domain/conversation/index.ts';
+import type { AskedFor, ConversationSource, ConversationState, JsonValue } from '../domain/conversation/index.ts';
 import { conversationCommandSchemas } from '../domain/conversation/commands.ts';
 import { mayCancel, mayStart, type Policy, type PolicyDecision, type PolicyRefusal } from '../domain/policy/index.ts';
 import type { SideEffectClass } from '../domain/workflow/gate-policy.ts';
-import { isMultiStepRequest, parseIntent, REPOSITORY_VARIABLE, type Intent, type NotUnderstood } from '../domain/intent/index.ts';
-import type { EventStore } from '../domain/ports/event-store.ts';
-import { streamName, toIdToken } from '../domain/streams.ts';
+import { isMultiStepRequest, parseIntent, REPOSITORY_VARIABLE, type ChatTaskType, type Intent, type NotUnderstood } from '../domain/intent/index.ts';
+import { toIdToken } from '../domain/streams.ts';
 import type { ReplyTarget } from '../domain/task/fields.ts';
+import type { TaskRoute } from '../domain/task/route.ts';
 import type { z } from 'zod';
-import { conversationAggregate } from './aggregates/conversation.ts';
 import { typedDecision, type DecisionDesk } from './decision-desk.ts';
 import type { PlanningDesk } from './planning-desk.ts';
-import { readAggregateState } from './runtime/aggregate-reader.ts';
+import type { AggregateStateClient } from './runtime/aggregate-state-client.ts';
 import type { CommandClient } from './runtime/command-client.ts';
 import { accepted, describeReply, rejectedAs } from './runtime/command-replies.ts';
-import { taskEventIn } from '../domain/events/typed-events.ts';
-import type { TaskEventData } from '../domain/task/events.ts';
 
 // Where a chat message from any front end (Slack, console) becomes commands: the thread's
 // Conversation records the message; APPROVE or REJECT typed alone decides what the thread
@@ -26,6 +23,10 @@ import type { TaskEventData } from '../domain/task/events.ts';
 // anything more (several steps, a deployment, or what the parser cannot read) goes to the
 // planner, whose plan is previewed in the thread. Every step is idempotent, so a redelivered message (a Slack retry) queues
 // nothing twice: the message id dedupes the message and the task id is derived from it.
+// A mention costs three commands: AddMessage (which starts the thread's conversation on its
+// first message), QueueTask (or the planner's ProposePlan), and RecordRequest (what the
+// message asked for, which follow-ups resolve against). The thread's state comes from the
+// aggregate host (a state query), never from folding its stream here.
 
 export interface IncomingMessage {
   readonly source: ConversationSource;
@@ -57,14 +58,10 @@ export type IntakeOutcome =
   /** A typed decision was taken (or refused): the answer is for the thread. */
   | { readonly kind: 'answered'; readonly conversationId: string; readonly message: string };
 
-export interface TaskRoute {
-  readonly pool: string;
-  readonly timeoutMs: number;
-}
-
 export interface ConversationIntakeOptions {
   readonly commands: CommandClient;
-  readonly store: EventStore;
+  /** The aggregate hosts' current states: the thread's context, what a task was queued with and by whom. */
+  readonly states: AggregateStateClient;
   readonly logger: Logger;
   /** Pool and time limit of a registered task type. */
   readonly routeTask: (taskType: string) => TaskRoute | undefined;
@@ -75,6 +72,8 @@ export interface ConversationIntakeOptions {
   readonly decisions?: DecisionDesk;
   /** Who may ask for which work; without one only the deciders' rules apply. */
   readonly policy?: IntakePolicy;
+  /** The registered task types: their descriptors say how chat asks for each one. */
+  readonly taskTypes: readonly ChatTaskType[];
 }
 
 export interface IntakePolicy {
@@ -110,21 +109,21 @@ export class ConversationIntake {
   async receive(message: IncomingMessage): Promise<IntakeOutcome> {
     const conversationId = chatIdOf(message.source, message.channel, message.threadTs);
     const { commands } = this.options;
-    const target = { category: 'conversation', id: conversationId };
+    const target = { category: 'conversation', id: conversationId } as const;
     const actor = message.user;
     const start = { user: message.user, channel: message.channel, threadTs: message.threadTs, source: message.source };
     const added = { messageId: message.messageTs, role: 'user' as const, text: message.text || '(empty)', ...(message.metadata ? { metadata: message.metadata } : {}) };
     const invalid = [startData.safeParse({ conversationId, ...start }), messageData.safeParse({ conversationId, ...added })].flatMap((r) => (r.success ? [] : [problemsOf(r.error)]));
 
     // Everything that could refuse the message is decided before the first command is sent.
-    const before: ConversationState = await readAggregateState(this.options.store, conversationAggregate, conversationId, this.options.logger);
+    const before: ConversationState = await this.options.states.read('conversation', conversationId);
     if (message.continueOnly && before.status === 'none') return { kind: 'ignored', reason: 'not a conversation of ours' };
     if (invalid.length > 0) return { kind: 'refused', conversationId, message: `InvalidCommand: ${invalid.join('; ')}` };
     const context = before.status === 'none' ? {} : before.context;
     const currentRepo = context[REPOSITORY_VARIABLE];
     const variables = typeof currentRepo === 'string' ? { [REPOSITORY_VARIABLE]: currentRepo } : {};
     const decision = typedDecision(message.text);
-    const parsed = parseIntent(message.text, variables);
+    const parsed = parseIntent(message.text, variables, this.options.taskTypes);
     const planning = this.options.planning;
     const planned = planning !== undefined && (isLeft(parsed) || isMultiStepRequest(message.text));
     if (!decision && !planned && !isLeft(parsed)) {
@@ -138,12 +137,8 @@ export class ConversationIntake {
       if (isLeft(may)) return { kind: 'refused', conversationId, message: notAuthorized(may.left) };
     }
 
-    if (!message.continueOnly) {
-      const started = await commands.send(target, { commandId: `start-${conversationId}`, type: 'StartConversation', actor, data: start });
-      if (!accepted(started) && !rejectedAs(started, 'ConversationAlreadyStarted')) return { kind: 'refused', conversationId, message: describeReply(started) };
-    }
-
-    const recorded = await commands.send(target, { commandId: randomUUID(), type: 'AddMessage', actor, data: added });
+    // A thread's first message starts its conversation; a reply without a mention only continues one.
+    const recorded = await commands.send(target, { commandId: randomUUID(), type: 'AddMessage', actor, data: { ...added, ...(!message.continueOnly && { start }) } });
     if (rejectedAs(recorded, 'ConversationNotStarted') && message.continueOnly) return { kind: 'ignored', reason: 'not a conversation of ours' };
     if (!accepted(recorded)) return { kind: 'refused', conversationId, message: describeReply(recorded) };
     if (recorded.events === 0) return { kind: 'duplicate', conversationId };
@@ -180,37 +175,35 @@ export class ConversationIntake {
         return { kind: 'answered', conversationId, message: outcome.message };
       case 'duplicate':
         return { kind: 'duplicate', conversationId };
-      case 'proposed': {
-        // What a typed APPROVE in this thread decides.
-        const set = await this.options.commands.send(
-          { category: 'conversation', id: conversationId },
-          { commandId: `context-${planId}-lastPlanId`, type: 'SetContextVariable', actor: message.user, causationId: `propose-${planId}`, data: { name: 'lastPlanId', value: planId } },
-        );
-        if (!accepted(set)) this.options.logger.warn({ conversationId, planId, reply: set }, 'could not remember the plan on the conversation');
+      case 'proposed':
+        // What a typed APPROVE in this thread decides (lastPlanId).
+        await this.recordRequest(message, conversationId, { kind: 'plan', planId }, {}, `propose-${planId}`);
         return { kind: 'planned', conversationId, planId, approvalRequired: outcome.approval.required };
-      }
     }
   }
 
-  /** What the task was queued with, read through the typed reader; undefined for no such task. */
-  private async queuedTask(taskId: string): Promise<TaskEventData<'TaskQueued'> | undefined> {
-    const { events } = await this.options.store.read(streamName('task', taskId), { maxCount: 1 });
-    const first = events[0] && taskEventIn(events[0])?.event;
-    return first?.type === 'TaskQueued' ? first.data : undefined;
+  /** What the message asked for, recorded on its conversation in one command (a replayed message records nothing more). */
+  private async recordRequest(message: IncomingMessage, conversationId: string, asked: AskedFor, context: Readonly<Record<string, JsonValue>>, causationId: string): Promise<void> {
+    const id = asked.kind === 'task' ? asked.taskIds[0] : asked.planId;
+    const reply = await this.options.commands.send(
+      { category: 'conversation', id: conversationId },
+      { commandId: `request-${id}`, type: 'RecordRequest', actor: message.user, causationId, data: { messageId: message.messageTs, asked, context: { ...context } } },
+    );
+    if (!accepted(reply)) this.options.logger.warn({ conversationId, asked, reply }, 'could not record what the message asked for on the conversation');
   }
 
   /** A person asked to stop a task (a Cancel button, `/cancel`); the answer is for that person. */
   async cancelTask(taskId: string, user: string): Promise<string> {
     if (this.options.policy) {
-      const queued = await this.queuedTask(taskId);
-      if (queued) {
-        const may = mayCancel(this.options.policy.rules, user, { requestedBy: queued.requestedBy, approvers: [] });
+      const task = await this.options.states.read('task', taskId);
+      if (task.status !== 'none') {
+        const may = mayCancel(this.options.policy.rules, user, { requestedBy: task.requestedBy, approvers: [] });
         if (isLeft(may)) return `Could not cancel task ${taskId}: ${notAuthorized(may.left)}`;
       }
     }
     const reply = await this.options.commands.send(
       { category: 'task', id: taskId },
-      { commandId: randomUUID(), type: 'CancelTask', actor: user, data: { reason: `cancelled by ${user}`, requestedBy: user } },
+      { commandId: randomUUID(), type: 'CancelTask', actor: user, data: { reason: `cancelled by ${user}` } },
     );
     if (accepted(reply)) return reply.events === 0 ? `Task ${taskId} was already cancelled.` : `Cancelling task ${taskId}.`;
     if (rejectedAs(reply, 'TaskAlreadyFinished')) return `Task ${taskId} has already finished.`;
@@ -219,8 +212,8 @@ export class ConversationIntake {
 
   /** Runs a finished task again with the same parameters; `requestTs` (the click's action_ts) names the new task. */
   async rerunTask(taskId: string, user: string, requestTs: string): Promise<IntakeOutcome> {
-    const task = await this.queuedTask(taskId);
-    if (!task) return { kind: 'refused', conversationId: '', message: `There is no task ${taskId} to run again.` };
+    const task = await this.options.states.read('task', taskId);
+    if (task.status === 'none') return { kind: 'refused', conversationId: '', message: `There is no task ${taskId} to run again.` };
     const conversationId = task.conversationId ?? '';
     const refused = this.refusedTask(user, task.taskType, task.payload);
     if (refused) return { kind: 'refused', conversationId, message: notAuthorized(refused) };
@@ -273,14 +266,7 @@ export class ConversationIntake {
     if (!accepted(queued)) return { kind: 'refused', conversationId, message: describeReply(queued) };
 
     // What "now run the tests" resolves against next time.
-    const variables: [string, unknown][] = [...Object.entries(intent.setContext), ['lastTaskType', intent.taskType], ['lastTaskIds', [taskId]]];
-    for (const [name, value] of variables) {
-      const set = await this.options.commands.send(
-        { category: 'conversation', id: conversationId },
-        { commandId: `context-${taskId}-${name}`, type: 'SetContextVariable', actor: message.user, causationId: `queue-${taskId}`, data: { name, value } },
-      );
-      if (!accepted(set)) this.options.logger.warn({ conversationId, name, reply: set }, 'could not set a context variable');
-    }
+    await this.recordRequest(message, conversationId, { kind: 'task', taskType: intent.taskType, taskIds: [taskId] }, intent.setContext, `queue-${taskId}`);
     return { kind: 'queued', conversationId, taskId, intent };
   }
 }

@@ -1,20 +1,14 @@
+import type { CommandCategory, CommandDataOf, CommandTypeOf } from '../domain/commands/catalog.ts';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { isLeft, type Either } from 'fp-ts/lib/Either.js';
-import type { ConversationState } from '../domain/conversation/index.ts';
 import { gateApprovers, gateKindOf, mayApprove, mayCancel, mayStart, planWorkSteps, strictestGateKind, type ClassifyTask, type Policy, type PolicyDecision, type PolicyRefusal } from '../domain/policy/index.ts';
-import type { EventStore } from '../domain/ports/event-store.ts';
-import type { PlanState } from '../domain/plan/index.ts';
 import { alreadyDecidedAnswer, type OutcomeResolution } from '../domain/replies/unknown-outcome-reply.ts';
-import type { WorkflowState } from '../domain/workflow/index.ts';
-import { conversationAggregate } from './aggregates/conversation.ts';
-import { planAggregate } from './aggregates/plan.ts';
-import { workflowAggregate } from './aggregates/workflow.ts';
-import { readAggregateState } from './runtime/aggregate-reader.ts';
+import type { AggregateStateClient } from './runtime/aggregate-state-client.ts';
 import type { CommandClient } from './runtime/command-client.ts';
 import { accepted, describeReply } from './runtime/command-replies.ts';
 import { mayResolveOutcome, type OutcomeDeciders } from './unknown-outcome-rules.ts';
-import { outcomeOfAttempt, readTaskOutcomes } from './unknown-outcomes.ts';
+import { unknownOutcomeOf } from './unknown-outcomes.ts';
 
 // People deciding (IF3): "Run this plan" / Reject on a plan preview, Approve / Reject on a
 // workflow's gate, or APPROVE / REJECT typed in the thread, which decides whatever in that
@@ -36,7 +30,8 @@ export function typedDecision(text: string): TypedDecision | undefined {
 
 export interface DecisionDeskOptions {
   readonly commands: CommandClient;
-  readonly store: EventStore;
+  /** The current state of the plan, workflow or conversation a decision is about, from its aggregate host. */
+  readonly states: AggregateStateClient;
   readonly logger: Logger;
   /** Who may decide an unknown outcome; anyone when not given. */
   readonly outcomeDeciders?: OutcomeDeciders;
@@ -58,13 +53,13 @@ export class DecisionDesk {
     if ('refused' in verdict) return notAuthorized(verdict.refused);
     const reply =
       decision === 'approve'
-        ? await this.send('plan', planId, user, 'ApprovePlan', { approver: user, via }, verdict.rule)
-        : await this.send('plan', planId, user, 'RejectPlan', { rejectedBy: user, reason: `rejected by ${user}` });
+        ? await this.send('plan', planId, user, 'ApprovePlan', { via }, verdict.rule)
+        : await this.send('plan', planId, user, 'RejectPlan', { reason: `rejected by ${user}` });
     if (accepted(reply)) {
       if (reply.events === 0) return 'You already decided on this plan.';
       return decision === 'approve' ? 'Running the plan.' : 'The plan is set aside; nothing ran.';
     }
-    if (reply.status === 'rejected' && reply.code === 'RequesterMayNotApprove') return `You asked for this plan, so someone else has to run it: ${reply.message}.`;
+    if (reply.status === 'rejected' && reply.code === 'RequesterCannotApprove') return `You asked for this plan, so someone else has to run it: ${reply.message}.`;
     return `That did not work: ${describeReply(reply)}`;
   }
 
@@ -73,8 +68,8 @@ export class DecisionDesk {
     if ('refused' in verdict) return notAuthorized(verdict.refused);
     const reply =
       decision === 'approve'
-        ? await this.send('workflow', workflowId, user, 'GrantApproval', { stepId, approver: user, visit }, verdict.rule)
-        : await this.send('workflow', workflowId, user, 'RejectApproval', { stepId, approver: user, visit, reason: `rejected by ${user}` }, verdict.rule);
+        ? await this.send('workflow', workflowId, user, 'GrantApproval', { stepId, visit }, verdict.rule)
+        : await this.send('workflow', workflowId, user, 'RejectApproval', { stepId, visit, reason: `rejected by ${user}` }, verdict.rule);
     if (accepted(reply)) {
       if (reply.events === 0) return 'Your decision was already recorded.';
       return decision === 'approve' ? `Approved "${stepId}".` : `Rejected "${stepId}"; the workflow stops there.`;
@@ -90,11 +85,11 @@ export class DecisionDesk {
     const policy = this.options.policy;
     let verdict: Verdict = {};
     if (policy) {
-      const workflow: WorkflowState = await readAggregateState(this.options.store, workflowAggregate, workflowId, this.options.logger);
+      const workflow = await this.options.states.read('workflow', workflowId);
       verdict = verdictOf(workflow.status === 'none' ? undefined : mayCancel(policy.rules, user, { requestedBy: workflow.requestedBy, approvers: gateApprovers(workflow.definition) }));
       if ('refused' in verdict) return notAuthorized(verdict.refused);
     }
-    const reply = await this.send('workflow', workflowId, user, 'CancelWorkflow', { reason: `cancelled by ${user}`, requestedBy: user }, verdict.rule);
+    const reply = await this.send('workflow', workflowId, user, 'CancelWorkflow', { reason: `cancelled by ${user}` }, verdict.rule);
     if (accepted(reply)) return reply.events === 0 ? 'The workflow was already cancelled.' : 'Cancelling the workflow; running steps are stopped.';
     if (reply.status === 'rejected' && reply.code === 'WorkflowAlreadyFinished') return `Nothing to cancel: ${reply.message}.`;
     return `That did not work: ${describeReply(reply)}`;
@@ -102,24 +97,24 @@ export class DecisionDesk {
 
   /** Re-run / Mark as done / Fail on an unknown outcome's message: `attempt` is the one the message is about. */
   async resolveOutcome(taskId: string, attempt: number, user: string, resolution: OutcomeResolution): Promise<string> {
-    const { store } = this.options;
-    const task = await readTaskOutcomes(store, taskId);
-    const shown = task && outcomeOfAttempt(task, attempt);
-    if (!task || !shown) return `Task ${taskId} has no unknown outcome at attempt ${attempt} to decide.`;
-    if (!shown.open) return shown.input.decision ? alreadyDecidedAnswer(shown.input.decision) : `Not decided: ${shown.input.endedUndecided ?? 'it is no longer waiting'}.`;
+    const { states } = this.options;
+    const task = await states.read('task', taskId);
+    const shown = task.status === 'none' ? undefined : unknownOutcomeOf(task, attempt);
+    if (task.status === 'none' || !shown) return `Task ${taskId} has no unknown outcome at attempt ${attempt} to decide.`;
+    if (!shown.open) return shown.decision ? alreadyDecidedAnswer(shown.decision) : `Not decided: ${shown.endedUndecided ?? 'it is no longer waiting'}.`;
     const refusal = mayResolveOutcome(this.options.outcomeDeciders ?? { requesterMayApprove: true }, { user, requestedBy: task.requestedBy, resolution });
     if (refusal?.code === 'NotAnApprover') return `You are not one of the approvers: ${refusal.message}.`;
     if (refusal) return `You cannot decide this alone: ${refusal.message}.`;
-    const reply = await this.send('task', taskId, user, 'ResolveTaskOutcome', { resolution, resolvedBy: user, via: 'person' });
+    const reply = await this.send('task', taskId, user, 'ResolveTaskOutcome', { resolution, via: 'person' });
     if (accepted(reply) && reply.events > 0) {
       if (resolution === 'rerun') return `Running ${task.taskType} again (attempt ${attempt + 1}).`;
       return resolution === 'completed' ? `Marked as done: task ${taskId} is completed.` : `Marked as failed: task ${taskId} has failed.`;
     }
     // Someone else decided first (the same way: nothing recorded; or another way: refused).
     if (accepted(reply) || (reply.status === 'rejected' && reply.code === 'OutcomeAlreadyKnown')) {
-      const now = await readTaskOutcomes(store, taskId);
-      const decided = now && outcomeOfAttempt(now, attempt);
-      return alreadyDecidedAnswer(decided?.input.decision);
+      const now = await states.read('task', taskId);
+      const decided = now.status === 'none' ? undefined : unknownOutcomeOf(now, attempt);
+      return alreadyDecidedAnswer(decided && !decided.open ? decided.decision : undefined);
     }
     return `That did not work: ${describeReply(reply)}`;
   }
@@ -131,16 +126,16 @@ export class DecisionDesk {
    */
   async decideTyped(conversationId: string, user: string, typed: TypedDecision): Promise<string | undefined> {
     const decision: Decision = typed === 'approve' ? 'approve' : 'reject';
-    const { store, logger } = this.options;
-    const conversation: ConversationState = await readAggregateState(store, conversationAggregate, conversationId, logger);
+    const { states } = this.options;
+    const conversation = await states.read('conversation', conversationId);
     if (conversation.status === 'none') return undefined;
     const { lastPlanId, lastWorkflowId } = conversation.context;
     if (typeof lastPlanId === 'string') {
-      const plan: PlanState = await readAggregateState(store, planAggregate, lastPlanId, logger);
+      const plan = await states.read('plan', lastPlanId);
       if (plan.status === 'proposed' && plan.approval.required) return this.decidePlan(lastPlanId, user, decision, 'typed');
     }
     if (typeof lastWorkflowId === 'string') {
-      const workflow: WorkflowState = await readAggregateState(store, workflowAggregate, lastWorkflowId, logger);
+      const workflow = await states.read('workflow', lastWorkflowId);
       if (workflow.status !== 'running') return undefined;
       if (typed === 'cancel') return this.cancelWorkflow(lastWorkflowId, user);
       const open = Object.values(workflow.steps).filter((run) => run.status === 'awaitingApproval');
@@ -155,7 +150,7 @@ export class DecisionDesk {
   private async planVerdict(planId: string, user: string): Promise<Verdict> {
     const policy = this.options.policy;
     if (!policy) return {};
-    const plan: PlanState = await readAggregateState(this.options.store, planAggregate, planId, this.options.logger);
+    const plan = await this.options.states.read('plan', planId);
     if (plan.status === 'none') return {};
     const steps = planWorkSteps(plan.plan, policy.classify);
     const started = mayStart(policy.rules, { actor: plan.requestedBy, steps });
@@ -168,7 +163,7 @@ export class DecisionDesk {
   private async gateVerdict(workflowId: string, stepId: string, user: string): Promise<Verdict> {
     const policy = this.options.policy;
     if (!policy) return {};
-    const workflow: WorkflowState = await readAggregateState(this.options.store, workflowAggregate, workflowId, this.options.logger);
+    const workflow = await this.options.states.read('workflow', workflowId);
     if (workflow.status === 'none') return {};
     // A task step waiting for spend over a cap (AG5) is a cost gate, whatever the step does.
     const kind = workflow.steps[stepId]?.approval?.cost ? 'cost' : gateKindOf(workflow.definition, stepId, policy.classify);
@@ -179,7 +174,7 @@ export class DecisionDesk {
    * One id per click, retried under it while no host answers (a restart, a broker outage), for as
    * long as the person can be expected to wait for an answer.
    */
-  private send(category: string, id: string, user: string, type: string, data: Record<string, unknown>, authorization?: string) {
+  private send<C extends CommandCategory, T extends CommandTypeOf<C>>(category: C, id: string, user: string, type: T, data: CommandDataOf<C, T>, authorization?: string) {
     return this.options.commands.sendUntilAnswered(
       { category, id },
       { commandId: randomUUID(), type, actor: user, data, ...(authorization !== undefined && { authorization }) },

@@ -1,27 +1,31 @@
-import { isLeft } from 'fp-ts/lib/Either.js';
 import type { Logger } from 'pino';
-import type { PlanState, ProposedPlan } from '../domain/plan/index.ts';
+import { planEventIn, PLAN_CATEGORY } from '../domain/events/typed-events.ts';
 import type { CheckpointStore } from '../domain/ports/checkpoint-store.ts';
-import type { EventStore, RecordedEvent } from '../domain/ports/event-store.ts';
-import { parseStreamName } from '../domain/streams.ts';
-import { registerDefinition, workflowOfPlan, type GateRules, type Registry } from '../domain/workflow/index.ts';
-import { planAggregate } from './aggregates/plan.ts';
-import { readAggregateState } from './runtime/aggregate-reader.ts';
+import type { EventStore } from '../domain/ports/event-store.ts';
+import {
+  loadedPlanRunnerState,
+  planFinished,
+  planRunner,
+  type PlanRunnerEvent,
+  type PlanRunnerReport,
+  type PlanRunnerState,
+} from '../domain/process/plan-runner.ts';
+import type { CommandAnswer } from '../domain/process/process-manager.ts';
+import type { GateRules, Registry } from '../domain/workflow/index.ts';
+import type { ReadStateAt } from './reactors/aggregate-state-at.ts';
 import type { CommandClient } from './runtime/command-client.ts';
-import { accepted, describeReply, rejectedAs } from './runtime/command-replies.ts';
-import { EventReactor } from './runtime/event-reactor.ts';
-import { sendThatLands, type SendThatLands } from './runtime/commands-that-land.ts';
+import { ProcessManagerHost } from './runtime/process-manager-host.ts';
 
-// The process manager from plans to workflows: a plan that needs no approval runs as soon as
-// it is proposed, one that does once it is approved. The plan is compiled into a step tree and
-// started as the workflow with the plan's own id, then the plan records which workflow it
-// became. Both commands have ids derived from the plan, and the Plan decider takes the same
-// workflow twice as nothing new, so a replay after a crash starts nothing twice.
+// The plan runner (domain/process/plan-runner.ts) on the process-manager host: it follows the
+// plan category under its own checkpoint, starts a plan it first sees mid-stream from the
+// state its aggregate host answers, and reports what only a log can tell.
 
 export interface PlanRunnerOptions {
   readonly store: EventStore;
   readonly checkpoints: CheckpointStore;
   readonly commands: CommandClient;
+  /** A plan's state and revision from its aggregate host. */
+  readonly stateAt: ReadStateAt;
   readonly registry: Registry;
   readonly gates: GateRules;
   readonly maxExecutionMs: number;
@@ -31,84 +35,54 @@ export interface PlanRunnerOptions {
 }
 
 export class PlanRunner {
-  private readonly reactor: EventReactor;
-  /** Aborted by stop(), so a command waiting for an aggregate host does not block shutdown. */
-  private readonly stopping = new AbortController();
-  private readonly send: SendThatLands;
-  constructor(private readonly options: PlanRunnerOptions) {
-    this.send = sendThatLands(options.commands, this.stopping.signal, options.logger, 'plan-runner');
-    this.reactor = new EventReactor({
-      name: 'plan-runner',
-      category: 'plan',
+  private readonly host: ProcessManagerHost<PlanRunnerEvent, PlanRunnerState, PlanRunnerReport, CommandAnswer, never>;
+
+  constructor(options: PlanRunnerOptions) {
+    const { logger } = options;
+    const manager = planRunner({ registry: options.registry, gates: options.gates, maxExecutionMs: options.maxExecutionMs, dryRun: options.dryRun ?? false });
+    this.host = new ProcessManagerHost({
+      manager: { ...manager, finished: planFinished },
+      follows: [
+        {
+          category: PLAN_CATEGORY,
+          checkpoint: 'plan-runner',
+          read: (recorded) => {
+            const typed = planEventIn(recorded);
+            return typed && { key: typed.id, event: { revision: Number(recorded.revision), event: typed.event } };
+          },
+        },
+      ],
       store: options.store,
       checkpoints: options.checkpoints,
-      logger: options.logger,
-      handle: (event) => this.handle(event),
+      commands: options.commands,
+      logger,
+      perform: async (report) => reportOf(logger, report),
+      load: async (planId) => {
+        const { state, revision } = await options.stateAt('plan', planId);
+        return loadedPlanRunnerState(state, revision);
+      },
     });
   }
 
   start(): Promise<void> {
-    return this.reactor.start();
+    return this.host.start();
   }
 
   stop(): Promise<void> {
-    this.stopping.abort();
-    return this.reactor.stop();
-  }
-
-  private async handle(event: RecordedEvent): Promise<void> {
-    if (event.type !== 'PlanProposed' && event.type !== 'PlanApproved' && event.type !== 'PlanAmended') return;
-    const planId = parseStreamName(event.stream).id;
-    const state: PlanState = await readAggregateState(this.options.store, planAggregate, planId, this.options.logger);
-    if (!runnable(state)) return;
-    await this.run(state);
-  }
-
-  private async run(plan: ProposedPlan): Promise<void> {
-    const { registry, logger } = this.options;
-    const workflowId = plan.planId;
-    const definition = workflowOfPlan(plan.plan, { name: plan.plan.summary.slice(0, 200), gates: this.options.gates, sideEffecting: registry.sideEffecting ?? [] });
-    const compiled = registerDefinition(definition, registry);
-    if (isLeft(compiled)) {
-      // Plans were validated against the registry when proposed; only a registry changed since gets here.
-      logger.error({ planId: plan.planId, errors: compiled.left }, 'an approved plan no longer compiles into a workflow');
-      return;
-    }
-    const started = await this.send(
-      { category: 'workflow', id: workflowId },
-      {
-        commandId: `start-${workflowId}`,
-        type: 'StartWorkflow',
-        actor: plan.approved?.approver ?? plan.requestedBy,
-        correlationId: plan.conversationId,
-        causationId: `plan-${plan.planId}`,
-        data: {
-          definition: compiled.right,
-          requestedBy: plan.requestedBy,
-          maxExecutionMs: this.options.maxExecutionMs,
-          dryRun: this.options.dryRun ?? false,
-          source: { kind: 'plan', planId: plan.planId },
-          conversationId: plan.conversationId,
-        },
-      },
-    );
-    if (!accepted(started) && !rejectedAs(started, 'WorkflowAlreadyStarted')) {
-      logger.error({ planId: plan.planId, reply: describeReply(started) }, 'could not start the workflow of a plan');
-      throw new Error(`could not start workflow ${workflowId}: ${describeReply(started)}`);
-    }
-    const recorded = await this.send(
-      { category: 'plan', id: plan.planId },
-      { commandId: `compiled-${plan.planId}`, type: 'RecordPlanCompiled', actor: 'orchestrator', data: { workflowId } },
-    );
-    if (!accepted(recorded)) logger.warn({ planId: plan.planId, reply: describeReply(recorded) }, 'could not record the workflow on the plan');
-    const remembered = await this.send(
-      { category: 'conversation', id: plan.conversationId },
-      { commandId: `context-${plan.planId}-lastWorkflowId`, type: 'SetContextVariable', actor: 'orchestrator', data: { name: 'lastWorkflowId', value: workflowId } },
-    );
-    if (!accepted(remembered)) logger.warn({ planId: plan.planId, reply: describeReply(remembered) }, 'could not remember the workflow on the conversation');
+    return this.host.stop();
   }
 }
 
-/** Approved, or proposed without needing approval, and not yet a workflow. */
-const runnable = (state: PlanState): state is ProposedPlan =>
-  state.status === 'approved' || (state.status === 'proposed' && !state.approval.required);
+function reportOf(logger: Logger, report: PlanRunnerReport): void {
+  switch (report.type) {
+    case 'PlanNoLongerCompiles':
+      logger.error({ planId: report.planId, errors: report.errors }, 'an approved plan no longer compiles into a workflow');
+      return;
+    case 'WorkflowNotStarted':
+      logger.error({ planId: report.planId, reply: report.answer }, 'could not start the workflow of a plan');
+      return;
+    case 'NotRecorded':
+      logger.warn({ planId: report.planId, command: report.command, reply: report.answer }, 'could not record the workflow on the plan or the conversation');
+      return;
+  }
+}

@@ -2,14 +2,13 @@ import { isLeft } from 'fp-ts/lib/Either.js';
 import type { Logger } from 'pino';
 import { budgetIdFor } from '../domain/budget/period.ts';
 import type { NotUnderstood } from '../domain/intent/index.ts';
-import { approvalPolicyFor, type ApprovalPolicy, type ApprovalRules, type Plan, type PlanState, type RegisteredTaskType } from '../domain/plan/index.ts';
-import type { EventStore } from '../domain/ports/event-store.ts';
+import { approvalPolicyFor, type ApprovalPolicy, type ApprovalRules, type Plan, type RegisteredTaskType } from '../domain/plan/index.ts';
 import type { Planner, PlannerError, PlanningContext } from '../domain/ports/planner.ts';
 import { scrubSecretsIn } from '../domain/secrets/scrub-secrets.ts';
-import { planAggregate } from './aggregates/plan.ts';
 import { reserveOnBudget, type BudgetCaps } from './paid-run-budget.ts';
-import { readAggregateState } from './runtime/aggregate-reader.ts';
-import type { CommandClient, CommandTarget } from './runtime/command-client.ts';
+import type { AggregateStateClient } from './runtime/aggregate-state-client.ts';
+import type { CommandCategory, CommandTypeOf } from '../domain/commands/catalog.ts';
+import type { CommandClient, CommandTarget, TypedEnvelope } from './runtime/command-client.ts';
 import { sendThatLands } from './runtime/commands-that-land.ts';
 import { accepted, describeReply, rejectedAs } from './runtime/command-replies.ts';
 import { mayStart, planWorkSteps, type ClassifyTask, type Policy } from '../domain/policy/index.ts';
@@ -39,7 +38,8 @@ export type PlanningOutcome =
 
 export interface PlanningDeskOptions {
   readonly commands: CommandClient;
-  readonly store: EventStore;
+  /** Whether the plan exists already, from its aggregate host. */
+  readonly states: AggregateStateClient;
   readonly planner: Planner;
   readonly registry: readonly RegisteredTaskType[];
   readonly approvalRules: ApprovalRules;
@@ -66,14 +66,14 @@ export class PlanningDesk {
   }
 
   /** Plan and Budget commands retried under their ids until a host decides: a paid planner call is never left unrecorded. */
-  private send(target: CommandTarget, envelope: Parameters<CommandClient['send']>[1]) {
+  private send<C extends CommandCategory, T extends CommandTypeOf<C>>(target: CommandTarget<C>, envelope: TypedEnvelope<C, T>) {
     return sendThatLands(this.options.commands, this.options.signal ?? AbortSignal.timeout(PATIENCE_MS), this.options.logger, 'planning-desk')(target, envelope);
   }
 
   async plan(request: PlanRequest): Promise<PlanningOutcome> {
     const { planner } = this.options;
     // A message taken again after a crash: the plan is there already, and planning again would be paid twice.
-    const existing: PlanState = await readAggregateState(this.options.store, planAggregate, request.planId, this.options.logger);
+    const existing = await this.options.states.read('plan', request.planId);
     if (existing.status !== 'none') return { kind: 'duplicate', planId: request.planId };
     // The month the host will stamp on the reservation; a call at midnight on the 1st may land in either.
     const budgetId = budgetIdFor(this.now().toISOString());
@@ -133,7 +133,7 @@ export class PlanningDesk {
   }
 
   private async settle(budgetId: string, reservationId: string, spentUsd: number): Promise<void> {
-    const target = { category: 'budget', id: budgetId };
+    const target = { category: 'budget', id: budgetId } as const;
     const reply =
       spentUsd > 0
         ? await this.send(target, { commandId: `commit-${reservationId}`, type: 'CommitCost', actor: 'orchestrator', data: { reservationId, actualUsd: spentUsd } })

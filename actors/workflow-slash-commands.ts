@@ -1,11 +1,10 @@
+import type { CommandDataOf, CommandTypeOf } from '../domain/commands/catalog.ts';
 import { isLeft } from 'fp-ts/lib/Either.js';
 import { applyGatePolicy, gateApprovers, mayCancel, mayStart, workflowSteps, type ClassifyTask, type Policy, type PolicyRefusal } from '../domain/policy/index.ts';
 import type { Logger } from 'pino';
-import type { EventStore } from '../domain/ports/event-store.ts';
 import { isValidId } from '../domain/streams.ts';
 import { compileTemplate, describeWorkflowStatus, templateById, workflowTemplates, type CompiledWorkflow, type Registry, type SuppliedValues } from '../domain/workflow/index.ts';
-import { workflowAggregate } from './aggregates/workflow.ts';
-import { readAggregateState } from './runtime/aggregate-reader.ts';
+import type { AggregateStateClient } from './runtime/aggregate-state-client.ts';
 import type { CommandClient } from './runtime/command-client.ts';
 import type { CommandReply } from './runtime/command-envelope.ts';
 import type { SlashAnswer, SlashHandler, SlashRequest } from './slash-command-types.ts';
@@ -18,7 +17,8 @@ import { describeTemplates, describeWorkflow } from './workflow-text.ts';
 export interface WorkflowDesk {
   /** Sends to `<prefix>.cmd.workflow.<id>`; the prefix is the client's. */
   readonly commands: CommandClient;
-  readonly store: EventStore;
+  /** Workflows' current states, from their aggregate host. */
+  readonly states: AggregateStateClient;
   readonly logger: Logger;
   /** The task types workers here run, and which of them change things outside. */
   readonly registry: Registry;
@@ -62,7 +62,7 @@ export function workflowSubcommands(desk: WorkflowDesk): Readonly<Record<'list' 
   const nextId = desk.newWorkflowId ?? newWorkflowId;
 
   /** `authorization`: the policy rule that let the user do this, recorded on the events. */
-  const send = (id: string, type: string, request: SlashRequest, data: Record<string, unknown>, authorization?: string): Promise<CommandReply> =>
+  const send = <T extends CommandTypeOf<'workflow'>>(id: string, type: T, request: SlashRequest, data: CommandDataOf<'workflow', T>, authorization?: string): Promise<CommandReply> =>
     desk.commands.send({ category: 'workflow', id }, { commandId: crypto.randomUUID(), type, actor: request.user, correlationId: id, data, ...(authorization !== undefined && { authorization }) });
 
   const failure = (reply: Exclude<CommandReply, { status: 'accepted' }>): string =>
@@ -83,7 +83,7 @@ export function workflowSubcommands(desk: WorkflowDesk): Readonly<Record<'list' 
   const list: SlashHandler = async () => ephemeral(describeTemplates(workflowTemplates, desk.registry));
 
   const startCompiled = async (templateId: string, definition: CompiledWorkflow, values: SuppliedValues, request: SlashRequest, dryRun: boolean, rule?: string): Promise<{ id: string; reply: CommandReply }> => {
-    const data = { definition, inputs: values, requestedBy: request.user, maxExecutionMs: desk.maxExecutionMs, dryRun, source: { kind: 'template', templateId } };
+    const data = { definition, inputs: Object.fromEntries(Object.entries(values).map(([name, value]) => [name, typeof value === 'string' ? value : [...value]])), requestedBy: request.user, maxExecutionMs: desk.maxExecutionMs, dryRun, source: { kind: 'template' as const, templateId } };
     for (let attempt = 1; ; attempt++) {
       const id = nextId();
       const reply = await send(id, 'StartWorkflow', request, data, rule);
@@ -121,7 +121,7 @@ export function workflowSubcommands(desk: WorkflowDesk): Readonly<Record<'list' 
     if (id === undefined) return ephemeral('Which workflow? /workflow status <id>');
     if (!isValidId(id)) return noWorkflow(id);
     try {
-      const state = await readAggregateState(desk.store, workflowAggregate, id, desk.logger);
+      const state = await desk.states.read('workflow', id);
       return state.status === 'none' ? noWorkflow(id) : ephemeral(describeWorkflow(state));
     } catch (error) {
       desk.logger.error({ err: error, workflowId: id }, 'reading a workflow failed');
@@ -130,7 +130,7 @@ export function workflowSubcommands(desk: WorkflowDesk): Readonly<Record<'list' 
   };
 
   const alreadyFinished = async (id: string): Promise<SlashAnswer> => {
-    const state = await readAggregateState(desk.store, workflowAggregate, id, desk.logger);
+    const state = await desk.states.read('workflow', id);
     const how = state.status === 'none' ? '' : ` (${describeWorkflowStatus(state.status)})`;
     return ephemeral(`Workflow ${id} has already finished${how}; there is nothing to cancel.`);
   };
@@ -141,13 +141,13 @@ export function workflowSubcommands(desk: WorkflowDesk): Readonly<Record<'list' 
     try {
       let rule: string | undefined;
       if (desk.policy) {
-        const state = await readAggregateState(desk.store, workflowAggregate, id, desk.logger);
+        const state = await desk.states.read('workflow', id);
         if (state.status === 'none') return noWorkflow(id);
         const may = mayCancel(desk.policy.rules, request.user, { requestedBy: state.requestedBy, approvers: gateApprovers(state.definition) });
         if (isLeft(may)) return notAuthorized(`Workflow ${id} was not cancelled`, may.left);
         rule = may.right.rule;
       }
-      const reply = await send(id, 'CancelWorkflow', request, { reason: `cancelled by ${request.user} with /workflow cancel`, requestedBy: request.user }, rule);
+      const reply = await send(id, 'CancelWorkflow', request, { reason: `cancelled by ${request.user} with /workflow cancel` }, rule);
       if (reply.status === 'accepted') return reply.events > 0 ? ephemeral(`Cancelled workflow ${id}.`) : alreadyFinished(id);
       if (reply.status === 'rejected' && (reply.code === 'NotFound' || reply.code === 'WorkflowNotFound')) return noWorkflow(id);
       if (reply.status === 'rejected' && reply.code === 'WorkflowAlreadyFinished') return alreadyFinished(id);

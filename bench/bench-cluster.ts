@@ -56,14 +56,21 @@ export async function withBenchCluster(name: string, run: (cluster: BenchCluster
 
 const quiet = pino({ level: 'silent' });
 
-/** A task that does nothing, in the benchmarks' own pool: what is left is the platform's cost. */
-export const noopExecutor: Executor<{ n: number }, { n: number }> = {
-  taskType: 'noop',
-  pool: 'bench',
-  parameters: z.object({ n: z.number() }),
+/**
+ * The benchmarks queue a registered read-only task type, so the aggregates' door admits it as it
+ * would any request, and their workers run it with an executor that does nothing: what is left
+ * is the platform's cost.
+ */
+export const BENCH_TASK = { taskType: 'git-status', pool: 'local-ops' } as const;
+export const benchParams = (n: number) => ({ repository: `bench-repo-${n}` });
+
+export const noopExecutor: Executor<{ repository: string }, { repository: string }> = {
+  taskType: BENCH_TASK.taskType,
+  pool: BENCH_TASK.pool,
+  parameters: z.object({ repository: z.string() }),
   stages: [{ name: 'nothing', weight: 1 }],
   sideEffects: false,
-  execute: async (params) => ({ n: params.n }),
+  execute: async (params) => ({ repository: params.repository }),
 };
 
 export interface BenchWorkersOptions {
@@ -83,7 +90,7 @@ export interface BenchWorkersOptions {
  * when the benchmark ends.
  */
 export async function startBenchWorkers({ hostNc, store, stops, dataDir }: BenchCluster, options: BenchWorkersOptions): Promise<void> {
-  const queue = await JetStreamWorkQueue.connect(hostNc, { prefix: 'bench', pools: ['bench'] });
+  const queue = await JetStreamWorkQueue.connect(hostNc, { prefix: 'bench', pools: [BENCH_TASK.pool] });
   const checkpoints = options.checkpoints ?? (await KvCheckpointStore.connect(hostNc, 'bench'));
   const dispatcher = new TaskDispatcher({ store, queue, checkpoints, nc: hostNc, logger: quiet, prefix: 'bench' });
   await dispatcher.start();
@@ -94,11 +101,11 @@ export async function startBenchWorkers({ hostNc, store, stops, dataDir }: Bench
     (_, i) =>
       new WorkerActor({
         workerId: `bench-${i + 1}`,
-        pool: 'bench',
+        pool: BENCH_TASK.pool,
         concurrency: options.concurrency,
         queue,
         commands,
-        executors: new Map([['noop', noopExecutor as unknown as Executor]]),
+        executors: new Map([[BENCH_TASK.taskType, noopExecutor as unknown as Executor]]),
         workspaceRoot: dataDir,
         nc: hostNc,
         logger: quiet,

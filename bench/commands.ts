@@ -3,7 +3,7 @@ import { CommandClient } from '../actors/runtime/command-client.ts';
 import type { CommandReply } from '../actors/runtime/command-envelope.ts';
 import type { JetStreamEventStore } from '../adapters/jetstream/jetstream-event-store.ts';
 import { startScriptProcess } from '../test/support/role-process.ts';
-import { eventWaiter, startBenchWorkers, withBenchCluster } from './bench-cluster.ts';
+import { BENCH_TASK, benchParams, eventWaiter, startBenchWorkers, withBenchCluster } from './bench-cluster.ts';
 import { rawWork } from './raw-work.ts';
 import { elapsedMs, machineLine, medianRate, pipelined, quantile, rate, timed, type Figure } from './measure.ts';
 
@@ -103,7 +103,7 @@ async function taskRoundTrips(store: JetStreamEventStore, commands: CommandClien
     accepted(
       await commands.send(
         { category: 'task', id: taskId },
-        { commandId: `queue-${taskId}`, type: 'QueueTask', actor: 'U0BENCH', data: { taskType: 'noop', pool: 'bench', payload: { n: i }, timeoutMs: 60_000, requestedBy: 'U0BENCH' } },
+        { commandId: `queue-${taskId}`, type: 'QueueTask', actor: 'U0BENCH', data: { ...BENCH_TASK, payload: benchParams(i), timeoutMs: 60_000, requestedBy: 'U0BENCH' } },
       ),
     );
     await done;

@@ -6,7 +6,7 @@ import { WorkflowEngine } from '../actors/workflow-engine.ts';
 import type { JetStreamEventStore } from '../adapters/jetstream/jetstream-event-store.ts';
 import { KvCheckpointStore } from '../adapters/nats/kv-checkpoint-store.ts';
 import { registerDefinition, type CompiledWorkflow } from '../domain/workflow/index.ts';
-import { eventWaiter, startBenchWorkers, withBenchCluster } from './bench-cluster.ts';
+import { BENCH_TASK, benchParams, eventWaiter, startBenchWorkers, withBenchCluster } from './bench-cluster.ts';
 import { elapsedMs, machineLine, pipelined, quantile } from './measure.ts';
 import { rawWork } from './raw-work.ts';
 
@@ -23,8 +23,8 @@ const STEPS = 3;
 const quiet = pino({ level: 'silent' });
 
 function threeSteps(): CompiledWorkflow {
-  const steps = Array.from({ length: STEPS }, (_, i) => ({ type: 'task', id: `step${i + 1}`, taskType: 'noop', params: { n: i } }));
-  const compiled = registerDefinition({ form: 'stepTree', name: 'bench', root: { type: 'sequence', steps } }, { taskTypes: ['noop'] });
+  const steps = Array.from({ length: STEPS }, (_, i) => ({ type: 'task', id: `step${i + 1}`, taskType: BENCH_TASK.taskType, params: benchParams(i) }));
+  const compiled = registerDefinition({ form: 'stepTree', name: 'bench', root: { type: 'sequence', steps } }, { taskTypes: [BENCH_TASK.taskType] });
   if (isLeft(compiled)) throw new Error(compiled.left.map((e) => e.message).join('; '));
   return compiled.right;
 }
@@ -66,7 +66,7 @@ export async function runWorkflowsBenchmark(): Promise<void> {
     const hostCommands = new CommandClient(hostNc, 'bench', 30_000);
     const checkpoints = await KvCheckpointStore.connect(hostNc, 'bench');
     await startBenchWorkers(cluster, { workers: 2, concurrency: 4, checkpoints, commands: hostCommands });
-    const engine = new WorkflowEngine({ store, checkpoints, commands: hostCommands, logger: quiet, routeTask: () => ({ pool: 'bench', timeoutMs: 60_000 }) });
+    const engine = new WorkflowEngine({ store, checkpoints, commands: hostCommands, logger: quiet, routeTask: () => ({ pool: BENCH_TASK.pool, timeoutMs: 60_000 }) });
     await engine.start();
     stops.push(() => engine.stop());
 

@@ -1,5 +1,6 @@
 import { ConversationIntake, type IncomingMessage } from '../actors/conversation-intake.ts';
 import { CommandClient } from '../actors/runtime/command-client.ts';
+import { AggregateStateClient } from '../actors/runtime/aggregate-state-client.ts';
 import { slashCommands, type StatusSource } from '../actors/slash-commands.ts';
 import type { WorkflowDesk } from '../actors/workflow-slash-commands.ts';
 import { DecisionDesk } from '../actors/decision-desk.ts';
@@ -27,18 +28,19 @@ import { secretValuesOf } from './secret-values.ts';
 // command table, wired to this deployment's task types, pools and read models.
 
 export function conversationIntake(context: RoleContext, replyTarget: (message: IncomingMessage) => ReplyTarget): ConversationIntake {
-  const { config, nc, store, logger } = context;
+  const { config, nc, logger } = context;
   const commands = new CommandClient(nc, config.prefix);
+  const states = new AggregateStateClient(nc, config.prefix);
   return new ConversationIntake({
     commands,
-    store,
+    states,
     logger: logger.child({ component: 'intake' }),
     routeTask: taskRoutes(config),
     taskTypes: executors,
     replyTarget,
     planning: new PlanningDesk({
       commands,
-      store,
+      states,
       planner: planner(config),
       registry: executors,
       // "Run this plan" is the requester's to press; gates inside the workflow follow the policy (infra/gate-requirements.ts).
@@ -54,10 +56,10 @@ export function conversationIntake(context: RoleContext, replyTarget: (message: 
   });
 }
 
-export const decisionDesk = ({ config, nc, store, logger }: RoleContext): DecisionDesk =>
+export const decisionDesk = ({ config, nc, logger }: RoleContext): DecisionDesk =>
   new DecisionDesk({
     commands: new CommandClient(nc, config.prefix),
-    store,
+    states: new AggregateStateClient(nc, config.prefix),
     logger: logger.child({ component: 'decisions' }),
     // Unknown outcomes of side-effecting tasks are decided under the same rule as approval gates.
     outcomeDeciders: { ...(config.workflows.approvers ? { approvers: config.workflows.approvers } : {}), requesterMayApprove: config.workflows.requesterMayApprove },
@@ -84,7 +86,7 @@ function planner(config: Config): Planner {
 }
 
 export function slashCommandTable(context: RoleContext, frontEnd: string) {
-  const { config, nc, store, logger } = context;
+  const { config, nc, logger } = context;
   const queries = new QueryClient(nc, config.prefix, 2_000);
   const status: StatusSource = {
     planner: config.anthropic.apiKey ? 'anthropic' : 'offline',
@@ -94,7 +96,7 @@ export function slashCommandTable(context: RoleContext, frontEnd: string) {
   };
   const workflows: WorkflowDesk = {
     commands: new CommandClient(nc, config.prefix),
-    store,
+    states: new AggregateStateClient(nc, config.prefix),
     logger: logger.child({ component: 'slash-workflows' }),
     // Templates compile with the policy's gates (gate-requirements.ts).
     registry: gatedRegistry(config),

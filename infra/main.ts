@@ -8,6 +8,7 @@ import path from 'node:path';
 import pino from 'pino';
 import { startConsole } from './console.ts';
 import { ALL_ROLES, startRole, type Role } from './roles.ts';
+import { PortNotBound, startOpsEndpoints } from './http/ops-endpoints.ts';
 import { ShutdownSequence } from './shutdown.ts';
 import { createLogger } from './logging.ts';
 import { installProcessGuard } from './process-guard.ts';
@@ -72,7 +73,10 @@ async function main(): Promise<void> {
     shutdown.add(() => store.close());
     const roles: Role[] = config.slack ? [...ALL_ROLES, 'slack'] : [...ALL_ROLES];
     // Running tasks are handed back well inside the deadline, so the server still stops by the sequence.
-    const context = { config, nc, store, logger, workerGraceMs: SHUTDOWN_DEADLINE_MS / 3 };
+    // The one HTTP server on PORT (/healthz, /readyz, /metrics, Slack's endpoint), before the roles that mount on it.
+    const ops = await startOpsEndpoints({ config, nc, store, logger }, roles);
+    shutdown.add(() => ops.stop());
+    const context = { config, nc, store, logger, workerGraceMs: SHUTDOWN_DEADLINE_MS / 3, http: ops.http, onCommandHandled: ops.metrics.commandHandled };
     const workerStops: (() => Promise<unknown>)[] = [];
     for (const role of roles) {
       const stop = await startRole(role, context);
@@ -106,7 +110,7 @@ async function main(): Promise<void> {
       }
     }
   } catch (error) {
-    if (error instanceof NatsServerMissing || error instanceof NatsServerFailedToStart || error instanceof NatsStoreInUse || error instanceof EmbeddedCredentialsUnreadable || error instanceof InvalidNatsCredentials) {
+    if (error instanceof NatsServerMissing || error instanceof NatsServerFailedToStart || error instanceof NatsStoreInUse || error instanceof EmbeddedCredentialsUnreadable || error instanceof InvalidNatsCredentials || error instanceof PortNotBound) {
       logger.fatal(error.message);
       console.error(error.message);
     } else {

@@ -1,4 +1,6 @@
 import { PlanRunner } from '../actors/plan-runner.ts';
+import { aggregateStateAt } from '../actors/reactors/aggregate-state-at.ts';
+import { AggregateStateClient } from '../actors/runtime/aggregate-state-client.ts';
 import { CommandClient } from '../actors/runtime/command-client.ts';
 import { KvCheckpointStore } from '../adapters/nats/kv-checkpoint-store.ts';
 import { gatedRegistry, gateRequirements, planGateRules } from './gate-requirements.ts';
@@ -12,6 +14,7 @@ export async function startPlanRunner({ config, nc, store, logger }: RoleContext
     store,
     checkpoints: await KvCheckpointStore.connect(nc, config.prefix, { replicas: config.nats.replicas }),
     commands: new CommandClient(nc, config.prefix),
+    stateAt: aggregateStateAt(new AggregateStateClient(nc, config.prefix)),
     // Compiled with the policy's gates: a plan without a gate before a side effect gets one.
     registry: gatedRegistry(config),
     gates: planGateRules(gateRequirements(config)),

@@ -4,8 +4,7 @@ import { startUnknownCategoryDoor } from '../actors/runtime/unknown-category-doo
 import { AggregateHost } from '../actors/runtime/aggregate-host.ts';
 import { CommandClient } from '../actors/runtime/command-client.ts';
 import { CommandGateway } from '../actors/command-gateway.ts';
-import { readAggregateState } from '../actors/runtime/aggregate-reader.ts';
-import { taskAggregate } from '../actors/aggregates/task.ts';
+import { AggregateStateClient } from '../actors/runtime/aggregate-state-client.ts';
 import { TaskDispatcher } from '../actors/task-dispatcher.ts';
 import { WorkerActor } from '../actors/workers/worker-actor.ts';
 import { executors } from '../adapters/executors/registry.ts';
@@ -13,8 +12,11 @@ import { guardExecutorGroups } from '../adapters/executors/executor-leftovers.ts
 import { JetStreamWorkQueue } from '../adapters/jetstream/work-queue.ts';
 import { KvCheckpointStore } from '../adapters/nats/kv-checkpoint-store.ts';
 import { KvSnapshotStore } from '../adapters/nats/kv-snapshot-store.ts';
+import { KvReadModelStorage } from '../adapters/nats/kv-read-model-storage.ts';
+import { taskRetryAgenda, taskRetryTimers } from '../projections/models/task-retry-timers.ts';
+import { ServingModelReader } from '../projections/runtime/serving-model.ts';
 import type { Executor } from '../domain/ports/executor.ts';
-import { systemClock } from '../domain/ports/clock.ts';
+import { systemClock } from './system-clock.ts';
 import type { RoleContext } from './role-context.ts';
 import { startProjections } from './projections-role.ts';
 import { startPublicEvents } from './public-events-role.ts';
@@ -64,7 +66,7 @@ export async function startRole(role: Role, context: RoleContext): Promise<Stop>
     const doorOf = admissionsFor(config);
     const hosts = aggregates.map((definition) => {
       const admit = doorOf(definition.category);
-      return new AggregateHost({ nc, store, definition, clock: systemClock, logger: logger.child({ role, category: definition.category }), prefix: config.prefix, snapshots, ...(admit ? { admit } : {}) });
+      return new AggregateHost({ nc, store, definition, clock: systemClock, logger: logger.child({ role, category: definition.category }), prefix: config.prefix, snapshots, ...(admit ? { admit } : {}), ...(context.onCommandHandled ? { onHandled: context.onCommandHandled } : {}) });
     });
     hosts.forEach((h) => h.start());
     const unknownCategories = startUnknownCategoryDoor(nc, config.prefix, aggregates.map((a) => a.category), logger.child({ role }));
@@ -93,7 +95,9 @@ export async function startRole(role: Role, context: RoleContext): Promise<Stop>
   const queue = await JetStreamWorkQueue.connect(nc, { prefix: config.prefix, pools: pool === undefined ? POOLS : [pool], ackWaitMs: config.work.ackWaitMs, replicas: config.nats.replicas });
   if (pool === undefined) {
     const checkpoints = await KvCheckpointStore.connect(nc, config.prefix, { replicas: config.nats.replicas });
-    const dispatcher = new TaskDispatcher({ store, queue, checkpoints, nc, logger: logger.child({ role }), prefix: config.prefix });
+    // Pending retries are rebuilt at start from the task-retry-timers model, read from storage (as the workflow engine reads its timers).
+    const retries = taskRetryAgenda(new ServingModelReader(await KvReadModelStorage.connect(nc, config.prefix, { replicas: config.nats.replicas }), taskRetryTimers.name));
+    const dispatcher = new TaskDispatcher({ store, queue, checkpoints, nc, logger: logger.child({ role }), prefix: config.prefix, retries });
     await dispatcher.start();
     return async () => {
       await dispatcher.stop();
@@ -103,10 +107,11 @@ export async function startRole(role: Role, context: RoleContext): Promise<Stop>
   await guardExecutorGroups(config.dataDir, logger.child({ role }));
   const registry = new Map<string, Executor>(executors.filter((e) => e.pool === pool).map((e) => [e.taskType, e as unknown as Executor]));
   const commands = new CommandClient(nc, config.prefix);
+  const states = new AggregateStateClient(nc, config.prefix);
   const secretValues = secretValuesOf(config);
   const workers = Array.from({ length: workerCount(config, pool) }, (_, i) => {
     const workerId = `${pool}-${hostname().replace(/[^A-Za-z0-9_-]/g, '_')}-${process.pid}-${i + 1}`;
-    return new WorkerActor({ workerId, pool, concurrency: 1, queue, commands, executors: registry, workspaceRoot: config.work.workspaceRoot ?? process.cwd(), programs: { sf: config.work.sfBin, claude: config.work.claudeBin }, nc, logger: logger.child({ role, workerId }), prefix: config.prefix, readTask: (taskId) => readAggregateState(store, taskAggregate, taskId, logger), secretValues });
+    return new WorkerActor({ workerId, pool, concurrency: 1, queue, commands, executors: registry, workspaceRoot: config.work.workspaceRoot ?? process.cwd(), programs: { sf: config.work.sfBin, claude: config.work.claudeBin }, nc, logger: logger.child({ role, workerId }), prefix: config.prefix, readTask: (taskId) => states.read('task', taskId), secretValues });
   });
   workers.forEach((w) => w.start());
   return async () => {

@@ -4,6 +4,7 @@ import { createLogger } from './logging.ts';
 import { watchConnection } from './nats/connection-watch.ts';
 import { installProcessGuard } from './process-guard.ts';
 import { parseRole, startRole, type Role } from './roles.ts';
+import { PortNotBound, startOpsEndpoints } from './http/ops-endpoints.ts';
 import { ShutdownSequence } from './shutdown.ts';
 import { secretValuesOf } from './secret-values.ts';
 import { policyFor } from './policy/load-policy.ts';
@@ -35,12 +36,15 @@ async function main(): Promise<void> {
   watchConnection(nc, logger, (reason) => void shutdown.run(reason, 1), () => shutdown.shuttingDown);
   shutdown.add(() => nc.drain());
   shutdown.add(() => store.close());
-  for (const role of roles) shutdown.add(await startRole(role, { config, nc, store, logger }));
+  // The process's HTTP server on PORT (/healthz, /readyz, /metrics, and Slack's endpoint with the slack role).
+  const ops = await startOpsEndpoints({ config, nc, store, logger }, roles);
+  shutdown.add(() => ops.stop());
+  for (const role of roles) shutdown.add(await startRole(role, { config, nc, store, logger, http: ops.http, onCommandHandled: ops.metrics.commandHandled }));
   logger.info({ roles, pid: process.pid }, 'ready');
 }
 
 main().catch((error: unknown) => {
-  if (error instanceof NoRunningProduct || error instanceof ConfigError) {
+  if (error instanceof NoRunningProduct || error instanceof ConfigError || error instanceof PortNotBound) {
     console.error(`run-role: ${error.message}`);
     process.exit(1);
   }

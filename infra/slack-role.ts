@@ -14,6 +14,7 @@ export async function startSlack(context: RoleContext): Promise<() => Promise<vo
     appToken: slack.appToken,
     apiUrl: slack.apiUrl,
     port: context.config.http.port,
+    ...(context.http ? { http: context.http } : {}),
     intake: conversationIntake(context, (message) => ({ kind: 'slack', channel: message.channel, threadTs: message.threadTs })),
     slash: slashCommandTable(context, slack.appToken ? 'Slack (Socket Mode)' : 'Slack (HTTP)'),
     decisions: decisionDesk(context),

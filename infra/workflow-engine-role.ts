@@ -1,4 +1,4 @@
-import { rerunSafeFor } from '../adapters/executors/registry.ts';
+import { costCeilingUsdFor, rerunSafeFor } from '../adapters/executors/registry.ts';
 import { PaidRunBudget } from '../actors/paid-run-budget.ts';
 import { CommandClient } from '../actors/runtime/command-client.ts';
 import { WorkflowEngine } from '../actors/workflow-engine.ts';
@@ -22,8 +22,6 @@ export async function startWorkflowEngine({ config, nc, store, logger }: RoleCon
     log.info('workflow engine disabled (ENABLE_WORKFLOW_ENGINE=false)');
     return async () => undefined;
   }
-  // Stops Budget commands still waiting for a host, so shutdown is not blocked by them.
-  const stopping = new AbortController();
   const engine = new WorkflowEngine({
     store,
     checkpoints: await KvCheckpointStore.connect(nc, config.prefix, { replicas: config.nats.replicas }),
@@ -35,18 +33,13 @@ export async function startWorkflowEngine({ config, nc, store, logger }: RoleCon
     classify: sideEffectClassOf,
     costGate: gateRequirements(config).cost,
     timersModel: workflowTimersAgenda(new ServingModelReader(await KvReadModelStorage.connect(nc, config.prefix, { replicas: config.nats.replicas }), workflowTimers.name)),
+    // The prices the step runner budgets paid runs with; its host sends the Budget commands (and gives up on stop).
     paidRuns: new PaidRunBudget({
-      commands: new CommandClient(nc, config.prefix),
-      // Headless Claude Code is the one paid run; its result reports what it cost.
-      ceilingUsd: (taskType) => (taskType === 'claude-code' ? config.cost.claudeRunCeilingUsd : undefined),
+      // A paid run's descriptor names the cost setting that caps it; its result reports what it cost.
+      ceilingUsd: (taskType) => costCeilingUsdFor(taskType, config.cost),
       caps: budgetCaps(config),
-      logger: log.child({ component: 'paid-runs' }),
-      signal: stopping.signal,
     }),
   });
   await engine.start();
-  return () => {
-    stopping.abort();
-    return engine.stop();
-  };
+  return () => engine.stop();
 }

@@ -9,7 +9,8 @@ export const taskAggregate: AggregateDefinition<TaskCommand, TaskEvent, TaskStat
   creates: ['QueueTask'],
   schemaVersion: 1,
   // The state is plain JSON, so the default encoding serves.
-  snapshot: { version: 1 },
+  // 2: the state keeps the payload, and attempts record their unknown outcome and its decision.
+  snapshot: { version: 2 },
   // Who decides or cancels is who sent it, never a field of the payload.
   parseCommand: parseWithId(commandCatalog.task.idField, parseTaskCommand, commandCatalog.task.actorFields),
 };

@@ -1,63 +1,87 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
+import { backoffCeilingMs, type Backoff } from '../../domain/backoff.ts';
 import type { DeliveryState } from '../../domain/delivery/index.ts';
-import { ChatRateLimited, type ChatPoster, type MessageRef, type PostMarker, type ThreadRef } from '../../domain/ports/chat-poster.ts';
-import type { EventStore } from '../../domain/ports/event-store.ts';
-import { deliveryAggregate } from '../aggregates/delivery.ts';
-import { readAggregateState } from '../runtime/aggregate-reader.ts';
-import type { CommandClient } from '../runtime/command-client.ts';
-import { accepted, describeReply } from '../runtime/command-replies.ts';
-import { sendThatLands } from '../runtime/commands-that-land.ts';
+import { ChatRateLimited, ChatTargetGone, type ChatPoster, type MessageRef } from '../../domain/ports/chat-poster.ts';
+import type { ProgressAnswer } from '../../domain/process/progress-messages.ts';
+import type { ChatAnswer, Thread, ThreadEffect } from '../../domain/process/thread-messages.ts';
 
-// A message a reactor keeps in a thread and edits later (a task's progress, a plan preview, a
-// workflow's status, a gate), recorded on its Delivery before it is posted and after: a crash
-// between posting and recording finds the message by the marker it carries instead of posting
-// a second one. Both the progress reactor and the thread notifier keep their messages this way.
+// The chat port of the managers that keep messages in a thread (the thread notifier, the
+// progress messages): it carries out their effects. A look-up reads the message's Delivery from
+// its aggregate host (recorded: where it is; begun and not recorded: the post may have landed
+// just before a crash, so it is looked for by the marker it carries). Posts and edits wait out
+// rate limits (as told) and other failures (with backoff); a thread that is gone is not retried.
 
-export interface ThreadMessages {
-  readonly commands: CommandClient;
-  readonly store: EventStore;
+export interface ThreadPort {
+  /** The front end that writes threads of this source; undefined when it is not configured here. */
+  readonly chatFor: (thread: Thread) => ChatPoster | undefined;
+  /** A message's Delivery, from its aggregate host. */
+  readonly deliveryState: (deliveryId: string) => Promise<DeliveryState>;
   readonly logger: Logger;
-  /** Who the Delivery commands are from. */
-  readonly actor: string;
-  /** Aborted when the reactor stops; Delivery commands are retried until a host decides or then (at most a minute without one). */
-  readonly signal?: AbortSignal;
+  /** Aborted when the component stops: a wait between tries ends. */
+  readonly signal: AbortSignal;
+  /** Tries of one look-up or post, and of one edit (1: an edit that fails is answered `not-updated` at once, and the manager schedules the next). */
+  readonly maxTries: { readonly post: number; readonly update: number };
 }
 
-const landing = (deps: ThreadMessages) => sendThatLands(deps.commands, deps.signal ?? AbortSignal.timeout(60_000), deps.logger, deps.actor);
+const CHAT_BACKOFF: Backoff = { initialMs: 500, maxMs: 30_000 };
 
-const MAX_BACKOFF_MS = 30_000;
-
-/** How long to wait before trying a chat call again: as the service said when rate limited, else doubling from a second. */
+/** How long to wait before trying a chat call again: as the service said when rate limited, else doubling from half a second. */
 export const chatRetryDelayMs = (error: unknown, attempt: number): number =>
-  error instanceof ChatRateLimited ? error.retryAfterMs : Math.min(MAX_BACKOFF_MS, 500 * 2 ** attempt);
+  error instanceof ChatRateLimited ? error.retryAfterMs : backoffCeilingMs(attempt, CHAT_BACKOFF);
 
-/** The delivery's message if it was posted before: as recorded, or found by its marker (then recorded). */
-export async function findThreadMessage(deps: ThreadMessages, chat: ChatPoster, deliveryId: string, thread: ThreadRef, marker: PostMarker): Promise<MessageRef | undefined> {
-  const delivery: DeliveryState = await readAggregateState(deps.store, deliveryAggregate, deliveryId, deps.logger);
-  if (delivery.status === 'none' || delivery.progress === undefined) return undefined;
-  if (delivery.progress.ts) return { channel: delivery.progress.channel, ts: delivery.progress.ts };
-  // Begun and not recorded: the post may have landed just before a crash.
-  const found = await chat.findPosted(thread, marker);
-  if (found) await recordThreadMessage(deps, deliveryId, found);
-  return found;
+type MessageEffect = Extract<ThreadEffect, { type: 'look-up' | 'post' | 'update' }>;
+
+export async function performMessageEffect(port: ThreadPort, effect: MessageEffect): Promise<ChatAnswer | ProgressAnswer> {
+  const chat = port.chatFor(effect.thread);
+  if (!chat) return { kind: 'gone', code: `no ${effect.thread.source} front end is configured here` };
+  const thread = { channel: effect.thread.channel, threadTs: effect.thread.threadTs };
+  // Outside the chat calls' catch: a Delivery that cannot be read now is asked again by the host.
+  const delivery = effect.type === 'look-up' ? await port.deliveryState(effect.deliveryId) : undefined;
+  try {
+    switch (effect.type) {
+      case 'look-up': {
+        if (delivery === undefined || delivery.status === 'none' || delivery.progress === undefined) return { kind: 'looked-up', recorded: false };
+        if (delivery.progress.ts) return { kind: 'looked-up', message: { channel: delivery.progress.channel, ts: delivery.progress.ts }, recorded: true };
+        // Begun and not recorded: the post may have landed just before a crash.
+        const found = await withRetries(port, port.maxTries.post, effect.deliveryId, () => chat.findPosted(thread, effect.marker));
+        return found ? { kind: 'looked-up', message: { channel: found.channel, ts: found.ts }, recorded: false } : { kind: 'looked-up', recorded: false };
+      }
+      case 'post': {
+        const posted: MessageRef = await withRetries(port, port.maxTries.post, effect.deliveryId, () => chat.post(thread, effect.document, effect.marker));
+        return { kind: 'posted', message: { channel: posted.channel, ts: posted.ts } };
+      }
+      case 'update':
+        await withRetries(port, port.maxTries.update, effect.deliveryId, () => chat.update(effect.message, effect.document));
+        return { kind: 'updated' };
+    }
+  } catch (error) {
+    if (error instanceof ChatTargetGone) return { kind: 'gone', code: error.code };
+    if (port.signal.aborted) throw error;
+    const message = error instanceof Error ? error.message : String(error);
+    if (effect.type === 'update') return { kind: 'not-updated', error: message, ...(error instanceof ChatRateLimited && { retryAfterMs: error.retryAfterMs }) };
+    return { kind: 'failed', error: message };
+  }
 }
 
-/** Posts the delivery's message (`post`), recording on the Delivery that it is about to, and then where it landed. */
-export async function postThreadMessage(deps: ThreadMessages, deliveryId: string, thread: ThreadRef, post: () => Promise<MessageRef>): Promise<MessageRef> {
-  const begun = await landing(deps)(
-    { category: 'delivery', id: deliveryId },
-    { commandId: `begin-message-${deliveryId}`, type: 'BeginProgressMessage', actor: deps.actor, data: { channel: thread.channel, threadTs: thread.threadTs } },
-  );
-  if (!accepted(begun)) throw new Error(`BeginProgressMessage ${deliveryId}: ${describeReply(begun)}`);
-  const message = await post();
-  await recordThreadMessage(deps, deliveryId, message);
-  return message;
+async function withRetries<T>(port: ThreadPort, maxTries: number, deliveryId: string, call: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await call();
+    } catch (error) {
+      if (error instanceof ChatTargetGone || attempt >= maxTries) throw error;
+      const waitMs = chatRetryDelayMs(error, attempt);
+      const rateLimited = error instanceof ChatRateLimited;
+      port.logger[rateLimited ? 'info' : 'warn'](
+        { deliveryId, ...(rateLimited ? {} : { err: error }), retryInMs: waitMs },
+        'could not write to the thread; trying again',
+      );
+      await sleep(waitMs, undefined, { signal: port.signal });
+    }
+  }
 }
 
-async function recordThreadMessage(deps: ThreadMessages, deliveryId: string, message: MessageRef): Promise<void> {
-  const reply = await landing(deps)(
-    { category: 'delivery', id: deliveryId },
-    { commandId: `message-posted-${deliveryId}`, type: 'RecordProgressMessage', actor: deps.actor, data: { channel: message.channel, ts: message.ts } },
-  );
-  if (!accepted(reply)) throw new Error(`RecordProgressMessage ${deliveryId}: ${describeReply(reply)}`);
+/** A manager's report, in the log. */
+export function logReport(logger: Logger, effect: Extract<ThreadEffect, { type: 'report' }>): void {
+  logger[effect.level]({ deliveryId: effect.deliveryId }, effect.message);
 }

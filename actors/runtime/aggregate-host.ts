@@ -15,12 +15,15 @@ import { commandEnvelopeSchema, describeIssues, type CommandEnvelope, type Comma
 import { MAX_JSON_DEPTH, nestsDeeperThan } from './json-depth.ts';
 import { KeyedMailbox } from './keyed-mailbox.ts';
 import { rememberCommand, type LoadedAggregate } from './loaded-aggregate.ts';
+import { MAX_STATE_BYTES, stateSubject, type StateAnswer } from './state-query.ts';
 
 // Hosts one aggregate type: takes commands from `<prefix>.cmd.<category>.*` in a queue group
 // shared by every host of the role, so any host may take any id. Inside a host one mailbox per
 // id runs one command at a time against a cached state; across hosts correctness comes from
 // the expected-revision append: on conflict, reload and decide again. With a snapshot store
 // and a definition that asks for snapshots, long streams load from a snapshot and their tail.
+// The same host answers state queries on `<prefix>.state.<category>.*` through the same
+// mailbox, so a caller reading after its own accepted command sees that command's events.
 
 const MAX_CONFLICT_RETRIES = 25;
 
@@ -39,12 +42,15 @@ export interface AggregateHostOptions<Command, Event extends DomainEvent, State>
   readonly snapshots?: SnapshotStore;
   /** The deployment's checks at the door (see CommandAdmission). */
   readonly admit?: CommandAdmission;
+  /** Told of each command answered: its category, the reply's status, and the seconds from receipt to reply (metrics). */
+  readonly onHandled?: (category: string, outcome: CommandReply['status'], seconds: number) => void;
 }
 
 export class AggregateHost<Command, Event extends DomainEvent, State> {
   private readonly mailbox = new KeyedMailbox();
   private readonly cache: LRUCache<string, LoadedAggregate<State>>;
   private subscription: Subscription | undefined;
+  private stateSubscription: Subscription | undefined;
   private readonly prefix: string;
   private readonly snapshots: AggregateSnapshots<State> | undefined;
   private readonly loader: AggregateLoader<Command, Event, State>;
@@ -73,21 +79,33 @@ export class AggregateHost<Command, Event extends DomainEvent, State> {
         void this.receive(message);
       },
     });
+    this.stateSubscription = this.options.nc.subscribe(stateSubject(this.prefix, this.options.definition.category, '*'), {
+      queue,
+      callback: (error, message) => {
+        if (error) {
+          this.options.logger.error({ err: error }, 'state query subscription failed');
+          return;
+        }
+        void this.answerState(message);
+      },
+    });
   }
 
   /** Stops taking commands and waits for those already taken to finish. */
   async stop(): Promise<void> {
-    await this.subscription?.drain();
+    await Promise.all([this.subscription?.drain(), this.stateSubscription?.drain()]);
     await this.mailbox.idle();
     await this.snapshots?.idle();
   }
 
   private async receive(message: Msg): Promise<void> {
+    const started = this.options.onHandled ? performance.now() : 0;
     const reply = await this.handle(message).catch((error: unknown): CommandReply => {
       this.options.logger.error({ err: error, subject: message.subject }, 'command failed');
       return { status: 'failed', code: 'Internal', message: 'the command could not be processed; retry with the same commandId' };
     });
     if (message.reply) message.respond(new TextEncoder().encode(JSON.stringify(reply)));
+    this.options.onHandled?.(this.options.definition.category, reply.status, (performance.now() - started) / 1000);
   }
 
   private async handle(message: Msg): Promise<CommandReply> {
@@ -151,6 +169,37 @@ export class AggregateHost<Command, Event extends DomainEvent, State> {
       }
     }
     return { status: 'failed', code: 'Conflict', message: `${stream} kept changing under the command; retry with the same commandId` };
+  }
+
+  private async answerState(message: Msg): Promise<void> {
+    const answer = await this.stateOf(message.subject.slice(message.subject.lastIndexOf('.') + 1)).catch((error: unknown): StateAnswer => {
+      this.options.logger.error({ err: error, subject: message.subject }, 'state query failed');
+      return { status: 'error', code: 'Internal', message: 'the state could not be read; ask again' };
+    });
+    if (message.reply) message.respond(new TextEncoder().encode(JSON.stringify(answer)));
+  }
+
+  private async stateOf(id: string): Promise<StateAnswer> {
+    if (!isValidId(id)) return { status: 'error', code: 'InvalidId', message: `"${id.slice(0, 200)}" is not a valid aggregate id` };
+    const { definition } = this.options;
+    const stream = streamName(definition.category, id);
+    const loaded = await this.mailbox.run(id, () => this.fresh(stream));
+    const state = definition.snapshot?.encode ? definition.snapshot.encode(loaded.state) : loaded.state;
+    const answer: StateAnswer = { status: 'ok', revision: revisionText(loaded.revision), state };
+    const bytes = Buffer.byteLength(JSON.stringify(answer));
+    return bytes <= MAX_STATE_BYTES ? answer : { status: 'error', code: 'StateTooLarge', message: `${stream}'s state is ${bytes} bytes; at most ${MAX_STATE_BYTES} are answered` };
+  }
+
+  /**
+   * The cached state when the stream has not moved since (another host of the role may have
+   * appended): one read of the stream's last event says; otherwise a reload.
+   */
+  private async fresh(stream: StreamName): Promise<LoadedAggregate<State>> {
+    const cached = this.cache.get(stream);
+    if (!cached) return this.reload(stream);
+    const { events } = await this.options.store.read(stream, { direction: 'backward', maxCount: 1 });
+    const last = events[0]?.revision ?? NO_STREAM;
+    return last === cached.revision ? cached : this.reload(stream);
   }
 
   private toNewEvent(event: Event, envelope: CommandEnvelope, at: string): NewEvent {

@@ -133,18 +133,3 @@ const closeQuietly = async (subscription: Subscription | undefined): Promise<voi
     // Nothing to do: the subscription is abandoned either way.
   }
 };
-
-/** A reactor over the task category, for components that take the usual store, checkpoints and logger. */
-export const taskEventReactor = (
-  name: string,
-  options: Pick<EventReactorOptions, 'store' | 'checkpoints' | 'logger'>,
-  handle: (event: RecordedEvent, hold: () => Hold) => Promise<void> | void,
-): EventReactor =>
-  new EventReactor({
-    name,
-    category: 'task',
-    store: options.store,
-    checkpoints: options.checkpoints,
-    logger: options.logger,
-    handle: (event, context) => handle(event, () => context.hold()),
-  });

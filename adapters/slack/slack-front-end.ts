@@ -1,4 +1,4 @@
-import type { Server } from 'node:http';
+import type { RequestListener, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { App, HTTPReceiver, LogLevel, type Logger as BoltLogger, type RespondFn } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
@@ -34,6 +34,8 @@ export interface SlackFrontEndOptions {
   /** HTTP mode: where Slack's requests arrive (`/slack/events`). */
   readonly port: number;
   readonly host?: string;
+  /** HTTP mode: mount `/slack/events` on this server (the process's one server on PORT) instead of Bolt starting its own on `port`. */
+  readonly http?: { readonly port: number; route(path: string, listener: RequestListener): () => void };
   readonly intake: ConversationIntake;
   readonly slash: { answer(request: SlashRequest): Promise<SlashAnswer>; readonly commands: readonly string[] };
   /** Run this plan / Reject, Approve / Reject on gates, Re-run / Mark as done / Fail on unknown outcomes. */
@@ -68,9 +70,10 @@ const withoutMentions = (text: string): string => text.replace(MENTION, ' ').rep
 
 export async function startSlackFrontEnd(options: SlackFrontEndOptions): Promise<SlackFrontEnd> {
   const { logger, intake } = options;
+  const receiver = options.appToken ? undefined : guardedReceiver(options);
   const app = new App({
     token: options.botToken,
-    ...(options.appToken ? { appToken: options.appToken, socketMode: true, signingSecret: options.signingSecret } : { receiver: guardedReceiver(options) }),
+    ...(options.appToken ? { appToken: options.appToken, socketMode: true, signingSecret: options.signingSecret } : { receiver }),
     clientOptions: { slackApiUrl: options.apiUrl },
     logger: boltLogger(logger),
     logLevel: LogLevel.WARN,
@@ -238,6 +241,12 @@ export async function startSlackFrontEnd(options: SlackFrontEndOptions): Promise
     );
   };
 
+  if (receiver && options.http) {
+    // Bolt's receiver needs no start of its own: App's constructor initialised it, and its listener serves mounted.
+    const unmount = options.http.route(EVENTS_ENDPOINT, receiver.requestListener);
+    logger.info({ mode: 'http', port: options.http.port }, 'Slack front end listening');
+    return { port: options.http.port, client: app.client, stop: async () => unmount() };
+  }
   const started = options.appToken ? await app.start() : await app.start({ port: options.port, host: options.host });
   const port = options.appToken ? undefined : ((started as Server).address() as AddressInfo).port;
   logger.info({ mode: options.appToken ? 'socket' : 'http', port }, 'Slack front end listening');

@@ -1,7 +1,7 @@
 import { left, right, type Either } from 'fp-ts/lib/Either.js';
 import { z } from 'zod';
 import type { Rejection } from '../decider.ts';
-import type { JsonValue } from './events.ts';
+import type { AskedFor, JsonValue } from './events.ts';
 
 // The named variables follow-up requests resolve against ("now run tests", "fix those
 // issues"), each with the value shape readers rely on; `custom.*` names hold any JSON value.
@@ -47,3 +47,9 @@ export function sameJson(a: JsonValue | undefined, b: JsonValue | undefined): bo
   const keys = Object.keys(a);
   return keys.length === Object.keys(b).length && keys.every((k) => Object.hasOwn(b, k) && sameJson(a[k], b[k]));
 }
+
+/** The variables a recorded request sets: its reading's own, then what it asked for (which wins). */
+export const contextOfRequest = (asked: AskedFor, context: Readonly<Record<string, JsonValue>>): Record<string, JsonValue> => ({
+  ...context,
+  ...(asked.kind === 'task' ? { lastTaskType: asked.taskType, lastTaskIds: [...asked.taskIds] } : { lastPlanId: asked.planId }),
+});

@@ -15,6 +15,13 @@ export type ConversationSource = z.infer<typeof conversationSourceSchema>;
 
 export type JsonValue = z.infer<ReturnType<typeof z.json>>;
 
+/** What a message asked for: a task (a rerun may name several), or a plan the planner made. */
+export const askedForSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('task'), taskType: z.string().min(1).max(100), taskIds: z.array(z.string().min(1).max(200)).min(1).max(100) }),
+  z.object({ kind: z.literal('plan'), planId: z.string().min(1).max(200) }),
+]);
+export type AskedFor = z.infer<typeof askedForSchema>;
+
 export const conversationEventSchemas = {
   ConversationStarted: conversationEvent.extend({
     user: z.string(),
@@ -29,6 +36,8 @@ export const conversationEventSchemas = {
     metadata: z.record(z.string(), z.json()).optional(),
   }),
   ContextVariableSet: conversationEvent.extend({ name: z.string(), value: z.json() }),
+  /** What message `messageId` asked for, and the context variables its reading set (besides lastTaskType/lastTaskIds or lastPlanId). */
+  RequestRecorded: conversationEvent.extend({ messageId: z.string(), asked: askedForSchema, context: z.record(z.string(), z.json()) }),
   MemorySummarized: conversationEvent.extend({ summary: z.string(), coversThroughMessage: z.int() }),
   ConversationArchived: conversationEvent.extend({ reason: z.string() }),
 };

@@ -1,4 +1,5 @@
 import { match } from 'ts-pattern';
+import { contextOfRequest } from './context.ts';
 import type { ConversationEvent } from './events.ts';
 import type { Conversation, ConversationState } from './state.ts';
 
@@ -9,6 +10,13 @@ export const evolve = (state: ConversationState, event: ConversationEvent): Conv
       onConversation(state, (c) => ({ ...c, messages: [...c.messages, { id: data.messageId, role: data.role, text: data.text, at: data.at }] })),
     )
     .with({ type: 'ContextVariableSet' }, ({ data }) => onConversation(state, (c) => ({ ...c, context: { ...c.context, [data.name]: data.value } })))
+    .with({ type: 'RequestRecorded' }, ({ data }) =>
+      onConversation(state, (c) => ({
+        ...c,
+        messages: c.messages.map((m) => (m.id === data.messageId ? { ...m, asked: data.asked } : m)),
+        context: { ...c.context, ...contextOfRequest(data.asked, data.context) },
+      })),
+    )
     .with({ type: 'MemorySummarized' }, ({ data }) =>
       onConversation(state, (c) => ({ ...c, summary: { text: data.summary, coversThroughMessage: data.coversThroughMessage, at: data.at } })),
     )

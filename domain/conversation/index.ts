@@ -14,12 +14,14 @@ export {
   type ConversationCommandOf,
   type ConversationCommandType,
 } from './commands.ts';
-export { contextVariableSchemas, isContextVariableName, type KnownContextVariable } from './context.ts';
+export { contextOfRequest, contextVariableSchemas, isContextVariableName, type KnownContextVariable } from './context.ts';
 export {
+  askedForSchema,
   conversationEventOf,
   conversationEventSchemas,
   conversationSourceSchema,
   messageRoleSchema,
+  type AskedFor,
   type ConversationEvent,
   type ConversationEventData,
   type ConversationEventOf,

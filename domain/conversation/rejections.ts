@@ -7,7 +7,8 @@ export type ConversationRejectionCode =
   | 'ConversationArchived'
   | 'InvalidContextVariable'
   | 'SummaryDoesNotAdvance'
-  | 'SummaryBeyondLastMessage';
+  | 'SummaryBeyondLastMessage'
+  | 'MessageNotInConversation';
 
 export type ConversationRejection = Rejection<ConversationRejectionCode>;
 
@@ -27,3 +28,6 @@ export const summaryDoesNotAdvance = (c: Conversation, through: number): Convers
 
 export const summaryBeyondLastMessage = (c: Conversation, through: number): ConversationRejection =>
   rejection('SummaryBeyondLastMessage', `conversation ${c.conversationId} has ${c.messages.length} messages; a summary cannot cover through message ${through}`);
+
+export const messageNotInConversation = (c: Conversation, messageId: string): ConversationRejection =>
+  rejection('MessageNotInConversation', `conversation ${c.conversationId} has no message ${messageId}; a request is recorded for one of its messages`);

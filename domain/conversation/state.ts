@@ -1,10 +1,12 @@
-import type { ConversationSource, JsonValue, MessageRole } from './events.ts';
+import type { AskedFor, ConversationSource, JsonValue, MessageRole } from './events.ts';
 
 export interface Message {
   readonly id: string;
   readonly role: MessageRole;
   readonly text: string;
   readonly at: string;
+  /** What this message asked for, once recorded (RequestRecorded). */
+  readonly asked?: AskedFor;
 }
 
 export interface Conversation {

@@ -2,6 +2,7 @@ import type { ConversationEvent } from '../conversation/events.ts';
 import { eventTypeEntry } from './catalog.ts';
 import type { RecordedEvent } from '../ports/event-store.ts';
 import { InvalidStreamName, parseStreamName } from '../streams.ts';
+import type { PlanEvent } from '../plan/events.ts';
 import type { TaskEvent } from '../task/events.ts';
 import type { WorkflowEvent } from '../workflow/events.ts';
 
@@ -13,6 +14,7 @@ import type { WorkflowEvent } from '../workflow/events.ts';
 export const TASK_CATEGORY = 'task';
 export const CONVERSATION_CATEGORY = 'conversation';
 export const WORKFLOW_CATEGORY = 'workflow';
+export const PLAN_CATEGORY = 'plan';
 
 export interface Typed<Event> {
   /** The aggregate id: the `<id>` of `<category>-<id>`, free of `.`, `*`, `>` and white space. */
@@ -53,3 +55,5 @@ export const conversationEventIn = (recorded: RecordedEvent): Typed<Conversation
   typedIn(CONVERSATION_CATEGORY, 'conversationId', recorded);
 
 export const workflowEventIn = (recorded: RecordedEvent): Typed<WorkflowEvent> | undefined => typedIn(WORKFLOW_CATEGORY, 'workflowId', recorded);
+
+export const planEventIn = (recorded: RecordedEvent): Typed<PlanEvent> | undefined => typedIn(PLAN_CATEGORY, 'planId', recorded);

@@ -24,7 +24,7 @@ export const evolve = (state: TaskState, event: TaskEvent): TaskState =>
     )
     .with({ type: 'TaskOutcomeUnknown' }, ({ data }) =>
       onTask(state, (task) => ({
-        ...task,
+        ...updateAttempt(task, data.attempt, (a) => ({ ...a, unknownOutcome: { reason: data.reason } })),
         status: 'outcomeUnknown',
         retry: undefined,
         outcomeUnknown: { attempt: data.attempt, workerId: data.workerId, reason: data.reason, ...(data.evidence !== undefined && { evidence: data.evidence }) },
@@ -33,7 +33,13 @@ export const evolve = (state: TaskState, event: TaskEvent): TaskState =>
     // The event that follows in the same append (retry, completion or failure) sets the status.
     .with({ type: 'TaskOutcomeResolved' }, ({ data }) =>
       onTask(state, (task) => ({
-        ...task,
+        ...updateAttempt(task, data.attempt, (a) => ({
+          ...a,
+          unknownOutcome: {
+            reason: a.unknownOutcome?.reason ?? '',
+            decision: { resolution: data.resolution, resolvedBy: data.resolvedBy, via: data.via, ...(data.reason !== undefined && { reason: data.reason }) },
+          },
+        })),
         outcomeUnknown: undefined,
         resolved: { attempt: data.attempt, resolution: data.resolution },
         ...(data.resolution === 'rerun' && { rerunAttempt: data.attempt + 1 }),
@@ -64,7 +70,7 @@ export const evolve = (state: TaskState, event: TaskEvent): TaskState =>
     )
     .exhaustive();
 
-const queued = ({ at, payload: _payload, ...task }: TaskEventData<'TaskQueued'>): Task => ({ ...task, status: 'queued', queuedAt: at, attempt: 0, attempts: [] });
+const queued = ({ at, ...task }: TaskEventData<'TaskQueued'>): Task => ({ ...task, status: 'queued', queuedAt: at, attempt: 0, attempts: [] });
 
 /** Events other than TaskQueued only ever follow it; a stray one leaves the state as it was. */
 const onTask = (state: TaskState, change: (task: Task) => Task): TaskState => (state.status === 'none' ? state : change(state));

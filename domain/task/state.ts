@@ -22,6 +22,15 @@ export interface Attempt {
   readonly progress?: { readonly stage: string; readonly percent: number; readonly at: string };
   /** What the attempt recorded about what it started outside (merged, latest value per key). */
   readonly evidence?: Readonly<Record<string, string>>;
+  /** The attempt ended without a known outcome: why, and who decided it and how, once decided. */
+  readonly unknownOutcome?: { readonly reason: string; readonly decision?: OutcomeDecisionRecord };
+}
+
+export interface OutcomeDecisionRecord {
+  readonly resolution: OutcomeResolution;
+  readonly resolvedBy: string;
+  readonly via: 'person' | 'check';
+  readonly reason?: string;
 }
 
 export interface Task {
@@ -33,6 +42,8 @@ export interface Task {
   readonly maxAttempts: number;
   readonly timeoutMs: number;
   readonly requestedBy: string;
+  /** The parameters it was queued with: what running it again repeats. */
+  readonly payload: unknown;
   readonly queuedAt: string;
   readonly replyTo?: ReplyTarget;
   readonly conversationId?: string;

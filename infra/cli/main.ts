@@ -9,6 +9,7 @@ import { registerEventCommands } from './events.ts';
 import { registerProjectionCommands } from './projections.ts';
 import { registerPolicyCommands } from '../policy/policy-cli.ts';
 import { registerNatsCommands } from './nats-credentials.ts';
+import { registerHealthCommands } from './health.ts';
 import { UserError } from './user-error.ts';
 import { prettyJson } from '../../domain/replies/format.ts';
 
@@ -112,6 +113,7 @@ export function program(): Command {
   registerEventCommands(cli);
   registerPolicyCommands(cli);
   registerNatsCommands(cli);
+  registerHealthCommands(cli);
   return cli;
 }
 

@@ -220,6 +220,8 @@ const envShape = {
   ALERT_THRESHOLD_MEMORY: decimal(0, 100, 'must be a percentage from 0 to 100').default(80),
   ALERT_THRESHOLD_QUEUE_SIZE: integer(0).default(100),
   ALERT_COOLDOWN: milliseconds().default(300_000),
+  /** How often the health checks (MO2) run; results in `orch health`. */
+  HEALTH_CHECK_INTERVAL: milliseconds().default(60_000),
   // Cost
   COST_BUDGET_MONTHLY: decimal(0, undefined, 'must be an amount of US dollars above 0', true).optional(),
   /** Per workflow, with COST_BUDGET_MONTHLY: no workflow may reserve more than this in a month. */
@@ -354,7 +356,7 @@ export interface Config {
   /** ORCH_POLICY_FILE and ORCH_ADMINS; the policy itself is read by infra/policy/load-policy.ts. */
   policy: { file?: string; admins: string[] };
   memory: { maxTokens: number; summaryThreshold: number };
-  monitoring: { errorRateThreshold: number; memoryPercentThreshold: number; queueSizeThreshold: number; alertCooldownMs: number };
+  monitoring: { errorRateThreshold: number; memoryPercentThreshold: number; queueSizeThreshold: number; alertCooldownMs: number; healthCheckIntervalMs: number };
   cost: { monthlyBudgetUsd?: number; perWorkflowBudgetUsd?: number; claudeRunCeilingUsd: number; warningThreshold: number; criticalThreshold: number };
   features: {
     orchestration: boolean;
@@ -423,6 +425,7 @@ const toConfig = (env: EnvValues): Config => ({
     memoryPercentThreshold: env.ALERT_THRESHOLD_MEMORY,
     queueSizeThreshold: env.ALERT_THRESHOLD_QUEUE_SIZE,
     alertCooldownMs: env.ALERT_COOLDOWN,
+    healthCheckIntervalMs: env.HEALTH_CHECK_INTERVAL,
   },
   cost: {
     monthlyBudgetUsd: env.COST_BUDGET_MONTHLY,

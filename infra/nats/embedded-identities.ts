@@ -2,7 +2,8 @@ import { publicEventNames } from '../../adapters/jetstream/public-event-stream.t
 
 // The identities of the embedded nats-server and what each may do (DESIGN "Trust boundaries"):
 // - `service`, the product's roles: everything (the only one that may publish to the event
-//   store, work queues, KV, internal commands and queries, and manage JetStream);
+//   store, work queues, KV, internal commands and queries, aggregate state queries
+//   `<prefix>.state.>` — a state can hold what outside systems should not see — and manage JetStream);
 // - `consumer`, outside readers: the public event subjects and the consumer API of the public
 //   events stream, nothing else;
 // - `producer-<name>`, outside command producers: their own gateway subjects `<prefix>.api.<name>.>`.

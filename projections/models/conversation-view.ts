@@ -1,5 +1,6 @@
 import { match } from 'ts-pattern';
 import type { ConversationEvent, ConversationEventData, ConversationSource, JsonValue, MessageRole } from '../../domain/conversation/events.ts';
+import { contextOfRequest } from '../../domain/conversation/context.ts';
 import type { ProjectionDefinition } from '../runtime/projection.ts';
 import { CONVERSATION_CATEGORY, conversationEventIn } from '../../domain/events/typed-events.ts';
 
@@ -62,6 +63,7 @@ function viewAfter(doc: ConversationView | undefined, event: ConversationEvent):
       lastActivity: data.at,
     }))
     .with({ type: 'ContextVariableSet' }, ({ data }) => ({ ...doc, context: { ...doc.context, [data.name]: data.value }, lastActivity: data.at }))
+    .with({ type: 'RequestRecorded' }, ({ data }) => ({ ...doc, context: { ...doc.context, ...contextOfRequest(data.asked, data.context) }, lastActivity: data.at }))
     .with({ type: 'MemorySummarized' }, ({ data }) => ({
       ...doc,
       summary: { text: data.summary, coversThroughMessage: data.coversThroughMessage },

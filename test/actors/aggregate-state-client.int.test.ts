@@ -67,13 +67,22 @@ describe('aggregate state queries', () => {
     }
   });
 
+  it('says which revision of the stream the state folds', async () => {
+    const id = `c-${crypto.randomUUID()}`;
+    expect(await states.readWithRevision('conversation', id)).toEqual({ state: { status: 'none' }, revision: null });
+    await add(id, 1);
+    await add(id, 2);
+    // The first message started the conversation: revisions 0 and 1, then 2.
+    expect((await states.readWithRevision('conversation', id)).revision).toBe(2n);
+  });
+
   it('answers a cached state with one read of the last event, never a whole-stream fold', async () => {
     const id = `c-${crypto.randomUUID()}`;
     for (let n = 1; n <= 5; n++) await add(id, n);
-    // Both hosts have read it once (a cache of their own).
-    await states.read('conversation', id);
-    await states.read('conversation', id);
-    await states.read('conversation', id);
+    // Until both hosts have answered once, each holds the state as it is now (the queue group picks who answers).
+    log.clear();
+    for (let i = 0; i < 100 && new Set(log.reads.map((r) => r.reader)).size < 2; i++) await states.read('conversation', id);
+    expect(new Set(log.reads.map((r) => r.reader))).toEqual(new Set(['host-a', 'host-b']));
     log.clear();
     for (let i = 0; i < 10; i++) await states.read('conversation', id);
     expect(log.reads).toHaveLength(10);
@@ -86,6 +95,10 @@ describe('aggregate state queries', () => {
     const refused = await states.read('conversation', id).catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(StateQueryRefused);
     expect(refused).toMatchObject({ code: 'StateTooLarge' });
+  });
+
+  it('refuses an id no aggregate can have, by name', async () => {
+    await expect(states.read('conversation', 'x'.repeat(201))).rejects.toMatchObject({ name: 'StateQueryRefused', code: 'InvalidId' });
   });
 
   it('says NoAggregateHost when no host of the category runs', async () => {

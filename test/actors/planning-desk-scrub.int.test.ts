@@ -11,6 +11,7 @@ import { streamName } from '../../domain/streams.ts';
 import { connectNats } from '../../infra/nats/connect-nats.ts';
 import { answers, startAnthropicStandIn, type AnthropicStandIn } from '../support/anthropic-standin.ts';
 import { startAggregateHosts } from '../support/aggregate-hosts.ts';
+import { AggregateStateClient } from '../../actors/runtime/aggregate-state-client.ts';
 import { startTestNatsServer, type TestNatsServer } from '../support/nats.ts';
 import { registry, statusPlan } from '../support/plan-fixtures.ts';
 
@@ -56,7 +57,7 @@ describe('PlanningDesk records the plan scrubbed', () => {
         complex: { model: 'claude-opus-test', price: { inputUsdPerMillion: 5, outputUsdPerMillion: 25 } },
       },
     });
-    const desk = new PlanningDesk({ commands: new CommandClient(nc), store, planner, registry, approvalRules: { costThresholdUsd: 1, requesterMayApprove: true }, logger, secretValues: [KNOWN] });
+    const desk = new PlanningDesk({ commands: new CommandClient(nc), states: new AggregateStateClient(nc), planner, registry, approvalRules: { costThresholdUsd: 1, requesterMayApprove: true }, logger, secretValues: [KNOWN] });
     const planId = `plan-scrub-${process.pid}`;
     const outcome = await desk.plan({ planId, conversationId: `conv-scrub-${process.pid}`, requestedBy: 'U0ALICE', text: 'status of acme', context: { variables: { currentRepo: 'acme' } } });
     expect(outcome.kind).toBe('proposed');

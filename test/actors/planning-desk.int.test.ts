@@ -13,6 +13,7 @@ import type { Planner } from '../../domain/ports/planner.ts';
 import { connectNats } from '../../infra/nats/connect-nats.ts';
 import { answers, startAnthropicStandIn, type AnthropicStandIn } from '../support/anthropic-standin.ts';
 import { startAggregateHosts } from '../support/aggregate-hosts.ts';
+import { AggregateStateClient } from '../../actors/runtime/aggregate-state-client.ts';
 import { startTestNatsServer, type TestNatsServer } from '../support/nats.ts';
 import { registry, statusPlan, testsThenDeploy } from '../support/plan-fixtures.ts';
 import { isLeft } from 'fp-ts/lib/Either.js';
@@ -57,7 +58,7 @@ const desk = (planner: Planner, budget?: { monthlyUsd: number }, policy?: Policy
   new PlanningDesk({
     ...(policy ? { policy: { rules: policy, classify: classifyTask } } : {}),
     commands: new CommandClient(nc),
-    store,
+    states: new AggregateStateClient(nc),
     planner,
     registry,
     approvalRules: { costThresholdUsd: 1, requesterMayApprove: true },

@@ -7,7 +7,7 @@ import { taskAggregate } from '../../actors/aggregates/task.ts';
 import { workflowAggregate } from '../../actors/aggregates/workflow.ts';
 import { ConversationIntake, type IncomingMessage } from '../../actors/conversation-intake.ts';
 import { DecisionDesk } from '../../actors/decision-desk.ts';
-import { readAggregateState } from '../../actors/runtime/aggregate-reader.ts';
+import { AggregateStateClient } from '../../actors/runtime/aggregate-state-client.ts';
 import { CommandClient } from '../../actors/runtime/command-client.ts';
 import { slashCommands, type SlashRequest, type StatusSource } from '../../actors/slash-commands.ts';
 import type { WorkflowDesk } from '../../actors/workflow-slash-commands.ts';
@@ -52,6 +52,7 @@ let stopHosts: () => Promise<void>;
 let table: ReturnType<typeof slashCommands>;
 let intake: ConversationIntake;
 let commands: CommandClient;
+let states: AggregateStateClient;
 /** The same doors without a policy: only the deciders' own rules. */
 let unpoliced: ReturnType<typeof slashCommands>;
 
@@ -62,12 +63,13 @@ beforeAll(async () => {
   stopHosts = startAggregateHosts(nc, store, [workflowAggregate, taskAggregate, conversationAggregate], logger);
   await nc.flush();
   commands = new CommandClient(nc, PREFIX);
-  const desk: WorkflowDesk = { commands, store, logger, registry, maxExecutionMs: 1_800_000, policy: { rules: policy, classify: classifyTask } };
+  states = new AggregateStateClient(nc, PREFIX);
+  const desk: WorkflowDesk = { commands, states, logger, registry, maxExecutionMs: 1_800_000, policy: { rules: policy, classify: classifyTask } };
   table = slashCommands(status, desk, policy);
   unpoliced = slashCommands(status, { ...desk, policy: undefined });
   intake = new ConversationIntake({
     commands,
-    store,
+    states,
     taskTypes: executors,
     logger,
     routeTask: () => ({ pool: 'local', timeoutMs: 60_000 }),
@@ -171,9 +173,9 @@ describe('deciding a gate under the policy', () => {
     const id = startedId(answer);
     await complete(id, 'validate');
     await complete(id, 'test');
-    const state = await readAggregateState(store, workflowAggregate, id, logger);
+    const state = await states.read('workflow', id);
     const visit = state.status === 'none' ? expect.fail('no workflow') : (state.steps['approve-deploy']?.visit ?? expect.fail('gate not reached'));
-    const desk = new DecisionDesk({ commands, store, logger, policy: { rules: policy, classify: classifyTask } });
+    const desk = new DecisionDesk({ commands, states, logger, policy: { rules: policy, classify: classifyTask } });
 
     const before = await eventCount();
     const refused = await desk.decideGate(id, 'approve-deploy', visit, 'UFRIEND', 'approve');

@@ -7,6 +7,7 @@ import { deliveryAggregate } from '../../actors/aggregates/delivery.ts';
 import { taskAggregate } from '../../actors/aggregates/task.ts';
 import { ResultReactor, type ResultMessage } from '../../actors/reactors/result-reactor.ts';
 import { AggregateHost } from '../../actors/runtime/aggregate-host.ts';
+import { AggregateStateClient } from '../../actors/runtime/aggregate-state-client.ts';
 import { CommandClient } from '../../actors/runtime/command-client.ts';
 import { taskTypeDescriptors } from '../../adapters/executors/registry.ts';
 import { JetStreamEventStore } from '../../adapters/jetstream/jetstream-event-store.ts';
@@ -65,6 +66,7 @@ beforeAll(async () => {
     store,
     checkpoints: await KvCheckpointStore.connect(nc),
     commands,
+    deliveryState: (deliveryId) => new AggregateStateClient(nc).read('delivery', deliveryId),
     webhooks: new HttpWebhookSender({ secret: SECRET, timeoutMs: 2_000 }),
     webhookMaxAttempts: 3,
     webhookDelayMs: () => 50,

@@ -87,10 +87,8 @@ const stops: (() => Promise<unknown>)[] = [];
 
 const paidRuns = () =>
   new PaidRunBudget({
-    commands,
     ceilingUsd: (taskType) => ({ paid: 1, pricey: 1_000 })[taskType],
     caps: { monthlyUsd: 500, warningFraction: 0.8, criticalFraction: 0.95 },
-    logger,
   });
 const newEngine = async () =>
   new WorkflowEngine({

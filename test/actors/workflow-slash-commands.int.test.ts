@@ -7,6 +7,7 @@ import { CommandClient } from '../../actors/runtime/command-client.ts';
 import { slashCommands, splitWords, type SlashRequest, type StatusSource } from '../../actors/slash-commands.ts';
 import type { WorkflowDesk } from '../../actors/workflow-slash-commands.ts';
 import { JetStreamEventStore } from '../../adapters/jetstream/jetstream-event-store.ts';
+import { AggregateStateClient } from '../../actors/runtime/aggregate-state-client.ts';
 import { executors } from '../../adapters/executors/registry.ts';
 import { systemClock } from '../../infra/system-clock.ts';
 import type { RecordedEvent } from '../../domain/ports/event-store.ts';
@@ -53,7 +54,7 @@ afterAll(async () => {
   await server?.dispose();
 });
 
-const deskWith = (overrides: Partial<WorkflowDesk> = {}): WorkflowDesk => ({ commands, store, logger, registry: realRegistry, maxExecutionMs: MAX_EXECUTION_MS, ...overrides });
+const deskWith = (overrides: Partial<WorkflowDesk> = {}): WorkflowDesk => ({ commands, states: new AggregateStateClient(nc, PREFIX), logger, registry: realRegistry, maxExecutionMs: MAX_EXECUTION_MS, ...overrides });
 const tableWith = (overrides: Partial<WorkflowDesk> = {}) => slashCommands(status, deskWith(overrides));
 const request = (text: string, user = USER): SlashRequest => ({ command: '/workflow', text, user, channel: 'C1' });
 const workflow = async (text: string, overrides: Partial<WorkflowDesk> = {}, user = USER): Promise<string> => (await tableWith(overrides).answer(request(text, user))).text;

@@ -223,6 +223,13 @@ export async function audit(input: AuditInput): Promise<Figures> {
     const otherDuplicates = [...posted].filter(([key, n]) => n > 1 && !required.has(key));
     otherDuplicates.forEach(([key, n]) => note(`message posted ${n} times: ${key}`));
     slack = { replies: expect(replyKeys, 'task reply'), closings: expect(closingKeys, 'workflow closing message'), otherDuplicates: otherDuplicates.length };
+    // What the product recorded about a closing message it never posted: its Delivery and its workflow's status message.
+    for (const key of closingKeys.filter((k) => !posted.has(k)).slice(0, 3)) {
+      const deliveryId = key.slice('notice:'.length);
+      const workflowId = deliveryId.slice('workflow-end-'.length);
+      const [closing, status] = await Promise.all([input.store.read(streamName('delivery', deliveryId)), input.store.read(streamName('delivery', `workflow-${workflowId}`))]);
+      note(`  ${key}: its Delivery [${closing.events.map((e) => e.type).join(', ')}], the status message's [${status.events.map((e) => e.type).join(', ')}]`);
+    }
   }
   return { workflows, tasks, events, sideEffects, deploys, outcomeUnknown, ...(slack ? { slack } : {}), examples };
 }

@@ -129,6 +129,8 @@ async function main(): Promise<number> {
       SF_BIN: SF_STANDIN,
       SF_STANDIN_ORG_DIR: workspace.orgDir,
       SF_STANDIN_DEPLOY_MS: String(opts['step-ms']),
+      // CHAOS_LOG_LEVEL=debug: the role processes' logs in full, to follow one item through them.
+      ...(process.env.CHAOS_LOG_LEVEL ? { LOG_LEVEL: process.env.CHAOS_LOG_LEVEL } : {}),
     };
     const layout: [string, string][] = [
       ...Array.from({ length: opts.aggregates }, (_, i) => [`aggregates#${i + 1}`, 'aggregates'] as [string, string]),
@@ -141,7 +143,8 @@ async function main(): Promise<number> {
       ...Array.from({ length: opts['sf-workers'] }, (_, i) => [`workers:salesforce#${i + 1}`, 'workers:salesforce'] as [string, string]),
       ['slack', 'slack'],
     ];
-    for (const [label, role] of layout) roles.push(new SupervisedRole(label, [role], env, logDir));
+    // Each process serves its own HTTP endpoints on its own PORT, as on one host in production; the slack role keeps Slack's.
+    for (const [label, role] of layout) roles.push(new SupervisedRole(label, [role], role === 'slack' ? env : { ...env, PORT: String(await freePort()) }, logDir));
     // The first creates the event log and buckets; the others then start side by side.
     await roles[0]!.start(120_000);
     await Promise.all(roles.slice(1).map((r) => r.start(180_000)));

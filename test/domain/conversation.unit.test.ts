@@ -7,6 +7,7 @@ import {
   parseConversationCommand,
   shortTermMemory,
   workingMemory,
+  type AskedFor,
   type ConversationCommand,
   type ConversationCommandOf,
   type ConversationEvent,
@@ -45,6 +46,12 @@ const addMessage = (n: number) => command('AddMessage', { messageId: `m${n}`, ro
 const setContext = (name: string, value: JsonValue) => command('SetContextVariable', { name, value });
 const summarize = (coversThroughMessage: number) => command('SummarizeMemory', { summary: `key points of 1..${coversThroughMessage}`, coversThroughMessage });
 const archive = () => command('ArchiveConversation', { reason: 'idle for 30 days' });
+const firstMessage = () => command('AddMessage', { messageId: 'm1', role: 'user', text: 'message 1', start: startFields });
+
+const askedTask: AskedFor = { kind: 'task', taskType: 'run-tests', taskIds: ['slack-C042-1732183260_000200'] };
+const askedPlan: AskedFor = { kind: 'plan', planId: 'slack-C042-1732183320_000300' };
+const recordRequest = (messageId: string, asked: AskedFor, context: Record<string, JsonValue> = {}) => command('RecordRequest', { messageId, asked, context });
+const requestRecorded = (messageId: string, asked: AskedFor, context: Record<string, JsonValue> = {}) => event('RequestRecorded', { messageId, asked, context });
 
 // ── rules ───────────────────────────────────────────────────────────────────
 describe('StartConversation', () => {
@@ -62,6 +69,38 @@ describe('AddMessage', () => {
   it('ignores a message id it already has (Slack retried)', () => given(started(), messageAdded(1)).when(addMessage(1)).thenNothing());
   it('refuses a message before the conversation started', () => given().when(addMessage(1)).thenRejects('ConversationNotStarted'));
   it('refuses a message in an archived conversation', () => given(started(), archived()).when(addMessage(1)).thenRejects('ConversationArchived'));
+  it("starts the conversation with the thread's first message, when told who and where", () =>
+    given().when(firstMessage()).then(event('ConversationStarted', startFields), event('MessageAdded', { messageId: 'm1', role: 'user', text: 'message 1' })));
+  it('adds only the message to a conversation already started, whatever `start` says', () =>
+    given(started()).when(firstMessage()).then(event('MessageAdded', { messageId: 'm1', role: 'user', text: 'message 1' })));
+  it('ignores the first message redelivered: nothing is started or added again', () => given(started(), messageAdded(1)).when(firstMessage()).thenNothing());
+  it('refuses to start an archived conversation again with a message', () => given(started(), archived()).when(firstMessage()).thenRejects('ConversationArchived'));
+});
+
+describe('RecordRequest', () => {
+  it('records the task a message asked for, with the variables its reading set', () =>
+    given(started(), messageAdded(1))
+      .when(recordRequest('m1', askedTask, { currentRepo: '/work/acme' }))
+      .then(requestRecorded('m1', askedTask, { currentRepo: '/work/acme' })));
+  it('records the plan a message asked for', () => given(started(), messageAdded(1)).when(recordRequest('m1', askedPlan)).then(requestRecorded('m1', askedPlan)));
+  it('records one request per message: a replayed message records nothing more', () =>
+    given(started(), messageAdded(1), requestRecorded('m1', askedTask)).when(recordRequest('m1', askedPlan)).thenNothing());
+  it('records a request of each message in turn', () =>
+    given(started(), messageAdded(1), requestRecorded('m1', askedTask), messageAdded(3)).when(recordRequest('m3', askedPlan)).then(requestRecorded('m3', askedPlan)));
+  it('refuses a request for a message the thread does not have', () => given(started(), messageAdded(1)).when(recordRequest('m9', askedTask)).thenRejects('MessageNotInConversation'));
+  it('refuses a variable it does not know, as SetContextVariable does', () =>
+    given(started(), messageAdded(1)).when(recordRequest('m1', askedTask, { favouriteColour: 'blue' })).thenRejects('InvalidContextVariable'));
+  it('refuses a known variable of the wrong shape', () =>
+    given(started(), messageAdded(1)).when(recordRequest('m1', askedTask, { currentRepo: 42 })).thenRejects('InvalidContextVariable'));
+  it('refuses a request before the conversation started', () => given().when(recordRequest('m1', askedTask)).thenRejects('ConversationNotStarted'));
+  it('refuses a request in an archived conversation', () => given(started(), messageAdded(1), archived()).when(recordRequest('m1', askedTask)).thenRejects('ConversationArchived'));
+
+  it('sets the variables follow-ups resolve against: the reading\'s own, the task type and ids, or the plan', () => {
+    const state = fold(conversationDecider, [started(), messageAdded(1), requestRecorded('m1', askedTask, { currentRepo: '/work/acme' }), messageAdded(3), requestRecorded('m3', askedPlan)]);
+    if (state.status === 'none') expect.fail('started');
+    expect(state.context).toEqual({ currentRepo: '/work/acme', lastTaskType: 'run-tests', lastTaskIds: ['slack-C042-1732183260_000200'], lastPlanId: 'slack-C042-1732183320_000300' });
+    expect(state.messages.map((m) => m.asked)).toEqual([askedTask, askedPlan]);
+  });
 });
 
 describe('SetContextVariable', () => {
@@ -169,7 +208,7 @@ describe('parseConversationCommand', () => {
 
   it('refuses an unknown command type, naming the known ones', () =>
     expect(problems({ type: 'DeleteConversation', conversationId, at })).toEqual([
-      'type: unknown command type "DeleteConversation"; expected one of StartConversation, AddMessage, SetContextVariable, SummarizeMemory, ArchiveConversation',
+      'type: unknown command type "DeleteConversation"; expected one of StartConversation, AddMessage, RecordRequest, SetContextVariable, SummarizeMemory, ArchiveConversation',
     ]));
 
   it('refuses a conversation id with a "."', () =>

@@ -190,6 +190,7 @@ describe('task state', () => {
       maxAttempts: 3,
       timeoutMs: 60_000,
       requestedBy: 'U123',
+      payload: { repo: 'acme' },
       queuedAt: at,
       replyTo: queueFields.replyTo,
       conversationId: queueFields.conversationId,

@@ -140,7 +140,8 @@ beforeAll(async () => {
     PROGRESS_UPDATE_INTERVAL: '150',
     DATA_DIR: path.join(workspace, '.data'),
   };
-  core = await startRoleProcess(CORE_ROLES, productEnv, 60_000);
+  // Each process serves its own ops endpoints on its own PORT; the front one keeps the Slack port.
+  core = await startRoleProcess(CORE_ROLES, { ...productEnv, PORT: String(await freePort()) }, 60_000);
   front = await startRoleProcess(FRONT_ROLES, productEnv, 60_000);
   sender = slackRequestSender({ url: `http://127.0.0.1:${port}/slack/events`, webApi: slack });
   nc = await connect({ servers: nats.url });

@@ -13,6 +13,7 @@ import type { EventStore } from '../../domain/ports/event-store.ts';
 import { compileTemplate } from '../../domain/workflow/index.ts';
 import { loadConfig } from '../../infra/config/load-config.ts';
 import { openEventStore } from '../../infra/event-store.ts';
+import { AggregateStateClient } from '../../actors/runtime/aggregate-state-client.ts';
 import { connectNats } from '../../infra/nats/connect-nats.ts';
 import { workflowRequestCheck } from '../../infra/doors/workflow-request-check.ts';
 import { startRole } from '../../infra/roles.ts';
@@ -113,7 +114,7 @@ describe('/workflow start: refused when requested, with the reason', () => {
   const registry = { taskTypes, sideEffecting: sideEffectingTaskTypes };
   const answer = async (text: string, workspaceRoot?: string): Promise<string> => {
     const config = loadConfig({ NATS_URL: broker.url, ...(workspaceRoot ? { WORKSPACE_ROOT: workspaceRoot } : {}) }, { envFile: false });
-    const desk = { commands: new CommandClient(nc), store, logger: pino({ level: 'silent' }), registry, maxExecutionMs: 3_600_000, checkRequest: workflowRequestCheck(config) };
+    const desk = { commands: new CommandClient(nc), states: new AggregateStateClient(nc), logger: pino({ level: 'silent' }), registry, maxExecutionMs: 3_600_000, checkRequest: workflowRequestCheck(config) };
     const table = slashCommands({ planner: 'offline', frontEnd: 'test', pools: [], taskTotals: async () => undefined }, desk);
     return (await table.answer({ command: '/workflow', text, user: 'U42', channel: 'C1' })).text;
   };

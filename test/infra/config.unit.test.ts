@@ -53,7 +53,7 @@ describe('defaults', () => {
       workflows: { approvalTimeoutMs: 600_000, maxExecutionTimeMs: 3_600_000, approvers: undefined, requesterMayApprove: false, planCostThresholdUsd: 1 },
       policy: { file: undefined, admins: [] },
       memory: { maxTokens: 100_000, summaryThreshold: 50_000 },
-      monitoring: { errorRateThreshold: 0.1, memoryPercentThreshold: 80, queueSizeThreshold: 100, alertCooldownMs: 300_000 },
+      monitoring: { errorRateThreshold: 0.1, memoryPercentThreshold: 80, queueSizeThreshold: 100, alertCooldownMs: 300_000, healthCheckIntervalMs: 60_000 },
       cost: { monthlyBudgetUsd: undefined, perWorkflowBudgetUsd: undefined, claudeRunCeilingUsd: 5, warningThreshold: 0.8, criticalThreshold: 0.95 },
       features: {
         orchestration: true,
@@ -108,7 +108,7 @@ describe('coercion', () => {
     expect(config.work).toMatchObject({ localWorkerCount: 4, salesforceWorkerCount: 0, orchestratorMaxInstances: 9, orchestratorTimeoutMs: 60_000 });
     expect(config.workflows).toEqual({ approvalTimeoutMs: 1000, maxExecutionTimeMs: 2000, approvers: undefined, requesterMayApprove: false, planCostThresholdUsd: 1 });
     expect(config.memory).toEqual({ maxTokens: 2000, summaryThreshold: 1500 });
-    expect(config.monitoring).toEqual({ errorRateThreshold: 0.25, memoryPercentThreshold: 92.5, queueSizeThreshold: 7, alertCooldownMs: 5000 });
+    expect(config.monitoring).toEqual({ errorRateThreshold: 0.25, memoryPercentThreshold: 92.5, queueSizeThreshold: 7, alertCooldownMs: 5000, healthCheckIntervalMs: 60_000 });
     expect(config.cost).toEqual({ monthlyBudgetUsd: 250.5, perWorkflowBudgetUsd: 20, claudeRunCeilingUsd: 2.5, warningThreshold: 0.5, criticalThreshold: 1 });
   });
 

@@ -9,6 +9,11 @@ import { KvCheckpointStore } from '../../adapters/nats/kv-checkpoint-store.ts';
 import { credentialsFile } from '../../infra/nats/embedded-credentials.ts';
 import { CONSUMER_USER, inboxPrefixOf, producerUser, SERVICE_USER } from '../../infra/nats/embedded-identities.ts';
 import { startNatsWithIdentities, type NatsWithIdentities } from '../support/nats-identities.ts';
+import { pino } from 'pino';
+import { conversationAggregate } from '../../actors/aggregates/conversation.ts';
+import { AggregateHost } from '../../actors/runtime/aggregate-host.ts';
+import { AggregateStateClient } from '../../actors/runtime/aggregate-state-client.ts';
+import { systemClock } from '../../infra/system-clock.ts';
 
 // The embedded server's identities against a real nats-server 2.9: the read-only consumer gets
 // every public event and can write nothing; a producer can reach only its gateway subjects;
@@ -138,6 +143,28 @@ describe('NATS identities of the embedded server', () => {
     await service.flush();
     gateway.unsubscribe();
     expect(received).toEqual(['orch.api.ci.cmd.workflow.w1']);
+  });
+
+  it('only the service identity may ask an aggregate host for a state: the consumer and producers are refused at the server', async () => {
+    const host = new AggregateHost({ nc: service, store: await JetStreamEventStore.connect(service), definition: conversationAggregate, clock: systemClock, logger: pino({ level: 'silent' }) });
+    host.start();
+    try {
+      await service.flush();
+      expect(await new AggregateStateClient(service).read('conversation', 'c1')).toEqual({ status: 'none' });
+      const seen: string[] = [];
+      const spy = service.subscribe('orch.state.>', { callback: (_, m) => seen.push(m.subject) });
+      await service.flush();
+      for (const user of [CONSUMER_USER, producerUser('ci')]) {
+        const outside = await as(user);
+        await expect(outside.request('orch.state.conversation.c1', new Uint8Array(0), { timeout: 1_000 }), user).rejects.toMatchObject({ code: 'PERMISSIONS_VIOLATION' });
+        await expect(new AggregateStateClient(outside, 'orch', 1_000).read('conversation', 'c1'), user).rejects.toMatchObject({ code: 'PERMISSIONS_VIOLATION' });
+      }
+      await service.flush();
+      spy.unsubscribe();
+      expect(seen).toEqual([]);
+    } finally {
+      await host.stop();
+    }
   });
 
   it('no password, a wrong password or an unknown user cannot connect', async () => {

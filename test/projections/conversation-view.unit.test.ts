@@ -50,6 +50,18 @@ describe('conversation-view: one document per conversation', () => {
     expect((doc.messages as { messageId: string }[]).map((m) => m.messageId)).toEqual(Array.from({ length: MESSAGES_KEPT }, (_, i) => `m${i + 6}`));
   });
 
+  it("a recorded request sets its reading's variables and what it asked for, as the conversation's own state does", async () => {
+    const { c1 } = setup();
+    const model = await fold(conversationView, [
+      c1.started(),
+      c1.message({ n: 1, at: 5 }),
+      c1.requestRecorded({ messageId: 'm1', asked: { kind: 'task', taskType: 'run-tests', taskIds: ['T1'] }, context: { currentRepo: 'acme' }, at: 6 }),
+      c1.message({ n: 2, at: 7 }),
+      c1.requestRecorded({ messageId: 'm2', asked: { kind: 'plan', planId: 'P1' }, at: 8 }),
+    ]);
+    expect(model.doc(KEY)).toMatchObject({ context: { currentRepo: 'acme', lastTaskType: 'run-tests', lastTaskIds: ['T1'], lastPlanId: 'P1' }, lastActivity: at(8) });
+  });
+
   it('context variables hold the latest value of each name', async () => {
     const { c1 } = setup();
     const model = await fold(conversationView, [

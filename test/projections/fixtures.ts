@@ -85,6 +85,8 @@ export function conversationEvents(log: EventLog, conversationId: string) {
       record('MessageAdded', s, { messageId: `m${n}`, role, text: `message ${n}` }),
     contextSet: ({ name, value, at: s }: { name: string; value: ConversationEventData<'ContextVariableSet'>['value']; at: number }) =>
       record('ContextVariableSet', s, { name, value }),
+    requestRecorded: ({ messageId, asked, context = {}, at: s }: Omit<ConversationEventData<'RequestRecorded'>, 'conversationId' | 'at' | 'context'> & { context?: ConversationEventData<'RequestRecorded'>['context']; at: number }) =>
+      record('RequestRecorded', s, { messageId, asked, context }),
     summarized: ({ summary, through, at: s }: { summary: string; through: number; at: number }) => record('MemorySummarized', s, { summary, coversThroughMessage: through }),
     archived: ({ at: s, reason = 'idle for 30 days' }: { at: number; reason?: string }) => record('ConversationArchived', s, { reason }),
   };

@@ -147,6 +147,7 @@ describe('public events reactor', () => {
     await send('conversation', conversation, 'StartConversation', { user: 'U42', channel: 'C1', threadTs: '1700000000.000100', source: 'slack' });
     await send('conversation', conversation, 'AddMessage', { messageId: 'm1', role: 'user', text: 'analyze repo-a', metadata: { client: 'slack', n: 1 } });
     await send('conversation', conversation, 'SetContextVariable', { name: 'currentRepo', value: 'repo-a' });
+    await send('conversation', conversation, 'RecordRequest', { messageId: 'm1', asked: { kind: 'task', taskType: 'analyze-codebase', taskIds: ['t-analyze-1'] }, context: { currentRepo: 'repo-a' } });
     await send('conversation', conversation, 'SummarizeMemory', { summary: 'asked to analyze repo-a', coversThroughMessage: 1 });
     await send('conversation', conversation, 'ArchiveConversation', { reason: 'done' });
     // A delivery stream shares its task's id.
