@@ -36,7 +36,11 @@ export type AuthorizeOutsideCommand = (request: GatewayRequest) => GatewayDecisi
 /** Until a policy is wired: outside producers may not decide approvals, which only verified people do. */
 export const refuseApprovalsFromApi: AuthorizeOutsideCommand = (request) =>
   request.type === 'GrantApproval' || request.type === 'RejectApproval'
-    ? { allowed: false, code: 'NotAuthorized', message: `${request.actor} may not ${request.type === 'GrantApproval' ? 'grant' : 'reject'} approvals; approvals come from people a front end verified` }
+    ? {
+        allowed: false,
+        code: 'NotAuthorized',
+        message: `${request.actor} may not ${request.type === 'GrantApproval' ? 'grant' : 'reject'} approvals; approvals come from people a front end verified`,
+      }
     : { allowed: true };
 
 export interface CommandGatewayOptions {
@@ -97,7 +101,11 @@ export class CommandGateway {
       this.options.logger.error({ err: error, subject: message.subject }, 'outside command failed');
       return { status: 'failed', code: 'Internal', message: 'the command could not be processed; retry with the same commandId' };
     });
-    if (reply.status !== 'accepted') this.options.logger.info({ subject: message.subject, status: reply.status, code: 'code' in reply ? reply.code : undefined }, 'outside command not accepted');
+    if (reply.status !== 'accepted')
+      this.options.logger.info(
+        { subject: message.subject, status: reply.status, code: 'code' in reply ? reply.code : undefined },
+        'outside command not accepted',
+      );
     if (message.reply) message.respond(new TextEncoder().encode(JSON.stringify(reply)));
   }
 
@@ -107,9 +115,11 @@ export class CommandGateway {
     const [producer, verb, category, id] = tokens;
     if (tokens.length !== 4 || verb !== 'cmd' || !producer || !category || !id)
       return refuse('InvalidCommand', `send commands to ${this.prefix}.api.<producer>.cmd.<category>.<id>, not ${message.subject}`);
-    if (!this.options.categories.includes(category)) return refuse('UnknownCategory', `no aggregate of category "${category}"; categories: ${this.options.categories.join(', ')}`);
+    if (!this.options.categories.includes(category))
+      return refuse('UnknownCategory', `no aggregate of category "${category}"; categories: ${this.options.categories.join(', ')}`);
     if (!isValidId(id)) return refuse('InvalidCommand', `"${id}" is not a valid aggregate id`);
-    if (message.data.length > MAX_COMMAND_BYTES) return refuse('PayloadTooLarge', `the command is ${message.data.length} bytes; at most ${MAX_COMMAND_BYTES} are accepted`);
+    if (message.data.length > MAX_COMMAND_BYTES)
+      return refuse('PayloadTooLarge', `the command is ${message.data.length} bytes; at most ${MAX_COMMAND_BYTES} are accepted`);
 
     let body: unknown;
     try {
@@ -129,7 +139,10 @@ export class CommandGateway {
 
     const allowed = (this.options.allowed ?? OUTSIDE_API_COMMANDS)[category] ?? [];
     if (!allowed.includes(type))
-      return refuse('CommandNotAllowed', `${type} on ${category} is not part of the outside command API${allowed.length > 0 ? ` (allowed: ${allowed.join(', ')})` : ''}`);
+      return refuse(
+        'CommandNotAllowed',
+        `${type} on ${category} is not part of the outside command API${allowed.length > 0 ? ` (allowed: ${allowed.join(', ')})` : ''}`,
+      );
     const decision = (this.options.authorize ?? refuseApprovalsFromApi)({ actor, category, id, type, data });
     if (!decision.allowed) return refuse(decision.code, decision.message);
 
@@ -138,10 +151,23 @@ export class CommandGateway {
     const forwardedId = `api-${producer}-${commandId}`;
     if (!isValidId(forwardedId)) return refuse('InvalidCommand', `commandId: must be at most ${200 - `api-${producer}-`.length} characters`);
     try {
-      return await this.options.commands.forward({ category, id }, { commandId: forwardedId, type, data, actor, ...(decision.rule !== undefined && { authorization: decision.rule }), correlationId: correlationId ?? forwardedId, causationId: causationId ?? forwardedId });
+      return await this.options.commands.forward(
+        { category, id },
+        {
+          commandId: forwardedId,
+          type,
+          data,
+          actor,
+          ...(decision.rule !== undefined && { authorization: decision.rule }),
+          correlationId: correlationId ?? forwardedId,
+          causationId: causationId ?? forwardedId,
+        },
+      );
     } catch (error) {
-      if (error instanceof NoAggregateHost) return { status: 'failed', code: 'NoAggregateHost', message: `no host is taking ${category} commands right now; retry with the same commandId` };
-      if (error instanceof CommandTimedOut) return { status: 'failed', code: 'Timeout', message: 'no answer in time; it may still have been applied — retry with the same commandId' };
+      if (error instanceof NoAggregateHost)
+        return { status: 'failed', code: 'NoAggregateHost', message: `no host is taking ${category} commands right now; retry with the same commandId` };
+      if (error instanceof CommandTimedOut)
+        return { status: 'failed', code: 'Timeout', message: 'no answer in time; it may still have been applied — retry with the same commandId' };
       throw error;
     }
   }

@@ -112,8 +112,15 @@ export class ConversationIntake {
     const target = { category: 'conversation', id: conversationId } as const;
     const actor = message.user;
     const start = { user: message.user, channel: message.channel, threadTs: message.threadTs, source: message.source };
-    const added = { messageId: message.messageTs, role: 'user' as const, text: message.text || '(empty)', ...(message.metadata ? { metadata: message.metadata } : {}) };
-    const invalid = [startData.safeParse({ conversationId, ...start }), messageData.safeParse({ conversationId, ...added })].flatMap((r) => (r.success ? [] : [problemsOf(r.error)]));
+    const added = {
+      messageId: message.messageTs,
+      role: 'user' as const,
+      text: message.text || '(empty)',
+      ...(message.metadata ? { metadata: message.metadata } : {}),
+    };
+    const invalid = [startData.safeParse({ conversationId, ...start }), messageData.safeParse({ conversationId, ...added })].flatMap((r) =>
+      r.success ? [] : [problemsOf(r.error)],
+    );
 
     // Everything that could refuse the message is decided before the first command is sent.
     const before: ConversationState = await this.options.states.read('conversation', conversationId);
@@ -138,7 +145,12 @@ export class ConversationIntake {
     }
 
     // A thread's first message starts its conversation; a reply without a mention only continues one.
-    const recorded = await commands.send(target, { commandId: randomUUID(), type: 'AddMessage', actor, data: { ...added, ...(!message.continueOnly && { start }) } });
+    const recorded = await commands.send(target, {
+      commandId: randomUUID(),
+      type: 'AddMessage',
+      actor,
+      data: { ...added, ...(!message.continueOnly && { start }) },
+    });
     if (rejectedAs(recorded, 'ConversationNotStarted') && message.continueOnly) return { kind: 'ignored', reason: 'not a conversation of ours' };
     if (!accepted(recorded)) return { kind: 'refused', conversationId, message: describeReply(recorded) };
     if (recorded.events === 0) return { kind: 'duplicate', conversationId };
@@ -162,10 +174,17 @@ export class ConversationIntake {
   /** What the policy says of one task asked for by `actor`; undefined without a policy. */
   private taskVerdict(actor: string, taskType: string, payload: unknown): Either<PolicyRefusal, PolicyDecision> | undefined {
     const policy = this.options.policy;
-    return policy && mayStart(policy.rules, { actor, steps: [{ taskType, sideEffect: policy.sideEffectOf(taskType, payload), targetOrg: targetOrgOf(payload) }] });
+    return (
+      policy && mayStart(policy.rules, { actor, steps: [{ taskType, sideEffect: policy.sideEffectOf(taskType, payload), targetOrg: targetOrgOf(payload) }] })
+    );
   }
 
-  private async plan(planning: PlanningDesk, message: IncomingMessage, conversationId: string, variables: Readonly<Record<string, string | undefined>>): Promise<IntakeOutcome> {
+  private async plan(
+    planning: PlanningDesk,
+    message: IncomingMessage,
+    conversationId: string,
+    variables: Readonly<Record<string, string | undefined>>,
+  ): Promise<IntakeOutcome> {
     const planId = chatIdOf(message.source, message.channel, message.messageTs);
     const outcome = await planning.plan({ planId, conversationId, requestedBy: message.user, text: message.text, context: { variables } });
     switch (outcome.kind) {
@@ -183,11 +202,23 @@ export class ConversationIntake {
   }
 
   /** What the message asked for, recorded on its conversation in one command (a replayed message records nothing more). */
-  private async recordRequest(message: IncomingMessage, conversationId: string, asked: AskedFor, context: Readonly<Record<string, JsonValue>>, causationId: string): Promise<void> {
+  private async recordRequest(
+    message: IncomingMessage,
+    conversationId: string,
+    asked: AskedFor,
+    context: Readonly<Record<string, JsonValue>>,
+    causationId: string,
+  ): Promise<void> {
     const id = asked.kind === 'task' ? asked.taskIds[0] : asked.planId;
     const reply = await this.options.commands.send(
       { category: 'conversation', id: conversationId },
-      { commandId: `request-${id}`, type: 'RecordRequest', actor: message.user, causationId, data: { messageId: message.messageTs, asked, context: { ...context } } },
+      {
+        commandId: `request-${id}`,
+        type: 'RecordRequest',
+        actor: message.user,
+        causationId,
+        data: { messageId: message.messageTs, asked, context: { ...context } },
+      },
     );
     if (!accepted(reply)) this.options.logger.warn({ conversationId, asked, reply }, 'could not record what the message asked for on the conversation');
   }
@@ -228,7 +259,16 @@ export class ConversationIntake {
         actor: user,
         ...(conversationId ? { correlationId: conversationId } : {}),
         causationId: taskId,
-        data: { taskType: task.taskType, pool: task.pool, payload: task.payload, timeoutMs: task.timeoutMs, maxAttempts: task.maxAttempts, ...(replyTo ? { replyTo } : {}), ...(conversationId ? { conversationId } : {}), requestedBy: user },
+        data: {
+          taskType: task.taskType,
+          pool: task.pool,
+          payload: task.payload,
+          timeoutMs: task.timeoutMs,
+          maxAttempts: task.maxAttempts,
+          ...(replyTo ? { replyTo } : {}),
+          ...(conversationId ? { conversationId } : {}),
+          requestedBy: user,
+        },
       },
     );
     if (rejectedAs(queued, 'TaskAlreadyExists')) return { kind: 'duplicate', conversationId };

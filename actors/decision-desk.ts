@@ -2,7 +2,19 @@ import type { CommandCategory, CommandDataOf, CommandTypeOf } from '../domain/co
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { isLeft, type Either } from 'fp-ts/lib/Either.js';
-import { gateApprovers, gateKindOf, mayApprove, mayCancel, mayStart, planWorkSteps, strictestGateKind, type ClassifyTask, type Policy, type PolicyDecision, type PolicyRefusal } from '../domain/policy/index.ts';
+import {
+  gateApprovers,
+  gateKindOf,
+  mayApprove,
+  mayCancel,
+  mayStart,
+  planWorkSteps,
+  strictestGateKind,
+  type ClassifyTask,
+  type Policy,
+  type PolicyDecision,
+  type PolicyRefusal,
+} from '../domain/policy/index.ts';
 import { alreadyDecidedAnswer, type OutcomeResolution } from '../domain/replies/unknown-outcome-reply.ts';
 import type { AggregateStateClient } from './runtime/aggregate-state-client.ts';
 import type { CommandClient } from './runtime/command-client.ts';
@@ -24,7 +36,10 @@ export type TypedDecision = Decision | 'cancel';
 
 /** APPROVE, REJECT or CANCEL typed alone in a thread (any case, optional "!" or "."). */
 export function typedDecision(text: string): TypedDecision | undefined {
-  const word = text.trim().replace(/[.!]+$/, '').toUpperCase();
+  const word = text
+    .trim()
+    .replace(/[.!]+$/, '')
+    .toUpperCase();
   return word === 'APPROVE' ? 'approve' : word === 'REJECT' ? 'reject' : word === 'CANCEL' ? 'cancel' : undefined;
 }
 
@@ -43,7 +58,8 @@ const notAuthorized = (refused: PolicyRefusal): string => `You may not do that: 
 
 /** What the policy said: refused, or allowed under a rule (none when no policy applies). */
 type Verdict = { readonly refused: PolicyRefusal } | { readonly rule?: string };
-const verdictOf = (may: Either<PolicyRefusal, PolicyDecision> | undefined): Verdict => (may === undefined ? {} : isLeft(may) ? { refused: may.left } : { rule: may.right.rule });
+const verdictOf = (may: Either<PolicyRefusal, PolicyDecision> | undefined): Verdict =>
+  may === undefined ? {} : isLeft(may) ? { refused: may.left } : { rule: may.right.rule };
 
 export class DecisionDesk {
   constructor(private readonly options: DecisionDeskOptions) {}
@@ -59,7 +75,8 @@ export class DecisionDesk {
       if (reply.events === 0) return 'You already decided on this plan.';
       return decision === 'approve' ? 'Running the plan.' : 'The plan is set aside; nothing ran.';
     }
-    if (reply.status === 'rejected' && reply.code === 'RequesterCannotApprove') return `You asked for this plan, so someone else has to run it: ${reply.message}.`;
+    if (reply.status === 'rejected' && reply.code === 'RequesterCannotApprove')
+      return `You asked for this plan, so someone else has to run it: ${reply.message}.`;
     return `That did not work: ${describeReply(reply)}`;
   }
 
@@ -74,7 +91,8 @@ export class DecisionDesk {
       if (reply.events === 0) return 'Your decision was already recorded.';
       return decision === 'approve' ? `Approved "${stepId}".` : `Rejected "${stepId}"; the workflow stops there.`;
     }
-    if (reply.status === 'rejected' && reply.code === 'RequesterCannotApprove') return `You asked for this workflow, so you cannot approve it alone: ${reply.message}.`;
+    if (reply.status === 'rejected' && reply.code === 'RequesterCannotApprove')
+      return `You asked for this workflow, so you cannot approve it alone: ${reply.message}.`;
     if (reply.status === 'rejected' && reply.code === 'NotAnApprover') return `You are not one of this gate's approvers: ${reply.message}.`;
     if (reply.status === 'rejected' && reply.code === 'ApprovalAlreadyDecided') return `This gate was already decided: ${reply.message}.`;
     return `That did not work: ${describeReply(reply)}`;
@@ -86,7 +104,11 @@ export class DecisionDesk {
     let verdict: Verdict = {};
     if (policy) {
       const workflow = await this.options.states.read('workflow', workflowId);
-      verdict = verdictOf(workflow.status === 'none' ? undefined : mayCancel(policy.rules, user, { requestedBy: workflow.requestedBy, approvers: gateApprovers(workflow.definition) }));
+      verdict = verdictOf(
+        workflow.status === 'none'
+          ? undefined
+          : mayCancel(policy.rules, user, { requestedBy: workflow.requestedBy, approvers: gateApprovers(workflow.definition) }),
+      );
       if ('refused' in verdict) return notAuthorized(verdict.refused);
     }
     const reply = await this.send('workflow', workflowId, user, 'CancelWorkflow', { reason: `cancelled by ${user}` }, verdict.rule);
@@ -174,7 +196,14 @@ export class DecisionDesk {
    * One id per click, retried under it while no host answers (a restart, a broker outage), for as
    * long as the person can be expected to wait for an answer.
    */
-  private send<C extends CommandCategory, T extends CommandTypeOf<C>>(category: C, id: string, user: string, type: T, data: CommandDataOf<C, T>, authorization?: string) {
+  private send<C extends CommandCategory, T extends CommandTypeOf<C>>(
+    category: C,
+    id: string,
+    user: string,
+    type: T,
+    data: CommandDataOf<C, T>,
+    authorization?: string,
+  ) {
     return this.options.commands.sendUntilAnswered(
       { category, id },
       { commandId: randomUUID(), type, actor: user, data, ...(authorization !== undefined && { authorization }) },

@@ -67,7 +67,12 @@ export class PlanningDesk {
 
   /** Plan and Budget commands retried under their ids until a host decides: a paid planner call is never left unrecorded. */
   private send<C extends CommandCategory, T extends CommandTypeOf<C>>(target: CommandTarget<C>, envelope: TypedEnvelope<C, T>) {
-    return sendThatLands(this.options.commands, this.options.signal ?? AbortSignal.timeout(PATIENCE_MS), this.options.logger, 'planning-desk')(target, envelope);
+    return sendThatLands(
+      this.options.commands,
+      this.options.signal ?? AbortSignal.timeout(PATIENCE_MS),
+      this.options.logger,
+      'planning-desk',
+    )(target, envelope);
   }
 
   async plan(request: PlanRequest): Promise<PlanningOutcome> {
@@ -136,7 +141,12 @@ export class PlanningDesk {
     const target = { category: 'budget', id: budgetId } as const;
     const reply =
       spentUsd > 0
-        ? await this.send(target, { commandId: `commit-${reservationId}`, type: 'CommitCost', actor: 'orchestrator', data: { reservationId, actualUsd: spentUsd } })
+        ? await this.send(target, {
+            commandId: `commit-${reservationId}`,
+            type: 'CommitCost',
+            actor: 'orchestrator',
+            data: { reservationId, actualUsd: spentUsd },
+          })
         : await this.send(target, {
             commandId: `release-${reservationId}`,
             type: 'ReleaseCost',

@@ -53,7 +53,11 @@ export function splitWords(text: string): string[] {
   return words;
 }
 
-export function slashCommands(status: StatusSource, workflows: WorkflowDesk, policy?: Policy): { answer(request: SlashRequest): Promise<SlashAnswer>; readonly commands: readonly string[] } {
+export function slashCommands(
+  status: StatusSource,
+  workflows: WorkflowDesk,
+  policy?: Policy,
+): { answer(request: SlashRequest): Promise<SlashAnswer>; readonly commands: readonly string[] } {
   const taskLine = async (): Promise<string> => {
     const totals = await status.taskTotals().catch(() => undefined);
     if (!totals) return 'Tasks: no figures yet (the task-stats read model is empty or not running).';
@@ -83,7 +87,12 @@ export function slashCommands(status: StatusSource, workflows: WorkflowDesk, pol
 
   const table: Readonly<Record<string, CommandSpec>> = {
     '/orchestrator': {
-      usage: ['/orchestrator status — planner, pools, tasks, budget', '/orchestrator policy — what you may start, approve and cancel here', '/orchestrator replay <id> [--at <revision>] — an aggregate as it was', '/orchestrator help — this list'],
+      usage: [
+        '/orchestrator status — planner, pools, tasks, budget',
+        '/orchestrator policy — what you may start, approve and cancel here',
+        '/orchestrator replay <id> [--at <revision>] — an aggregate as it was',
+        '/orchestrator help — this list',
+      ],
       bare: orchestratorStatus,
       subcommands: {
         status: orchestratorStatus,
@@ -100,7 +109,7 @@ export function slashCommands(status: StatusSource, workflows: WorkflowDesk, pol
       usage: [
         '/workflow list — the workflow templates, their parameters, and whether they can run here',
         '/workflow start <template> [--dry-run] [key=value ...] — values with spaces in quotes (key="a b"), lists as key=a,b; --dry-run records what would change things instead of doing it',
-        '/workflow status <id> — a workflow\'s steps and pending approvals',
+        "/workflow status <id> — a workflow's steps and pending approvals",
         '/workflow cancel <id>',
       ],
       subcommands: workflowSubcommands(workflows),

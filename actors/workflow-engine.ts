@@ -17,7 +17,7 @@ import {
   type StepRunnerState,
   type TaskInfo,
 } from '../domain/process/workflow-step-runner.ts';
-import type { TaskStep } from '../domain/process/workflow-step-runner-tasks.ts';
+import type { TaskStep } from '../domain/process/workflow-step-runner-types.ts';
 import type { CommandClient } from './runtime/command-client.ts';
 import { ProcessManagerHost, type Keyed } from './runtime/process-manager-host.ts';
 import type { PaidRunBudget } from './paid-run-budget.ts';

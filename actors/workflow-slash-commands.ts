@@ -1,9 +1,26 @@
 import type { CommandDataOf, CommandTypeOf } from '../domain/commands/catalog.ts';
 import { isLeft } from 'fp-ts/lib/Either.js';
-import { applyGatePolicy, gateApprovers, mayCancel, mayStart, workflowSteps, type ClassifyTask, type Policy, type PolicyRefusal } from '../domain/policy/index.ts';
+import {
+  applyGatePolicy,
+  gateApprovers,
+  mayCancel,
+  mayStart,
+  workflowSteps,
+  type ClassifyTask,
+  type Policy,
+  type PolicyRefusal,
+} from '../domain/policy/index.ts';
 import type { Logger } from 'pino';
 import { isValidId } from '../domain/streams.ts';
-import { compileTemplate, describeWorkflowStatus, templateById, workflowTemplates, type CompiledWorkflow, type Registry, type SuppliedValues } from '../domain/workflow/index.ts';
+import {
+  compileTemplate,
+  describeWorkflowStatus,
+  templateById,
+  workflowTemplates,
+  type CompiledWorkflow,
+  type Registry,
+  type SuppliedValues,
+} from '../domain/workflow/index.ts';
 import type { AggregateStateClient } from './runtime/aggregate-state-client.ts';
 import type { CommandClient } from './runtime/command-client.ts';
 import type { CommandReply } from './runtime/command-envelope.ts';
@@ -62,8 +79,17 @@ export function workflowSubcommands(desk: WorkflowDesk): Readonly<Record<'list' 
   const nextId = desk.newWorkflowId ?? newWorkflowId;
 
   /** `authorization`: the policy rule that let the user do this, recorded on the events. */
-  const send = <T extends CommandTypeOf<'workflow'>>(id: string, type: T, request: SlashRequest, data: CommandDataOf<'workflow', T>, authorization?: string): Promise<CommandReply> =>
-    desk.commands.send({ category: 'workflow', id }, { commandId: crypto.randomUUID(), type, actor: request.user, correlationId: id, data, ...(authorization !== undefined && { authorization }) });
+  const send = <T extends CommandTypeOf<'workflow'>>(
+    id: string,
+    type: T,
+    request: SlashRequest,
+    data: CommandDataOf<'workflow', T>,
+    authorization?: string,
+  ): Promise<CommandReply> =>
+    desk.commands.send(
+      { category: 'workflow', id },
+      { commandId: crypto.randomUUID(), type, actor: request.user, correlationId: id, data, ...(authorization !== undefined && { authorization }) },
+    );
 
   const failure = (reply: Exclude<CommandReply, { status: 'accepted' }>): string =>
     reply.status === 'invalid' ? `InvalidCommand: ${reply.errors.join('; ')}` : `${reply.code}: ${reply.message}`;
@@ -71,7 +97,11 @@ export function workflowSubcommands(desk: WorkflowDesk): Readonly<Record<'list' 
   const notAuthorized = (what: string, refused: PolicyRefusal): SlashAnswer => ephemeral(`${what}: NotAuthorized: ${refused.message}`);
 
   /** The policy before anything is sent: may this person start it, and its gates held to the policy's approvers. */
-  const police = (templateId: string, definition: CompiledWorkflow, request: SlashRequest): { definition: CompiledWorkflow; rule?: string } | { refused: PolicyRefusal } => {
+  const police = (
+    templateId: string,
+    definition: CompiledWorkflow,
+    request: SlashRequest,
+  ): { definition: CompiledWorkflow; rule?: string } | { refused: PolicyRefusal } => {
     if (!desk.policy) return { definition };
     const { rules, classify } = desk.policy;
     const may = mayStart(rules, { actor: request.user, template: templateId, steps: workflowSteps(definition, classify) });
@@ -82,8 +112,22 @@ export function workflowSubcommands(desk: WorkflowDesk): Readonly<Record<'list' 
 
   const list: SlashHandler = async () => ephemeral(describeTemplates(workflowTemplates, desk.registry));
 
-  const startCompiled = async (templateId: string, definition: CompiledWorkflow, values: SuppliedValues, request: SlashRequest, dryRun: boolean, rule?: string): Promise<{ id: string; reply: CommandReply }> => {
-    const data = { definition, inputs: Object.fromEntries(Object.entries(values).map(([name, value]) => [name, typeof value === 'string' ? value : [...value]])), requestedBy: request.user, maxExecutionMs: desk.maxExecutionMs, dryRun, source: { kind: 'template' as const, templateId } };
+  const startCompiled = async (
+    templateId: string,
+    definition: CompiledWorkflow,
+    values: SuppliedValues,
+    request: SlashRequest,
+    dryRun: boolean,
+    rule?: string,
+  ): Promise<{ id: string; reply: CommandReply }> => {
+    const data = {
+      definition,
+      inputs: Object.fromEntries(Object.entries(values).map(([name, value]) => [name, typeof value === 'string' ? value : [...value]])),
+      requestedBy: request.user,
+      maxExecutionMs: desk.maxExecutionMs,
+      dryRun,
+      source: { kind: 'template' as const, templateId },
+    };
     for (let attempt = 1; ; attempt++) {
       const id = nextId();
       const reply = await send(id, 'StartWorkflow', request, data, rule);
@@ -97,7 +141,10 @@ export function workflowSubcommands(desk: WorkflowDesk): Readonly<Record<'list' 
     const dryRun = given.includes('--dry-run') || desk.dryRun === true;
     const words = given.filter((word) => word !== '--dry-run');
     const { values, problems } = parseTemplateValues(words);
-    if (problems.length > 0) return ephemeral([`Cannot start ${templateId}:`, ...problems.map((p) => `• ${p}`), 'Values are given as key=value, quoted when they hold spaces: key="a b".'].join('\n'));
+    if (problems.length > 0)
+      return ephemeral(
+        [`Cannot start ${templateId}:`, ...problems.map((p) => `• ${p}`), 'Values are given as key=value, quoted when they hold spaces: key="a b".'].join('\n'),
+      );
     const compiled = compileTemplate(templateId, values, desk.registry);
     if (isLeft(compiled)) return ephemeral([`Cannot start ${templateId}:`, ...compiled.left.map((e) => `• ${e.code}: ${e.message}`)].join('\n'));
     const unfit = await desk.checkRequest?.(compiled.right);
@@ -108,7 +155,9 @@ export function workflowSubcommands(desk: WorkflowDesk): Readonly<Record<'list' 
       const { id, reply } = await startCompiled(templateId, policed.definition, values, request, dryRun, policed.rule);
       if (reply.status !== 'accepted') return ephemeral(`Workflow ${templateId} was not started: ${failure(reply)}`);
       const how = dryRun ? ' as a dry run: steps that change something outside are recorded, not run' : '';
-      return ephemeral(`Started workflow ${id} (${templateById(templateId)!.title})${how}. /workflow status ${id} shows how it goes; /workflow cancel ${id} stops it.`);
+      return ephemeral(
+        `Started workflow ${id} (${templateById(templateId)!.title})${how}. /workflow status ${id} shows how it goes; /workflow cancel ${id} stops it.`,
+      );
     } catch (error) {
       desk.logger.error({ err: error, templateId }, 'starting a workflow failed');
       return ephemeral(`Workflow ${templateId} could not be started: ${(error as Error).message}`);

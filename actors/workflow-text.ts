@@ -1,12 +1,21 @@
 import { stepNodes } from '../domain/workflow/machine-index.ts';
-import { describeStepStatus, describeWorkflowStatus, isActive, type Registry, type StepNode, type StepRun, type Workflow, type WorkflowDefinitionInput, type WorkflowTemplate } from '../domain/workflow/index.ts';
+import {
+  describeStepStatus,
+  describeWorkflowStatus,
+  isActive,
+  type Registry,
+  type StepNode,
+  type StepRun,
+  type Workflow,
+  type WorkflowDefinitionInput,
+  type WorkflowTemplate,
+} from '../domain/workflow/index.ts';
 
 // What `/workflow list` and `/workflow status` say, as plain text every front end can show:
 // Slack renders it as it is, the console prints it.
 
 /** Plain text has no buttons: say where an unknown outcome is decided. */
 const WHERE_TO_DECIDE = ' (Re-run, Mark as done or Fail in its thread)';
-
 
 /** The task types a template's steps run, each once, in the order they first appear. */
 export function templateTaskTypes(definition: WorkflowDefinitionInput): string[] {
@@ -36,7 +45,9 @@ export function describeTemplates(templates: readonly WorkflowTemplate[], regist
   for (const template of templates) {
     lines.push(`• ${template.id} — ${template.title}: ${template.description}`);
     for (const [name, parameter] of Object.entries(template.parameters)) {
-      const kind = [parameter.list ? 'list, comma-separated' : undefined, parameter.default === undefined ? 'required' : describeDefault(parameter.default)].filter(Boolean).join('; ');
+      const kind = [parameter.list ? 'list, comma-separated' : undefined, parameter.default === undefined ? 'required' : describeDefault(parameter.default)]
+        .filter(Boolean)
+        .join('; ');
       lines.push(`    ${name} (${kind}): ${parameter.description}`);
     }
     const missing = templateTaskTypes(template.definition).filter((taskType) => !registry.taskTypes.includes(taskType));

@@ -32,10 +32,25 @@ const metadata = (commandId: string) => ({ correlationId: commandId, causationId
 /** The i-th event of a task: queued, assigned, then progress reports, each from its own command. */
 function taskEvent(taskId: string, i: number, commandId = `${taskId}-${i}`): NewEvent {
   if (i === 0) {
-    const data = { taskId, at: AT, taskType: 'run-tests', pool: 'local-ops', priority: 'normal', payload: { repo: 'git@example.com:acme/app.git', ref: 'main' }, maxAttempts: 3, timeoutMs: 600_000, requestedBy: 'U123' };
+    const data = {
+      taskId,
+      at: AT,
+      taskType: 'run-tests',
+      pool: 'local-ops',
+      priority: 'normal',
+      payload: { repo: 'git@example.com:acme/app.git', ref: 'main' },
+      maxAttempts: 3,
+      timeoutMs: 600_000,
+      requestedBy: 'U123',
+    };
     return { type: 'TaskQueued', data, metadata: metadata(commandId) };
   }
-  if (i === 1) return { type: 'TaskAssigned', data: { taskId, at: AT, attempt: 1, workerId: 'local-ops-bench-1', timesOutAt: '2026-11-21T10:10:00.000Z' }, metadata: metadata(commandId) };
+  if (i === 1)
+    return {
+      type: 'TaskAssigned',
+      data: { taskId, at: AT, attempt: 1, workerId: 'local-ops-bench-1', timesOutAt: '2026-11-21T10:10:00.000Z' },
+      metadata: metadata(commandId),
+    };
   const data = { taskId, at: AT, attempt: 1, stage: 'test', percent: Math.min(99, Math.floor(i / 100)), details: `suite ${i}: 42 passed, 0 failed` };
   return { type: 'TaskProgressed', data, metadata: metadata(commandId) };
 }
@@ -59,7 +74,7 @@ export async function seedStore(store: EventStore, options: SeedOptions): Promis
   const [shortStream, longStream] = [streamName('task', shortId), streamName('task', longId)];
   const background = Math.max(0, options.totalEvents - SHORT_EVENTS - LONG_EVENTS);
   const sizes: number[] = [];
-  for (let sum = 0; sum < background; ) {
+  for (let sum = 0; sum < background;) {
     const size = Math.min(1 + (sizes.length % 8), background - sum);
     sizes.push(size);
     sum += size;

@@ -113,7 +113,8 @@ export async function runAggregateLoadBenchmark(): Promise<void> {
     if (cold.snapshotRevision !== SNAPSHOT_AT || cold.revision !== BigInt(LONG_EVENTS - 1) || short.revision !== BigInt(SHORT_EVENTS - 1)) {
       throw new Error(`unexpected load: long at ${cold.revision} from snapshot ${cold.snapshotRevision}, short at ${short.revision}`);
     }
-    if (!isDeepStrictEqual(JSON.parse(JSON.stringify(cold.state)), JSON.parse(JSON.stringify(full.state)))) throw new Error('load from snapshot differs from the full fold');
+    if (!isDeepStrictEqual(JSON.parse(JSON.stringify(cold.state)), JSON.parse(JSON.stringify(full.state))))
+      throw new Error('load from snapshot differs from the full fold');
 
     const direct = (jsm as typeof jsm & { direct: DirectStreamAPI }).direct;
     const raw = rawReads(nc, direct, store.streamName);
@@ -140,17 +141,29 @@ export async function runAggregateLoadBenchmark(): Promise<void> {
       const [p, ...r] = await interleaved(samples, [product, ...Object.values(raws)]);
       rows.push({ label, product: p!, raws: Object.keys(raws).map((rawLabel, i) => ({ label: rawLabel, times: r[i]! })), targetMs });
     };
-    await add(`${SHORT_EVENTS}-event stream, cold`, SAMPLES, () => withSnapshots.load(shortStream), {
-      'direct get of its last message': () => raw.lastBySubject(shortStream),
-      [`consumer read of its ${SHORT_EVENTS} messages`]: () => raw.consume(shortStream, SHORT_EVENTS),
-    }, 2);
+    await add(
+      `${SHORT_EVENTS}-event stream, cold`,
+      SAMPLES,
+      () => withSnapshots.load(shortStream),
+      {
+        'direct get of its last message': () => raw.lastBySubject(shortStream),
+        [`consumer read of its ${SHORT_EVENTS} messages`]: () => raw.consume(shortStream, SHORT_EVENTS),
+      },
+      2,
+    );
     const snapshotAndTail = async () => {
       JSON.parse(new TextDecoder().decode((await kv.get(snapshotKey(longStream)))!.value));
       await raw.consume(longStream, tailMessages, tailStartSeq);
     };
-    await add(`${LONG_EVENTS}-event stream, cold, from snapshot`, SAMPLES, () => withSnapshots.load(longStream), {
-      [`KV get + consumer read of the ${tailMessages}-message tail`]: snapshotAndTail,
-    }, 20);
+    await add(
+      `${LONG_EVENTS}-event stream, cold, from snapshot`,
+      SAMPLES,
+      () => withSnapshots.load(longStream),
+      {
+        [`KV get + consumer read of the ${tailMessages}-message tail`]: snapshotAndTail,
+      },
+      20,
+    );
     await add(`${LONG_EVENTS}-event stream, cold, no snapshot`, Math.max(5, Math.round(SAMPLES / 10)), () => withoutSnapshots.load(longStream), {
       [`consumer read of its ${LONG_EVENTS} messages`]: () => raw.consume(longStream, LONG_EVENTS),
     });
@@ -169,7 +182,9 @@ export async function runAggregateLoadBenchmark(): Promise<void> {
         `aggregate (a progress report for an attempt not started: load from cache, decide, refuse, reply; no append). Product and raw alternate per sample; ${SAMPLES} samples ` +
         `(${Math.max(5, Math.round(SAMPLES / 10))} for the no-snapshot load); file storage; server page cache warm.`,
     );
-    console.log(`\n${'load'.padEnd(40)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}  ${'raw NATS, same run'.padEnd(46)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}${'ratio'.padStart(8)}  target`);
+    console.log(
+      `\n${'load'.padEnd(40)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}  ${'raw NATS, same run'.padEnd(46)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}${'ratio'.padStart(8)}  target`,
+    );
     const ms = (times: number[], q: number) => quantile(times, q).toFixed(2).padStart(9);
     for (const row of rows) {
       const p50 = quantile(row.product, 0.5);

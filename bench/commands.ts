@@ -42,7 +42,14 @@ const rawEvent = (round: number, i: number) =>
         id: crypto.randomUUID(),
         type: 'MessageAdded',
         data: { conversationId: `c${i % CONVERSATIONS}`, at: new Date().toISOString(), messageId: `r${round}-m${i}`, role: 'user', text: TEXT, sequence: i },
-        metadata: { correlationId: `r${round}-m${i}`, causationId: `r${round}-m${i}`, commandId: `r${round}-m${i}`, actor: 'U0BENCH', occurredAt: new Date().toISOString(), schemaVersion: 1 },
+        metadata: {
+          correlationId: `r${round}-m${i}`,
+          causationId: `r${round}-m${i}`,
+          commandId: `r${round}-m${i}`,
+          actor: 'U0BENCH',
+          occurredAt: new Date().toISOString(),
+          schemaVersion: 1,
+        },
       },
     ]),
   );
@@ -75,7 +82,9 @@ function rawPublishSide(client: NatsConnection): Side {
         for (let i = 0; i < SEQUENTIAL; i++) await js.publish(`rawes.r${round}.s.c${i % CONVERSATIONS}`, rawEvent(round, i));
       }),
     pipelined: (round) =>
-      timed('raw JetStream publish', PIPELINED, () => pipelined(PIPELINED, IN_FLIGHT, (i) => js.publish(`rawes.r${round}.p.c${i % CONVERSATIONS}`, rawEvent(round, i)))),
+      timed('raw JetStream publish', PIPELINED, () =>
+        pipelined(PIPELINED, IN_FLIGHT, (i) => js.publish(`rawes.r${round}.p.c${i % CONVERSATIONS}`, rawEvent(round, i))),
+      ),
   };
 }
 
@@ -103,7 +112,12 @@ async function taskRoundTrips(store: JetStreamEventStore, commands: CommandClien
     accepted(
       await commands.send(
         { category: 'task', id: taskId },
-        { commandId: `queue-${taskId}`, type: 'QueueTask', actor: 'U0BENCH', data: { ...BENCH_TASK, payload: benchParams(i), timeoutMs: 60_000, requestedBy: 'U0BENCH' } },
+        {
+          commandId: `queue-${taskId}`,
+          type: 'QueueTask',
+          actor: 'U0BENCH',
+          data: { ...BENCH_TASK, payload: benchParams(i), timeoutMs: 60_000, requestedBy: 'U0BENCH' },
+        },
       ),
     );
     await done;
@@ -141,7 +155,10 @@ export async function runCommandsBenchmark(): Promise<void> {
     // Warm every path and open the conversations, so the measured commands meet cached aggregates.
     await pipelined(CONVERSATIONS, IN_FLIGHT, (i) =>
       commands
-        .send({ category: 'conversation', id: `c${i}` }, { commandId: `start-c${i}`, type: 'StartConversation', actor: 'U0BENCH', data: { user: 'U0BENCH', channel: 'C0BENCH', source: 'console' } })
+        .send(
+          { category: 'conversation', id: `c${i}` },
+          { commandId: `start-c${i}`, type: 'StartConversation', actor: 'U0BENCH', data: { user: 'U0BENCH', channel: 'C0BENCH', source: 'console' } },
+        )
         .then(accepted),
     );
     await pipelined(500, IN_FLIGHT, (i) => clientNc.request(`rawcmd.c${i}`, rawRequest(99, i)));
@@ -157,7 +174,8 @@ export async function runCommandsBenchmark(): Promise<void> {
     };
     // The three sides alternate within each round, so all meet the same server state.
     for (let round = 0; round < ROUNDS; round++) {
-      for (const measure of measures) for (const side of Object.keys(sides) as (keyof typeof sides)[]) results[side][measure].push(await sides[side][measure](round));
+      for (const measure of measures)
+        for (const side of Object.keys(sides) as (keyof typeof sides)[]) results[side][measure].push(await sides[side][measure](round));
     }
 
     // Task round trips: a dispatcher and two workers (the local-ops default) with a no-op executor.
@@ -173,7 +191,9 @@ export async function runCommandsBenchmark(): Promise<void> {
         `appends (expected revision, de-dup id, file storage) and answers. Raw request/reply: the same envelope to a responder that answers ` +
         `at once. Raw JetStream publish: the event's JSON, plain js.publish. The three alternate; ${ROUNDS} rounds; medians shown.`,
     );
-    console.log(`\n${'measure'.padEnd(22)}${'raw req/s'.padStart(12)}${'raw JS pub/s'.padStart(14)}${'commands/s'.padStart(12)}${'vs req'.padStart(9)}${'vs pub'.padStart(9)}  target`);
+    console.log(
+      `\n${'measure'.padEnd(22)}${'raw req/s'.padStart(12)}${'raw JS pub/s'.padStart(14)}${'commands/s'.padStart(12)}${'vs req'.padStart(9)}${'vs pub'.padStart(9)}  target`,
+    );
     const targets = { sequential: undefined, pipelined: 0.5 } as const;
     for (const measure of measures) {
       const request = medianRate(results.request[measure]);
@@ -199,8 +219,12 @@ export async function runCommandsBenchmark(): Promise<void> {
       `\ntask round trip, one at a time, ${ROUND_TRIPS} tasks (QueueTask → dispatcher → work queue → worker: AssignTask, no-op executor, CompleteTask → TaskCompleted seen by a subscriber)`,
     );
     console.log(`${''.padEnd(22)}${'p50 ms'.padStart(10)}${'p99 ms'.padStart(10)}`);
-    console.log(`${'raw work round trip'.padEnd(22)}${p(rawTrips, 0.5).padStart(10)}${p(rawTrips, 0.99).padStart(10)}   (JetStream publish → pull → ack → core publish back)`);
-    console.log(`${'task round trip'.padEnd(22)}${p(taskTrips, 0.5).padStart(10)}${p(taskTrips, 0.99).padStart(10)}   (${(quantile(taskTrips, 0.5) / quantile(rawTrips, 0.5)).toFixed(1)}× the raw p50)`);
+    console.log(
+      `${'raw work round trip'.padEnd(22)}${p(rawTrips, 0.5).padStart(10)}${p(rawTrips, 0.99).padStart(10)}   (JetStream publish → pull → ack → core publish back)`,
+    );
+    console.log(
+      `${'task round trip'.padEnd(22)}${p(taskTrips, 0.5).padStart(10)}${p(taskTrips, 0.99).padStart(10)}   (${(quantile(taskTrips, 0.5) / quantile(rawTrips, 0.5)).toFixed(1)}× the raw p50)`,
+    );
   });
 }
 

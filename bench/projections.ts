@@ -80,7 +80,9 @@ export async function runProjectionsBenchmark(): Promise<void> {
       const r = medianRate(results[name]!);
       const ratio = r / rawRate;
       const perRound = results[name]!.map((f, i) => (rate(f) / rate(results.raw![i]!)).toFixed(2)).join(' ');
-      console.log(`${`rebuild ${name}`.padEnd(28)}${r.toFixed(0).padStart(10)}${`${ratio.toFixed(2)}×`.padStart(9)}  ≥ 0.5× ${ratio >= 0.5 ? 'met' : 'MISSED'}  (${perRound})`);
+      console.log(
+        `${`rebuild ${name}`.padEnd(28)}${r.toFixed(0).padStart(10)}${`${ratio.toFixed(2)}×`.padStart(9)}  ≥ 0.5× ${ratio >= 0.5 ? 'met' : 'MISSED'}  (${perRound})`,
+      );
     }
   } finally {
     await nc.close();

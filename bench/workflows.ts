@@ -37,7 +37,10 @@ async function workflowRunner(store: JetStreamEventStore, commands: CommandClien
     async run(workflowId: string): Promise<number> {
       const done = completions.wait(workflowId);
       const start = process.hrtime.bigint();
-      const reply = await commands.send({ category: 'workflow', id: workflowId }, { commandId: `start-${workflowId}`, type: 'StartWorkflow', actor: 'U0BENCH', data: { definition, requestedBy: 'U0BENCH' } });
+      const reply = await commands.send(
+        { category: 'workflow', id: workflowId },
+        { commandId: `start-${workflowId}`, type: 'StartWorkflow', actor: 'U0BENCH', data: { definition, requestedBy: 'U0BENCH' } },
+      );
       if (reply.status !== 'accepted') throw new Error(`StartWorkflow not accepted: ${JSON.stringify(reply)}`);
       await done;
       return elapsedMs(start);
@@ -66,7 +69,13 @@ export async function runWorkflowsBenchmark(): Promise<void> {
     const hostCommands = new CommandClient(hostNc, 'bench', 30_000);
     const checkpoints = await KvCheckpointStore.connect(hostNc, 'bench');
     await startBenchWorkers(cluster, { workers: 2, concurrency: 4, checkpoints, commands: hostCommands });
-    const engine = new WorkflowEngine({ store, checkpoints, commands: hostCommands, logger: quiet, routeTask: () => ({ pool: BENCH_TASK.pool, timeoutMs: 60_000 }) });
+    const engine = new WorkflowEngine({
+      store,
+      checkpoints,
+      commands: hostCommands,
+      logger: quiet,
+      routeTask: () => ({ pool: BENCH_TASK.pool, timeoutMs: 60_000 }),
+    });
     await engine.start();
     stops.push(() => engine.stop());
 
@@ -101,9 +110,15 @@ export async function runWorkflowsBenchmark(): Promise<void> {
         `${SEQUENTIAL} workflows one at a time (alternating with raw chains), then ${PIPELINED} with ${IN_FLIGHT} in flight.`,
     );
     console.log(`\n${''.padEnd(26)}${'p50 ms'.padStart(10)}${'p99 ms'.padStart(10)}${'per second'.padStart(12)}`);
-    console.log(`${'raw: 3 work round trips'.padEnd(26)}${p(rawLatencies, 0.5).padStart(10)}${p(rawLatencies, 0.99).padStart(10)}${rawRate.toFixed(0).padStart(12)}`);
-    console.log(`${'workflow, one at a time'.padEnd(26)}${p(latencies, 0.5).padStart(10)}${p(latencies, 0.99).padStart(10)}${''.padStart(12)}   target p50 ≤ 25 ms ${quantile(latencies, 0.5) <= 25 ? 'met' : 'MISSED'} (${(quantile(latencies, 0.5) / quantile(rawLatencies, 0.5)).toFixed(1)}× raw p50)`);
-    console.log(`${`workflow, ${IN_FLIGHT} in flight`.padEnd(26)}${p(inFlightLatencies, 0.5).padStart(10)}${p(inFlightLatencies, 0.99).padStart(10)}${rate.toFixed(0).padStart(12)}   target ≥ 300/s ${rate >= 300 ? 'met' : 'MISSED'} (${(rate / rawRate).toFixed(2)}× raw)`);
+    console.log(
+      `${'raw: 3 work round trips'.padEnd(26)}${p(rawLatencies, 0.5).padStart(10)}${p(rawLatencies, 0.99).padStart(10)}${rawRate.toFixed(0).padStart(12)}`,
+    );
+    console.log(
+      `${'workflow, one at a time'.padEnd(26)}${p(latencies, 0.5).padStart(10)}${p(latencies, 0.99).padStart(10)}${''.padStart(12)}   target p50 ≤ 25 ms ${quantile(latencies, 0.5) <= 25 ? 'met' : 'MISSED'} (${(quantile(latencies, 0.5) / quantile(rawLatencies, 0.5)).toFixed(1)}× raw p50)`,
+    );
+    console.log(
+      `${`workflow, ${IN_FLIGHT} in flight`.padEnd(26)}${p(inFlightLatencies, 0.5).padStart(10)}${p(inFlightLatencies, 0.99).padStart(10)}${rate.toFixed(0).padStart(12)}   target ≥ 300/s ${rate >= 300 ? 'met' : 'MISSED'} (${(rate / rawRate).toFixed(2)}× raw)`,
+    );
   });
 }
 

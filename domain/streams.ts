@@ -12,7 +12,10 @@ export const toIdToken = (value: string): string => value.replace(/[\s.*>]/g, '_
 
 export class InvalidStreamName extends Error {
   override readonly name = 'InvalidStreamName';
-  constructor(readonly value: string, readonly reason: string) {
+  constructor(
+    readonly value: string,
+    readonly reason: string,
+  ) {
     super(`invalid stream name "${value}": ${reason}`);
   }
 }

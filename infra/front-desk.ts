@@ -45,7 +45,12 @@ export function conversationIntake(context: RoleContext, replyTarget: (message: 
       registry: executors,
       // "Run this plan" is the requester's to press; gates inside the workflow follow the policy (infra/gate-requirements.ts).
       // The policy's approvers for the plan's kind of work replace that where it names some.
-      approvalRules: { costThresholdUsd: config.workflows.planCostThresholdUsd, requesterMayApprove: true, gates: policyGates(policyFor(config)), classify: sideEffectClassFor },
+      approvalRules: {
+        costThresholdUsd: config.workflows.planCostThresholdUsd,
+        requesterMayApprove: true,
+        gates: policyGates(policyFor(config)),
+        classify: sideEffectClassFor,
+      },
       caps: budgetCaps(config),
       logger: logger.child({ component: 'planning' }),
       secretValues: secretValuesOf(config),
@@ -62,7 +67,10 @@ export const decisionDesk = ({ config, nc, logger }: RoleContext): DecisionDesk 
     states: new AggregateStateClient(nc, config.prefix),
     logger: logger.child({ component: 'decisions' }),
     // Unknown outcomes of side-effecting tasks are decided under the same rule as approval gates.
-    outcomeDeciders: { ...(config.workflows.approvers ? { approvers: config.workflows.approvers } : {}), requesterMayApprove: config.workflows.requesterMayApprove },
+    outcomeDeciders: {
+      ...(config.workflows.approvers ? { approvers: config.workflows.approvers } : {}),
+      requesterMayApprove: config.workflows.requesterMayApprove,
+    },
     policy: { rules: policyFor(config), classify: classifyTask },
   });
 
@@ -70,7 +78,12 @@ export const decisionDesk = ({ config, nc, logger }: RoleContext): DecisionDesk 
 export function budgetCaps(config: Config): BudgetCaps | undefined {
   const { monthlyBudgetUsd, perWorkflowBudgetUsd, warningThreshold, criticalThreshold } = config.cost;
   if (monthlyBudgetUsd === undefined) return undefined;
-  return { monthlyUsd: monthlyBudgetUsd, ...(perWorkflowBudgetUsd !== undefined ? { perWorkflowUsd: perWorkflowBudgetUsd } : {}), warningFraction: warningThreshold, criticalFraction: criticalThreshold };
+  return {
+    monthlyUsd: monthlyBudgetUsd,
+    ...(perWorkflowBudgetUsd !== undefined ? { perWorkflowUsd: perWorkflowBudgetUsd } : {}),
+    warningFraction: warningThreshold,
+    criticalFraction: criticalThreshold,
+  };
 }
 
 /** Claude through the Messages API when a key is set; the offline planner otherwise. */

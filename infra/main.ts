@@ -110,7 +110,14 @@ async function main(): Promise<void> {
       }
     }
   } catch (error) {
-    if (error instanceof NatsServerMissing || error instanceof NatsServerFailedToStart || error instanceof NatsStoreInUse || error instanceof EmbeddedCredentialsUnreadable || error instanceof InvalidNatsCredentials || error instanceof PortNotBound) {
+    if (
+      error instanceof NatsServerMissing ||
+      error instanceof NatsServerFailedToStart ||
+      error instanceof NatsStoreInUse ||
+      error instanceof EmbeddedCredentialsUnreadable ||
+      error instanceof InvalidNatsCredentials ||
+      error instanceof PortNotBound
+    ) {
       logger.fatal(error.message);
       console.error(error.message);
     } else {

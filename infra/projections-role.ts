@@ -10,7 +10,10 @@ import type { RoleContext } from './role-context.ts';
 // The `projections` role: keeps every read model current, answers `<prefix>.query.<model>`,
 // and takes rebuild requests. Run one process of it: each model has a single writer.
 
-export async function startProjections({ config, nc, store, logger }: RoleContext, models: readonly ProjectionDefinition[] = readModels): Promise<() => Promise<void>> {
+export async function startProjections(
+  { config, nc, store, logger }: RoleContext,
+  models: readonly ProjectionDefinition[] = readModels,
+): Promise<() => Promise<void>> {
   const storage = await KvReadModelStorage.connect(nc, config.prefix, { replicas: config.nats.replicas });
   const log = logger.child({ role: 'projections' });
   const supervisors = models.map((definition) => new ProjectionSupervisor({ definition, store, storage, clock: systemClock, logger: log }));

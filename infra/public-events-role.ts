@@ -14,7 +14,14 @@ export const publicEventSource = (prefix: string): string => `orch://${prefix}`;
 export async function startPublicEvents({ config, nc, store, logger }: RoleContext): Promise<() => Promise<void>> {
   const sink = await JetStreamPublicEventSink.connect(nc, { prefix: config.prefix, replicas: config.nats.replicas });
   const checkpoints = await KvCheckpointStore.connect(nc, config.prefix, { replicas: config.nats.replicas });
-  const publisher = new PublicEventPublisher({ store, sink, checkpoints, logger: logger.child({ role: 'public-events' }), source: publicEventSource(config.prefix), secretValues: secretValuesOf(config) });
+  const publisher = new PublicEventPublisher({
+    store,
+    sink,
+    checkpoints,
+    logger: logger.child({ role: 'public-events' }),
+    source: publicEventSource(config.prefix),
+    secretValues: secretValuesOf(config),
+  });
   await publisher.start();
   return () => publisher.stop();
 }

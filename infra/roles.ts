@@ -38,8 +38,15 @@ import { policyFor } from './policy/load-policy.ts';
 export type Role = 'aggregates' | 'dispatcher' | 'workflow-engine' | 'projections' | 'public-events' | 'reactors' | 'slack' | `workers:${string}`;
 const SINGLE_ROLES = ['aggregates', 'dispatcher', 'workflow-engine', 'projections', 'public-events', 'reactors', 'slack'] as const;
 /** Every role but `slack`, which runs only when Slack is configured (else the console is the front end). */
-export const ALL_ROLES: readonly Role[] = ['aggregates', 'dispatcher', 'workflow-engine', 'projections', 'public-events', 'reactors', ...POOLS.map((p) => `workers:${p}` as const)];
-
+export const ALL_ROLES: readonly Role[] = [
+  'aggregates',
+  'dispatcher',
+  'workflow-engine',
+  'projections',
+  'public-events',
+  'reactors',
+  ...POOLS.map((p) => `workers:${p}` as const),
+];
 
 type Stop = () => Promise<unknown>;
 
@@ -49,7 +56,6 @@ export function parseRole(value: string): Role {
   if (pool && (POOLS as readonly string[]).includes(pool)) return `workers:${pool}`;
   throw new Error(`unknown role "${value}"; roles: ${[...SINGLE_ROLES, ...POOLS.map((p) => `workers:${p}`)].join(', ')}`);
 }
-
 
 /** Connections whose streams were already checked against NATS_REPLICAS: once per process. */
 const replicasChecked = new WeakSet<object>();
@@ -66,12 +72,34 @@ export async function startRole(role: Role, context: RoleContext): Promise<Stop>
     const doorOf = admissionsFor(config);
     const hosts = aggregates.map((definition) => {
       const admit = doorOf(definition.category);
-      return new AggregateHost({ nc, store, definition, clock: systemClock, logger: logger.child({ role, category: definition.category }), prefix: config.prefix, snapshots, ...(admit ? { admit } : {}), ...(context.onCommandHandled ? { onHandled: context.onCommandHandled } : {}) });
+      return new AggregateHost({
+        nc,
+        store,
+        definition,
+        clock: systemClock,
+        logger: logger.child({ role, category: definition.category }),
+        prefix: config.prefix,
+        snapshots,
+        ...(admit ? { admit } : {}),
+        ...(context.onCommandHandled ? { onHandled: context.onCommandHandled } : {}),
+      });
     });
     hosts.forEach((h) => h.start());
-    const unknownCategories = startUnknownCategoryDoor(nc, config.prefix, aggregates.map((a) => a.category), logger.child({ role }));
+    const unknownCategories = startUnknownCategoryDoor(
+      nc,
+      config.prefix,
+      aggregates.map((a) => a.category),
+      logger.child({ role }),
+    );
     // Outside producers' commands come in through the gateway, with the actor their credential names.
-    const gateway = new CommandGateway({ nc, commands: new CommandClient(nc, config.prefix), authorize: policyAuthorizer(policyFor(config)), categories: aggregates.map((a) => a.category), logger: logger.child({ role, component: 'command-gateway' }), prefix: config.prefix });
+    const gateway = new CommandGateway({
+      nc,
+      commands: new CommandClient(nc, config.prefix),
+      authorize: policyAuthorizer(policyFor(config)),
+      categories: aggregates.map((a) => a.category),
+      logger: logger.child({ role, component: 'command-gateway' }),
+      prefix: config.prefix,
+    });
     gateway.start();
     await nc.flush();
     return async () => {
@@ -92,11 +120,18 @@ export async function startRole(role: Role, context: RoleContext): Promise<Stop>
   if (role === 'slack') return startSlack(context);
   // The dispatcher fills every pool's queue; a worker role takes from its own pool only.
   const pool = role === 'dispatcher' ? undefined : role.slice('workers:'.length);
-  const queue = await JetStreamWorkQueue.connect(nc, { prefix: config.prefix, pools: pool === undefined ? POOLS : [pool], ackWaitMs: config.work.ackWaitMs, replicas: config.nats.replicas });
+  const queue = await JetStreamWorkQueue.connect(nc, {
+    prefix: config.prefix,
+    pools: pool === undefined ? POOLS : [pool],
+    ackWaitMs: config.work.ackWaitMs,
+    replicas: config.nats.replicas,
+  });
   if (pool === undefined) {
     const checkpoints = await KvCheckpointStore.connect(nc, config.prefix, { replicas: config.nats.replicas });
     // Pending retries are rebuilt at start from the task-retry-timers model, read from storage (as the workflow engine reads its timers).
-    const retries = taskRetryAgenda(new ServingModelReader(await KvReadModelStorage.connect(nc, config.prefix, { replicas: config.nats.replicas }), taskRetryTimers.name));
+    const retries = taskRetryAgenda(
+      new ServingModelReader(await KvReadModelStorage.connect(nc, config.prefix, { replicas: config.nats.replicas }), taskRetryTimers.name),
+    );
     const dispatcher = new TaskDispatcher({ store, queue, checkpoints, nc, logger: logger.child({ role }), prefix: config.prefix, retries });
     await dispatcher.start();
     return async () => {
@@ -111,7 +146,21 @@ export async function startRole(role: Role, context: RoleContext): Promise<Stop>
   const secretValues = secretValuesOf(config);
   const workers = Array.from({ length: workerCount(config, pool) }, (_, i) => {
     const workerId = `${pool}-${hostname().replace(/[^A-Za-z0-9_-]/g, '_')}-${process.pid}-${i + 1}`;
-    return new WorkerActor({ workerId, pool, concurrency: 1, queue, commands, executors: registry, workspaceRoot: config.work.workspaceRoot ?? process.cwd(), programs: { sf: config.work.sfBin, claude: config.work.claudeBin }, nc, logger: logger.child({ role, workerId }), prefix: config.prefix, readTask: (taskId) => states.read('task', taskId), secretValues });
+    return new WorkerActor({
+      workerId,
+      pool,
+      concurrency: 1,
+      queue,
+      commands,
+      executors: registry,
+      workspaceRoot: config.work.workspaceRoot ?? process.cwd(),
+      programs: { sf: config.work.sfBin, claude: config.work.claudeBin },
+      nc,
+      logger: logger.child({ role, workerId }),
+      prefix: config.prefix,
+      readTask: (taskId) => states.read('task', taskId),
+      secretValues,
+    });
   });
   workers.forEach((w) => w.start());
   return async () => {

@@ -33,7 +33,12 @@ async function main(): Promise<void> {
   const { nc, store } = await connectToProduct(config, { kind: 'process', name: `orch-${roles.join('+')}`, logger });
   const shutdown = new ShutdownSequence(logger);
   shutdown.onSignals();
-  watchConnection(nc, logger, (reason) => void shutdown.run(reason, 1), () => shutdown.shuttingDown);
+  watchConnection(
+    nc,
+    logger,
+    (reason) => void shutdown.run(reason, 1),
+    () => shutdown.shuttingDown,
+  );
   shutdown.add(() => nc.drain());
   shutdown.add(() => store.close());
   // The process's HTTP server on PORT (/healthz, /readyz, /metrics, and Slack's endpoint with the slack role).

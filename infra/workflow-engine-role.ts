@@ -32,7 +32,9 @@ export async function startWorkflowEngine({ config, nc, store, logger }: RoleCon
     // A step that understates its side effects is not run; a paid run over a cap waits for the cost gate (AG5).
     classify: sideEffectClassOf,
     costGate: gateRequirements(config).cost,
-    timersModel: workflowTimersAgenda(new ServingModelReader(await KvReadModelStorage.connect(nc, config.prefix, { replicas: config.nats.replicas }), workflowTimers.name)),
+    timersModel: workflowTimersAgenda(
+      new ServingModelReader(await KvReadModelStorage.connect(nc, config.prefix, { replicas: config.nats.replicas }), workflowTimers.name),
+    ),
     // The prices the step runner budgets paid runs with; its host sends the Budget commands (and gives up on stop).
     paidRuns: new PaidRunBudget({
       // A paid run's descriptor names the cost setting that caps it; its result reports what it cost.

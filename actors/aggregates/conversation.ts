@@ -1,4 +1,10 @@
-import { conversationDecider, parseConversationCommand, type ConversationCommand, type ConversationEvent, type ConversationState } from '../../domain/conversation/index.ts';
+import {
+  conversationDecider,
+  parseConversationCommand,
+  type ConversationCommand,
+  type ConversationEvent,
+  type ConversationState,
+} from '../../domain/conversation/index.ts';
 import type { AggregateDefinition } from '../runtime/aggregate-definition.ts';
 import { commandCatalog } from '../../domain/commands/catalog.ts';
 import { parseWithId } from './parse-with-id.ts';

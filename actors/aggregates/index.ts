@@ -7,6 +7,13 @@ import { taskAggregate } from './task.ts';
 import { workflowAggregate } from './workflow.ts';
 
 /** Every aggregate the product hosts; adding one is one line here. */
-export const aggregates: readonly AnyAggregateDefinition[] = [conversationAggregate, taskAggregate, deliveryAggregate, planAggregate, workflowAggregate, budgetAggregate];
+export const aggregates: readonly AnyAggregateDefinition[] = [
+  conversationAggregate,
+  taskAggregate,
+  deliveryAggregate,
+  planAggregate,
+  workflowAggregate,
+  budgetAggregate,
+];
 
 export const aggregateFor = (category: string): AnyAggregateDefinition | undefined => aggregates.find((a) => a.category === category);

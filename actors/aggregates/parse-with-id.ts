@@ -14,5 +14,7 @@ export const parseWithId =
   <Command>(idField: string, parse: (input: unknown) => Either<{ readonly issues: readonly string[] }, Command>, actorFields: ActorFields = {}) =>
   ({ type, id, at, data, actor }: CommandInput): Either<readonly string[], Command> => {
     const actorField = actorFields[type];
-    return mapLeft((invalid: { readonly issues: readonly string[] }) => invalid.issues)(parse({ ...data, ...(actorField ? { [actorField]: actor } : {}), type, [idField]: id, at }));
+    return mapLeft((invalid: { readonly issues: readonly string[] }) => invalid.issues)(
+      parse({ ...data, ...(actorField ? { [actorField]: actor } : {}), type, [idField]: id, at }),
+    );
   };

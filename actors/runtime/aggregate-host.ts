@@ -120,7 +120,8 @@ export class AggregateHost<Command, Event extends DomainEvent, State> {
     } catch {
       return { status: 'invalid', errors: ['command: body is not JSON'] };
     }
-    if (nestsDeeperThan(body, MAX_JSON_DEPTH)) return { status: 'rejected', code: 'PayloadTooDeep', message: `the command nests deeper than ${MAX_JSON_DEPTH} levels` };
+    if (nestsDeeperThan(body, MAX_JSON_DEPTH))
+      return { status: 'rejected', code: 'PayloadTooDeep', message: `the command nests deeper than ${MAX_JSON_DEPTH} levels` };
     const envelope = commandEnvelopeSchema.safeParse(body);
     if (!envelope.success) return { status: 'invalid', errors: describeIssues(envelope.error) };
     return this.mailbox.run(id, () => this.execute(id, envelope.data));
@@ -158,7 +159,11 @@ export class AggregateHost<Command, Event extends DomainEvent, State> {
       const events = decision.right;
       if (events.length === 0) return { status: 'accepted', revision: revisionText(loaded.revision), events: 0 };
       try {
-        const result = await store.append(stream, events.map((e) => this.toNewEvent(e, envelope, at)), loaded.revision);
+        const result = await store.append(
+          stream,
+          events.map((e) => this.toNewEvent(e, envelope, at)),
+          loaded.revision,
+        );
         this.remember(stream, loaded, events, envelope.commandId, result);
         return { status: 'accepted', revision: result.revision.toString(), events: events.length };
       } catch (error) {
@@ -187,7 +192,9 @@ export class AggregateHost<Command, Event extends DomainEvent, State> {
     const state = definition.snapshot?.encode ? definition.snapshot.encode(loaded.state) : loaded.state;
     const answer: StateAnswer = { status: 'ok', revision: revisionText(loaded.revision), state };
     const bytes = Buffer.byteLength(JSON.stringify(answer));
-    return bytes <= MAX_STATE_BYTES ? answer : { status: 'error', code: 'StateTooLarge', message: `${stream}'s state is ${bytes} bytes; at most ${MAX_STATE_BYTES} are answered` };
+    return bytes <= MAX_STATE_BYTES
+      ? answer
+      : { status: 'error', code: 'StateTooLarge', message: `${stream}'s state is ${bytes} bytes; at most ${MAX_STATE_BYTES} are answered` };
   }
 
   /**

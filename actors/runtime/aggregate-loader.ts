@@ -38,7 +38,11 @@ export class AggregateLoader<Command, Event extends DomainEvent, State> {
   }
 
   /** `recent`: the stream's last events, oldest first. Undefined when the snapshot does not fit the stream. */
-  private async fromSnapshot(stream: StreamName, { snapshot, state }: UsableSnapshot<State>, recent: readonly RecordedEvent[]): Promise<LoadedAggregate<State> | undefined> {
+  private async fromSnapshot(
+    stream: StreamName,
+    { snapshot, state }: UsableSnapshot<State>,
+    recent: readonly RecordedEvent[],
+  ): Promise<LoadedAggregate<State> | undefined> {
     // The tail is read from the snapshot's own event, to check that it is still in the stream:
     // a snapshot outliving its stream (a store rebuilt beside an old bucket) must not be trusted.
     const covered = recent.length > 0 && recent[0]!.revision <= snapshot.revision;
@@ -47,7 +51,10 @@ export class AggregateLoader<Command, Event extends DomainEvent, State> {
       : (await this.options.store.read(stream, { fromRevision: snapshot.revision, fromPosition: snapshot.position })).events;
     const first = tail[0];
     if (!first || first.revision !== snapshot.revision || first.id !== snapshot.eventId) {
-      this.options.logger.warn({ stream, revision: snapshot.revision.toString() }, 'snapshot ignored: its event is not in the stream; folding the stream from the start');
+      this.options.logger.warn(
+        { stream, revision: snapshot.revision.toString() },
+        'snapshot ignored: its event is not in the stream; folding the stream from the start',
+      );
       return undefined;
     }
     const commands = new Map<string, AppliedCommand>(snapshot.commands.map((c) => [c.commandId, { revision: c.revision, events: c.events }]));

@@ -39,7 +39,10 @@ export class AggregateSnapshots<State> {
     }
     if (!snapshot) return undefined;
     if (snapshot.version !== this.policy.version) {
-      this.logger.warn({ stream, version: snapshot.version, expected: this.policy.version }, 'snapshot ignored: taken by another snapshot version; folding the stream from the start');
+      this.logger.warn(
+        { stream, version: snapshot.version, expected: this.policy.version },
+        'snapshot ignored: taken by another snapshot version; folding the stream from the start',
+      );
       return undefined;
     }
     try {
@@ -67,7 +70,9 @@ export class AggregateSnapshots<State> {
         const state = this.policy.encode ? this.policy.encode(loaded.state) : loaded.state;
         return this.store.save(stream, { revision, position: last.position, eventId: last.eventId, version: this.policy.version, state, commands });
       })
-      .catch((error: unknown) => this.logger.warn({ err: error, stream, revision: revision.toString() }, 'snapshot not saved; loads fold a longer tail until the next one'))
+      .catch((error: unknown) =>
+        this.logger.warn({ err: error, stream, revision: revision.toString() }, 'snapshot not saved; loads fold a longer tail until the next one'),
+      )
       .finally(() => this.saving.delete(stream));
     this.saving.set(stream, saved);
     return { ...loaded, snapshotRevision: revision };

@@ -10,7 +10,11 @@ import { pRetryTiming } from './retry-timing.ts';
 
 export class CommandTimedOut extends Error {
   override readonly name = 'CommandTimedOut';
-  constructor(readonly subject: string, readonly commandId: string, timeoutMs: number) {
+  constructor(
+    readonly subject: string,
+    readonly commandId: string,
+    timeoutMs: number,
+  ) {
     super(`no reply to command ${commandId} on ${subject} within ${timeoutMs} ms; it may still have been applied — retry with the same commandId`);
   }
 }
@@ -55,7 +59,11 @@ export class CommandClient {
     private readonly timeoutMs = 5_000,
   ) {}
 
-  send<C extends CommandCategory, T extends CommandTypeOf<C>>(target: CommandTarget<C>, envelope: TypedEnvelope<C, T>, timeoutMs = this.timeoutMs): Promise<ReplyOf<C>> {
+  send<C extends CommandCategory, T extends CommandTypeOf<C>>(
+    target: CommandTarget<C>,
+    envelope: TypedEnvelope<C, T>,
+    timeoutMs = this.timeoutMs,
+  ): Promise<ReplyOf<C>> {
     // The host answers with codes of this category (or a host-level refusal): its own protocol.
     return this.forward(target, envelope, timeoutMs) as Promise<ReplyOf<C>>;
   }
@@ -81,7 +89,11 @@ export class CommandClient {
    * repeated command id is answered with the original outcome. Gives up only when `signal` is
    * aborted or the connection is closed for good.
    */
-  sendUntilAnswered<C extends CommandCategory, T extends CommandTypeOf<C>>(target: CommandTarget<C>, envelope: TypedEnvelope<C, T>, options: UntilAnsweredOptions = {}): Promise<ReplyOf<C>> {
+  sendUntilAnswered<C extends CommandCategory, T extends CommandTypeOf<C>>(
+    target: CommandTarget<C>,
+    envelope: TypedEnvelope<C, T>,
+    options: UntilAnsweredOptions = {},
+  ): Promise<ReplyOf<C>> {
     return pRetry(
       async () => {
         if (this.nc.isClosed()) throw new AbortError(new Error(`NATS connection closed; command ${envelope.commandId} not answered`));

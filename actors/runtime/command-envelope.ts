@@ -4,11 +4,7 @@ import { isValidId } from '../../domain/streams.ts';
 // What travels on `<prefix>.cmd.<category>.<id>`: validated here, at the boundary, before any
 // aggregate sees it. The aggregate id comes from the subject; the time from the host's clock.
 
-const token = z
-  .string()
-  .min(1)
-  .max(200)
-  .refine(isValidId, 'must contain no ".", "*", ">" or white space');
+const token = z.string().min(1).max(200).refine(isValidId, 'must contain no ".", "*", ">" or white space');
 
 export const commandEnvelopeSchema = z.object({
   /** Callers retry with the same id after a timeout; the host answers with the original outcome. */

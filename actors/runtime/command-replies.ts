@@ -2,7 +2,8 @@ import type { CommandReply } from './command-envelope.ts';
 
 // Reading a command's reply: accepted, rejected with a named reason, or invalid.
 
-export const accepted = <Code extends string>(reply: CommandReply<Code>): reply is Extract<CommandReply<Code>, { status: 'accepted' }> => reply.status === 'accepted';
+export const accepted = <Code extends string>(reply: CommandReply<Code>): reply is Extract<CommandReply<Code>, { status: 'accepted' }> =>
+  reply.status === 'accepted';
 
 /** `code` must be one the reply's category can refuse with: a misspelt code does not compile. */
 export const rejectedAs = <Code extends string>(reply: CommandReply<Code>, code: NoInfer<Code>): boolean => reply.status === 'rejected' && reply.code === code;

@@ -6,7 +6,10 @@ import type { CommandClient, CommandTarget, ReplyOf, TypedEnvelope } from './com
 // until a host decides (CommandClient.sendUntilAnswered), and gives up only when the component
 // stops (its AbortSignal) or the connection is closed for good.
 
-export type SendThatLands = <C extends CommandCategory, T extends CommandTypeOf<C>>(target: CommandTarget<C>, envelope: TypedEnvelope<C, T>) => Promise<ReplyOf<C>>;
+export type SendThatLands = <C extends CommandCategory, T extends CommandTypeOf<C>>(
+  target: CommandTarget<C>,
+  envelope: TypedEnvelope<C, T>,
+) => Promise<ReplyOf<C>>;
 
 export const sendThatLands =
   (commands: CommandClient, signal: AbortSignal, logger: Logger, sender: string): SendThatLands =>
@@ -14,5 +17,6 @@ export const sendThatLands =
     commands.sendUntilAnswered(target, envelope, {
       signal,
       // Quiet for a blip; a warning once the host has been missing for a few tries.
-      onRetry: (error, attempt) => logger[attempt > 3 ? 'warn' : 'debug']({ err: error, sender, ...target, type: envelope.type, attempt }, 'command not answered yet; retrying'),
+      onRetry: (error, attempt) =>
+        logger[attempt > 3 ? 'warn' : 'debug']({ err: error, sender, ...target, type: envelope.type, attempt }, 'command not answered yet; retrying'),
     });

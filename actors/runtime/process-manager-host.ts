@@ -225,7 +225,11 @@ export class ProcessManagerHost<Event, State, Effect = never, Reply = unknown, P
     const state = await this.stateFor(key);
     const intents = manager.decide(input, state);
     // A state that says it is finished is still kept while a reply to one of these intents is to come back to it.
-    const settled = this.keep(key, manager.evolve(state, input), intents.some((intent) => intent.wantsReply));
+    const settled = this.keep(
+      key,
+      manager.evolve(state, input),
+      intents.some((intent) => intent.wantsReply),
+    );
     let done = true;
     for (const intent of intents) {
       const reply = intent.kind === 'command' ? await this.send(intent) : await this.perform(key, intent);

@@ -20,7 +20,11 @@ export function startUnknownCategoryDoor(nc: NatsConnection, prefix: string, hos
       const [category = '', ...id] = message.subject.slice(start).split('.');
       if (known.has(category) && id.length === 1) return;
       const reply: CommandReply = !known.has(category)
-        ? { status: 'rejected', code: 'UnknownCategory', message: `no aggregate is called "${category.slice(0, 100)}"; the categories are ${[...known].join(', ')}` }
+        ? {
+            status: 'rejected',
+            code: 'UnknownCategory',
+            message: `no aggregate is called "${category.slice(0, 100)}"; the categories are ${[...known].join(', ')}`,
+          }
         : { status: 'invalid', errors: [`subject: "${id.join('.').slice(0, 200)}" is not a valid aggregate id (ids hold no ".")`] };
       message.respond(encoder.encode(JSON.stringify(reply)));
     },

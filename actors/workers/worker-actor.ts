@@ -133,7 +133,13 @@ export class WorkerActor {
       }
       const prepared = this.prepare(item);
       // One command id per delivery: a re-run someone asked for may bring the attempt number a redelivery already claimed.
-      const assigned = await this.record(item.taskId, 'AssignTask', { workerId: this.options.workerId, attempt, rerunSafe: prepared.rerunSafe }, `assign-${item.attempt}-${work.deliveryCount}`, this.noMoreWork.signal);
+      const assigned = await this.record(
+        item.taskId,
+        'AssignTask',
+        { workerId: this.options.workerId, attempt, rerunSafe: prepared.rerunSafe },
+        `assign-${item.attempt}-${work.deliveryCount}`,
+        this.noMoreWork.signal,
+      );
       // Not recorded (stopped while the store had trouble): leave the item un-acked so the queue delivers it again.
       if (assigned.status === 'failed') throw new Error(`AssignTask for ${item.taskId} not recorded: ${assigned.message}`);
       const decision = await this.afterAssignment(item, attempt, prepared, assigned);
@@ -160,7 +166,11 @@ export class WorkerActor {
     const holder = task.attempts.at(-1)?.workerId;
     if (!holder || holder === this.options.workerId) return false;
     try {
-      const reply = await this.options.nc.request(holdsSubject(this.options.prefix, holder), encoder.encode(JSON.stringify({ taskId, attempt: task.attempt })), { timeout: HOLDER_ANSWER_MS });
+      const reply = await this.options.nc.request(
+        holdsSubject(this.options.prefix, holder),
+        encoder.encode(JSON.stringify({ taskId, attempt: task.attempt })),
+        { timeout: HOLDER_ANSWER_MS },
+      );
       const holds = (JSON.parse(decoder.decode(reply.data)) as { holds?: unknown }).holds === true;
       if (holds) log.info({ holder }, 'task delivered again while its worker still runs it; left to that worker');
       return holds;
@@ -175,7 +185,11 @@ export class WorkerActor {
     const params = executor.parameters.safeParse(item.payload);
     if (!params.success) {
       // Nothing runs with parameters it refuses: running it again repeats nothing.
-      return { executor, problem: new ExecutionFailed('InvalidParameters', params.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '), false), rerunSafe: true };
+      return {
+        executor,
+        problem: new ExecutionFailed('InvalidParameters', params.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '), false),
+        rerunSafe: true,
+      };
     }
     return { executor, params: params.data, rerunSafe: executor.rerunSafe?.(params.data) ?? true };
   }
@@ -221,7 +235,8 @@ export class WorkerActor {
       onSuperseded: () => controller.abort(new Superseded()),
     });
     try {
-      if (prepared.problem || !prepared.executor) throw prepared.problem ?? new ExecutionFailed('UnknownTaskType', `no executor for task type "${item.taskType}"`, false);
+      if (prepared.problem || !prepared.executor)
+        throw prepared.problem ?? new ExecutionFailed('UnknownTaskType', `no executor for task type "${item.taskType}"`, false);
       const executor = prepared.executor;
       let evidenceCount = 0;
       const context: ExecutionContext = {
@@ -261,8 +276,20 @@ export class WorkerActor {
   }
 
   /** Recorded before the executor goes on; a task cancelled or handed to another worker meanwhile stops it. */
-  private async recordEvidence(taskId: string, attempt: number, evidence: Readonly<Record<string, string>>, n: number, controller: AbortController): Promise<void> {
-    const reply = await this.record(taskId, 'RecordAttemptEvidence', { attempt, evidence }, `evidence-${attempt}-${n}`, AbortSignal.any([this.stopping.signal, controller.signal]));
+  private async recordEvidence(
+    taskId: string,
+    attempt: number,
+    evidence: Readonly<Record<string, string>>,
+    n: number,
+    controller: AbortController,
+  ): Promise<void> {
+    const reply = await this.record(
+      taskId,
+      'RecordAttemptEvidence',
+      { attempt, evidence },
+      `evidence-${attempt}-${n}`,
+      AbortSignal.any([this.stopping.signal, controller.signal]),
+    );
     if (reply.status === 'accepted') return;
     if (reply.status === 'rejected' && reply.code === 'TaskCancelled') controller.abort(new Cancelled());
     else if (reply.status === 'rejected' && reply.code === 'StaleAttempt') controller.abort(new Superseded());
@@ -291,7 +318,9 @@ export class WorkerActor {
       signal: this.noMoreWork.signal,
       progress: () => undefined,
     };
-    const checked = await executor.checkOutcome(params, evidence, context).catch((error: unknown) => ({ outcome: 'unknown' as const, reason: (error as Error).message ?? String(error) }));
+    const checked = await executor
+      .checkOutcome(params, evidence, context)
+      .catch((error: unknown) => ({ outcome: 'unknown' as const, reason: (error as Error).message ?? String(error) }));
     // Stopped mid-check: not acked, so the next worker checks again.
     if (this.noMoreWork.signal.aborted) throw this.noMoreWork.signal.reason;
     if (checked.outcome === 'unknown') {
@@ -317,7 +346,13 @@ export class WorkerActor {
   }
 
   /** Retried under the same command id until a host answers, or stop() gives up. */
-  private record<T extends CommandTypeOf<'task'>>(taskId: string, type: T, data: CommandDataOf<'task', T>, key: string, signal: AbortSignal = this.stopping.signal): Promise<CommandReply> {
+  private record<T extends CommandTypeOf<'task'>>(
+    taskId: string,
+    type: T,
+    data: CommandDataOf<'task', T>,
+    key: string,
+    signal: AbortSignal = this.stopping.signal,
+  ): Promise<CommandReply> {
     let warned = false;
     return this.options.commands.sendUntilAnswered({ category: 'task', id: taskId }, this.envelope(taskId, type, data, key), {
       signal,

@@ -59,7 +59,11 @@ function readAnswer(message: Anthropic.Message, registry: readonly RegisteredTas
 const assistantTurn = (message: Anthropic.Message): Anthropic.MessageParam => ({
   role: 'assistant',
   content: message.content.flatMap((block): Anthropic.ContentBlockParam[] =>
-    block.type === 'tool_use' ? [{ type: 'tool_use', id: block.id, name: block.name, input: block.input }] : block.type === 'text' ? [{ type: 'text', text: block.text }] : [],
+    block.type === 'tool_use'
+      ? [{ type: 'tool_use', id: block.id, name: block.name, input: block.input }]
+      : block.type === 'text'
+        ? [{ type: 'text', text: block.text }]
+        : [],
   ),
 });
 

@@ -56,11 +56,7 @@ export const requestMessage = (request: string, context: PlanningContext): strin
   ].join('\n');
 
 export const repairMessage = (issues: readonly string[]): string =>
-  [
-    'The plan you submitted is invalid:',
-    ...issues.map((issue) => `- ${issue}`),
-    `Call ${PLAN_TOOL_NAME} again with the whole corrected plan.`,
-  ].join('\n');
+  ['The plan you submitted is invalid:', ...issues.map((issue) => `- ${issue}`), `Call ${PLAN_TOOL_NAME} again with the whole corrected plan.`].join('\n');
 
 /** Rough token count of prompt text (~3 characters a token errs on the high side), for cost ceilings. */
 export const estimateTokens = (text: string): number => Math.ceil(text.length / 3);

@@ -205,7 +205,11 @@ export class ConsoleFrontEnd {
         const waitingForDecision = new Promise<'outcomeUnknown'>((resolve) => (outcomeUnknown = () => resolve('outcomeUnknown')));
         const drawing = this.drawProgress(subscription, taskId, () => outcomeUnknown());
         const printResult = (delivered: Result) =>
-          this.print(toPlainText(resultReply({ ...delivered, repository: outcome.kind === 'queued' ? outcome.intent.params.repository : undefined }, this.options.taskTypes)));
+          this.print(
+            toPlainText(
+              resultReply({ ...delivered, repository: outcome.kind === 'queued' ? outcome.intent.params.repository : undefined }, this.options.taskTypes),
+            ),
+          );
         const first = await Promise.race([result, waitingForDecision]);
         await subscription.close();
         await drawing;

@@ -45,7 +45,11 @@ const decoder = new TextDecoder();
  * Body and headers of a commit. `earlierSeqs` are the stream's commits before this one, newest
  * first; the caller publishes expecting `earlierSeqs[0]` as the last subject sequence.
  */
-export function encodeCommit(lastRevision: bigint, events: readonly PreparedEvent[], earlierSeqs: readonly number[] = []): { body: Uint8Array; headers: MsgHdrs } {
+export function encodeCommit(
+  lastRevision: bigint,
+  events: readonly PreparedEvent[],
+  earlierSeqs: readonly number[] = [],
+): { body: Uint8Array; headers: MsgHdrs } {
   const h = natsHeaders();
   h.set(REVISION_HEADER, lastRevision.toString());
   if (earlierSeqs.length > 1) h.set(EARLIER_HEADER, encodeEarlier(earlierSeqs.slice(0, LINKED_COMMITS)));
@@ -65,7 +69,10 @@ export const streamOfSubject = (subject: string): StreamName => {
  */
 export class NotACommit extends Error {
   override readonly name = 'NotACommit';
-  constructor(readonly subject: string, readonly reason: string) {
+  constructor(
+    readonly subject: string,
+    readonly reason: string,
+  ) {
     super(`message on ${subject} is not an event-store commit: ${reason}`);
   }
 }
@@ -130,7 +137,15 @@ function parseStoredEvents(subject: string, body: Uint8Array): StoredEvent[] {
   if (!Array.isArray(parsed) || parsed.length === 0) throw new NotACommit(subject, 'body is not a non-empty JSON array of events');
   parsed.forEach((event: unknown, index) => {
     const e = event as Partial<StoredEvent> | null;
-    const valid = typeof e === 'object' && e !== null && typeof e.id === 'string' && e.id !== '' && typeof e.type === 'string' && e.type !== '' && typeof e.metadata === 'object' && e.metadata !== null;
+    const valid =
+      typeof e === 'object' &&
+      e !== null &&
+      typeof e.id === 'string' &&
+      e.id !== '' &&
+      typeof e.type === 'string' &&
+      e.type !== '' &&
+      typeof e.metadata === 'object' &&
+      e.metadata !== null;
     if (!valid) throw new NotACommit(subject, `event ${index} lacks an id, a type or metadata`);
   });
   return parsed as StoredEvent[];

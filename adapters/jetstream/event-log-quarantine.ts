@@ -15,7 +15,13 @@ export interface QuarantinedMessage {
   readonly size: number;
 }
 
-const entrySchema = z.object({ seq: z.number().int().positive(), subject: z.string(), time: z.string(), reason: z.string(), size: z.number().int().nonnegative() });
+const entrySchema = z.object({
+  seq: z.number().int().positive(),
+  subject: z.string(),
+  time: z.string(),
+  reason: z.string(),
+  size: z.number().int().nonnegative(),
+});
 
 export interface EventLogQuarantineOptions {
   readonly prefix?: string;

@@ -26,7 +26,16 @@ import {
 import { jitteredBackoffMs, RESUBSCRIBE_BACKOFF } from '../../domain/backoff.ts';
 import { prepareAppend, type PreparedEvent } from '../../domain/ports/validate-append.ts';
 import { isValidCategory, parseStreamName, type StreamName } from '../../domain/streams.ts';
-import { LINKED_COMMITS, NotACommit, decodeCommit, decodeCommitHeader, decodePosition, encodeCommit, encodePosition, type CommitHeader } from './commit-codec.ts';
+import {
+  LINKED_COMMITS,
+  NotACommit,
+  decodeCommit,
+  decodeCommitHeader,
+  decodePosition,
+  encodeCommit,
+  encodePosition,
+  type CommitHeader,
+} from './commit-codec.ts';
 import { EventLogQuarantine } from './event-log-quarantine.ts';
 import { ensureEventLogStream, eventLogNames, type EventLogNames } from './event-log-stream.ts';
 import { openLogConsumer, type LogConsumer } from './log-consumer.ts';
@@ -202,7 +211,10 @@ export class JetStreamEventStore implements EventStore {
     const startSeq = hinted !== undefined && hinted <= stored.seq ? hinted : undefined;
     const walk = span <= BigInt(WALK_LIMIT) || (startSeq === undefined && span <= BigInt(LONG_WALK_LIMIT) && span * 4n <= from);
     const events = walk
-      ? (await this.commitsBack(last, from)).reverse().flat().filter((e) => e.revision >= from)
+      ? (await this.commitsBack(last, from))
+          .reverse()
+          .flat()
+          .filter((e) => e.revision >= from)
       : await this.readForward(subject, from, max, stored.seq, startSeq);
     return { exists: true, events: events.slice(0, max) };
   }
@@ -251,7 +263,7 @@ export class JetStreamEventStore implements EventStore {
     async function* messages(): AsyncGenerator<SubscriptionMessage> {
       let nextSeq = after?.seq ?? 1;
       let caughtUp = false;
-      for (let failures = 0; !closed; ) {
+      for (let failures = 0; !closed;) {
         let consuming: LogConsumer | undefined;
         try {
           consuming = await open(nextSeq);
@@ -287,7 +299,8 @@ export class JetStreamEventStore implements EventStore {
           }
           if (closed) return;
           // One line per stall: the consumer is replaced by a new one after the last handled commit.
-          if (consuming.stalled) logger?.warn({ filter, nextSeq, reason: consuming.stalled }, 'event subscription stalled; restarting it after the last handled event');
+          if (consuming.stalled)
+            logger?.warn({ filter, nextSeq, reason: consuming.stalled }, 'event subscription stalled; restarting it after the last handled event');
           else logger?.warn({ filter, nextSeq }, 'event subscription ended by itself; resuming');
         } catch (error) {
           if (closed) return;
@@ -459,13 +472,21 @@ export class JetStreamEventStore implements EventStore {
       } finally {
         consumer.stop();
       }
-      if (!consumer.stalled || attempt >= MAX_SCAN_ATTEMPTS) throw new Error(`event log read of ${filter} stopped at sequence ${from} of ${endSeq}${consumer.stalled ? `: ${consumer.stalled}` : ''}`);
+      if (!consumer.stalled || attempt >= MAX_SCAN_ATTEMPTS)
+        throw new Error(`event log read of ${filter} stopped at sequence ${from} of ${endSeq}${consumer.stalled ? `: ${consumer.stalled}` : ''}`);
       this.logger?.warn({ filter, fromSeq: from, reason: consumer.stalled }, 'event log read stalled; restarting it');
     }
   }
 
   private openConsumer(filter: string, startSeq: number): Promise<LogConsumer> {
-    return openLogConsumer({ js: this.js, jsm: this.consumerJsm, stream: this.names.streamName, filter, startSeq, lastSeq: () => this.lastSeqMatching(filter) });
+    return openLogConsumer({
+      js: this.js,
+      jsm: this.consumerJsm,
+      stream: this.names.streamName,
+      filter,
+      startSeq,
+      lastSeq: () => this.lastSeqMatching(filter),
+    });
   }
 
   /** A consumed commit's events; none for a message that is not a commit (quarantined). */
@@ -501,7 +522,8 @@ export class JetStreamEventStore implements EventStore {
       this.logger?.warn({ err: recordError, seq, subject }, 'could not record a quarantined message');
     }
     // Logged by whichever process records it first (or by each, while the bucket is unreachable).
-    if (recordedNow !== false) this.logger?.error({ seq, subject, reason: error.reason, size }, 'event log message is not a commit; quarantined and passed over');
+    if (recordedNow !== false)
+      this.logger?.error({ seq, subject, reason: error.reason, size }, 'event log message is not a commit; quarantined and passed over');
   }
 
   /** A stream whose last message is not a commit: its commits by a forward scan of its subject. */
@@ -514,7 +536,8 @@ export class JetStreamEventStore implements EventStore {
     if (all.length === 0) return { exists: false, events: [] };
     const max = options.maxCount ?? Number.POSITIVE_INFINITY;
     const from = options.fromRevision;
-    const selected = options.direction === 'backward' ? all.reverse().filter((e) => from === undefined || e.revision <= from) : all.filter((e) => e.revision >= (from ?? 0n));
+    const selected =
+      options.direction === 'backward' ? all.reverse().filter((e) => from === undefined || e.revision <= from) : all.filter((e) => e.revision >= (from ?? 0n));
     return { exists: true, events: selected.slice(0, max) };
   }
 }

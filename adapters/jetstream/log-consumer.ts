@@ -89,7 +89,11 @@ export async function openLogConsumer(options: LogConsumerOptions): Promise<LogC
       if (status.type === ConsumerEvents.HeartbeatsMissed) {
         // A reader busy elsewhere leaves no pull open, so no heartbeats: not a stall by itself.
         if (waitingSince !== undefined && Date.now() - waitingSince >= timing.heartbeatMs) stop(`${String(status.data)} heartbeats missed`);
-      } else if (status.type === ConsumerEvents.ConsumerDeleted || status.type === ConsumerEvents.ConsumerNotFound || status.type === ConsumerEvents.StreamNotFound) {
+      } else if (
+        status.type === ConsumerEvents.ConsumerDeleted ||
+        status.type === ConsumerEvents.ConsumerNotFound ||
+        status.type === ConsumerEvents.StreamNotFound
+      ) {
         stop(status.type);
       }
     }
@@ -112,7 +116,8 @@ export async function openLogConsumer(options: LogConsumerOptions): Promise<LogC
           return;
         }
         behindSince ??= Date.now();
-        if (Date.now() - behindSince >= timing.stallMs) stop(`nothing delivered for ${Math.round((Date.now() - behindSince) / 1000)} s while the log holds sequence ${last} (next expected ${nextSeq})`);
+        if (Date.now() - behindSince >= timing.stallMs)
+          stop(`nothing delivered for ${Math.round((Date.now() - behindSince) / 1000)} s while the log holds sequence ${last} (next expected ${nextSeq})`);
       })
       // The log unreachable (an election under way): nothing to compare with this time.
       .catch(() => undefined)

@@ -27,7 +27,12 @@ export class PublicEventStreamMisconfigured extends Error {
 }
 
 /** `replicas` applies when the stream is created; an existing stream keeps its own. */
-export async function ensurePublicEventStream(jsm: JetStreamManager, names: PublicEventNames, duplicateWindowMs = PUBLIC_DUPLICATE_WINDOW_MS, replicas = 1): Promise<void> {
+export async function ensurePublicEventStream(
+  jsm: JetStreamManager,
+  names: PublicEventNames,
+  duplicateWindowMs = PUBLIC_DUPLICATE_WINDOW_MS,
+  replicas = 1,
+): Promise<void> {
   const subjects = `${names.subjectPrefix}.>`;
   const wanted: Partial<StreamConfig> = {
     name: names.streamName,
@@ -44,7 +49,8 @@ export async function ensurePublicEventStream(jsm: JetStreamManager, names: Publ
     const problems = [
       c.storage !== StorageType.File && 'storage is not file',
       c.retention !== RetentionPolicy.Limits && `retention is ${c.retention} (consumers would take messages from one another)`,
-      (c.duplicate_window ?? 0) < nanos(duplicateWindowMs) && `duplicate_window is below ${duplicateWindowMs / 60_000} minutes (re-published events could be stored twice)`,
+      (c.duplicate_window ?? 0) < nanos(duplicateWindowMs) &&
+        `duplicate_window is below ${duplicateWindowMs / 60_000} minutes (re-published events could be stored twice)`,
       !c.subjects?.includes(subjects) && `subjects do not include ${subjects}`,
     ].filter(Boolean);
     if (problems.length > 0) {

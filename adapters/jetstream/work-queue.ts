@@ -1,4 +1,14 @@
-import { AckPolicy, DeliverPolicy, headers as natsHeaders, RetentionPolicy, StorageType, type JetStreamClient, type JetStreamManager, type NatsConnection, type Subscription } from 'nats';
+import {
+  AckPolicy,
+  DeliverPolicy,
+  headers as natsHeaders,
+  RetentionPolicy,
+  StorageType,
+  type JetStreamClient,
+  type JetStreamManager,
+  type NatsConnection,
+  type Subscription,
+} from 'nats';
 import { PRIORITIES, type Priority, type TakenWork, type WorkItem, type WorkQueue } from '../../domain/ports/work-queue.ts';
 
 // Work queues on one JetStream stream with work-queue retention: subject

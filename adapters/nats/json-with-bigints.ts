@@ -15,11 +15,13 @@ export function stringifyWithBigints(value: unknown): string {
 }
 
 export const parseWithBigints = (text: string): unknown =>
-  !text.includes(`"${TAG}"`) ? JSON.parse(text) : JSON.parse(text, (_key, v: unknown) => {
-    if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
-      const keys = Object.keys(v);
-      const digits = (v as Record<string, unknown>)[TAG];
-      if (keys.length === 1 && typeof digits === 'string' && /^-?\d+$/.test(digits)) return BigInt(digits);
-    }
-    return v;
-  });
+  !text.includes(`"${TAG}"`)
+    ? JSON.parse(text)
+    : JSON.parse(text, (_key, v: unknown) => {
+        if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
+          const keys = Object.keys(v);
+          const digits = (v as Record<string, unknown>)[TAG];
+          if (keys.length === 1 && typeof digits === 'string' && /^-?\d+$/.test(digits)) return BigInt(digits);
+        }
+        return v;
+      });

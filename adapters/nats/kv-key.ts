@@ -25,4 +25,3 @@ export const decodeKey = (key: string): string => {
   }
   return decoder.decode(new Uint8Array(bytes));
 };
-

@@ -72,8 +72,16 @@ class KvReadModelBucket implements ReadModelBucket {
     const previous = this.sequence;
     this.sequence += 1;
     // Parts are keyed by commit sequence: the last commit's parts stay whole until the new header replaces it.
-    await Promise.all(parts.map((p, i) => this.meta.put(`${this.commitKey}.part.${this.sequence}.${i}`, encoder.encode(`{"sequence":${this.sequence},"changes":${p}}`))));
-    const header: CommitHeader = { position: batch.position, eventsApplied: batch.eventsApplied, lastEventAt: batch.lastEventAt, sequence: this.sequence, parts: parts.length };
+    await Promise.all(
+      parts.map((p, i) => this.meta.put(`${this.commitKey}.part.${this.sequence}.${i}`, encoder.encode(`{"sequence":${this.sequence},"changes":${p}}`))),
+    );
+    const header: CommitHeader = {
+      position: batch.position,
+      eventsApplied: batch.eventsApplied,
+      lastEventAt: batch.lastEventAt,
+      sequence: this.sequence,
+      parts: parts.length,
+    };
     // The header is the commit point: once it is stored the batch counts as applied.
     await this.meta.put(this.commitKey, json(header));
     await this.writeEncoded(encoded);
@@ -158,7 +166,9 @@ export class KvReadModelStorage implements ReadModelStorage {
 
   async saveRecord(record: ProjectionRecord, expectedRevision: number): Promise<number> {
     try {
-      return expectedRevision === 0 ? await this.meta.create(`record.${record.name}`, json(record)) : await this.meta.update(`record.${record.name}`, json(record), expectedRevision);
+      return expectedRevision === 0
+        ? await this.meta.create(`record.${record.name}`, json(record))
+        : await this.meta.update(`record.${record.name}`, json(record), expectedRevision);
     } catch (error) {
       if (/wrong last sequence|key exists/i.test((error as Error).message)) throw new RecordChanged(record.name);
       throw error;

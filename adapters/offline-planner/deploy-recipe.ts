@@ -19,8 +19,29 @@ const DEPLOY_TARGET = /\b(?:deploy|ship|release)\s+(?:(?:the|my|our|these|those|
 const NAMED_REPOSITORY = /\b(?:in|of|from|for)\s+(?:the\s+)?(?:repo(?:sitory)?\s+)?[`"'‘’“”]?(?<name>[A-Za-z0-9_./-]+)/i;
 /** Words in those places that mean "what we are working on", or where to, not which repository. */
 const NOT_A_REPOSITORY = new Set(
-  ['changes', 'change', 'it', 'this', 'that', 'them', 'everything', 'all', 'code', 'work', 'stuff', 'branch', 'latest', 'now', 'to', 'into', 'please', 'me', 'us', 'repo', 'repository']
-    .concat(['production', 'prod', 'staging', 'sandbox', 'org', 'main', 'master']),
+  [
+    'changes',
+    'change',
+    'it',
+    'this',
+    'that',
+    'them',
+    'everything',
+    'all',
+    'code',
+    'work',
+    'stuff',
+    'branch',
+    'latest',
+    'now',
+    'to',
+    'into',
+    'please',
+    'me',
+    'us',
+    'repo',
+    'repository',
+  ].concat(['production', 'prod', 'staging', 'sandbox', 'org', 'main', 'master']),
 );
 
 export const isDeployRequest = (request: string): boolean => DEPLOY.test(request);
@@ -45,25 +66,27 @@ export function deployPlan(request: string, context: IntentContext, registry: re
   return pipe(checkRepositoryName('run-tests', repository, capabilitiesOf(registry)), map(recipe(registry)));
 }
 
-const recipe = (registry: readonly RegisteredTaskType[]) => (repository: string): Plan => ({
-  summary: `Run the tests of ${repository}; if they pass, deploy it once someone approves.`,
-  complexity: 'complex',
-  phases: [
-    { name: 'Test', steps: [{ kind: 'task', id: 'tests', taskType: 'run-tests', params: { repository }, why: 'Deploy only what passes its tests.' }] },
-    {
-      name: 'Deploy',
-      steps: [
-        {
-          kind: 'conditional',
-          id: 'tests-passed',
-          condition: 'steps.tests.output.success == true',
-          then: [
-            { kind: 'approval', id: 'approve-deploy', reason: `Deploy ${repository}: its tests passed.` },
-            { kind: 'task', id: 'deploy', taskType: DEPLOY_TASK_TYPE, params: { repository }, why: 'The deployment that was asked for.' },
-          ],
-        },
-      ],
-    },
-  ],
-  estimate: { estimatedMs: estimatedMsFor(registry, ['run-tests', DEPLOY_TASK_TYPE]), estimatedCostUsd: 0 },
-});
+const recipe =
+  (registry: readonly RegisteredTaskType[]) =>
+  (repository: string): Plan => ({
+    summary: `Run the tests of ${repository}; if they pass, deploy it once someone approves.`,
+    complexity: 'complex',
+    phases: [
+      { name: 'Test', steps: [{ kind: 'task', id: 'tests', taskType: 'run-tests', params: { repository }, why: 'Deploy only what passes its tests.' }] },
+      {
+        name: 'Deploy',
+        steps: [
+          {
+            kind: 'conditional',
+            id: 'tests-passed',
+            condition: 'steps.tests.output.success == true',
+            then: [
+              { kind: 'approval', id: 'approve-deploy', reason: `Deploy ${repository}: its tests passed.` },
+              { kind: 'task', id: 'deploy', taskType: DEPLOY_TASK_TYPE, params: { repository }, why: 'The deployment that was asked for.' },
+            ],
+          },
+        ],
+      },
+    ],
+    estimate: { estimatedMs: estimatedMsFor(registry, ['run-tests', DEPLOY_TASK_TYPE]), estimatedCostUsd: 0 },
+  });

@@ -22,7 +22,12 @@ export function offlinePlan(request: string, context: PlanningContext, registry:
     : pipe(parseIntent(request, context.variables, registry), map(singleTaskPlan(registry)));
   return pipe(
     drafted,
-    flatMap((plan) => pipe(validatePlan(plan, registry), mapLeft((issues): PlannerError => plannerOutputInvalid(describeIssues(issues), 1, spent)))),
+    flatMap((plan) =>
+      pipe(
+        validatePlan(plan, registry),
+        mapLeft((issues): PlannerError => plannerOutputInvalid(describeIssues(issues), 1, spent)),
+      ),
+    ),
     map((plan) => ({ plan, ...spent })),
   );
 }

@@ -7,22 +7,24 @@ import { estimatedMsFor } from '../../domain/task-types/estimates.ts';
 
 const capitalized = (text: string): string => text.charAt(0).toUpperCase() + text.slice(1);
 
-export const singleTaskPlan = (registry: readonly RegisteredTaskType[]) => (intent: Intent): Plan => ({
-  summary: `${capitalized(intent.summary)}.`,
-  complexity: 'simple',
-  phases: [
-    {
-      name: capitalized(intent.summary),
-      steps: [
-        {
-          kind: 'task',
-          id: intent.taskType,
-          taskType: intent.taskType,
-          params: { ...intent.params },
-          why: intent.repositoryFrom === 'context' ? "Asked for, on the thread's current repository." : 'Asked for in the request.',
-        },
-      ],
-    },
-  ],
-  estimate: { estimatedMs: estimatedMsFor(registry, [intent.taskType]), estimatedCostUsd: 0 },
-});
+export const singleTaskPlan =
+  (registry: readonly RegisteredTaskType[]) =>
+  (intent: Intent): Plan => ({
+    summary: `${capitalized(intent.summary)}.`,
+    complexity: 'simple',
+    phases: [
+      {
+        name: capitalized(intent.summary),
+        steps: [
+          {
+            kind: 'task',
+            id: intent.taskType,
+            taskType: intent.taskType,
+            params: { ...intent.params },
+            why: intent.repositoryFrom === 'context' ? "Asked for, on the thread's current repository." : 'Asked for in the request.',
+          },
+        ],
+      },
+    ],
+    estimate: { estimatedMs: estimatedMsFor(registry, [intent.taskType]), estimatedCostUsd: 0 },
+  });

@@ -29,8 +29,15 @@ export const BLOCK_KIT_LIMITS = {
 export const LINES_SHOWN_PER_SECTION = 25;
 export const TRUNCATION_NOTICE = '… (truncated, full output attached)';
 
-export interface PlainTextObject { readonly type: 'plain_text'; readonly text: string; readonly emoji?: boolean }
-export interface MrkdwnObject { readonly type: 'mrkdwn'; readonly text: string }
+export interface PlainTextObject {
+  readonly type: 'plain_text';
+  readonly text: string;
+  readonly emoji?: boolean;
+}
+export interface MrkdwnObject {
+  readonly type: 'mrkdwn';
+  readonly text: string;
+}
 export interface ButtonElement {
   readonly type: 'button';
   readonly action_id: string;
@@ -67,7 +74,10 @@ const section = (text: string): Block => ({ type: 'section', text: mrkdwn(text) 
 const heading = (text: string) => `*${clipEscaped(text, MAX_HEADING).text}*`;
 
 /** Blocks rendered so far, and whether anything had to be cut to fit. */
-interface Rendered<T> { readonly value: T; readonly cut: boolean }
+interface Rendered<T> {
+  readonly value: T;
+  readonly cut: boolean;
+}
 
 function linesBlock(title: string | undefined, lines: readonly string[]): Rendered<Block> | undefined {
   if (!title && lines.every((line) => line.trim() === '')) return undefined;
@@ -122,15 +132,13 @@ function actionsBlock(actions: readonly ReplyAction[]): Block | undefined {
   const elements = actions
     .filter((a) => a.actionId.length > 0 && a.actionId.length <= BLOCK_KIT_LIMITS.actionId && a.value.length <= BLOCK_KIT_LIMITS.buttonValue)
     .slice(0, BLOCK_KIT_LIMITS.actionsElements)
-    .map(
-      (a): ButtonElement => ({
-        type: 'button',
-        action_id: a.actionId,
-        text: { type: 'plain_text', text: clipPlain(a.label, BLOCK_KIT_LIMITS.buttonText) || a.actionId.slice(0, BLOCK_KIT_LIMITS.buttonText), emoji: true },
-        ...(a.value ? { value: a.value } : {}),
-        ...(a.style ? { style: a.style } : {}),
-      }),
-    );
+    .map((a): ButtonElement => ({
+      type: 'button',
+      action_id: a.actionId,
+      text: { type: 'plain_text', text: clipPlain(a.label, BLOCK_KIT_LIMITS.buttonText) || a.actionId.slice(0, BLOCK_KIT_LIMITS.buttonText), emoji: true },
+      ...(a.value ? { value: a.value } : {}),
+      ...(a.style ? { style: a.style } : {}),
+    }));
   return elements.length > 0 ? { type: 'actions', elements } : undefined;
 }
 
@@ -141,7 +149,12 @@ const bylineText = ({ text, user }: { readonly text: string; readonly user: stri
   `${clipEscaped(text, MAX_HEADING).text} ${isSlackUserId(user) ? `<@${user}>` : clipEscaped(user, MAX_HEADING).text}`;
 
 const slug = (title: string) =>
-  title.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 60).replace(/-+$/, '') || 'reply';
+  title
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 60)
+    .replace(/-+$/, '') || 'reply';
 
 export function toBlockKit(doc: ReplyDocument): BlockKitMessage {
   let cut = false;
@@ -150,7 +163,10 @@ export function toBlockKit(doc: ReplyDocument): BlockKitMessage {
     return rendered?.value;
   };
 
-  const header: Block = { type: 'header', text: { type: 'plain_text', text: clipPlain(`${EMOJI[doc.tone]} ${doc.title}`, BLOCK_KIT_LIMITS.headerText), emoji: true } };
+  const header: Block = {
+    type: 'header',
+    text: { type: 'plain_text', text: clipPlain(`${EMOJI[doc.tone]} ${doc.title}`, BLOCK_KIT_LIMITS.headerText), emoji: true },
+  };
   const summary = doc.summary !== undefined ? take(linesBlock(undefined, doc.summary.split('\n'))) : undefined;
   // Mentions are the one place raw mrkdwn is written: only user ids of the Slack form get through.
   const mentioned = (doc.mentions ?? []).filter(isSlackUserId);

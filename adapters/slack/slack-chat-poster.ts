@@ -1,5 +1,13 @@
 import { ErrorCode, WebClient, type WebAPIPlatformError, type WebAPIRateLimitedError } from '@slack/web-api';
-import { ChatRateLimited, ChatTargetGone, type ChatPoster, type MessageRef, type PostedMessage, type PostMarker, type ThreadRef } from '../../domain/ports/chat-poster.ts';
+import {
+  ChatRateLimited,
+  ChatTargetGone,
+  type ChatPoster,
+  type MessageRef,
+  type PostedMessage,
+  type PostMarker,
+  type ThreadRef,
+} from '../../domain/ports/chat-poster.ts';
 import type { ReplyDocument } from '../../domain/replies/reply-document.ts';
 import { scrubValueWith, secretScrubber, type Scrub } from '../../domain/secrets/scrub-secrets.ts';
 import { toBlockKit } from './block-kit.ts';
@@ -13,7 +21,19 @@ import { toBlockKit } from './block-kit.ts';
 export const MARKER_EVENT_TYPE = 'orchestrator_delivery';
 
 /** Errors after which writing to that message or channel cannot succeed. */
-const GONE = new Set(['channel_not_found', 'is_archived', 'not_in_channel', 'message_not_found', 'cant_update_message', 'thread_not_found', 'restricted_action', 'invalid_auth', 'account_inactive', 'token_revoked', 'missing_scope']);
+const GONE = new Set([
+  'channel_not_found',
+  'is_archived',
+  'not_in_channel',
+  'message_not_found',
+  'cant_update_message',
+  'thread_not_found',
+  'restricted_action',
+  'invalid_auth',
+  'account_inactive',
+  'token_revoked',
+  'missing_scope',
+]);
 
 export function slackWebClient(token: string, apiUrl: string): WebClient {
   return new WebClient(token, {
@@ -55,9 +75,17 @@ export class SlackChatPoster implements ChatPoster {
     const posted: PostedMessage = { channel: answer.channel ?? thread.channel, ts: answer.ts! };
     if (!overflow) return posted;
     const upload = await this.call(() =>
-      this.client.filesUploadV2({ channel_id: thread.channel, thread_ts: thread.threadTs, filename: overflow.filename, content: overflow.content, title: overflow.filename }),
+      this.client.filesUploadV2({
+        channel_id: thread.channel,
+        thread_ts: thread.threadTs,
+        filename: overflow.filename,
+        content: overflow.content,
+        title: overflow.filename,
+      }),
     );
-    const fileIds = ((upload as { files?: { files?: { id?: string }[] }[] }).files ?? []).flatMap((f) => (f.files ?? []).flatMap((file) => (file.id ? [file.id] : [])));
+    const fileIds = ((upload as { files?: { files?: { id?: string }[] }[] }).files ?? []).flatMap((f) =>
+      (f.files ?? []).flatMap((file) => (file.id ? [file.id] : [])),
+    );
     return { ...posted, fileIds };
   }
 
@@ -71,14 +99,27 @@ export class SlackChatPoster implements ChatPoster {
     do {
       let page;
       try {
-        page = await this.call(() => this.client.conversations.replies({ channel: thread.channel, ts: thread.threadTs, include_all_metadata: true, limit: 200, ...(cursor ? { cursor } : {}) }));
+        page = await this.call(() =>
+          this.client.conversations.replies({
+            channel: thread.channel,
+            ts: thread.threadTs,
+            include_all_metadata: true,
+            limit: 200,
+            ...(cursor ? { cursor } : {}),
+          }),
+        );
       } catch (error) {
         if (error instanceof ChatTargetGone && error.code === 'thread_not_found') return undefined;
         throw error;
       }
       for (const message of page.messages ?? []) {
         const metadata = (message as { metadata?: { event_type?: string; event_payload?: Record<string, unknown> } }).metadata;
-        if (metadata?.event_type === MARKER_EVENT_TYPE && metadata.event_payload?.kind === marker.kind && metadata.event_payload?.deliveryId === marker.deliveryId && message.ts) {
+        if (
+          metadata?.event_type === MARKER_EVENT_TYPE &&
+          metadata.event_payload?.kind === marker.kind &&
+          metadata.event_payload?.deliveryId === marker.deliveryId &&
+          message.ts
+        ) {
           return { channel: thread.channel, ts: message.ts };
         }
       }

@@ -100,7 +100,8 @@ export async function startSlackFrontEnd(options: SlackFrontEndOptions): Promise
       return;
     }
     logger.debug({ outcome: outcome.kind, channel: message.channel, ts: message.messageTs }, 'Slack message taken');
-    if (outcome.kind === 'not-understood') await say({ ...rendered({ title: 'I can not do that yet', tone: 'info', summary: outcome.answer.message }), thread_ts: message.threadTs });
+    if (outcome.kind === 'not-understood')
+      await say({ ...rendered({ title: 'I can not do that yet', tone: 'info', summary: outcome.answer.message }), thread_ts: message.threadTs });
     if (outcome.kind === 'refused') await say({ text: `Sorry, I could not start that: ${outcome.message}`, thread_ts: message.threadTs });
     if (outcome.kind === 'answered') await say({ text: outcome.message, thread_ts: message.threadTs });
   };
@@ -192,8 +193,15 @@ export async function startSlackFrontEnd(options: SlackFrontEndOptions): Promise
     const actionTs = (action as { action_ts?: string }).action_ts ?? String(Date.now() / 1000);
     if (!value.ok) return notOurs(respond, RERUN_ACTION_ID, value.problem);
     const taskId = value.value;
-    const outcome = await intake.rerunTask(taskId, body.user.id, actionTs).catch((error: unknown): IntakeOutcome => ({ kind: 'refused', conversationId: '', message: (error as Error).message }));
-    const text = outcome.kind === 'rerun' ? `Running it again as task ${outcome.taskId}.` : outcome.kind === 'refused' ? `Could not run it again: ${outcome.message}` : 'Already running it again.';
+    const outcome = await intake
+      .rerunTask(taskId, body.user.id, actionTs)
+      .catch((error: unknown): IntakeOutcome => ({ kind: 'refused', conversationId: '', message: (error as Error).message }));
+    const text =
+      outcome.kind === 'rerun'
+        ? `Running it again as task ${outcome.taskId}.`
+        : outcome.kind === 'refused'
+          ? `Could not run it again: ${outcome.message}`
+          : 'Already running it again.';
     await respond({ text, response_type: 'ephemeral', replace_original: false });
   });
 
@@ -215,12 +223,22 @@ export async function startSlackFrontEnd(options: SlackFrontEndOptions): Promise
     const gate = parseGateActionValue(value);
     return gate ? options.decisions.decideGate(gate.workflowId, gate.stepId, gate.visit, user, decision) : NOT_OURS;
   };
-  const withId = (decide: (id: string, user: string) => Promise<string>) => async (value: string, user: string) => (isValidId(value) ? decide(value, user) : NOT_OURS);
-  decided(RUN_PLAN_ACTION, withId((planId, user) => options.decisions.decidePlan(planId, user, 'approve', 'button')));
-  decided(REJECT_PLAN_ACTION, withId((planId, user) => options.decisions.decidePlan(planId, user, 'reject', 'button')));
+  const withId = (decide: (id: string, user: string) => Promise<string>) => async (value: string, user: string) =>
+    isValidId(value) ? decide(value, user) : NOT_OURS;
+  decided(
+    RUN_PLAN_ACTION,
+    withId((planId, user) => options.decisions.decidePlan(planId, user, 'approve', 'button')),
+  );
+  decided(
+    REJECT_PLAN_ACTION,
+    withId((planId, user) => options.decisions.decidePlan(planId, user, 'reject', 'button')),
+  );
   decided(APPROVE_GATE_ACTION, onGate('approve'));
   decided(REJECT_GATE_ACTION, onGate('reject'));
-  decided(CANCEL_WORKFLOW_ACTION, withId((workflowId, user) => options.decisions.cancelWorkflow(workflowId, user)));
+  decided(
+    CANCEL_WORKFLOW_ACTION,
+    withId((workflowId, user) => options.decisions.cancelWorkflow(workflowId, user)),
+  );
   // The one deciding is the user Bolt verified the click came from, never a field of the payload.
   for (const actionId of OUTCOME_ACTIONS) {
     decided(actionId, async (value, user) => {
@@ -236,8 +254,8 @@ export async function startSlackFrontEnd(options: SlackFrontEndOptions): Promise
   /** A button press whose value is not one this product put there: said to the one who pressed it. */
   const notOurs = async (respond: RespondFn, actionId: string, problem: string): Promise<void> => {
     logger.warn({ actionId, problem }, 'a button press not of ours');
-    await respond({ text: `That button is not one of ours (${problem}); nothing was done.`, response_type: 'ephemeral', replace_original: false }).catch((error: unknown) =>
-      logger.warn({ err: error, actionId }, 'could not answer a button press'),
+    await respond({ text: `That button is not one of ours (${problem}); nothing was done.`, response_type: 'ephemeral', replace_original: false }).catch(
+      (error: unknown) => logger.warn({ err: error, actionId }, 'could not answer a button press'),
     );
   };
 
@@ -258,7 +276,11 @@ const EVENTS_ENDPOINT = '/slack/events';
 /** Bolt's HTTP receiver with its request listener behind the checks of slack-request-guard.ts. */
 function guardedReceiver(options: SlackFrontEndOptions): HTTPReceiver {
   const receiver = new HTTPReceiver({ signingSecret: options.signingSecret, endpoints: EVENTS_ENDPOINT, logger: boltLogger(options.logger) });
-  receiver.requestListener = guardSlackRequests(receiver.requestListener, { signingSecret: options.signingSecret, endpoint: EVENTS_ENDPOINT, logger: options.logger.child({ component: 'slack-http' }) });
+  receiver.requestListener = guardSlackRequests(receiver.requestListener, {
+    signingSecret: options.signingSecret,
+    endpoint: EVENTS_ENDPOINT,
+    logger: options.logger.child({ component: 'slack-http' }),
+  });
   return receiver;
 }
 

@@ -34,8 +34,10 @@ export function timestampRefusal(value: string | undefined, nowMs: number): Refu
   if (value === undefined) return { status: 401, code: 'Unsigned', message: 'X-Slack-Request-Timestamp is missing' };
   if (!/^\d{1,12}$/.test(value)) return { status: 401, code: 'InvalidTimestamp', message: 'X-Slack-Request-Timestamp is not a number of seconds' };
   const skew = Number(value) - Math.floor(nowMs / 1000);
-  if (skew > MAX_CLOCK_SKEW_SECONDS) return { status: 401, code: 'TimestampInFuture', message: `the request is dated ${skew} s ahead; at most ${MAX_CLOCK_SKEW_SECONDS} s are allowed` };
-  if (skew < -MAX_CLOCK_SKEW_SECONDS) return { status: 401, code: 'TimestampTooOld', message: `the request is dated ${-skew} s ago; at most ${MAX_CLOCK_SKEW_SECONDS} s are allowed` };
+  if (skew > MAX_CLOCK_SKEW_SECONDS)
+    return { status: 401, code: 'TimestampInFuture', message: `the request is dated ${skew} s ahead; at most ${MAX_CLOCK_SKEW_SECONDS} s are allowed` };
+  if (skew < -MAX_CLOCK_SKEW_SECONDS)
+    return { status: 401, code: 'TimestampTooOld', message: `the request is dated ${-skew} s ago; at most ${MAX_CLOCK_SKEW_SECONDS} s are allowed` };
   return undefined;
 }
 
@@ -50,7 +52,8 @@ async function refusalOf(req: IncomingMessage, options: SlackRequestGuardOptions
   try {
     raw = (await HTTPModuleFunctions.bufferIncomingMessage(req, options.bodyLimit ?? HTTPModuleFunctions.defaultBodyLimit)).rawBody.toString();
   } catch (error) {
-    if (HTTPModuleFunctions.isRawBodyError(error) && error.statusCode === 413) return { status: 413, code: 'BodyTooLarge', message: 'the body is larger than Slack sends' };
+    if (HTTPModuleFunctions.isRawBodyError(error) && error.statusCode === 413)
+      return { status: 413, code: 'BodyTooLarge', message: 'the body is larger than Slack sends' };
     return { status: 400, code: 'BodyUnreadable', message: 'the body could not be read' };
   }
   const contentType = header(req, 'content-type');

@@ -7,7 +7,16 @@ import { z } from 'zod';
 // listeners half-formed. Each refusal has a short name the 400 answer and the log line carry.
 
 export interface BodyRefusal {
-  readonly code: 'BodyNotJson' | 'BodyNotAnObject' | 'UnknownRequestType' | 'InvalidEventEnvelope' | 'InvalidUrlVerification' | 'InvalidPayload' | 'InvalidInteraction' | 'InvalidSlashCommand' | 'UnknownFormBody';
+  readonly code:
+    | 'BodyNotJson'
+    | 'BodyNotAnObject'
+    | 'UnknownRequestType'
+    | 'InvalidEventEnvelope'
+    | 'InvalidUrlVerification'
+    | 'InvalidPayload'
+    | 'InvalidInteraction'
+    | 'InvalidSlashCommand'
+    | 'UnknownFormBody';
   readonly message: string;
 }
 

@@ -144,7 +144,8 @@ export class HttpWebhookSender implements WebhookSender {
     } catch {
       return this.failure('the webhook URL is not a valid URL', false);
     }
-    if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') return this.failure(`the webhook URL must be http or https, not ${parsed.protocol}`, false);
+    if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:')
+      return this.failure(`the webhook URL must be http or https, not ${parsed.protocol}`, false);
     if (parsed.username !== '' || parsed.password !== '') return this.failure('the webhook URL must not contain credentials', false);
     return parsed.href;
   }

@@ -41,8 +41,7 @@ export interface WebhookVerification {
 }
 
 export type WebhookVerificationResult =
-  | { readonly ok: true }
-  | { readonly ok: false; readonly reason: 'missing-signature' | 'bad-timestamp' | 'stale' | 'mismatch' };
+  { readonly ok: true } | { readonly ok: false; readonly reason: 'missing-signature' | 'bad-timestamp' | 'stale' | 'mismatch' };
 
 const parseTimestamp = (timestamp: string | number | undefined): number | undefined => {
   if (typeof timestamp === 'number') return Number.isSafeInteger(timestamp) && timestamp >= 0 ? timestamp : undefined;

@@ -60,7 +60,8 @@ const reserveCost = ({ type: _, ifOverCap, overCapApprovedBy, ...c }: BudgetComm
   const [first, ...more] = capsExceeded(state, { amount, user: c.user, ...(c.workflowId !== undefined && { workflowId: c.workflowId }) });
   if (first === undefined) return right([budgetEventOf('CostReserved', c)]);
   const exceeded = [first, ...more] as const;
-  if (overCapApprovedBy !== undefined) return right([budgetEventOf('CostReserved', { ...c, overCap: { approvedBy: overCapApprovedBy, exceeded: [...exceeded] } })]);
+  if (overCapApprovedBy !== undefined)
+    return right([budgetEventOf('CostReserved', { ...c, overCap: { approvedBy: overCapApprovedBy, exceeded: [...exceeded] } })]);
   if (ifOverCap === 'refuse') return left(capWouldBeExceeded(exceeded));
   return state.awaitingApproval[c.reservationId] === amount ? nothing : right([budgetEventOf('CostApprovalRequired', { ...c, exceeded: [...exceeded] })]);
 };
@@ -90,7 +91,9 @@ const releaseCost = ({ budgetId, reservationId, reason, at }: BudgetCommandOf<'R
   const r = state.reservations[reservationId];
   const asked = state.awaitingApproval[reservationId];
   if (r === undefined) {
-    return asked === undefined ? left(reservationNotFound(reservationId)) : right([budgetEventOf('CostReleased', { budgetId, reservationId, amountUsd: toUsd(asked), reason, at })]);
+    return asked === undefined
+      ? left(reservationNotFound(reservationId))
+      : right([budgetEventOf('CostReleased', { budgetId, reservationId, amountUsd: toUsd(asked), reason, at })]);
   }
   if (r.status === 'released') return nothing;
   if (r.status === 'committed') return left(reservationAlreadyCommitted(r));

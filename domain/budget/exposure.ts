@@ -38,7 +38,9 @@ const checksFor = (caps: Caps, all: readonly Reservation[], request: CostRequest
   ...(caps.perWorkflow !== undefined && request.workflowId !== undefined
     ? [{ cap: 'perWorkflow' as const, limit: caps.perWorkflow, counted: all.filter((r) => r.workflowId === request.workflowId), scope: request.workflowId }]
     : []),
-  ...(caps.perUser !== undefined ? [{ cap: 'perUser' as const, limit: caps.perUser, counted: all.filter((r) => r.user === request.user), scope: request.user }] : []),
+  ...(caps.perUser !== undefined
+    ? [{ cap: 'perUser' as const, limit: caps.perUser, counted: all.filter((r) => r.user === request.user), scope: request.user }]
+    : []),
 ];
 
 /** Every cap the request would cross; empty when it fits (or no caps are set). */
@@ -47,7 +49,16 @@ export function capsExceeded(state: BudgetState, request: CostRequest): CapExces
   return checksFor(state.caps, Object.values(state.reservations), request).flatMap(({ cap, limit, counted, scope }) => {
     const { spent, reserved } = exposureOf(counted);
     return spent + reserved + request.amount > limit
-      ? [{ cap, capUsd: toUsd(limit), spentUsd: toUsd(spent), reservedUsd: toUsd(reserved), requestedUsd: toUsd(request.amount), ...(scope !== undefined && { scope }) }]
+      ? [
+          {
+            cap,
+            capUsd: toUsd(limit),
+            spentUsd: toUsd(spent),
+            reservedUsd: toUsd(reserved),
+            requestedUsd: toUsd(request.amount),
+            ...(scope !== undefined && { scope }),
+          },
+        ]
       : [];
   });
 }

@@ -4,11 +4,7 @@ import type { CapExcess } from './fields.ts';
 import type { Reservation } from './state.ts';
 
 export type BudgetRejectionCode =
-  | 'CapWouldBeExceeded'
-  | 'ReservationNotFound'
-  | 'ReservationAlreadyExists'
-  | 'ReservationAlreadyCommitted'
-  | 'ReservationAlreadyReleased';
+  'CapWouldBeExceeded' | 'ReservationNotFound' | 'ReservationAlreadyExists' | 'ReservationAlreadyCommitted' | 'ReservationAlreadyReleased';
 
 export type BudgetRejection = Rejection<BudgetRejectionCode>;
 
@@ -20,14 +16,18 @@ export interface CapWouldBeExceeded extends Rejection<'CapWouldBeExceeded'>, Omi
 
 const rejection = (code: BudgetRejectionCode, message: string): BudgetRejection => ({ code, message });
 
-const capName = (e: CapExcess): string => (e.cap === 'monthly' ? 'the monthly cap' : e.cap === 'perWorkflow' ? `the cap of workflow ${e.scope}` : `the cap of user ${e.scope}`);
+const capName = (e: CapExcess): string =>
+  e.cap === 'monthly' ? 'the monthly cap' : e.cap === 'perWorkflow' ? `the cap of workflow ${e.scope}` : `the cap of user ${e.scope}`;
 
 export const capWouldBeExceeded = (exceeded: readonly [CapExcess, ...CapExcess[]]): CapWouldBeExceeded => {
   const [first] = exceeded;
   return {
     code: 'CapWouldBeExceeded',
     message: exceeded
-      .map((e) => `${formatUsd(e.requestedUsd)} would exceed ${capName(e)} of ${formatUsd(e.capUsd)} (${formatUsd(e.spentUsd)} spent, ${formatUsd(e.reservedUsd)} reserved)`)
+      .map(
+        (e) =>
+          `${formatUsd(e.requestedUsd)} would exceed ${capName(e)} of ${formatUsd(e.capUsd)} (${formatUsd(e.spentUsd)} spent, ${formatUsd(e.reservedUsd)} reserved)`,
+      )
       .join('; '),
     ...first,
     exceeded,
@@ -38,7 +38,10 @@ export const reservationNotFound = (reservationId: string): BudgetRejection =>
   rejection('ReservationNotFound', `no cost was reserved as ${reservationId} in this budget`);
 
 export const reservationAlreadyExists = (r: Reservation): BudgetRejection =>
-  rejection('ReservationAlreadyExists', `reservation ${r.reservationId} already holds ${formatUsd(toUsd(r.amount))} for ${r.purpose} (${r.status}); use a new reservation id`);
+  rejection(
+    'ReservationAlreadyExists',
+    `reservation ${r.reservationId} already holds ${formatUsd(toUsd(r.amount))} for ${r.purpose} (${r.status}); use a new reservation id`,
+  );
 
 export const reservationAlreadyCommitted = (r: Reservation): BudgetRejection =>
   rejection('ReservationAlreadyCommitted', `reservation ${r.reservationId} was already committed at ${formatUsd(toUsd(r.actual ?? 0))}`);

@@ -46,16 +46,21 @@ type SchemaOf<C extends CommandCategory, T extends CommandTypeOf<C>> = Catalog[C
  * What a sender writes for command `T` of category `C`: the schema's input, without what the host
  * fills in (the id from the subject, the time, the verified actor's field).
  */
-export type CommandDataOf<C extends CommandCategory, T extends CommandTypeOf<C>> = T extends unknown ? Omit<z.input<SchemaOf<C, T>>, Catalog[C]['idField'] | 'at' | 'type' | ActorFieldOf<C, T>> : never;
+export type CommandDataOf<C extends CommandCategory, T extends CommandTypeOf<C>> = T extends unknown
+  ? Omit<z.input<SchemaOf<C, T>>, Catalog[C]['idField'] | 'at' | 'type' | ActorFieldOf<C, T>>
+  : never;
 
 /** One command of category `C` as `{ type, data }`: a union over its command types, each with its own data. */
-export type CommandOf<C extends CommandCategory, T extends CommandTypeOf<C> = CommandTypeOf<C>> = T extends unknown ? { readonly type: T; readonly data: CommandDataOf<C, T> } : never;
+export type CommandOf<C extends CommandCategory, T extends CommandTypeOf<C> = CommandTypeOf<C>> = T extends unknown
+  ? { readonly type: T; readonly data: CommandDataOf<C, T> }
+  : never;
 
 /** Refusals a host answers for any category, before the aggregate decides. */
 export type HostRejectionCode = 'NotFound' | 'PayloadTooLarge' | 'PayloadTooDeep' | 'UnknownCategory' | 'NotAuthorized';
 
 /** Refusals at the door, from what only the deployment knows (infra/doors). */
-export type DoorRejectionCode = 'UnknownTaskType' | 'UnknownPool' | 'InvalidTaskParameters' | 'OutsideWorkspace' | 'ReplyTargetNotServed' | 'SideEffectsUnderstated';
+export type DoorRejectionCode =
+  'UnknownTaskType' | 'UnknownPool' | 'InvalidTaskParameters' | 'OutsideWorkspace' | 'ReplyTargetNotServed' | 'SideEffectsUnderstated';
 
 interface DomainRejectionCodes {
   task: TaskRejectionCode;

@@ -49,7 +49,8 @@ const startConversation = ({ type: _, ...c }: ConversationCommandOf<'StartConver
  */
 const addMessage = ({ type: _, start, ...c }: ConversationCommandOf<'AddMessage'>, state: ConversationState): Decision => {
   const added = conversationEventOf('MessageAdded', c);
-  if (state.status === 'none' && start) return right([conversationEventOf('ConversationStarted', { conversationId: c.conversationId, ...start, at: c.at }), added]);
+  if (state.status === 'none' && start)
+    return right([conversationEventOf('ConversationStarted', { conversationId: c.conversationId, ...start, at: c.at }), added]);
   return pipe(
     existing(state, c.conversationId),
     flatMap(active),
@@ -66,7 +67,9 @@ const recordRequest = ({ conversationId, messageId, asked, context, at }: Conver
       const message = conversation.messages.find((m) => m.id === messageId);
       if (!message) return left(messageNotInConversation(conversation, messageId));
       if (message.asked) return nothing;
-      const invalid = Object.entries(contextOfRequest(asked, context)).map(([name, value]) => checkContextVariable(name, value)).find(isLeft);
+      const invalid = Object.entries(contextOfRequest(asked, context))
+        .map(([name, value]) => checkContextVariable(name, value))
+        .find(isLeft);
       return invalid ?? right([conversationEventOf('RequestRecorded', { conversationId, messageId, asked, context, at })]);
     }),
   );
@@ -78,7 +81,9 @@ const setContextVariable = ({ conversationId, name, value, at }: ConversationCom
     flatMap((conversation) =>
       pipe(
         checkContextVariable(name, value),
-        flatMap(() => (sameJson(conversation.context[name], value) ? nothing : right([conversationEventOf('ContextVariableSet', { conversationId, name, value, at })]))),
+        flatMap(() =>
+          sameJson(conversation.context[name], value) ? nothing : right([conversationEventOf('ContextVariableSet', { conversationId, name, value, at })]),
+        ),
       ),
     ),
   );
@@ -100,5 +105,7 @@ const summarizeMemory = ({ conversationId, summary, coversThroughMessage, at }: 
 const archiveConversation = ({ conversationId, reason, at }: ConversationCommandOf<'ArchiveConversation'>, state: ConversationState): Decision =>
   pipe(
     existing(state, conversationId),
-    flatMap((conversation) => (conversation.status === 'archived' ? nothing : right([conversationEventOf('ConversationArchived', { conversationId, reason, at })]))),
+    flatMap((conversation) =>
+      conversation.status === 'archived' ? nothing : right([conversationEventOf('ConversationArchived', { conversationId, reason, at })]),
+    ),
   );

@@ -5,7 +5,13 @@ import type { Conversation, ConversationState } from './state.ts';
 
 export const evolve = (state: ConversationState, event: ConversationEvent): ConversationState =>
   match(event)
-    .with({ type: 'ConversationStarted' }, ({ data: { at, ...started } }): Conversation => ({ ...started, status: 'active', startedAt: at, messages: [], context: {} }))
+    .with({ type: 'ConversationStarted' }, ({ data: { at, ...started } }): Conversation => ({
+      ...started,
+      status: 'active',
+      startedAt: at,
+      messages: [],
+      context: {},
+    }))
     .with({ type: 'MessageAdded' }, ({ data }) =>
       onConversation(state, (c) => ({ ...c, messages: [...c.messages, { id: data.messageId, role: data.role, text: data.text, at: data.at }] })),
     )
@@ -20,7 +26,9 @@ export const evolve = (state: ConversationState, event: ConversationEvent): Conv
     .with({ type: 'MemorySummarized' }, ({ data }) =>
       onConversation(state, (c) => ({ ...c, summary: { text: data.summary, coversThroughMessage: data.coversThroughMessage, at: data.at } })),
     )
-    .with({ type: 'ConversationArchived' }, ({ data }) => onConversation(state, (c) => ({ ...c, status: 'archived', archived: { reason: data.reason, at: data.at } })))
+    .with({ type: 'ConversationArchived' }, ({ data }) =>
+      onConversation(state, (c) => ({ ...c, status: 'archived', archived: { reason: data.reason, at: data.at } })),
+    )
     .exhaustive();
 
 /** Events other than ConversationStarted only ever follow it; a stray one leaves the state as it was. */

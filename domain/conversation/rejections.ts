@@ -27,7 +27,10 @@ export const summaryDoesNotAdvance = (c: Conversation, through: number): Convers
   rejection('SummaryDoesNotAdvance', `the summary already covers messages 1..${c.summary?.coversThroughMessage ?? 0}; one through ${through} adds nothing`);
 
 export const summaryBeyondLastMessage = (c: Conversation, through: number): ConversationRejection =>
-  rejection('SummaryBeyondLastMessage', `conversation ${c.conversationId} has ${c.messages.length} messages; a summary cannot cover through message ${through}`);
+  rejection(
+    'SummaryBeyondLastMessage',
+    `conversation ${c.conversationId} has ${c.messages.length} messages; a summary cannot cover through message ${through}`,
+  );
 
 export const messageNotInConversation = (c: Conversation, messageId: string): ConversationRejection =>
   rejection('MessageNotInConversation', `conversation ${c.conversationId} has no message ${messageId}; a request is recorded for one of its messages`);

@@ -68,7 +68,11 @@ const recordReplyPosted = ({ type: _, ...c }: DeliveryCommandOf<'RecordReplyPost
   pipe(
     requestedReply(state, c.deliveryId, 'slack'),
     flatMap((reply) =>
-      reply.ts === undefined ? right([deliveryEventOf('ReplyPosted', c)]) : reply.ts === c.ts ? nothing : left(replyAlreadyPosted(c.deliveryId, reply.ts, c.ts)),
+      reply.ts === undefined
+        ? right([deliveryEventOf('ReplyPosted', c)])
+        : reply.ts === c.ts
+          ? nothing
+          : left(replyAlreadyPosted(c.deliveryId, reply.ts, c.ts)),
     ),
   );
 
@@ -88,7 +92,11 @@ const recordWebhookAttempt = ({ deliveryId, attempt, maxAttempts, outcome, at }:
       if (outcome.delivered) return right([deliveryEventOf('WebhookDelivered', { deliveryId, attempt, status: outcome.status, at })]);
       const { error, retryable, status } = outcome;
       const failed = deliveryEventOf('WebhookAttemptFailed', { deliveryId, attempt, ...(status === undefined ? {} : { status }), error, retryable, at });
-      return right(attempt >= maxAttempts || !retryable ? [failed, deliveryEventOf('ReplyDeadLettered', { deliveryId, attempts: attempt, lastError: error, at })] : [failed]);
+      return right(
+        attempt >= maxAttempts || !retryable
+          ? [failed, deliveryEventOf('ReplyDeadLettered', { deliveryId, attempts: attempt, lastError: error, at })]
+          : [failed],
+      );
     }),
   );
 

@@ -4,7 +4,10 @@ import type { Delivery, DeliveryState, ProgressMessage, Reply } from './state.ts
 
 export const evolve = (state: DeliveryState, event: DeliveryEvent): DeliveryState =>
   match(event)
-    .with({ type: 'ProgressMessageRequested' }, ({ data: { deliveryId, channel, threadTs } }): Delivery => ({ ...opened(state, deliveryId), progress: { channel, threadTs } }))
+    .with({ type: 'ProgressMessageRequested' }, ({ data: { deliveryId, channel, threadTs } }): Delivery => ({
+      ...opened(state, deliveryId),
+      progress: { channel, threadTs },
+    }))
     .with({ type: 'ProgressMessagePosted' }, ({ data: { channel, ts } }) => onProgress(state, (p) => ({ ...p, channel, ts })))
     .with({ type: 'ReplyRequested' }, ({ data: { deliveryId, target, outcome } }): Delivery => ({
       ...opened(state, deliveryId),
@@ -15,7 +18,9 @@ export const evolve = (state: DeliveryState, event: DeliveryEvent): DeliveryStat
     )
     .with({ type: 'WebhookDelivered' }, ({ data }) => onReply(state, (r) => ({ ...r, status: 'delivered', attempts: data.attempt })))
     .with({ type: 'WebhookAttemptFailed' }, ({ data }) => onReply(state, (r) => ({ ...r, attempts: data.attempt, lastError: data.error })))
-    .with({ type: 'ReplyDeadLettered' }, ({ data }) => onReply(state, (r) => ({ ...r, status: 'dead-lettered', attempts: data.attempts, lastError: data.lastError })))
+    .with({ type: 'ReplyDeadLettered' }, ({ data }) =>
+      onReply(state, (r) => ({ ...r, status: 'dead-lettered', attempts: data.attempts, lastError: data.lastError })),
+    )
     .with({ type: 'NatsReplyPublished' }, () => onReply(state, (r) => ({ ...r, status: 'published' })))
     .exhaustive();
 

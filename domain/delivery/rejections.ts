@@ -5,12 +5,7 @@ import type { ReplyTarget } from '../task/fields.ts';
 // specific "not requested" rejection rather than a general "not started" one: it says what is missing.
 
 export type DeliveryRejectionCode =
-  | 'ProgressMessageNotRequested'
-  | 'ProgressMessageAlreadyPosted'
-  | 'ReplyNotRequested'
-  | 'WrongReplyTarget'
-  | 'ReplyAlreadyPosted'
-  | 'WebhookAttemptOutOfOrder';
+  'ProgressMessageNotRequested' | 'ProgressMessageAlreadyPosted' | 'ReplyNotRequested' | 'WrongReplyTarget' | 'ReplyAlreadyPosted' | 'WebhookAttemptOutOfOrder';
 
 export type DeliveryRejection = Rejection<DeliveryRejectionCode>;
 

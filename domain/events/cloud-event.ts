@@ -74,7 +74,8 @@ export function toPublicEvent(event: RecordedEvent, source: string): Either<stri
   }
   if (category !== entry.category) return left(`event type ${event.type} belongs to ${entry.category} streams, found in ${event.stream}`);
   const data = entry.schema.safeParse(event.data);
-  if (!data.success) return left(`data does not match ${schemaFileName(entry)}: ${data.error.issues.map((i) => `${i.path.join('.') || 'data'}: ${i.message}`).join('; ')}`);
+  if (!data.success)
+    return left(`data does not match ${schemaFileName(entry)}: ${data.error.issues.map((i) => `${i.path.join('.') || 'data'}: ${i.message}`).join('; ')}`);
   return right({
     category,
     cloudEvent: {

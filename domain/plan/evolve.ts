@@ -22,7 +22,11 @@ export const evolve = (state: PlanState, event: PlanEvent): PlanState =>
       onPlan(state, (plan) => ({ ...plan, status: 'approved', approved: { approver: data.approver, via: data.via, revision: data.revision, at: data.at } })),
     )
     .with({ type: 'PlanRejected' }, ({ data }) =>
-      onPlan(state, (plan) => ({ ...plan, status: 'rejected', rejected: { rejectedBy: data.rejectedBy, reason: data.reason, revision: data.revision, at: data.at } })),
+      onPlan(state, (plan) => ({
+        ...plan,
+        status: 'rejected',
+        rejected: { rejectedBy: data.rejectedBy, reason: data.reason, revision: data.revision, at: data.at },
+      })),
     )
     .with({ type: 'PlanCompiled' }, ({ data }) =>
       onPlan(state, (plan) => ({ ...plan, status: 'compiled', compiled: { workflowId: data.workflowId, revision: data.revision, at: data.at } })),

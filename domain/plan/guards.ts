@@ -1,6 +1,14 @@
 import { left, right, type Either } from 'fp-ts/lib/Either.js';
 import type { Rejection } from '../decider.ts';
-import { notAnApprover, planAlreadyApproved, planAlreadyCompiled, planAlreadyRejected, planNotFound, requesterMayNotApprove, stalePlanRevision } from './rejections.ts';
+import {
+  notAnApprover,
+  planAlreadyApproved,
+  planAlreadyCompiled,
+  planAlreadyRejected,
+  planNotFound,
+  requesterMayNotApprove,
+  stalePlanRevision,
+} from './rejections.ts';
 import type { PlanState, ProposedPlan } from './state.ts';
 
 // Checks several rules share, each passing the plan on or naming why the command is refused.
@@ -39,4 +47,6 @@ export const mayApprove =
 export const mayReject =
   (user: string) =>
   (plan: ProposedPlan): Either<Rejection, ProposedPlan> =>
-    user === plan.requestedBy || plan.approval.approvers === undefined || plan.approval.approvers.includes(user) ? right(plan) : left(notAnApprover(plan, user));
+    user === plan.requestedBy || plan.approval.approvers === undefined || plan.approval.approvers.includes(user)
+      ? right(plan)
+      : left(notAnApprover(plan, user));

@@ -34,7 +34,11 @@ export const invalidStepParameters = (stepId: string, taskType: string, zodIssue
   issue('InvalidStepParameters', `step ${stepId} (${taskType}): ${['params', ...zodIssue.path.map(String)].join('.')}: ${zodIssue.message}`, stepId);
 
 export const pathEscapesWorkspace = (stepId: string, path: string, value: string): PlanIssue =>
-  issue('PathEscapesWorkspace', `step ${stepId}: ${path} = ${JSON.stringify(value)} points outside the workspace; use a path relative to it without ".."`, stepId);
+  issue(
+    'PathEscapesWorkspace',
+    `step ${stepId}: ${path} = ${JSON.stringify(value)} points outside the workspace; use a path relative to it without ".."`,
+    stepId,
+  );
 
 export const duplicateStepId = (stepId: string, count: number): PlanIssue =>
   issue('DuplicateStepId', `step id ${stepId} is used by ${count} steps; ids must be unique within the plan`, stepId);

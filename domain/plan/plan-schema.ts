@@ -96,7 +96,11 @@ function planStepSchemaRef(): z.ZodType<PlanStep> {
 }
 
 export const planEstimateSchema = z.object({
-  estimatedMs: z.int().nonnegative().max(7 * 24 * 3_600_000).describe('How long the whole plan should take to run, in milliseconds.'),
+  estimatedMs: z
+    .int()
+    .nonnegative()
+    .max(7 * 24 * 3_600_000)
+    .describe('How long the whole plan should take to run, in milliseconds.'),
   estimatedCostUsd: z.number().nonnegative().max(100_000).describe('What running the plan should cost in US dollars (model and paid runs).'),
 });
 export type PlanEstimate = z.infer<typeof planEstimateSchema>;

@@ -16,7 +16,8 @@ export type PlanRejection = Rejection<PlanRejectionCode>;
 
 const rejection = (code: PlanRejectionCode, message: string): PlanRejection => ({ code, message });
 
-export const planAlreadyProposed = (p: ProposedPlan): PlanRejection => rejection('PlanAlreadyProposed', `plan ${p.planId} was already proposed at ${p.proposedAt}`);
+export const planAlreadyProposed = (p: ProposedPlan): PlanRejection =>
+  rejection('PlanAlreadyProposed', `plan ${p.planId} was already proposed at ${p.proposedAt}`);
 
 export const planNotFound = (planId: string): PlanRejection => rejection('PlanNotFound', `plan ${planId} has not been proposed`);
 
@@ -30,7 +31,10 @@ export const planAlreadyCompiled = (p: ProposedPlan): PlanRejection =>
   rejection('PlanAlreadyCompiled', `plan ${p.planId} was already compiled into workflow ${p.compiled?.workflowId ?? '?'}`);
 
 export const stalePlanRevision = (p: ProposedPlan, seen: number): PlanRejection =>
-  rejection('StalePlanRevision', `plan ${p.planId} was amended since revision ${seen}; the current one is revision ${p.revision}, look at it again before deciding`);
+  rejection(
+    'StalePlanRevision',
+    `plan ${p.planId} was amended since revision ${seen}; the current one is revision ${p.revision}, look at it again before deciding`,
+  );
 
 export const requesterMayNotApprove = (p: ProposedPlan): PlanRejection =>
   rejection('RequesterCannotApprove', `plan ${p.planId} needs someone other than the requester (${p.requestedBy}) to approve it`);

@@ -1,12 +1,5 @@
 import { left, right, type Either } from 'fp-ts/lib/Either.js';
-import {
-  invalidPlanShape,
-  invalidStepParameters,
-  pathEscapesWorkspace,
-  planTooLarge,
-  unknownTaskType,
-  type PlanIssue,
-} from './plan-issues.ts';
+import { invalidPlanShape, invalidStepParameters, pathEscapesWorkspace, planTooLarge, unknownTaskType, type PlanIssue } from './plan-issues.ts';
 import { planSchema, type Plan, type TaskStep } from './plan-schema.ts';
 import { allSteps, taskSteps } from './plan-steps.ts';
 import type { RegisteredTaskType } from './registered-task-type.ts';
@@ -42,7 +35,15 @@ function taskStepIssues(step: TaskStep, registry: readonly RegisteredTaskType[])
     .filter(({ value }) => escapesWorkspace(value))
     .map(({ path, value }) => pathEscapesWorkspace(step.id, path, value));
   const registered = registry.find((r) => r.taskType === step.taskType);
-  if (registered === undefined) return [...escapes, unknownTaskType(step.id, step.taskType, registry.map((r) => r.taskType))];
+  if (registered === undefined)
+    return [
+      ...escapes,
+      unknownTaskType(
+        step.id,
+        step.taskType,
+        registry.map((r) => r.taskType),
+      ),
+    ];
   const parsed = registered.parameters.safeParse(step.params);
   return parsed.success ? escapes : [...escapes, ...parsed.error.issues.map((i) => invalidStepParameters(step.id, step.taskType, i))];
 }

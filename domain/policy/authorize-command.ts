@@ -24,7 +24,8 @@ export interface CommandToAuthorize {
   readonly target?: CancelTarget;
 }
 
-const field = (data: unknown, name: string): unknown => (typeof data === 'object' && data !== null && Object.hasOwn(data, name) ? (data as Record<string, unknown>)[name] : undefined);
+const field = (data: unknown, name: string): unknown =>
+  typeof data === 'object' && data !== null && Object.hasOwn(data, name) ? (data as Record<string, unknown>)[name] : undefined;
 const text = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
 
 export function authorizeCommand(policy: Policy, command: CommandToAuthorize): Either<PolicyRefusal, PolicyDecision> {
@@ -40,7 +41,13 @@ export function authorizeCommand(policy: Policy, command: CommandToAuthorize): E
       const taskType = text(field(command.data, 'taskType')) ?? '(unknown)';
       // A lone task has no gate in front of it: work that changes things goes in a workflow, whose
       // compile puts the policy's gate before it.
-      if (sideEffect !== 'read-only') return left(refusal('gates.required', `${taskType} ${sideEffect === 'deploy' ? 'deploys' : 'changes code'}; start it as a workflow, where it waits for an approval gate, not as a lone task`));
+      if (sideEffect !== 'read-only')
+        return left(
+          refusal(
+            'gates.required',
+            `${taskType} ${sideEffect === 'deploy' ? 'deploys' : 'changes code'}; start it as a workflow, where it waits for an approval gate, not as a lone task`,
+          ),
+        );
       const targetOrg = command.targetOrg ?? text(field(field(command.data, 'payload'), 'targetOrg'));
       return mayStart(policy, { actor, steps: [{ taskType, sideEffect, targetOrg }] });
     }

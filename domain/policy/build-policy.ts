@@ -40,7 +40,13 @@ export const defaultPolicy = (settings: PolicySettings): Policy => {
 
 export function buildPolicy(input: unknown, settings: PolicySettings, source: string): Either<InvalidPolicy, Policy> {
   const parsed = policyFileSchema.safeParse(input ?? {});
-  if (!parsed.success) return left(invalid(source, parsed.error.issues.map((issue) => ({ path: issue.path.map(String).join('.') || '(top)', message: issue.message }))));
+  if (!parsed.success)
+    return left(
+      invalid(
+        source,
+        parsed.error.issues.map((issue) => ({ path: issue.path.map(String).join('.') || '(top)', message: issue.message })),
+      ),
+    );
   const file = parsed.data;
   const roles = rolesFrom(file, settings);
   const groups = file.groups ?? {};
@@ -105,13 +111,15 @@ function referenceProblems(file: PolicyFile): PolicyProblem[] {
   const problems: PolicyProblem[] = [];
   for (const [name, list] of Object.entries(groups)) {
     list.forEach((member, i) => {
-      if (parseReference(member).kind !== 'user') problems.push({ path: `groups.${name}.${i}`, message: `group members are user ids (U…, api:<name>, a Slack user group S…), not "${member}"` });
+      if (parseReference(member).kind !== 'user')
+        problems.push({ path: `groups.${name}.${i}`, message: `group members are user ids (U…, api:<name>, a Slack user group S…), not "${member}"` });
     });
   }
   for (const { path, who } of whoLists(file)) {
     who.forEach((text, i) => {
       const ref = parseReference(text);
-      if (ref.kind === 'role' && !isRoleName(ref.role)) problems.push({ path: `${path}.${i}`, message: `no role "${ref.role}" (roles: ${ROLE_NAMES.join(', ')})` });
+      if (ref.kind === 'role' && !isRoleName(ref.role))
+        problems.push({ path: `${path}.${i}`, message: `no role "${ref.role}" (roles: ${ROLE_NAMES.join(', ')})` });
       if (ref.kind === 'role' && path.startsWith('roles.')) problems.push({ path: `${path}.${i}`, message: 'a role lists users and groups, not other roles' });
       if (ref.kind === 'group' && !Object.hasOwn(groups, ref.group)) problems.push({ path: `${path}.${i}`, message: `no group "${ref.group}" under groups` });
     });
@@ -121,8 +129,15 @@ function referenceProblems(file: PolicyFile): PolicyProblem[] {
 
 function knownNameProblems(file: PolicyFile, settings: PolicySettings): PolicyProblem[] {
   const unknown = (section: string, names: readonly string[], known: readonly string[] | undefined): PolicyProblem[] =>
-    known === undefined ? [] : names.filter((n) => !known.includes(n)).map((n) => ({ path: `${section}.${n}`, message: `no ${section === 'templates' ? 'template' : 'task type'} "${n}" (known: ${known.join(', ')})` }));
-  return [...unknown('templates', Object.keys(file.templates ?? {}), settings.knownTemplates), ...unknown('taskTypes', Object.keys(file.taskTypes ?? {}), settings.knownTaskTypes)];
+    known === undefined
+      ? []
+      : names
+          .filter((n) => !known.includes(n))
+          .map((n) => ({ path: `${section}.${n}`, message: `no ${section === 'templates' ? 'template' : 'task type'} "${n}" (known: ${known.join(', ')})` }));
+  return [
+    ...unknown('templates', Object.keys(file.templates ?? {}), settings.knownTemplates),
+    ...unknown('taskTypes', Object.keys(file.taskTypes ?? {}), settings.knownTaskTypes),
+  ];
 }
 
 /** A gate nobody may approve, or whose quorum more people than named, could never open. */
@@ -131,8 +146,10 @@ function gateProblems(policy: Policy): PolicyProblem[] {
     const gate = policy.gates[kind];
     const found = members(policy, gate.approvers);
     if (found.anyone) return [];
-    if (found.users.length === 0) return [{ path: `gates.${kind}.approvers`, message: 'names nobody (an empty role or group): no gate of this kind could ever open' }];
-    if (found.users.length < gate.quorum) return [{ path: `gates.${kind}.quorum`, message: `needs ${gate.quorum} approvers but only ${found.users.length} are named` }];
+    if (found.users.length === 0)
+      return [{ path: `gates.${kind}.approvers`, message: 'names nobody (an empty role or group): no gate of this kind could ever open' }];
+    if (found.users.length < gate.quorum)
+      return [{ path: `gates.${kind}.quorum`, message: `needs ${gate.quorum} approvers but only ${found.users.length} are named` }];
     return [];
   });
 }

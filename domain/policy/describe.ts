@@ -13,8 +13,12 @@ export function describePolicyFor(policy: Policy, actor: string): string {
   const lines = [`Policy (${policy.source}) for ${actor}:`, `• Roles: ${roles.length > 0 ? roles.join(', ') : 'none'}`];
   lines.push(`• Start read-only work: ${yesNo(among(policy.start['read-only']))} (start.read-only: ${describeWho(policy.start['read-only'])})`);
   lines.push(`• Start code changes: ${yesNo(among(policy.start['code-change']))} (start.code-change: ${describeWho(policy.start['code-change'])})`);
-  policy.deploy.targets.forEach((target, i) => lines.push(`• Deploy to ${target.org}: ${yesNo(among(target.who))} (deploy.targets[${i}]: ${describeWho(target.who)})`));
-  lines.push(`• Deploy to ${policy.deploy.targets.length > 0 ? 'other orgs' : 'any org'}: ${yesNo(among(policy.deploy.otherOrgs))} (deploy.otherOrgs: ${describeWho(policy.deploy.otherOrgs)})`);
+  policy.deploy.targets.forEach((target, i) =>
+    lines.push(`• Deploy to ${target.org}: ${yesNo(among(target.who))} (deploy.targets[${i}]: ${describeWho(target.who)})`),
+  );
+  lines.push(
+    `• Deploy to ${policy.deploy.targets.length > 0 ? 'other orgs' : 'any org'}: ${yesNo(among(policy.deploy.otherOrgs))} (deploy.otherOrgs: ${describeWho(policy.deploy.otherOrgs)})`,
+  );
   for (const [id, who] of Object.entries(policy.templates)) lines.push(`• Template ${id}: ${yesNo(among(who))} (templates.${id}: ${describeWho(who)})`);
   for (const [id, who] of Object.entries(policy.taskTypes)) lines.push(`• Task type ${id}: ${yesNo(among(who))} (taskTypes.${id}: ${describeWho(who)})`);
   for (const kind of ['deploy', 'code-change', 'cost'] as GateKind[]) {

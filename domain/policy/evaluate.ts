@@ -58,7 +58,8 @@ function checkStep(policy: Policy, actor: string, step: WorkStep): Either<Policy
   } else {
     const rule = `start.${step.sideEffect}`;
     const who = policy.start[step.sideEffect];
-    if (!isAmong(policy, actor, who)) return left(refusal(rule, `only ${describeFor(policy, actor, who)} may start ${step.sideEffect} work (${step.taskType})`));
+    if (!isAmong(policy, actor, who))
+      return left(refusal(rule, `only ${describeFor(policy, actor, who)} may start ${step.sideEffect} work (${step.taskType})`));
     rules.push(rule);
   }
   if (Object.hasOwn(policy.taskTypes, step.taskType)) {
@@ -76,7 +77,8 @@ export function mayStart(policy: Policy, request: StartRequest): Either<PolicyRe
   if (request.template !== undefined && Object.hasOwn(policy.templates, request.template)) {
     const rule = `templates.${request.template}`;
     const who = policy.templates[request.template]!;
-    if (!isAmong(policy, request.actor, who)) return left(refusal(rule, `only ${describeFor(policy, request.actor, who)} may start the ${request.template} template`));
+    if (!isAmong(policy, request.actor, who))
+      return left(refusal(rule, `only ${describeFor(policy, request.actor, who)} may start the ${request.template} template`));
     rules.push(rule);
   }
   // Work with no task steps (gates only) is judged as read-only work.
@@ -121,8 +123,11 @@ export function narrowApprovers(policy: Policy, kind: GateKind, requested: reado
   const rule = `gates.${kind}.approvers`;
   const allowedMembers = members(policy, policy.gates[kind].approvers);
   if (requested.length === 0) return right(allowedMembers.anyone ? [] : allowedMembers.users);
-  const outside = requested.filter((id) => !allowedMembers.users.includes(id) && !(allowedMembers.anyone && !isApiIdentity(id) && parseReference(id).kind === 'user'));
-  if (outside.length > 0) return left(refusal(rule, `${outside.join(', ')} may not approve ${kind} gates; only ${describeWho(policy.gates[kind].approvers)} may`));
+  const outside = requested.filter(
+    (id) => !allowedMembers.users.includes(id) && !(allowedMembers.anyone && !isApiIdentity(id) && parseReference(id).kind === 'user'),
+  );
+  if (outside.length > 0)
+    return left(refusal(rule, `${outside.join(', ')} may not approve ${kind} gates; only ${describeWho(policy.gates[kind].approvers)} may`));
   return right([...new Set(requested)]);
 }
 

@@ -30,16 +30,16 @@ export const policyFileSchema = z
   .object({
     version: z.literal(1).optional(),
     groups: z.record(groupName, z.array(reference).max(1_000)).optional(),
-    roles: z
-      .object({ admin: who.optional(), approver: who.optional(), deployer: who.optional(), requester: who.optional() })
-      .strict()
-      .optional(),
+    roles: z.object({ admin: who.optional(), approver: who.optional(), deployer: who.optional(), requester: who.optional() }).strict().optional(),
     /** Who may start work by side-effect class; deploys are governed by `deploy`. */
     start: z.object({ 'read-only': who.optional(), 'code-change': who.optional() }).strict().optional(),
     deploy: z
       .object({
         /** The first target whose org pattern (exact, or a glob with * and ?) matches decides. */
-        targets: z.array(z.object({ org: z.string().trim().min(1).max(200), who }).strict()).max(200).optional(),
+        targets: z
+          .array(z.object({ org: z.string().trim().min(1).max(200), who }).strict())
+          .max(200)
+          .optional(),
         /** Orgs no target matches. */
         otherOrgs: who.optional(),
       })

@@ -70,7 +70,8 @@ export const isAmong = (policy: Pick<Policy, 'groups' | 'roles'>, actor: string,
   return found.users.includes(actor) || (found.anyone && !isApiIdentity(actor));
 };
 
-export const rolesOf = (policy: Pick<Policy, 'groups' | 'roles'>, actor: string): RoleName[] => ROLE_NAMES.filter((role) => isAmong(policy, actor, policy.roles[role]));
+export const rolesOf = (policy: Pick<Policy, 'groups' | 'roles'>, actor: string): RoleName[] =>
+  ROLE_NAMES.filter((role) => isAmong(policy, actor, policy.roles[role]));
 
 /** Org patterns: exact, or a glob with `*` (any run) and `?` (one character); case does not matter. */
 export function orgMatches(pattern: string, org: string): boolean {

@@ -23,7 +23,9 @@ const targetOrgOf = (task: TaskNode): string | undefined => (typeof task.params[
 
 /** Every task step of the workflow as the policy sees it. */
 export const workflowSteps = (workflow: CompiledWorkflow, classify: ClassifyTask): WorkStep[] =>
-  [...allNodes(workflow.machine)].flatMap((node) => (node.kind === 'task' ? [{ taskType: node.taskType, sideEffect: classify(node), targetOrg: targetOrgOf(node) }] : []));
+  [...allNodes(workflow.machine)].flatMap((node) =>
+    node.kind === 'task' ? [{ taskType: node.taskType, sideEffect: classify(node), targetOrg: targetOrgOf(node) }] : [],
+  );
 
 /**
  * For each gate, the kind of work that may follow it: every task reachable from it (through
@@ -45,7 +47,8 @@ export function gateKinds(workflow: CompiledWorkflow, classify: ClassifyTask): M
         const node = byId.get(id);
         if (!node) continue;
         if (node.kind === 'task') classes.push(classify(node));
-        if (node.kind === 'parallel') for (const branch of node.branches) for (const inner of allNodes(branch)) if (inner.kind === 'task') classes.push(classify(inner));
+        if (node.kind === 'parallel')
+          for (const branch of node.branches) for (const inner of allNodes(branch)) if (inner.kind === 'task') classes.push(classify(inner));
         if (node.kind !== 'end') queue.push(...node.next.map((t) => t.to));
       }
       return classes;
@@ -68,7 +71,8 @@ export const gateApprovers = (workflow: CompiledWorkflow): string[] => [
 ];
 
 /** The kind of the gate `stepId`, or undefined when it guards no side effects (or is unknown). */
-export const gateKindOf = (workflow: CompiledWorkflow, stepId: string, classify: ClassifyTask): GateKind | undefined => gateKinds(workflow, classify).get(stepId);
+export const gateKindOf = (workflow: CompiledWorkflow, stepId: string, classify: ClassifyTask): GateKind | undefined =>
+  gateKinds(workflow, classify).get(stepId);
 
 function narrowGate(policy: Policy, node: ApprovalNode, kind: GateKind): Either<PolicyRefusal, ApprovalNode> {
   const narrowed = narrowApprovers(policy, kind, node.approvers);

@@ -130,7 +130,10 @@ export class WrongExpectedRevision extends Error {
 /** An append the store refuses before writing anything (empty, bad metadata, too large). */
 export class InvalidAppend extends Error {
   override readonly name = 'InvalidAppend';
-  constructor(readonly stream: string, readonly reason: string) {
+  constructor(
+    readonly stream: string,
+    readonly reason: string,
+  ) {
     super(`cannot append to ${stream}: ${reason}`);
   }
 }

@@ -37,7 +37,10 @@ export interface SnapshotStore {
 
 export class UnreadableSnapshot extends Error {
   override readonly name = 'UnreadableSnapshot';
-  constructor(readonly stream: string, readonly reason: string) {
+  constructor(
+    readonly stream: string,
+    readonly reason: string,
+  ) {
     super(`snapshot of ${stream} cannot be read: ${reason}`);
   }
 }

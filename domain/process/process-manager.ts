@@ -101,4 +101,8 @@ export type CommandAnswer =
 
 /** One line saying what an answer was, for reports. */
 export const describeAnswer = (answer: CommandAnswer): string =>
-  answer.status === 'accepted' ? `accepted (${answer.events} events)` : answer.status === 'invalid' ? `invalid: ${answer.errors.join('; ')}` : `${answer.status} ${answer.code}: ${answer.message}`;
+  answer.status === 'accepted'
+    ? `accepted (${answer.events} events)`
+    : answer.status === 'invalid'
+      ? `invalid: ${answer.errors.join('; ')}`
+      : `${answer.status} ${answer.code}: ${answer.message}`;

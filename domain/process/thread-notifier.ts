@@ -198,7 +198,8 @@ export function notifierFinished(state: NotifierState): boolean {
   const { subject } = state;
   // A message waiting for its thread to be located is not settled either: forgetting the key then would drop the answer.
   const settled =
-    state.messages.located.status !== 'locating' && Object.values(state.messages.kept).every((k) => k.phase === 'shown' || k.phase === 'absent' || k.phase === 'given-up');
+    state.messages.located.status !== 'locating' &&
+    Object.values(state.messages.kept).every((k) => k.phase === 'shown' || k.phase === 'absent' || k.phase === 'given-up');
   if (!settled) return false;
   // A workflow outside any conversation is kept as it is (small), so its every event is not a load again.
   if (subject.kind === 'workflow') return subject.workflow.status !== 'none' && subject.workflow.conversationId !== undefined && isFinished(subject.workflow);

@@ -1,32 +1,20 @@
 import { DEFAULT_APPROVAL_TIMEOUT_MS } from '../workflow/step-fields.ts';
-import type { RetryTask } from '../workflow/timers.ts';
 import { isPaid, reservationOutcome, reserveIntents, type ReservationWay } from './paid-runs.ts';
 import type { CommandAnswer, CommandIntent } from './process-manager.ts';
-import { cancelForTimeout, rerunSafeOf, type Step, type StepRunnerConfig, type StepRunnerState } from './workflow-step-runner-types.ts';
+import {
+  cancelForTimeout,
+  rerunSafeOf,
+  type PendingRun,
+  type Step,
+  type StepRunnerConfig,
+  type StepRunnerState,
+  type StepToRun,
+} from './workflow-step-runner-types.ts';
 
 // How the step runner runs one attempt of a task step: recorded without running (a dry run),
 // failed before it runs (understated side effects, no pool, over budget, refused at the door),
 // held for a cost gate, or queued as a task. A paid run's reservation and the queueing each wait
 // for their answer (a `reply` input), so the step is pending between them.
-
-export type StepToRun = Pick<RetryTask, 'taskId' | 'taskType' | 'pool' | 'params' | 'timeoutMs' | 'dryRun' | 'sideEffects'> & {
-  readonly stepId: string;
-  readonly attempt: number;
-  /** Who granted the step's cost gate: its paid run is reserved over the cap in their names. */
-  readonly overCapApprovedBy?: readonly string[];
-};
-
-export interface PendingRun {
-  readonly workflowId: string;
-  readonly step: StepToRun;
-  /** Which answer it waits for: the reservation, the request that approval is needed, or the queueing. */
-  readonly phase: 'reserving' | 'asking' | 'queueing';
-  /** While asking: why the Budget refused, for the cost gate's request. */
-  readonly reason?: string;
-  readonly amountUsd?: number;
-  /** When the reservation was first asked for: every Budget command of the run goes to that month's Budget. */
-  readonly reservedAt?: string;
-}
 
 const recordStepFailed = (workflowId: string, prefix: string, step: StepToRun, error: { code: string; message: string }): CommandIntent => ({
   kind: 'command',

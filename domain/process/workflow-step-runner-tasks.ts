@@ -15,17 +15,6 @@ import {
 // run's cost. The step a task runs comes with the event (from the task's TaskQueued), so a task
 // of a workflow that is not running here (it ended, and its tasks were cancelled) still reports.
 
-/** Which step a task runs, and what its TaskQueued said. */
-export interface TaskStep {
-  readonly workflowId: string;
-  readonly stepId: string;
-  /** The step's attempt (the `_<n>` of the task id): one task per attempt. */
-  readonly attempt: number;
-  readonly taskType: string;
-  readonly payload: unknown;
-  readonly queuedAt: string;
-}
-
 type TaskInput = Extract<StepRunnerEvent, { source: 'task' }>;
 
 export function onTaskEvent(config: StepRunnerConfig, { taskId, revision, step, event, jitter }: TaskInput, state: StepRunnerState): Step {

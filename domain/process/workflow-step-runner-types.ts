@@ -5,8 +5,7 @@ import type { GateRequirement, SideEffectClassifier } from '../workflow/gate-pol
 import type { WorkflowTimer, WorkflowTimers } from '../workflow/timers.ts';
 import type { PaidRunsConfig } from './paid-runs.ts';
 import type { CommandAnswer, CommandIntent, ManagerInput } from './process-manager.ts';
-import type { PendingRun } from './workflow-step-runner-steps.ts';
-import type { TaskStep } from './workflow-step-runner-tasks.ts';
+import type { RetryTask } from '../workflow/timers.ts';
 
 // What the workflow step runner's parts share: its configuration, inputs and state, and the
 // commands more than one part sends.
@@ -88,3 +87,33 @@ export const cancelForTimeout = (t: {
   actor: STEP_TIMEOUT,
   data: { reason: `attempt ${t.attempt} of step "${t.stepId}" of workflow ${t.workflowId} timed out` },
 });
+
+export type StepToRun = Pick<RetryTask, 'taskId' | 'taskType' | 'pool' | 'params' | 'timeoutMs' | 'dryRun' | 'sideEffects'> & {
+  readonly stepId: string;
+  readonly attempt: number;
+  /** Who granted the step's cost gate: its paid run is reserved over the cap in their names. */
+  readonly overCapApprovedBy?: readonly string[];
+};
+
+export interface PendingRun {
+  readonly workflowId: string;
+  readonly step: StepToRun;
+  /** Which answer it waits for: the reservation, the request that approval is needed, or the queueing. */
+  readonly phase: 'reserving' | 'asking' | 'queueing';
+  /** While asking: why the Budget refused, for the cost gate's request. */
+  readonly reason?: string;
+  readonly amountUsd?: number;
+  /** When the reservation was first asked for: every Budget command of the run goes to that month's Budget. */
+  readonly reservedAt?: string;
+}
+
+/** Which step a task runs, and what its TaskQueued said. */
+export interface TaskStep {
+  readonly workflowId: string;
+  readonly stepId: string;
+  /** The step's attempt (the `_<n>` of the task id): one task per attempt. */
+  readonly attempt: number;
+  readonly taskType: string;
+  readonly payload: unknown;
+  readonly queuedAt: string;
+}

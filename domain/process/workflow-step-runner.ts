@@ -15,7 +15,6 @@ import {
 } from './workflow-step-runner-types.ts';
 
 export * from './workflow-step-runner-types.ts';
-export type { TaskStep } from './workflow-step-runner-tasks.ts';
 
 // The workflow step runner: the process manager between the Workflow aggregate and the tasks that
 // run its steps, one key per workflow. A scheduled step becomes a queued task

@@ -25,11 +25,7 @@ export const gitStatusResultSchema = z
     counts: z.object({ staged: n, unstaged: n, untracked: n, conflicted: n }).loose(),
     clean: z.boolean().optional(),
     truncated: z.boolean().optional(),
-    lastCommit: z
-      .object({ hash: z.string(), subject: z.string(), author: z.string().optional(), date: z.string().optional() })
-      .loose()
-      .nullable()
-      .optional(),
+    lastCommit: z.object({ hash: z.string(), subject: z.string(), author: z.string().optional(), date: z.string().optional() }).loose().nullable().optional(),
   })
   .loose();
 export type GitStatusView = z.infer<typeof gitStatusResultSchema>;
@@ -57,20 +53,17 @@ function fileList(heading: string, total: number, lines: readonly string[]): Rep
   return [{ heading: `${heading} (${Math.max(total, lines.length)})`, lines: [...lines, ...more] }];
 }
 
-const describeChange = (file: z.infer<typeof changedFile>) =>
-  file.from ? `${file.change}: ${file.from} → ${file.path}` : `${file.change}: ${file.path}`;
+const describeChange = (file: z.infer<typeof changedFile>) => (file.from ? `${file.change}: ${file.from} → ${file.path}` : `${file.change}: ${file.path}`);
 
 export function gitStatusReply(r: GitStatusView): ReplyDocument {
   const { counts } = r;
-  const clean = r.clean ?? (counts.staged + counts.unstaged + counts.untracked + counts.conflicted === 0);
+  const clean = r.clean ?? counts.staged + counts.unstaged + counts.untracked + counts.conflicted === 0;
   const summary = clean
     ? 'Working tree clean'
     : `${counts.staged} staged, ${counts.unstaged} modified, ${counts.untracked} untracked, ${counts.conflicted} conflicted`;
   const commit = r.lastCommit
     ? `${shortHash(r.lastCommit.hash)} ${excerpt(r.lastCommit.subject)}` +
-      (r.lastCommit.author || r.lastCommit.date
-        ? ` (${[r.lastCommit.author, r.lastCommit.date?.slice(0, 10)].filter(Boolean).join(', ')})`
-        : '')
+      (r.lastCommit.author || r.lastCommit.date ? ` (${[r.lastCommit.author, r.lastCommit.date?.slice(0, 10)].filter(Boolean).join(', ')})` : '')
     : 'none';
   const sections = [
     ...fileList('Conflicted', counts.conflicted, r.conflicted ?? []),
@@ -90,4 +83,3 @@ export function gitStatusReply(r: GitStatusView): ReplyDocument {
     ...(sections.length > 0 ? { sections } : {}),
   };
 }
-

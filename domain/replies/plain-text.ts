@@ -16,7 +16,11 @@ const MARKERS: Record<ReplyTone, string> = {
 /** Labels longer than this are not padded to: one long label should not push every value right. */
 const MAX_LABEL_COLUMN = 20;
 
-const indent = (text: string, prefix: string) => text.split('\n').map((line) => (line === '' ? line : prefix + line)).join('\n');
+const indent = (text: string, prefix: string) =>
+  text
+    .split('\n')
+    .map((line) => (line === '' ? line : prefix + line))
+    .join('\n');
 
 function fieldsText(fields: NonNullable<ReplyDocument['fields']>): string {
   const column = Math.min(MAX_LABEL_COLUMN, Math.max(...fields.map((f) => f.label.length + 1)));

@@ -49,7 +49,11 @@ function decision(state: ProposedPlan): string {
       state.approval.required ? 'Press "Run this plan", or type APPROVE in this thread, to run it.' : 'Nothing in it needs approval: running it now.',
     )
     .with('approved', () => `Approved by ${state.approved?.approver ?? 'someone'}: running it.`)
-    .with('compiled', () => (state.approved ? `Approved by ${state.approved.approver}: running as workflow ${state.compiled?.workflowId ?? state.planId}.` : `Running as workflow ${state.compiled?.workflowId ?? state.planId}.`))
+    .with('compiled', () =>
+      state.approved
+        ? `Approved by ${state.approved.approver}: running as workflow ${state.compiled?.workflowId ?? state.planId}.`
+        : `Running as workflow ${state.compiled?.workflowId ?? state.planId}.`,
+    )
     .with('rejected', () => `Rejected by ${state.rejected?.rejectedBy ?? 'someone'}: ${state.rejected?.reason ?? ''}. Nothing ran.`)
     .exhaustive();
 }

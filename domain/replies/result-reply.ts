@@ -44,7 +44,8 @@ function footer(input: ResultReplyInput): string {
 function genericReply(input: ResultReplyInput, known: boolean): ReplyDocument {
   const note = known ? `The result did not have the shape a ${input.taskType} result has, so it is shown as returned.` : undefined;
   // null: nothing came back, as when a person marked a task whose outcome was unknown as done.
-  if (input.result === undefined || input.result === null) return { title: `${input.taskType} completed`, tone: 'success', summary: note ?? 'Completed with no result.' };
+  if (input.result === undefined || input.result === null)
+    return { title: `${input.taskType} completed`, tone: 'success', summary: note ?? 'Completed with no result.' };
   return {
     title: `${input.taskType} completed`,
     tone: known ? 'warning' : 'success',

@@ -65,7 +65,9 @@ export function workflowStatusReply(workflow: Workflow): ReplyDocument {
       },
     ],
     // While it runs it can be stopped; once ended the button goes, so it cannot be pressed twice.
-    ...(workflow.status === 'running' ? { actions: [{ actionId: CANCEL_WORKFLOW_ACTION, label: 'Cancel workflow', value: workflow.workflowId, style: 'danger' as const }] } : {}),
+    ...(workflow.status === 'running'
+      ? { actions: [{ actionId: CANCEL_WORKFLOW_ACTION, label: 'Cancel workflow', value: workflow.workflowId, style: 'danger' as const }] }
+      : {}),
     footer: `workflow ${workflow.workflowId} · started by ${workflow.requestedBy}`,
   };
 }
@@ -109,7 +111,9 @@ function gateDecision(workflow: Workflow, stepId: string): string {
   const gate = run?.approval;
   return match(run?.status)
     .with('awaitingApproval', () =>
-      workflow.status === 'running' ? `Press Approve or Reject, or type APPROVE in this thread. It times out at ${gate?.dueAt ?? '?'}.` : `Not decided: the workflow ${ended(workflow)}.`,
+      workflow.status === 'running'
+        ? `Press Approve or Reject, or type APPROVE in this thread. It times out at ${gate?.dueAt ?? '?'}.`
+        : `Not decided: the workflow ${ended(workflow)}.`,
     )
     .with('approved', () => `Approved by ${gate?.grantedBy.join(', ') || 'someone'}.`)
     .with('rejected', () => `Rejected by ${gate?.rejectedBy ?? 'someone'}.`)
@@ -130,7 +134,12 @@ export function workflowEndReply(workflow: Workflow): ReplyDocument {
     summary: reason ?? `Every step that was to run ran${workflow.dryRun ? ' (dry run)' : ''}.`,
     fields: [
       ...(took !== undefined && Number.isFinite(took) ? [{ label: 'Took', value: formatDuration(took) }] : []),
-      { label: 'Steps', value: stepNodes(workflow.definition.machine).map((n) => `${n.id} ${describeStepStatus(workflow.steps[n.id]?.status ?? 'pending')}`).join(', ') },
+      {
+        label: 'Steps',
+        value: stepNodes(workflow.definition.machine)
+          .map((n) => `${n.id} ${describeStepStatus(workflow.steps[n.id]?.status ?? 'pending')}`)
+          .join(', '),
+      },
     ],
     footer: `workflow ${workflow.workflowId} · replay it with: orch replay workflow-${workflow.workflowId}`,
   };

@@ -19,7 +19,9 @@ export const evolve = (state: TaskState, event: TaskEvent): TaskState =>
       onTask(state, (task) => {
         const updated = updateAttempt(task, data.attempt, (a) => ({ ...a, evidence: { ...a.evidence, ...data.evidence } }));
         const unknown = task.outcomeUnknown;
-        return unknown?.attempt === data.attempt ? { ...updated, outcomeUnknown: { ...unknown, evidence: { ...unknown.evidence, ...data.evidence } } } : updated;
+        return unknown?.attempt === data.attempt
+          ? { ...updated, outcomeUnknown: { ...unknown, evidence: { ...unknown.evidence, ...data.evidence } } }
+          : updated;
       }),
     )
     .with({ type: 'TaskOutcomeUnknown' }, ({ data }) =>
@@ -27,7 +29,12 @@ export const evolve = (state: TaskState, event: TaskEvent): TaskState =>
         ...updateAttempt(task, data.attempt, (a) => ({ ...a, unknownOutcome: { reason: data.reason } })),
         status: 'outcomeUnknown',
         retry: undefined,
-        outcomeUnknown: { attempt: data.attempt, workerId: data.workerId, reason: data.reason, ...(data.evidence !== undefined && { evidence: data.evidence }) },
+        outcomeUnknown: {
+          attempt: data.attempt,
+          workerId: data.workerId,
+          reason: data.reason,
+          ...(data.evidence !== undefined && { evidence: data.evidence }),
+        },
       })),
     )
     // The event that follows in the same append (retry, completion or failure) sets the status.
@@ -48,7 +55,9 @@ export const evolve = (state: TaskState, event: TaskEvent): TaskState =>
     .with({ type: 'TaskProgressed' }, ({ data }) =>
       onTask(state, (task) => updateAttempt(task, data.attempt, (a) => ({ ...a, progress: { stage: data.stage, percent: data.percent, at: data.at } }))),
     )
-    .with({ type: 'TaskCompleted' }, ({ data }) => onTask(state, (task) => ({ ...endAttempt(task, data.attempt, 'completed'), status: 'completed', finishedAt: data.at })))
+    .with({ type: 'TaskCompleted' }, ({ data }) =>
+      onTask(state, (task) => ({ ...endAttempt(task, data.attempt, 'completed'), status: 'completed', finishedAt: data.at })),
+    )
     .with({ type: 'TaskFailed' }, ({ data }) =>
       onTask(state, (task) => {
         const ended = endAttempt(task, data.attempt, 'failed');

@@ -53,10 +53,17 @@ export const recordAttemptEvidence = ({ taskId, attempt, evidence, at }: TaskCom
     flatMap(stillOpen),
     flatMap((task) => {
       const late = lateReport(task, attempt);
-      return late ? right(late.evidence) : pipe(attemptInProgress(attempt)(task), map(({ current }) => current.evidence));
+      return late
+        ? right(late.evidence)
+        : pipe(
+            attemptInProgress(attempt)(task),
+            map(({ current }) => current.evidence),
+          );
     }),
     map((recorded) =>
-      Object.entries(evidence).every(([key, value]) => recorded?.[key] === value) ? [] : [taskEventOf('TaskAttemptEvidenceRecorded', { taskId, attempt, evidence, at })],
+      Object.entries(evidence).every(([key, value]) => recorded?.[key] === value)
+        ? []
+        : [taskEventOf('TaskAttemptEvidenceRecorded', { taskId, attempt, evidence, at })],
     ),
   );
 

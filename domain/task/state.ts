@@ -59,7 +59,12 @@ export interface Task {
   readonly error?: TaskError;
   readonly cancellation?: { readonly reason: string; readonly requestedBy: string };
   /** While `outcomeUnknown`: which attempt, whose, why, and what it recorded. */
-  readonly outcomeUnknown?: { readonly attempt: number; readonly workerId: string; readonly reason: string; readonly evidence?: Readonly<Record<string, string>> };
+  readonly outcomeUnknown?: {
+    readonly attempt: number;
+    readonly workerId: string;
+    readonly reason: string;
+    readonly evidence?: Readonly<Record<string, string>>;
+  };
   /** The last resolution of an unknown outcome, so the same resolution repeated changes nothing. */
   readonly resolved?: { readonly attempt: number; readonly resolution: OutcomeResolution };
   /** The attempt a person asked to run again: allowed even past `maxAttempts`. */
@@ -71,11 +76,9 @@ export type TaskState = { readonly status: 'none' } | Task;
 export const initialState = (): TaskState => ({ status: 'none' });
 
 /** Completed, failed for good, or cancelled: nothing more will run. */
-export const isFinished = (state: TaskState): boolean =>
-  state.status === 'completed' || state.status === 'failed' || state.status === 'cancelled';
+export const isFinished = (state: TaskState): boolean => state.status === 'completed' || state.status === 'failed' || state.status === 'cancelled';
 
 export const attemptNumbered = (task: Task, attempt: number): Attempt | undefined => task.attempts.find((a) => a.attempt === attempt);
 
 /** The attempt a worker is running now, if any. */
-export const runningAttempt = (task: Task): Attempt | undefined =>
-  task.status === 'running' ? attemptNumbered(task, task.attempt) : undefined;
+export const runningAttempt = (task: Task): Attempt | undefined => (task.status === 'running' ? attemptNumbered(task, task.attempt) : undefined);

@@ -66,7 +66,19 @@ export const grantApproval = (c: WorkflowCommandOf<'GrantApproval'>, state: Work
       const requesterAlone = c.approver === workflow.requestedBy && approved && approval.grantedBy.length === 0;
       if (requesterAlone && !approval.requesterMayApprove) return left(requesterCannotApprove(node.id, c.approver));
       const walk = startWalk(workflow, c.at);
-      emit(walk, workflowEventOf('ApprovalGranted', { workflowId: c.workflowId, stepId: node.id, visit: run.visit, approver: c.approver, grantedBy, quorum: approval.quorum, approved, at: c.at }));
+      emit(
+        walk,
+        workflowEventOf('ApprovalGranted', {
+          workflowId: c.workflowId,
+          stepId: node.id,
+          visit: run.visit,
+          approver: c.approver,
+          grantedBy,
+          quorum: approval.quorum,
+          approved,
+          at: c.at,
+        }),
+      );
       if (approved && node.kind === 'task') emit(walk, costApproved(workflow, node, run, grantedBy, c.at));
       else if (approved) leave(walk, node.id);
       return right(walk.events);
@@ -120,6 +132,15 @@ export const remindApprovers = (c: WorkflowCommandOf<'RemindApprovers'>, state: 
     flatMap(({ node, run, approval }) => {
       if (approval.reminded || approval.remindAt === undefined) return right([]);
       if (Date.parse(c.at) < Date.parse(approval.remindAt)) return left(timerNotDue(`the reminder of approval "${node.id}"`, approval.remindAt, c.at));
-      return right([workflowEventOf('ApprovalReminderDue', { workflowId: c.workflowId, stepId: node.id, visit: run.visit, approvers: [...approval.approvers], dueAt: approval.dueAt, at: c.at })]);
+      return right([
+        workflowEventOf('ApprovalReminderDue', {
+          workflowId: c.workflowId,
+          stepId: node.id,
+          visit: run.visit,
+          approvers: [...approval.approvers],
+          dueAt: approval.dueAt,
+          at: c.at,
+        }),
+      ]);
     }),
   );

@@ -35,7 +35,11 @@ export const workflowCommandSchemas = {
     definition: compiledWorkflowSchema,
     inputs: z.record(z.string(), z.json()).default({}),
     requestedBy: person,
-    maxExecutionMs: z.int().positive().max(7 * 86_400_000).default(DEFAULT_MAX_EXECUTION_MS),
+    maxExecutionMs: z
+      .int()
+      .positive()
+      .max(7 * 86_400_000)
+      .default(DEFAULT_MAX_EXECUTION_MS),
     dryRun: z.boolean().default(false),
     source: workflowSourceSchema.optional(),
     conversationId: idField.optional(),
@@ -62,7 +66,10 @@ export const workflowCommandSchemas = {
     approvers: z.array(person).max(50),
     quorum: z.int().min(1).max(50),
     requesterMayApprove: z.boolean(),
-    timeoutMs: z.int().positive().max(7 * 86_400_000),
+    timeoutMs: z
+      .int()
+      .positive()
+      .max(7 * 86_400_000),
     reminderBeforeMs: z.int().positive().optional(),
   }),
   /** From the scheduler at the gate's `remindAt`: the approvers are nudged once per request. */

@@ -129,7 +129,11 @@ function compileNode(node: StepNode, path: string, next: string, into: WorkflowN
     case 'conditional': {
       const thenPath = childPath(path, 'then');
       const elsePath = childPath(path, 'else');
-      const taken: Transition = withoutUndefined({ to: entryOf(node.then, thenPath), when: node.condition, skips: nonEmpty(node.else ? stepIdsIn(node.else) : []) });
+      const taken: Transition = withoutUndefined({
+        to: entryOf(node.then, thenPath),
+        when: node.condition,
+        skips: nonEmpty(node.else ? stepIdsIn(node.else) : []),
+      });
       const otherwise: Transition = withoutUndefined({ to: node.else ? entryOf(node.else, elsePath) : next, skips: nonEmpty(stepIdsIn(node.then)) });
       into.push({ kind: 'choice', id: entryOf(node, path), next: [taken, otherwise] });
       compileNode(node.then, thenPath, next, into, sideEffecting);

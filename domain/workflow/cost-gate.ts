@@ -25,7 +25,8 @@ export const requestCostApproval = (c: WorkflowCommandOf<'RequestCostApproval'>,
         flatMap((node): Decision => {
           const run = workflow.steps[c.stepId];
           if (run?.approval?.cost?.attempt === c.attempt) return right([]);
-          if (!run || run.attempt !== c.attempt || (run.status !== 'scheduled' && run.status !== 'retryScheduled')) return left(stepNotScheduled(c.stepId, c.attempt, run));
+          if (!run || run.attempt !== c.attempt || (run.status !== 'scheduled' && run.status !== 'retryScheduled'))
+            return left(stepNotScheduled(c.stepId, c.attempt, run));
           const dueAt = addMilliseconds(c.at, c.timeoutMs);
           const remindAt = c.reminderBeforeMs !== undefined && c.reminderBeforeMs < c.timeoutMs ? addMilliseconds(dueAt, -c.reminderBeforeMs) : undefined;
           return right([
@@ -65,5 +66,17 @@ export const costApproved = (workflow: Workflow, node: TaskNode, run: StepRun, a
 /** The attempt that waited for the cost gate fails for good; WorkflowFailed follows in the same append. */
 export function failCostlyStep(walk: Walk, run: StepRun, attempt: number, error: { code: string; message: string }): void {
   const { workflowId } = walk.state;
-  emit(walk, workflowEventOf('StepFailed', { workflowId, stepId: run.stepId, attempt, taskId: run.taskId ?? taskIdFor(workflowId, run.stepId, attempt), error, retryable: false, final: true, at: walk.at }));
+  emit(
+    walk,
+    workflowEventOf('StepFailed', {
+      workflowId,
+      stepId: run.stepId,
+      attempt,
+      taskId: run.taskId ?? taskIdFor(workflowId, run.stepId, attempt),
+      error,
+      retryable: false,
+      final: true,
+      at: walk.at,
+    }),
+  );
 }

@@ -16,7 +16,6 @@ import { recordStepCompleted, recordStepFailed, recordStepOutcomeUnknown, record
 import { checkCompiled } from './validate-definition.ts';
 import { enter, startWalk } from './walk.ts';
 
-
 const nothing: Decision = right([]);
 
 export const decide = (command: WorkflowCommand, state: WorkflowState): Decision =>

@@ -28,13 +28,19 @@ export interface DefinitionError extends Rejection<DefinitionErrorCode> {
   readonly loop?: readonly string[];
 }
 
-const error = (code: DefinitionErrorCode, culprit: string, message: string, extra: Partial<DefinitionError> = {}): DefinitionError => ({ code, culprit, message, ...extra });
+const error = (code: DefinitionErrorCode, culprit: string, message: string, extra: Partial<DefinitionError> = {}): DefinitionError => ({
+  code,
+  culprit,
+  message,
+  ...extra,
+});
 
 const list = (ids: readonly string[]): string => ids.join(' → ');
 
 export const invalidDefinition = (where: string, problem: string): DefinitionError => error('InvalidDefinition', where, `${where}: ${problem}`);
 
-export const duplicateStepId = (id: string, count: number): DefinitionError => error('DuplicateStepId', id, `step id "${id}" is used ${count} times; ids must be unique in a workflow`);
+export const duplicateStepId = (id: string, count: number): DefinitionError =>
+  error('DuplicateStepId', id, `step id "${id}" is used ${count} times; ids must be unique in a workflow`);
 
 export const unknownStart = (start: string, scope: string): DefinitionError =>
   error('UnknownState', start, `${scope} starts at state "${start}", which is not defined`);

@@ -34,7 +34,13 @@ export type StepNode =
   /** Every branch runs; the node completes when all of them have. */
   | { readonly type: 'parallel'; readonly id?: string | undefined; readonly branches: readonly StepNode[] }
   /** `then` runs when the condition holds, `else` (if any) otherwise; either way the tree goes on after it. */
-  | { readonly type: 'conditional'; readonly id?: string | undefined; readonly condition: string; readonly then: StepNode; readonly else?: StepNode | undefined }
+  | {
+      readonly type: 'conditional';
+      readonly id?: string | undefined;
+      readonly condition: string;
+      readonly then: StepNode;
+      readonly else?: StepNode | undefined;
+    }
   /** Ends the workflow as failed, e.g. on the branch where checks did not pass. */
   | { readonly type: 'fail'; readonly id?: string | undefined; readonly reason: string };
 
@@ -46,7 +52,13 @@ export const stepNodeSchema: z.ZodType<StepNode, StepNode> = z.lazy(() =>
     z.object({ type: z.literal('approval'), ...approvalGateShape }).superRefine(checkGate),
     z.object({ type: z.literal('sequence'), steps: z.array(stepNodeSchema).min(1).max(200) }),
     z.object({ type: z.literal('parallel'), id: stepIdSchema.optional(), branches: z.array(stepNodeSchema).min(1).max(20) }),
-    z.object({ type: z.literal('conditional'), id: stepIdSchema.optional(), condition: conditionSchema, then: stepNodeSchema, else: stepNodeSchema.optional() }),
+    z.object({
+      type: z.literal('conditional'),
+      id: stepIdSchema.optional(),
+      condition: conditionSchema,
+      then: stepNodeSchema,
+      else: stepNodeSchema.optional(),
+    }),
     z.object({ type: z.literal('fail'), id: stepIdSchema.optional(), reason: z.string().min(1).max(1_000) }),
   ]),
 );
@@ -66,7 +78,12 @@ const transitions = z.array(transitionSchema).max(20).default([]);
 export const machineStateSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('task'), ...taskStepShape, transitions }),
   z.object({ type: z.literal('approval'), ...approvalGateShape, transitions }).superRefine(checkGate),
-  z.object({ type: z.literal('end'), id: stepIdSchema, outcome: z.enum(['completed', 'failed']).default('completed'), reason: z.string().max(1_000).optional() }),
+  z.object({
+    type: z.literal('end'),
+    id: stepIdSchema,
+    outcome: z.enum(['completed', 'failed']).default('completed'),
+    reason: z.string().max(1_000).optional(),
+  }),
 ]);
 export type MachineState = z.infer<typeof machineStateSchema>;
 

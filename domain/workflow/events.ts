@@ -53,10 +53,23 @@ export const workflowEventSchemas = {
   }),
   /** `visit` counts how often the workflow came to this step (more than once only in a loop). */
   StepScheduled: workflowEvent.extend({ ...taskToRun, visit: z.int() }),
-  StepStarted: workflowEvent.extend({ stepId: z.string(), attempt: z.int(), taskId: z.string(), workerId: z.string().optional(), timesOutAt: z.string().optional() }),
+  StepStarted: workflowEvent.extend({
+    stepId: z.string(),
+    attempt: z.int(),
+    taskId: z.string(),
+    workerId: z.string().optional(),
+    timesOutAt: z.string().optional(),
+  }),
   StepCompleted: workflowEvent.extend({ stepId: z.string(), attempt: z.int(), taskId: z.string(), output: z.unknown() }),
   /** `final`: no retry follows, and WorkflowFailed comes next in the same append. */
-  StepFailed: workflowEvent.extend({ stepId: z.string(), attempt: z.int(), taskId: z.string(), error: taskErrorSchema, retryable: z.boolean(), final: z.boolean() }),
+  StepFailed: workflowEvent.extend({
+    stepId: z.string(),
+    attempt: z.int(),
+    taskId: z.string(),
+    error: taskErrorSchema,
+    retryable: z.boolean(),
+    final: z.boolean(),
+  }),
   /** The attempt's task ended without a known outcome; the step waits (no timeout, no retry) until the task's outcome is resolved. */
   StepOutcomeUnknown: workflowEvent.extend({ stepId: z.string(), attempt: z.int(), taskId: z.string() }),
   /** The next attempt, to queue at `dueAt`. */
@@ -82,7 +95,14 @@ export const workflowEventSchemas = {
     cost: z.object({ attempt: z.int(), amountUsd: z.number(), reason: z.string() }).optional(),
   }),
   /** One approver's grant; `approved` once the distinct approvers in `grantedBy` reach the quorum. */
-  ApprovalGranted: workflowEvent.extend({ stepId: z.string(), visit: z.int(), approver: z.string(), grantedBy: z.array(z.string()), quorum: z.int(), approved: z.boolean() }),
+  ApprovalGranted: workflowEvent.extend({
+    stepId: z.string(),
+    visit: z.int(),
+    approver: z.string(),
+    grantedBy: z.array(z.string()),
+    quorum: z.int(),
+    approved: z.boolean(),
+  }),
   ApprovalRejected: workflowEvent.extend({ stepId: z.string(), visit: z.int(), approver: z.string(), reason: z.string().optional() }),
   ApprovalTimedOut: workflowEvent.extend({ stepId: z.string(), visit: z.int(), dueAt: z.string() }),
   /** The gate is still undecided close to its timeout: its approvers are reminded (once per request). */

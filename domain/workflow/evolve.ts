@@ -24,9 +24,16 @@ export const apply = (workflow: Workflow, event: WorkflowEvent): Workflow =>
         retryDueAt: undefined,
       })),
     )
-    .with({ type: 'StepStarted' }, ({ data }) => setStep(workflow, data.stepId, (run) => ({ ...base(run, data.stepId), status: 'running', timesOutAt: data.timesOutAt, retryDueAt: undefined })))
+    .with({ type: 'StepStarted' }, ({ data }) =>
+      setStep(workflow, data.stepId, (run) => ({ ...base(run, data.stepId), status: 'running', timesOutAt: data.timesOutAt, retryDueAt: undefined })),
+    )
     .with({ type: 'StepCompleted' }, ({ data }) =>
-      setStep(workflow, data.stepId, (run) => ({ ...ended(run, data.stepId, data.attempt, 'completed'), status: 'completed', output: data.output, timesOutAt: undefined })),
+      setStep(workflow, data.stepId, (run) => ({
+        ...ended(run, data.stepId, data.attempt, 'completed'),
+        status: 'completed',
+        output: data.output,
+        timesOutAt: undefined,
+      })),
     )
     .with({ type: 'StepFailed' }, ({ data }) =>
       setStep(workflow, data.stepId, (run) => ({
@@ -36,9 +43,17 @@ export const apply = (workflow: Workflow, event: WorkflowEvent): Workflow =>
         timesOutAt: undefined,
       })),
     )
-    .with({ type: 'StepOutcomeUnknown' }, ({ data }) => setStep(workflow, data.stepId, (run) => ({ ...base(run, data.stepId), status: 'outcomeUnknown', timesOutAt: undefined })))
+    .with({ type: 'StepOutcomeUnknown' }, ({ data }) =>
+      setStep(workflow, data.stepId, (run) => ({ ...base(run, data.stepId), status: 'outcomeUnknown', timesOutAt: undefined })),
+    )
     .with({ type: 'StepRetryScheduled' }, ({ data }) =>
-      setStep(workflow, data.stepId, (run) => ({ ...base(run, data.stepId), status: 'retryScheduled', attempt: data.attempt, taskId: data.taskId, retryDueAt: data.dueAt })),
+      setStep(workflow, data.stepId, (run) => ({
+        ...base(run, data.stepId),
+        status: 'retryScheduled',
+        attempt: data.attempt,
+        taskId: data.taskId,
+        retryDueAt: data.dueAt,
+      })),
     )
     .with({ type: 'StepCostApproved' }, ({ data }) => setStep(workflow, data.stepId, (run) => ({ ...base(run, data.stepId), status: 'scheduled' })))
     .with({ type: 'StepSkipped' }, ({ data }) => setStep(workflow, data.stepId, (run) => ({ ...base(run, data.stepId), status: 'skipped' })))
@@ -70,7 +85,9 @@ export const apply = (workflow: Workflow, event: WorkflowEvent): Workflow =>
       onApproval(workflow, data.stepId, (run, approval) => ({ ...run, status: 'rejected', approval: { ...approval, rejectedBy: data.approver } })),
     )
     .with({ type: 'ApprovalTimedOut' }, ({ data }) => onApproval(workflow, data.stepId, (run) => ({ ...run, status: 'timedOut' })))
-    .with({ type: 'ApprovalReminderDue' }, ({ data }) => onApproval(workflow, data.stepId, (run) => (run.approval ? { ...run, approval: { ...run.approval, reminded: true } } : run)))
+    .with({ type: 'ApprovalReminderDue' }, ({ data }) =>
+      onApproval(workflow, data.stepId, (run) => (run.approval ? { ...run, approval: { ...run.approval, reminded: true } } : run)),
+    )
     .with({ type: 'WorkflowCompleted' }, ({ data }): Workflow => ({ ...workflow, status: 'completed', finishedAt: data.at }))
     .with({ type: 'WorkflowFailed' }, ({ data }): Workflow => ({
       ...workflow,
@@ -87,7 +104,17 @@ export const apply = (workflow: Workflow, event: WorkflowEvent): Workflow =>
     .with({ type: 'WorkflowTimedOut' }, ({ data }): Workflow => ({ ...workflow, status: 'timedOut', finishedAt: data.at }))
     .exhaustive();
 
-export const startedWorkflow = ({ at, definition, inputs, requestedBy, dryRun, maxExecutionMs, timesOutAt, conversationId, workflowId }: WorkflowEventData<'WorkflowStarted'>): Workflow => ({
+export const startedWorkflow = ({
+  at,
+  definition,
+  inputs,
+  requestedBy,
+  dryRun,
+  maxExecutionMs,
+  timesOutAt,
+  conversationId,
+  workflowId,
+}: WorkflowEventData<'WorkflowStarted'>): Workflow => ({
   status: 'running',
   workflowId,
   definition,

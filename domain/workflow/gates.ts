@@ -58,7 +58,11 @@ export interface GatedStep {
  * approvers intersected (none named on either side means anyone), quorum and the requester rule
  * at least the policy's. `kindOf` gives each side-effecting step's gate kind.
  */
-export function requireGates(workflow: CompiledWorkflow, requirements: GateRequirements, kindOf: (step: TaskNode) => GateKind): Either<readonly DefinitionError[], CompiledWorkflow> {
+export function requireGates(
+  workflow: CompiledWorkflow,
+  requirements: GateRequirements,
+  kindOf: (step: TaskNode) => GateKind,
+): Either<readonly DefinitionError[], CompiledWorkflow> {
   const taken = new Set([...placedNodes(workflow.machine)].map(({ node }) => node.id));
   const inserted = new Map<string, string>();
   for (const step of ungatedSideEffects(workflow.machine)) {
@@ -88,7 +92,8 @@ function gateFor(step: TaskNode, id: string, requirement: GateRequirement): Appr
     quorum: requirement.quorum,
     requesterMayApprove: requirement.requesterMayApprove,
     timeoutMs: requirement.timeoutMs ?? DEFAULT_APPROVAL_TIMEOUT_MS,
-    ...(requirement.reminderBeforeMs !== undefined && requirement.reminderBeforeMs < (requirement.timeoutMs ?? DEFAULT_APPROVAL_TIMEOUT_MS) && { reminderBeforeMs: requirement.reminderBeforeMs }),
+    ...(requirement.reminderBeforeMs !== undefined &&
+      requirement.reminderBeforeMs < (requirement.timeoutMs ?? DEFAULT_APPROVAL_TIMEOUT_MS) && { reminderBeforeMs: requirement.reminderBeforeMs }),
     next: [{ to: step.id }],
   };
 }
@@ -101,7 +106,12 @@ function withGates(machine: Machine, gates: ReadonlyMap<string, string>, gate: (
     return { ...t, ...(gateId !== undefined && { to: gateId }), ...(skips !== undefined && { skips }) };
   };
   const nodes = machine.nodes.flatMap((node): WorkflowNode[] => {
-    const moved = node.kind === 'end' ? node : node.kind === 'parallel' ? { ...node, branches: node.branches.map((b) => withGates(b, gates, gate)), next: node.next.map(repoint) } : { ...node, next: node.next.map(repoint) };
+    const moved =
+      node.kind === 'end'
+        ? node
+        : node.kind === 'parallel'
+          ? { ...node, branches: node.branches.map((b) => withGates(b, gates, gate)), next: node.next.map(repoint) }
+          : { ...node, next: node.next.map(repoint) };
     const gateId = gates.get(node.id);
     return node.kind === 'task' && gateId !== undefined ? [gate(node as TaskNode, gateId), moved] : [moved];
   });
@@ -172,7 +182,13 @@ function narrowGates(
       }
     }
     if (outside) {
-      errors.push(gateApproversOutsidePolicy(gateId, gate.approvers, applying.flatMap((r) => r.approvers)));
+      errors.push(
+        gateApproversOutsidePolicy(
+          gateId,
+          gate.approvers,
+          applying.flatMap((r) => r.approvers),
+        ),
+      );
       continue;
     }
     const quorum = Math.max(gate.quorum, ...applying.map((r) => r.quorum));
@@ -180,7 +196,12 @@ function narrowGates(
       errors.push(gateQuorumUnreachable(gateId, quorum, approvers, inserted.has(gateId)));
       continue;
     }
-    narrowed.set(gateId, { ...gate, approvers: [...new Set(approvers)], quorum, requesterMayApprove: gate.requesterMayApprove && applying.every((r) => r.requesterMayApprove) });
+    narrowed.set(gateId, {
+      ...gate,
+      approvers: [...new Set(approvers)],
+      quorum,
+      requesterMayApprove: gate.requesterMayApprove && applying.every((r) => r.requesterMayApprove),
+    });
   }
   return { machine: replaceNodes(machine, narrowed), errors };
 }
@@ -188,6 +209,8 @@ function narrowGates(
 function replaceNodes(machine: Machine, replaced: ReadonlyMap<string, WorkflowNode>): Machine {
   return {
     ...machine,
-    nodes: machine.nodes.map((node) => replaced.get(node.id) ?? (node.kind === 'parallel' ? { ...node, branches: node.branches.map((b) => replaceNodes(b, replaced)) } : node)),
+    nodes: machine.nodes.map(
+      (node) => replaced.get(node.id) ?? (node.kind === 'parallel' ? { ...node, branches: node.branches.map((b) => replaceNodes(b, replaced)) } : node),
+    ),
   };
 }

@@ -1,5 +1,14 @@
 import type { Machine, WorkflowNode } from './compiled.ts';
-import { deadEndState, loopWithoutExit, loopWithoutTask, noEndState, unknownStart, unknownState, unreachableState, type DefinitionError } from './definition-errors.ts';
+import {
+  deadEndState,
+  loopWithoutExit,
+  loopWithoutTask,
+  noEndState,
+  unknownStart,
+  unknownState,
+  unreachableState,
+  type DefinitionError,
+} from './definition-errors.ts';
 
 // The shape of each machine (the workflow's and each parallel branch's): known targets, one
 // reachable start, an end, every state reachable, and from every state a way to an end.

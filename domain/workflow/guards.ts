@@ -20,7 +20,8 @@ import { isFinished, type StepRun, type Workflow, type WorkflowState } from './s
 export const existingWorkflow = (state: WorkflowState, workflowId: string): Either<Rejection, Workflow> =>
   state.status === 'none' ? left(workflowNotFound(workflowId)) : right(state);
 
-export const stillRunning = (workflow: Workflow): Either<Rejection, Workflow> => (isFinished(workflow) ? left(workflowAlreadyFinished(workflow)) : right(workflow));
+export const stillRunning = (workflow: Workflow): Either<Rejection, Workflow> =>
+  isFinished(workflow) ? left(workflowAlreadyFinished(workflow)) : right(workflow);
 
 export const taskStep = (workflow: Workflow, stepId: string): Either<Rejection, TaskNode> => {
   const node = indexMachine(workflow.definition.machine).node(stepId)?.node;

@@ -44,7 +44,10 @@ export function indexMachine(machine: Machine): MachineIndex {
   for (const { node } of nodes.values()) {
     if (node.kind !== 'parallel') continue;
     const inside = node.branches.flatMap((branch) => [...placedNodes(branch, node.id)]);
-    within.set(node.id, inside.filter((p) => isStep(p.node)).map((p) => p.node.id));
+    within.set(
+      node.id,
+      inside.filter((p) => isStep(p.node)).map((p) => p.node.id),
+    );
   }
   const index: MachineIndex = { node: (id) => nodes.get(id), stepsWithin: (id) => within.get(id) ?? [] };
   indexes.set(machine, index);

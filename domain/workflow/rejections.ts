@@ -33,7 +33,8 @@ export const workflowNotFound = (workflowId: string): WorkflowRejection => rejec
 export const workflowAlreadyStarted = (w: Workflow): WorkflowRejection =>
   rejection('WorkflowAlreadyStarted', `workflow ${w.workflowId} was already started at ${w.startedAt}`);
 
-export const workflowAlreadyFinished = (w: Workflow): WorkflowRejection => rejection('WorkflowAlreadyFinished', `workflow ${w.workflowId} has already ${describeWorkflowStatus(w.status)}`);
+export const workflowAlreadyFinished = (w: Workflow): WorkflowRejection =>
+  rejection('WorkflowAlreadyFinished', `workflow ${w.workflowId} has already ${describeWorkflowStatus(w.status)}`);
 
 export const invalidDefinition = (errors: readonly DefinitionError[]): InvalidDefinition => ({
   code: 'InvalidDefinition',
@@ -48,7 +49,10 @@ export const notATaskStep = (stepId: string): WorkflowRejection => rejection('No
 export const notAnApprovalStep = (stepId: string): WorkflowRejection => rejection('NotAnApprovalStep', `"${stepId}" is not an approval gate`);
 
 export const stepNotScheduled = (stepId: string, attempt: number, run: StepRun | undefined): WorkflowRejection =>
-  rejection('StepNotScheduled', `attempt ${attempt} of step "${stepId}" has not been scheduled${run ? ` (latest: attempt ${run.attempt}, ${run.status})` : ''}`);
+  rejection(
+    'StepNotScheduled',
+    `attempt ${attempt} of step "${stepId}" has not been scheduled${run ? ` (latest: attempt ${run.attempt}, ${run.status})` : ''}`,
+  );
 
 export const staleAttempt = (run: StepRun, attempt: number): WorkflowRejection =>
   rejection('StaleAttempt', `attempt ${attempt} of step "${run.stepId}" is over; the latest is attempt ${run.attempt} (${run.status})`);

@@ -12,7 +12,18 @@ export type WorkflowStatus = 'running' | 'completed' | 'failed' | 'cancelled' | 
  * someone to resolve it), then `completed` or `failed`. Approval gates: `awaitingApproval`, then
  * `approved`, `rejected` or `timedOut`. Either can be `skipped`.
  */
-export type StepStatus = 'scheduled' | 'running' | 'retryScheduled' | 'outcomeUnknown' | 'completed' | 'failed' | 'awaitingApproval' | 'approved' | 'rejected' | 'timedOut' | 'skipped';
+export type StepStatus =
+  | 'scheduled'
+  | 'running'
+  | 'retryScheduled'
+  | 'outcomeUnknown'
+  | 'completed'
+  | 'failed'
+  | 'awaitingApproval'
+  | 'approved'
+  | 'rejected'
+  | 'timedOut'
+  | 'skipped';
 
 export interface Approval {
   readonly approvers: readonly string[];

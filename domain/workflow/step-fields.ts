@@ -8,7 +8,10 @@ import { z } from 'zod';
  * and must split back into their parts; no ".": conditions read `steps.<id>.output`.
  */
 export const STEP_ID = /^[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*$/;
-export const stepIdSchema = z.string().max(64).regex(STEP_ID, { error: 'must be letters and digits, joined by single "-", starting with a letter (at most 64)' });
+export const stepIdSchema = z
+  .string()
+  .max(64)
+  .regex(STEP_ID, { error: 'must be letters and digits, joined by single "-", starting with a letter (at most 64)' });
 
 export const taskTypeSchema = z
   .string()
@@ -55,7 +58,11 @@ export const approvalGateShape = {
   quorum: z.int().min(1).max(50).optional(),
   /** When false, the workflow's requester cannot be the one approval that decides the gate. */
   requesterMayApprove: z.boolean().optional(),
-  timeoutMs: z.int().positive().max(7 * DAY_MS).optional(),
+  timeoutMs: z
+    .int()
+    .positive()
+    .max(7 * DAY_MS)
+    .optional(),
   /** Approvers are reminded this long before the gate times out. */
   reminderBeforeMs: z.int().positive().optional(),
 };

@@ -81,7 +81,15 @@ export const recordStepOutcomeUnknown = (c: WorkflowCommandOf<'RecordStepOutcome
     map((found) =>
       found === 'repeated'
         ? []
-        : [workflowEventOf('StepOutcomeUnknown', { workflowId: c.workflowId, stepId: c.stepId, attempt: c.attempt, taskId: found.run.taskId ?? c.taskId, at: c.at })],
+        : [
+            workflowEventOf('StepOutcomeUnknown', {
+              workflowId: c.workflowId,
+              stepId: c.stepId,
+              attempt: c.attempt,
+              taskId: found.run.taskId ?? c.taskId,
+              at: c.at,
+            }),
+          ],
     ),
   );
 
@@ -117,7 +125,10 @@ const stepFailed = (c: FailureReport, error: TaskError, retryable: boolean, stat
       const retry = mayRetry(node.retry, ordinal, retryable, error.code);
       const walk = startWalk(workflow, c.at);
       const taskId = run.taskId ?? taskIdFor(c.workflowId, c.stepId, c.attempt);
-      emit(walk, workflowEventOf('StepFailed', { workflowId: c.workflowId, stepId: c.stepId, attempt: c.attempt, taskId, error, retryable, final: !retry, at: c.at }));
+      emit(
+        walk,
+        workflowEventOf('StepFailed', { workflowId: c.workflowId, stepId: c.stepId, attempt: c.attempt, taskId, error, retryable, final: !retry, at: c.at }),
+      );
       if (retry) {
         const delayMs = retryDelayMs(node.retry, ordinal, c.jitter);
         const next = c.attempt + 1;

@@ -30,7 +30,14 @@ export type RetryTask = {
 export type WorkflowTimer =
   | { readonly kind: 'workflow-timeout'; readonly workflowId: string; readonly dueAt: string }
   | { readonly kind: 'retry'; readonly workflowId: string; readonly stepId: string; readonly attempt: number; readonly dueAt: string; readonly task: RetryTask }
-  | { readonly kind: 'step-timeout'; readonly workflowId: string; readonly stepId: string; readonly attempt: number; readonly taskId: string; readonly dueAt: string }
+  | {
+      readonly kind: 'step-timeout';
+      readonly workflowId: string;
+      readonly stepId: string;
+      readonly attempt: number;
+      readonly taskId: string;
+      readonly dueAt: string;
+    }
   | { readonly kind: 'approval-timeout'; readonly workflowId: string; readonly stepId: string; readonly visit: number; readonly dueAt: string }
   | { readonly kind: 'approval-reminder'; readonly workflowId: string; readonly stepId: string; readonly visit: number; readonly dueAt: string };
 
@@ -68,11 +75,18 @@ export function nextTimers(before: WorkflowTimers | undefined, event: WorkflowEv
     .with({ type: 'StepStarted' }, ({ data }) => {
       const rest = without(before.timers, (t) => attemptTimer(t) && t.stepId === data.stepId && t.attempt <= data.attempt);
       if (data.timesOutAt === undefined) return rest;
-      return [...rest, { kind: 'step-timeout', workflowId: data.workflowId, stepId: data.stepId, attempt: data.attempt, taskId: data.taskId, dueAt: data.timesOutAt }];
+      return [
+        ...rest,
+        { kind: 'step-timeout', workflowId: data.workflowId, stepId: data.stepId, attempt: data.attempt, taskId: data.taskId, dueAt: data.timesOutAt },
+      ];
     })
     // Nothing may run the attempt again on its own: its timeout is gone until someone resolves the task.
-    .with({ type: 'StepOutcomeUnknown' }, ({ data }) => without(before.timers, (t) => t.kind === 'step-timeout' && t.stepId === data.stepId && t.attempt <= data.attempt))
-    .with({ type: 'StepCompleted' }, { type: 'StepFailed' }, ({ data }) => without(before.timers, (t) => attemptTimer(t) && t.stepId === data.stepId && t.attempt <= data.attempt))
+    .with({ type: 'StepOutcomeUnknown' }, ({ data }) =>
+      without(before.timers, (t) => t.kind === 'step-timeout' && t.stepId === data.stepId && t.attempt <= data.attempt),
+    )
+    .with({ type: 'StepCompleted' }, { type: 'StepFailed' }, ({ data }) =>
+      without(before.timers, (t) => attemptTimer(t) && t.stepId === data.stepId && t.attempt <= data.attempt),
+    )
     .with({ type: 'StepRetryScheduled' }, ({ data }) => [
       ...without(before.timers, (t) => attemptTimer(t) && t.stepId === data.stepId && t.attempt <= data.attempt),
       { kind: 'retry', workflowId: data.workflowId, stepId: data.stepId, attempt: data.attempt, dueAt: data.dueAt, task: retryTask(data) },
@@ -91,7 +105,9 @@ export function nextTimers(before: WorkflowTimers | undefined, event: WorkflowEv
     .with({ type: 'ApprovalGranted' }, ({ data }) => (data.approved ? withoutGate(before.timers, data) : before.timers))
     .with({ type: 'ApprovalRejected' }, { type: 'ApprovalTimedOut' }, ({ data }) => withoutGate(before.timers, data))
     // Reminded: the reminder is done; the gate's timeout still stands.
-    .with({ type: 'ApprovalReminderDue' }, ({ data }) => without(before.timers, (t) => t.kind === 'approval-reminder' && t.stepId === data.stepId && t.visit === data.visit))
+    .with({ type: 'ApprovalReminderDue' }, ({ data }) =>
+      without(before.timers, (t) => t.kind === 'approval-reminder' && t.stepId === data.stepId && t.visit === data.visit),
+    )
     .with({ type: 'WorkflowCompleted' }, { type: 'WorkflowFailed' }, { type: 'WorkflowCancelled' }, { type: 'WorkflowTimedOut' }, () => 'ended')
     .exhaustive();
   return timers === 'ended' ? undefined : { ...before, revision, timers };

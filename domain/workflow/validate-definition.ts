@@ -84,7 +84,9 @@ function checkParams(node: WorkflowNode, stepIds: ReadonlySet<string>): Definiti
   return referencesIn(node.params).flatMap(({ at, path }) => {
     const where = `parameter ${at} of step "${node.id}"`;
     if (isLeft(path)) return [conditionError(where, node.id, path.left.message, path.left.position)];
-    return stepsRead(path.right).filter((id) => !stepIds.has(id)).map((id) => unknownStepReference(where, node.id, id));
+    return stepsRead(path.right)
+      .filter((id) => !stepIds.has(id))
+      .map((id) => unknownStepReference(where, node.id, id));
   });
 }
 

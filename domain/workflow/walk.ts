@@ -46,7 +46,17 @@ export function leave(walk: Walk, nodeId: string): void {
   const { transition, number } = choice;
   const { workflowId } = walk.state;
   if (node.next.some((t) => t.when !== undefined)) {
-    emit(walk, workflowEventOf('BranchTaken', { workflowId, nodeId, to: transition.to, transition: number, ...(transition.when !== undefined && { condition: transition.when }), at: walk.at }));
+    emit(
+      walk,
+      workflowEventOf('BranchTaken', {
+        workflowId,
+        nodeId,
+        to: transition.to,
+        transition: number,
+        ...(transition.when !== undefined && { condition: transition.when }),
+        at: walk.at,
+      }),
+    );
   }
   for (const stepId of transition.skips ?? []) emit(walk, workflowEventOf('StepSkipped', { workflowId, stepId, reason: 'branchNotTaken', at: walk.at }));
   enter(walk, transition.to);

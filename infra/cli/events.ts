@@ -31,7 +31,9 @@ export function registerEventCommands(cli: Command): void {
   const events = cli.command('events').description('the event log');
   events
     .command('quarantine')
-    .description('messages in the event log that are not event-store commits (published there by something else, or undecodable); every reader passes over them')
+    .description(
+      'messages in the event log that are not event-store commits (published there by something else, or undecodable); every reader passes over them',
+    )
     .option('--json', 'one JSON array: seq, subject, time, reason, size')
     .action(async (options: { json?: boolean }) => {
       const config = loadConfig();
@@ -59,7 +61,10 @@ export function registerEventCommands(cli: Command): void {
       const stop = () => void subscription.close();
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
-      if (!options.json) console.error(`following ${options.category ? `${options.category}-* streams` : 'every stream'}${options.fromStart ? ' from the first event' : ''}; Ctrl-C stops`);
+      if (!options.json)
+        console.error(
+          `following ${options.category ? `${options.category}-* streams` : 'every stream'}${options.fromStart ? ' from the first event' : ''}; Ctrl-C stops`,
+        );
       try {
         for await (const message of subscription) {
           if (message.kind !== 'event') continue;

@@ -43,7 +43,11 @@ export function summarize(data: unknown, width = 100): string {
 }
 
 /** The aggregate's state after the event at `revision` (inclusive); the whole history when omitted. */
-export function stateAt<State>(decider: Pick<Decider<unknown, DomainEvent, State>, 'evolve' | 'initialState'>, events: readonly RecordedEvent[], revision?: bigint): State {
+export function stateAt<State>(
+  decider: Pick<Decider<unknown, DomainEvent, State>, 'evolve' | 'initialState'>,
+  events: readonly RecordedEvent[],
+  revision?: bigint,
+): State {
   return events
     .filter((e) => revision === undefined || e.revision <= revision)
     .reduce((state, e) => decider.evolve(state, { type: e.type, data: e.data }), decider.initialState());
@@ -58,7 +62,8 @@ export interface StateChange {
 
 /** What changed between two states, one line per leaf. */
 export function stateChanges(before: unknown, after: unknown): StateChange[] {
-  const plain = (value: unknown) => JSON.parse(JSON.stringify(value, (_, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)) ?? 'null') as Record<string, unknown>;
+  const plain = (value: unknown) =>
+    JSON.parse(JSON.stringify(value, (_, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)) ?? 'null') as Record<string, unknown>;
   return diff(plain(before), plain(after)).map((d) => {
     const path = d.path.join('.');
     if (d.type === 'CREATE') return { kind: 'added', path, after: d.value };

@@ -27,7 +27,6 @@ const streamArg = (value: string): StreamName => {
   }
 };
 
-
 async function withHistory(stream: StreamName, run: (events: readonly RecordedEvent[]) => void): Promise<void> {
   const { nc, store } = await connectToProduct(loadConfig());
   try {
@@ -48,7 +47,9 @@ function deciderOf(stream: StreamName) {
 }
 
 export function program(): Command {
-  const cli = new Command('orch').description('Operate the orchestrator: audit and replay history, watch and rebuild projections, tail events.').showHelpAfterError();
+  const cli = new Command('orch')
+    .description('Operate the orchestrator: audit and replay history, watch and rebuild projections, tail events.')
+    .showHelpAfterError();
 
   cli
     .command('audit')
@@ -61,7 +62,9 @@ export function program(): Command {
         const rows = auditRows(events);
         console.log(`${stream}: ${rows.length} events`);
         for (const r of rows) {
-          console.log(`${r.revision.padStart(5)}  ${r.occurredAt}  ${r.type.padEnd(24)} by ${r.actor}${r.authorization ? ` under ${r.authorization}` : ''}  corr=${r.correlationId} cause=${r.causationId}`);
+          console.log(
+            `${r.revision.padStart(5)}  ${r.occurredAt}  ${r.type.padEnd(24)} by ${r.actor}${r.authorization ? ` under ${r.authorization}` : ''}  corr=${r.correlationId} cause=${r.causationId}`,
+          );
           console.log(`${' '.repeat(7)}${r.summary}`);
         }
       }),
@@ -103,7 +106,8 @@ export function program(): Command {
         console.log(`${stream}: revision ${from} → ${to} (${between.join(', ') || 'no events'})`);
         for (const c of changes) {
           const sign = c.kind === 'added' ? '+' : c.kind === 'removed' ? '-' : '~';
-          const value = c.kind === 'changed' ? `${JSON.stringify(c.before)} → ${JSON.stringify(c.after)}` : JSON.stringify(c.kind === 'added' ? c.after : c.before);
+          const value =
+            c.kind === 'changed' ? `${JSON.stringify(c.before)} → ${JSON.stringify(c.after)}` : JSON.stringify(c.kind === 'added' ? c.after : c.before);
           console.log(`  ${sign} ${c.path}: ${value}`);
         }
         if (changes.length === 0) console.log('  (no change)');

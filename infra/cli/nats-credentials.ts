@@ -31,7 +31,8 @@ export function registerNatsCommands(cli: Command): void {
       const urlFile = embeddedUrlFile(config.dataDir);
       const user = producer === undefined ? CONSUMER_USER : producerUser(producer);
       const credential = await readCredential(path.dirname(urlFile), user);
-      if (!credential) throw new UserError(`no credentials for ${user} yet: start the product once with "npm start" (they are generated under ${path.dirname(urlFile)})`);
+      if (!credential)
+        throw new UserError(`no credentials for ${user} yet: start the product once with "npm start" (they are generated under ${path.dirname(urlFile)})`);
       const url = (await readFile(urlFile, 'utf8').catch(() => undefined))?.trim();
       const { streamName, subjectPrefix } = publicEventNames(config.prefix);
       const may =

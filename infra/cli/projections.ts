@@ -33,12 +33,17 @@ export function registerProjectionCommands(cli: Command): void {
             continue;
           }
           const m = s.serving;
-          console.log(`${s.name.padEnd(20)} v${m.version} g${m.generation}  ${m.state.padEnd(11)} ${String(m.eventsApplied).padStart(9)} events applied   lag ${lag(m)}`);
+          console.log(
+            `${s.name.padEnd(20)} v${m.version} g${m.generation}  ${m.state.padEnd(11)} ${String(m.eventsApplied).padStart(9)} events applied   lag ${lag(m)}`,
+          );
           if (s.rebuilding) {
             const r = s.rebuilding;
-            console.log(`${''.padEnd(20)} rebuilding v${r.version} g${r.generation} since ${r.startedAt} (${r.reason}): ${r.eventsApplied} events, ${r.rate} ev/s, lag ${lag(r)}`);
+            console.log(
+              `${''.padEnd(20)} rebuilding v${r.version} g${r.generation} since ${r.startedAt} (${r.reason}): ${r.eventsApplied} events, ${r.rate} ev/s, lag ${lag(r)}`,
+            );
           }
-          if (m.version !== s.codeVersion && !s.rebuilding) console.log(`${''.padEnd(20)} code is at v${s.codeVersion}: restart the projections role to rebuild`);
+          if (m.version !== s.codeVersion && !s.rebuilding)
+            console.log(`${''.padEnd(20)} code is at v${s.codeVersion}: restart the projections role to rebuild`);
         }
       } finally {
         await store.close();
@@ -64,14 +69,20 @@ export function registerProjectionCommands(cli: Command): void {
           const reply = await nc.request(rebuildSubject(config.prefix), new TextEncoder().encode(JSON.stringify({ name })), { timeout: 10_000 });
           answer = JSON.parse(new TextDecoder().decode(reply.data)) as RebuildAnswer;
         } catch (error) {
-          if ((error as { code?: string }).code === '503') throw new UserError('no projections process is running to rebuild it; start the product or the projections role');
+          if ((error as { code?: string }).code === '503')
+            throw new UserError('no projections process is running to rebuild it; start the product or the projections role');
           throw error;
         }
         if (answer.status === 'error') throw new UserError(answer.message);
         console.log(`rebuilding ${name} v${answer.version} as generation ${answer.generation}, beside the serving model`);
         if (!options.wait) return;
         const total = Math.max(1, (before?.serving?.eventsApplied ?? 0) + (before?.serving?.lagEvents ?? 0));
-        const bar = new SingleBar({ format: '{bar} {percentage}% | {value}/{total} events | {rate} ev/s | eta {eta}s', noTTYOutput: true, notTTYSchedule: 1_000, hideCursor: true });
+        const bar = new SingleBar({
+          format: '{bar} {percentage}% | {value}/{total} events | {rate} ev/s | eta {eta}s',
+          noTTYOutput: true,
+          notTTYSchedule: 1_000,
+          hideCursor: true,
+        });
         bar.start(total, 0, { rate: 0 });
         const started = Date.now();
         for (;;) {
@@ -82,13 +93,16 @@ export function registerProjectionCommands(cli: Command): void {
           bar.setTotal(Math.max(total, applied));
           bar.update(applied, { rate: Math.round(applied / Math.max(0.001, (Date.now() - started) / 1000)) });
           if (record?.active.generation === answer.generation) break;
-          if (!record?.rebuilding || record.rebuilding.generation !== answer.generation) throw new UserError('the rebuild stopped before it swapped in; see the projections process log');
+          if (!record?.rebuilding || record.rebuilding.generation !== answer.generation)
+            throw new UserError('the rebuild stopped before it swapped in; see the projections process log');
         }
         bar.update(bar.getTotal());
         bar.stop();
         const seconds = (Date.now() - started) / 1000;
         const applied = (await storage.loadProgress(name, answer))?.eventsApplied ?? 0;
-        console.log(`${name} rebuilt: ${applied} events in ${seconds.toFixed(1)} s (${Math.round(applied / seconds)} ev/s); queries now read generation ${answer.generation}`);
+        console.log(
+          `${name} rebuilt: ${applied} events in ${seconds.toFixed(1)} s (${Math.round(applied / seconds)} ev/s); queries now read generation ${answer.generation}`,
+        );
       } finally {
         await store.close();
         await nc.close();

@@ -12,7 +12,16 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 export const EVENT_STORES = ['jetstream', 'eventstoredb'] as const;
 
 /** Variables whose values are secrets: never printed, never put in error messages. */
-export const SECRET_VARIABLES: readonly string[] = ['SLACK_BOT_TOKEN', 'SLACK_SIGNING_SECRET', 'SLACK_APP_TOKEN', 'ANTHROPIC_API_KEY', 'WEBHOOK_SIGNING_SECRET', 'NATS_PASSWORD', 'NATS_TOKEN', 'NATS_NKEY_SEED'];
+export const SECRET_VARIABLES: readonly string[] = [
+  'SLACK_BOT_TOKEN',
+  'SLACK_SIGNING_SECRET',
+  'SLACK_APP_TOKEN',
+  'ANTHROPIC_API_KEY',
+  'WEBHOOK_SIGNING_SECRET',
+  'NATS_PASSWORD',
+  'NATS_TOKEN',
+  'NATS_NKEY_SEED',
+];
 
 /** Variables holding URLs, which may carry credentials before an `@` (nats://token@host). */
 export const URL_VARIABLES: readonly string[] = ['NATS_URL', 'ESDB_URL', 'SLACK_API_URL', 'ANTHROPIC_BASE_URL'];
@@ -33,7 +42,11 @@ const parsed = <T>(expected: string, parse: (raw: string) => T | undefined) =>
     return value;
   });
 
-const integer = (min: number, max?: number, expected = max === undefined ? `must be an integer of at least ${min}` : `must be an integer from ${min} to ${max}`) =>
+const integer = (
+  min: number,
+  max?: number,
+  expected = max === undefined ? `must be an integer of at least ${min}` : `must be an integer from ${min} to ${max}`,
+) =>
   parsed(expected, (raw) => {
     if (!/^[+-]?\d+$/.test(raw)) return undefined;
     const n = Number(raw);
@@ -79,7 +92,8 @@ const httpUrl = () => parsed('must be an http:// or https:// URL', (raw) => (isU
 
 // A DNS name, IPv4 address or bracketed IPv6 address, and an optional port: WHATWG URL would
 // turn any Unicode host into punycode and accept it.
-const HOST_AND_PORT = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*|\[[0-9A-Fa-f:.]+\])(?::(\d{1,5}))?$/;
+const HOST_AND_PORT =
+  /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*|\[[0-9A-Fa-f:.]+\])(?::(\d{1,5}))?$/;
 
 const isNatsServer = (raw: string): boolean => {
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(raw);
@@ -139,7 +153,10 @@ const secret = () => word('must be a single word without spaces');
 const channel = () => word('must be a Slack channel name or ID without spaces');
 const userList = () =>
   parsed('must be Slack user IDs separated by commas, such as U012AB3CD,U045EF6GH', (raw) => {
-    const users = raw.split(',').map((u) => u.trim()).filter((u) => u !== '');
+    const users = raw
+      .split(',')
+      .map((u) => u.trim())
+      .filter((u) => u !== '');
     return users.length > 0 && users.every((u) => /^[A-Za-z0-9._-]{1,200}$/.test(u)) && new Set(users).size === users.length ? users : undefined;
   });
 
@@ -207,7 +224,10 @@ const envShape = {
   ORCH_POLICY_FILE: text().optional(),
   /** Admins on top of the policy file's: may cancel any workflow. */
   ORCH_ADMINS: parsed('must be user ids separated by commas, such as U012AB3CD,api:ci', (raw) => {
-    const ids = raw.split(',').map((u) => u.trim()).filter((u) => u !== '');
+    const ids = raw
+      .split(',')
+      .map((u) => u.trim())
+      .filter((u) => u !== '');
     return ids.length > 0 && ids.every((u) => /^[A-Za-z0-9._:@-]{1,200}$/.test(u)) ? [...new Set(ids)] : undefined;
   }).optional(),
   /** Plans estimated to cost more than this (USD) wait for "Run this plan" even without side effects. */
@@ -267,8 +287,7 @@ const checkRequiredTogether = (env: EnvValues, ctx: z.RefinementCtx): void => {
   if (env.SLACK_BOT_TOKEN !== undefined && env.SLACK_SIGNING_SECRET === undefined)
     problem('SLACK_SIGNING_SECRET', 'is required when SLACK_BOT_TOKEN is set (set both or neither)');
   const needBotToken = (['SLACK_SIGNING_SECRET', 'SLACK_APP_TOKEN'] as const).filter((v) => env[v] !== undefined);
-  if (env.SLACK_BOT_TOKEN === undefined && needBotToken.length > 0)
-    problem('SLACK_BOT_TOKEN', `is required when ${needBotToken.join(' or ')} is set`);
+  if (env.SLACK_BOT_TOKEN === undefined && needBotToken.length > 0) problem('SLACK_BOT_TOKEN', `is required when ${needBotToken.join(' or ')} is set`);
   checkNatsAuth(env, problem);
 };
 
@@ -280,7 +299,10 @@ const checkNatsAuth = (env: EnvValues, problem: Problem): void => {
   if (env.NATS_USER !== undefined && env.NATS_PASSWORD === undefined) problem('NATS_PASSWORD', 'is required when NATS_USER is set');
   const chosen = NATS_AUTH_METHODS.filter((variables) => variables.some((v) => env[v] !== undefined));
   if (chosen.length > 1)
-    problem(chosen[1]![0], `cannot be combined with ${chosen[0]!.join('/')}: set one way to authenticate to NATS (user and password, token, nkey seed or creds file)`);
+    problem(
+      chosen[1]![0],
+      `cannot be combined with ${chosen[0]!.join('/')}: set one way to authenticate to NATS (user and password, token, nkey seed or creds file)`,
+    );
   if (chosen.length > 0 && env.NATS_URL === undefined)
     problem(chosen[0]![0], 'applies only with NATS_URL; the embedded server uses its own generated credentials (orch nats credentials)');
 };
@@ -356,7 +378,13 @@ export interface Config {
   /** ORCH_POLICY_FILE and ORCH_ADMINS; the policy itself is read by infra/policy/load-policy.ts. */
   policy: { file?: string; admins: string[] };
   memory: { maxTokens: number; summaryThreshold: number };
-  monitoring: { errorRateThreshold: number; memoryPercentThreshold: number; queueSizeThreshold: number; alertCooldownMs: number; healthCheckIntervalMs: number };
+  monitoring: {
+    errorRateThreshold: number;
+    memoryPercentThreshold: number;
+    queueSizeThreshold: number;
+    alertCooldownMs: number;
+    healthCheckIntervalMs: number;
+  };
   cost: { monthlyBudgetUsd?: number; perWorkflowBudgetUsd?: number; claudeRunCeilingUsd: number; warningThreshold: number; criticalThreshold: number };
   features: {
     orchestration: boolean;
@@ -373,7 +401,13 @@ const toConfig = (env: EnvValues): Config => ({
   prefix: env.NATS_PREFIX,
   logLevel: env.LOG_LEVEL,
   dataDir: env.DATA_DIR,
-  nats: { servers: env.NATS_URL ?? [], embedded: env.NATS_URL === undefined, replicas: env.NATS_REPLICAS, auth: natsAuthOf(env), apiProducers: env.NATS_API_PRODUCERS },
+  nats: {
+    servers: env.NATS_URL ?? [],
+    embedded: env.NATS_URL === undefined,
+    replicas: env.NATS_REPLICAS,
+    auth: natsAuthOf(env),
+    apiProducers: env.NATS_API_PRODUCERS,
+  },
   // checkRequiredTogether guarantees ESDB_URL here.
   eventStore: env.EVENT_STORE === 'eventstoredb' ? { kind: 'eventstoredb', url: env.ESDB_URL ?? '' } : { kind: 'jetstream' },
   http: { port: env.PORT },
@@ -514,7 +548,14 @@ const urlCredentials = (url: string): string[] => {
 
 /** Every secret value in the Config, for `redactSecretsInText` over child-process output. */
 export const configSecrets = (config: Config): string[] => {
-  const urls = [...config.nats.servers, config.anthropic.baseUrl, config.slack?.apiUrl, config.eventStore.kind === 'eventstoredb' ? config.eventStore.url : undefined];
+  const urls = [
+    ...config.nats.servers,
+    config.anthropic.baseUrl,
+    config.slack?.apiUrl,
+    config.eventStore.kind === 'eventstoredb' ? config.eventStore.url : undefined,
+  ];
   const values = [config.slack?.botToken, config.slack?.signingSecret, config.slack?.appToken, config.anthropic.apiKey, config.webhooks.signingSecret];
-  return [...values, ...authSecrets(config.nats.auth), ...urls.flatMap((url) => (url === undefined ? [] : urlCredentials(url)))].filter((s): s is string => s !== undefined);
+  return [...values, ...authSecrets(config.nats.auth), ...urls.flatMap((url) => (url === undefined ? [] : urlCredentials(url)))].filter(
+    (s): s is string => s !== undefined,
+  );
 };

@@ -8,7 +8,8 @@ import type { DoorFacts } from './door-facts.ts';
 // no path out of the workspace, and a reply target this deployment delivers to. The first
 // failing check answers; each has its own name.
 
-export type DoorRefusalCode = 'UnknownTaskType' | 'UnknownPool' | 'InvalidTaskParameters' | 'OutsideWorkspace' | 'ReplyTargetNotServed' | 'SideEffectsUnderstated';
+export type DoorRefusalCode =
+  'UnknownTaskType' | 'UnknownPool' | 'InvalidTaskParameters' | 'OutsideWorkspace' | 'ReplyTargetNotServed' | 'SideEffectsUnderstated';
 
 export interface DoorRefusal {
   readonly code: DoorRefusalCode;
@@ -36,7 +37,11 @@ type Path = readonly (string | number)[];
 type Found = { readonly path: Path; readonly value: string };
 
 const isReference = (value: unknown): boolean =>
-  typeof value === 'object' && value !== null && !Array.isArray(value) && Object.keys(value).length === 1 && typeof (value as Record<string, unknown>).$from === 'string';
+  typeof value === 'object' &&
+  value !== null &&
+  !Array.isArray(value) &&
+  Object.keys(value).length === 1 &&
+  typeof (value as Record<string, unknown>).$from === 'string';
 const isPlaceholder = (value: unknown): boolean => typeof value === 'string' && value.includes('{{');
 
 /** Literal strings with their paths, and the paths whose value is only known when the step runs. */
@@ -68,7 +73,9 @@ export function checkTask(task: TaskAtTheDoor, facts: DoorFacts): DoorRefusal | 
   const executor = facts.executorFor(task.taskType);
   if (!executor) return { code: 'UnknownTaskType', message: `${task.name}: no worker here runs "${task.taskType}" tasks` };
   if (task.pool !== undefined && task.pool !== executor.pool) {
-    const known = facts.pools.includes(task.pool) ? `pool "${task.pool}" does not run "${task.taskType}" tasks` : `there is no pool "${task.pool}"; pools: ${facts.pools.join(', ')}`;
+    const known = facts.pools.includes(task.pool)
+      ? `pool "${task.pool}" does not run "${task.taskType}" tasks`
+      : `there is no pool "${task.pool}"; pools: ${facts.pools.join(', ')}`;
     return { code: 'UnknownPool', message: `${task.name}: ${known} (it runs in "${executor.pool}")` };
   }
   const { strings, unknown } = scan(task.params, task.literalOnly === true);
@@ -78,7 +85,8 @@ export function checkTask(task: TaskAtTheDoor, facts: DoorFacts): DoorRefusal | 
     return { code: 'OutsideWorkspace', message: `${task.name}: paths must stay inside the workspace: ${list}` };
   }
   const issues = parameterIssues(executor.parameters, task.params, unknown, task.paramsAt);
-  if (issues.length > 0) return { code: 'InvalidTaskParameters', message: `${task.name}: "${task.taskType}" does not take these parameters: ${issues.join('; ')}` };
+  if (issues.length > 0)
+    return { code: 'InvalidTaskParameters', message: `${task.name}: "${task.taskType}" does not take these parameters: ${issues.join('; ')}` };
   return replyTargetRefusal(task, facts);
 }
 

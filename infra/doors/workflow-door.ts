@@ -20,9 +20,15 @@ export function checkDefinition(definition: CompiledWorkflow, facts: DoorFacts):
     // Nothing gates a step said to have no side effects: the sender may not understate them.
     const does = facts.sideEffectClassFor(node.taskType, node.params);
     if (!node.sideEffects && does !== 'read-only') {
-      return { code: 'SideEffectsUnderstated', message: `step "${node.id}": ${node.taskType} with these parameters ${does === 'deploy' ? 'deploys' : 'changes code'}, but the definition says it has no side effects, so no approval gate would guard it` };
+      return {
+        code: 'SideEffectsUnderstated',
+        message: `step "${node.id}": ${node.taskType} with these parameters ${does === 'deploy' ? 'deploys' : 'changes code'}, but the definition says it has no side effects, so no approval gate would guard it`,
+      };
     }
-    const refusal = checkTask({ taskType: node.taskType, pool: node.pool, params: node.params, name: `step "${node.id}"`, paramsAt: 'params', literalOnly: true }, facts);
+    const refusal = checkTask(
+      { taskType: node.taskType, pool: node.pool, params: node.params, name: `step "${node.id}"`, paramsAt: 'params', literalOnly: true },
+      facts,
+    );
     if (refusal) return refusal;
   }
   return undefined;

@@ -138,7 +138,13 @@ function reused<T>(read: () => Promise<T>, ms: number): () => Promise<T> {
 /** Slack over HTTP needs PORT, and it could not be bound (another process holds it). */
 export class PortNotBound extends Error {
   override readonly name = 'PortNotBound';
-  constructor(readonly port: number, cause: unknown) {
-    super(`PORT ${port} could not be bound (${cause instanceof Error ? cause.message : String(cause)}); Slack's endpoint needs it: give each process on this host its own PORT`, { cause });
+  constructor(
+    readonly port: number,
+    cause: unknown,
+  ) {
+    super(
+      `PORT ${port} could not be bound (${cause instanceof Error ? cause.message : String(cause)}); Slack's endpoint needs it: give each process on this host its own PORT`,
+      { cause },
+    );
   }
 }

@@ -22,7 +22,10 @@ type StoredCredentials = z.infer<typeof storedCredentials>;
 
 export class EmbeddedCredentialsUnreadable extends Error {
   override readonly name = 'EmbeddedCredentialsUnreadable';
-  constructor(readonly file: string, reason: string) {
+  constructor(
+    readonly file: string,
+    reason: string,
+  ) {
     super(`${file} ${reason}; fix it, or delete it to generate new NATS credentials (outside clients then need the new ones)`);
   }
 }
@@ -92,6 +95,10 @@ async function readStored(file: string): Promise<StoredCredentials | undefined> 
     throw new EmbeddedCredentialsUnreadable(file, 'is not JSON');
   }
   const parsed = storedCredentials.safeParse(json);
-  if (!parsed.success) throw new EmbeddedCredentialsUnreadable(file, `is not a credentials file of this product (${parsed.error.issues[0]?.path.join('.') || 'file'}: ${parsed.error.issues[0]?.message})`);
+  if (!parsed.success)
+    throw new EmbeddedCredentialsUnreadable(
+      file,
+      `is not a credentials file of this product (${parsed.error.issues[0]?.path.join('.') || 'file'}: ${parsed.error.issues[0]?.message})`,
+    );
   return parsed.data;
 }

@@ -53,7 +53,10 @@ export class NatsServerMissing extends Error {
 
 export class NatsServerFailedToStart extends Error {
   override readonly name = 'NatsServerFailedToStart';
-  constructor(reason: string, readonly output: string) {
+  constructor(
+    reason: string,
+    readonly output: string,
+  ) {
     super(`nats-server did not start: ${reason}${output ? `\n${output.trim().split('\n').slice(-5).join('\n')}` : ''}`);
   }
 }
@@ -79,7 +82,10 @@ export async function startEmbeddedNatsServer(options: EmbeddedNatsOptions): Pro
     let authorization: string[] = [];
     if (options.identities) {
       const plan = identityPlan(options.identities.prefix, options.identities.producers);
-      const credentials = await loadOrCreateCredentials(storeDir, plan.map((i) => i.user));
+      const credentials = await loadOrCreateCredentials(
+        storeDir,
+        plan.map((i) => i.user),
+      );
       service = credentials.service;
       const users = plan.map(({ user, permissions }) => ({ user, password: credentials.hashes.get(user)!, ...(permissions && { permissions }) }));
       // JSON is valid nats-server config; quoted strings keep the `$` of bcrypt hashes literal.
@@ -163,8 +169,7 @@ function waitUntilReady(child: ChildProcess, binary: string, timeoutMs: number):
     };
     const onError = (error: NodeJS.ErrnoException) =>
       fail(error.code === 'ENOENT' ? new NatsServerMissing(binary) : new NatsServerFailedToStart(error.message, output));
-    const onExit = (code: number | null, signal: string | null) =>
-      fail(new NatsServerFailedToStart(`exited early (${signal ?? `code ${code}`})`, output));
+    const onExit = (code: number | null, signal: string | null) => fail(new NatsServerFailedToStart(`exited early (${signal ?? `code ${code}`})`, output));
     child.stderr?.on('data', onData);
     child.once('error', onError);
     child.once('exit', onExit);

@@ -15,8 +15,7 @@ export class NatsStoreInUse extends Error {
     readonly holderPid: number,
   ) {
     super(
-      `the NATS store ${storeDir} is in use by another orchestrator process (pid ${holderPid}). ` +
-        `Stop that one first, or give this one its own DATA_DIR.`,
+      `the NATS store ${storeDir} is in use by another orchestrator process (pid ${holderPid}). ` + `Stop that one first, or give this one its own DATA_DIR.`,
     );
   }
 }

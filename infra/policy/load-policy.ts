@@ -29,7 +29,8 @@ export function policySettings(config: Config): PolicySettings {
 /** The file's content as data, or the problems that keep it from being read. */
 function readPolicyFile(file: string): { data: unknown } | { problems: PolicyProblem[] } {
   const extension = path.extname(file).toLowerCase();
-  if (!['.json', '.yaml', '.yml'].includes(extension)) return { problems: [{ path: '(file)', message: `must end in .yaml, .yml or .json (got "${extension || 'no extension'}")` }] };
+  if (!['.json', '.yaml', '.yml'].includes(extension))
+    return { problems: [{ path: '(file)', message: `must end in .yaml, .yml or .json (got "${extension || 'no extension'}")` }] };
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -44,7 +45,13 @@ function readPolicyFile(file: string): { data: unknown } | { problems: PolicyPro
     }
   }
   const document = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
-  if (document.errors.length > 0) return { problems: document.errors.map((e) => ({ path: e.linePos ? `line ${e.linePos[0].line}` : '(yaml)', message: e.message.split('\n')[0]!.replace(/:$/, '') })) };
+  if (document.errors.length > 0)
+    return {
+      problems: document.errors.map((e) => ({
+        path: e.linePos ? `line ${e.linePos[0].line}` : '(yaml)',
+        message: e.message.split('\n')[0]!.replace(/:$/, ''),
+      })),
+    };
   return { data: document.toJS() };
 }
 

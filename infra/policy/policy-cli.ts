@@ -53,7 +53,9 @@ function check(user: string, action: Action, options: CheckOptions): Either<Poli
       if (options.template === undefined && options.taskType === undefined) throw new UserError('start needs --template or --task-type');
       const steps: WorkStep[] = [
         ...(options.template !== undefined ? templateSteps(options.template, options.org) : []),
-        ...(options.taskType !== undefined ? [{ taskType: options.taskType, sideEffect: options.class ?? sideEffectClassFor(options.taskType, {}), targetOrg: options.org }] : []),
+        ...(options.taskType !== undefined
+          ? [{ taskType: options.taskType, sideEffect: options.class ?? sideEffectClassFor(options.taskType, {}), targetOrg: options.org }]
+          : []),
       ];
       return mayStart(policy, { actor: user, template: options.template, steps });
     }

@@ -7,12 +7,11 @@ import { policyFor, resolveSlackUserGroups, usePolicy, type UserGroupLookup } fr
 // pure evaluation sees plain user ids. A group Slack will not list allows nobody (and is logged):
 // a lookup failure must never widen who may act. Membership changes take effect at the next start.
 
-export const slackUserGroupLookup =
-  (config: Config): UserGroupLookup | undefined => {
-    if (!config.slack) return undefined;
-    const client = slackWebClient(config.slack.botToken, config.slack.apiUrl);
-    return async (usergroup) => (await client.usergroups.users.list({ usergroup })).users ?? [];
-  };
+export const slackUserGroupLookup = (config: Config): UserGroupLookup | undefined => {
+  if (!config.slack) return undefined;
+  const client = slackWebClient(config.slack.botToken, config.slack.apiUrl);
+  return async (usergroup) => (await client.usergroups.users.list({ usergroup })).users ?? [];
+};
 
 export async function resolvePolicyUserGroups(config: Config, logger: Logger, lookup = slackUserGroupLookup(config)): Promise<void> {
   if (!lookup) return;

@@ -63,13 +63,22 @@ function viewAfter(doc: ConversationView | undefined, event: ConversationEvent):
       lastActivity: data.at,
     }))
     .with({ type: 'ContextVariableSet' }, ({ data }) => ({ ...doc, context: { ...doc.context, [data.name]: data.value }, lastActivity: data.at }))
-    .with({ type: 'RequestRecorded' }, ({ data }) => ({ ...doc, context: { ...doc.context, ...contextOfRequest(data.asked, data.context) }, lastActivity: data.at }))
+    .with({ type: 'RequestRecorded' }, ({ data }) => ({
+      ...doc,
+      context: { ...doc.context, ...contextOfRequest(data.asked, data.context) },
+      lastActivity: data.at,
+    }))
     .with({ type: 'MemorySummarized' }, ({ data }) => ({
       ...doc,
       summary: { text: data.summary, coversThroughMessage: data.coversThroughMessage },
       lastActivity: data.at,
     }))
-    .with({ type: 'ConversationArchived' }, ({ data }) => ({ ...doc, status: 'archived', archived: { reason: data.reason, at: data.at }, lastActivity: data.at }))
+    .with({ type: 'ConversationArchived' }, ({ data }) => ({
+      ...doc,
+      status: 'archived',
+      archived: { reason: data.reason, at: data.at },
+      lastActivity: data.at,
+    }))
     .exhaustive();
 }
 

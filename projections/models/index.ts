@@ -9,6 +9,14 @@ import { metricsTotals } from './metrics-totals.ts';
 
 // The read models the front ends query (and the workflow engine and the dispatcher read at start). Adding one is one line here.
 
-export const readModels: readonly ProjectionDefinition[] = [taskProgress, conversationView, conversationTasks, taskStats, workflowTimers, taskRetryTimers, metricsTotals];
+export const readModels: readonly ProjectionDefinition[] = [
+  taskProgress,
+  conversationView,
+  conversationTasks,
+  taskStats,
+  workflowTimers,
+  taskRetryTimers,
+  metricsTotals,
+];
 
 export { conversationTasks, conversationView, taskProgress, taskRetryTimers, taskStats, workflowTimers, metricsTotals };

@@ -56,9 +56,20 @@ export type TaskProgress = {
   /** What the latest attempt recorded about what it started outside (e.g. a deploy job id). */
   readonly evidence?: Readonly<Record<string, string>>;
   /** While `outcomeUnknown`: which attempt ended without a known outcome, and why. */
-  readonly outcomeUnknown?: { readonly attempt: number; readonly workerId: string; readonly reason: string; readonly evidence?: Readonly<Record<string, string>> };
+  readonly outcomeUnknown?: {
+    readonly attempt: number;
+    readonly workerId: string;
+    readonly reason: string;
+    readonly evidence?: Readonly<Record<string, string>>;
+  };
   /** How the last unknown outcome was resolved. */
-  readonly resolution?: { readonly resolution: 'rerun' | 'completed' | 'failed'; readonly resolvedBy: string; readonly via: 'person' | 'check'; readonly reason?: string; readonly at: string };
+  readonly resolution?: {
+    readonly resolution: 'rerun' | 'completed' | 'failed';
+    readonly resolvedBy: string;
+    readonly via: 'person' | 'check';
+    readonly reason?: string;
+    readonly at: string;
+  };
 };
 
 export const taskProgress: ProjectionDefinition = {
@@ -100,12 +111,19 @@ function progressAfter(doc: TaskProgress | undefined, event: TaskEvent): TaskPro
       lastUpdate: data.at,
       ...(data.final ? { status: 'failed' as const, finishedAt: data.at } : { status: 'queued' as const }),
     }))
-    .with({ type: 'TaskRetryScheduled' }, ({ data }) => ({ ...omit(doc, 'outcomeUnknown'), status: 'retryScheduled', retry: { nextAttempt: data.nextAttempt, dueAt: data.dueAt }, lastUpdate: data.at }))
+    .with({ type: 'TaskRetryScheduled' }, ({ data }) => ({
+      ...omit(doc, 'outcomeUnknown'),
+      status: 'retryScheduled',
+      retry: { nextAttempt: data.nextAttempt, dueAt: data.dueAt },
+      lastUpdate: data.at,
+    }))
     .with({ type: 'TaskAttemptEvidenceRecorded' }, ({ data }) => ({
       ...doc,
       evidence: { ...doc.evidence, ...data.evidence },
       // The cut-off worker of the attempt whose outcome is unknown may still record what it started.
-      ...(doc.outcomeUnknown?.attempt === data.attempt && { outcomeUnknown: { ...doc.outcomeUnknown, evidence: { ...doc.outcomeUnknown.evidence, ...data.evidence } } }),
+      ...(doc.outcomeUnknown?.attempt === data.attempt && {
+        outcomeUnknown: { ...doc.outcomeUnknown, evidence: { ...doc.outcomeUnknown.evidence, ...data.evidence } },
+      }),
       lastUpdate: data.at,
     }))
     .with({ type: 'TaskOutcomeUnknown' }, ({ data }) => ({
@@ -116,7 +134,13 @@ function progressAfter(doc: TaskProgress | undefined, event: TaskEvent): TaskPro
     }))
     .with({ type: 'TaskOutcomeResolved' }, ({ data }) => ({
       ...omit(doc, 'outcomeUnknown'),
-      resolution: { resolution: data.resolution, resolvedBy: data.resolvedBy, via: data.via, ...(data.reason !== undefined && { reason: data.reason }), at: data.at },
+      resolution: {
+        resolution: data.resolution,
+        resolvedBy: data.resolvedBy,
+        via: data.via,
+        ...(data.reason !== undefined && { reason: data.reason }),
+        at: data.at,
+      },
       lastUpdate: data.at,
     }))
     .with({ type: 'TaskCancelled' }, ({ data }) => ({

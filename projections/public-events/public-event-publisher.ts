@@ -112,7 +112,10 @@ export class PublicEventPublisher {
       // Retrying cannot fix it and waiting would hold back every later event, so it is left out
       // loudly: the fix is a catalog entry (or an upcaster), then a re-run from an earlier checkpoint.
       this.counts.skipped++;
-      this.options.logger.error({ eventId: event.id, type: event.type, stream: event.stream, position: event.position, reason: outgoing.left }, 'event has no public form; not published');
+      this.options.logger.error(
+        { eventId: event.id, type: event.type, stream: event.stream, position: event.position, reason: outgoing.left },
+        'event has no public form; not published',
+      );
       return true;
     }
     const { cloudEvent } = outgoing.right;

@@ -28,8 +28,7 @@ export class ProjectionOps {
   start(): void {
     this.subscription = this.nc.subscribe(rebuildSubject(this.prefix), {
       queue: `${this.prefix}.projections.ops`,
-      callback: (_error, message) =>
-        void this.rebuild(message.data).then((answer) => message.respond(new TextEncoder().encode(JSON.stringify(answer)))),
+      callback: (_error, message) => void this.rebuild(message.data).then((answer) => message.respond(new TextEncoder().encode(JSON.stringify(answer)))),
     });
   }
 
@@ -48,7 +47,11 @@ export class ProjectionOps {
     if (!parsed.success) return { status: 'error', code: 'InvalidRequest', message: 'expected {"name": "<projection>"}' };
     const supervisor = this.supervisors.find((s) => s.name === parsed.data.name);
     if (!supervisor) {
-      return { status: 'error', code: 'UnknownProjection', message: `no projection named "${parsed.data.name}"; projections: ${this.supervisors.map((s) => s.name).join(', ')}` };
+      return {
+        status: 'error',
+        code: 'UnknownProjection',
+        message: `no projection named "${parsed.data.name}"; projections: ${this.supervisors.map((s) => s.name).join(', ')}`,
+      };
     }
     try {
       const ref = await supervisor.requestRebuild(parsed.data.reason ?? 'requested by ops');

@@ -25,7 +25,6 @@ export interface ProjectionRunnerOptions {
   readonly cacheSize?: number;
 }
 
-
 export class ProjectionRunner {
   private subscription: Subscription | undefined;
   private loop: Promise<void> | undefined;
@@ -131,10 +130,16 @@ export class ProjectionRunner {
       } catch (error) {
         // A broken subscription (the broker restarting) is followed again, not the end of the model.
         if (this.stopping) return;
-        this.options.logger.warn({ err: error, projection: this.options.definition.name, position: this.position }, 'event subscription failed; following again');
+        this.options.logger.warn(
+          { err: error, projection: this.options.definition.name, position: this.position },
+          'event subscription failed; following again',
+        );
       }
       if (this.stopping) return;
-      this.options.logger.warn({ projection: this.options.definition.name, bucket: this.options.bucket.id, position: this.position }, 'event subscription ended; following again');
+      this.options.logger.warn(
+        { projection: this.options.definition.name, bucket: this.options.bucket.id, position: this.position },
+        'event subscription ended; following again',
+      );
       await new Promise((r) => setTimeout(r, 200 + Math.random() * 800));
     }
   }
@@ -199,7 +204,10 @@ export class ProjectionRunner {
       changes = await this.options.definition.apply(event, this.view);
     } catch (error) {
       // A fold that throws on one event must not stop the model; the event is logged and passed.
-      this.options.logger.error({ err: error, projection: this.options.definition.name, eventId: event.id, type: event.type }, 'projection skipped an event it could not apply');
+      this.options.logger.error(
+        { err: error, projection: this.options.definition.name, eventId: event.id, type: event.type },
+        'projection skipped an event it could not apply',
+      );
       changes = [];
     }
     for (const change of changes) {
@@ -252,7 +260,10 @@ export class ProjectionRunner {
         this.pending = new Map([...batch, ...this.pending]);
         this.committing = undefined;
         this.commitError = error as Error;
-        this.options.logger.warn({ err: error, projection: this.options.definition.name, bucket: this.options.bucket.id }, 'read model commit failed; retrying');
+        this.options.logger.warn(
+          { err: error, projection: this.options.definition.name, bucket: this.options.bucket.id },
+          'read model commit failed; retrying',
+        );
       },
     );
   }

@@ -31,7 +31,12 @@ export interface ProjectionStatus {
   readonly rebuilding?: ModelStatus & { readonly startedAt: string; readonly reason: string };
 }
 
-export async function projectionStatus(definitions: readonly ProjectionDefinition[], storage: ReadModelStorage, store: EventStore, now: string): Promise<ProjectionStatus[]> {
+export async function projectionStatus(
+  definitions: readonly ProjectionDefinition[],
+  storage: ReadModelStorage,
+  store: EventStore,
+  now: string,
+): Promise<ProjectionStatus[]> {
   const statuses: ProjectionStatus[] = [];
   for (const definition of definitions) {
     const loaded = await storage.loadRecord(definition.name);
@@ -55,7 +60,11 @@ async function modelStatus(definition: ProjectionDefinition, ref: BucketRef, sto
   // Reading the commit point only; `recover` would rewrite documents, which status must not do.
   const progress = await storage.loadProgress(definition.name, ref);
   const position = progress?.position;
-  const behind = await store.readAll({ ...(position ? { after: position } : {}), ...(definition.category ? { category: definition.category } : {}), maxCount: LAG_COUNT_CAP });
+  const behind = await store.readAll({
+    ...(position ? { after: position } : {}),
+    ...(definition.category ? { category: definition.category } : {}),
+    maxCount: LAG_COUNT_CAP,
+  });
   const oldest = behind[0];
   return {
     ...ref,

@@ -180,7 +180,9 @@ export class ProjectionSupervisor {
     this.lastReported.delete(runner);
     await old.runner?.stop();
     if (old.runner) this.lastReported.delete(old.runner);
-    await old.bucket?.drop().catch((error: unknown) => this.options.logger.warn({ err: error, projection: this.name, ...old.ref }, 'could not drop the old read model'));
+    await old.bucket
+      ?.drop()
+      .catch((error: unknown) => this.options.logger.warn({ err: error, projection: this.name, ...old.ref }, 'could not drop the old read model'));
     this.options.logger.info({ projection: this.name, from: old.ref, to: ref }, 'rebuilt model swapped in; queries read it now');
   }
 }

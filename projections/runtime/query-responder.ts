@@ -59,8 +59,14 @@ export class QueryResponder {
   }
 
   private async query(model: string, data: Uint8Array): Promise<QueryAnswer> {
-    if (data.length > MAX_QUERY_BYTES) return { status: 'error', code: 'PayloadTooLarge', message: `the query is ${data.length} bytes; at most ${MAX_QUERY_BYTES} are accepted` };
-    if (!this.options.models.includes(model)) return { status: 'error', code: 'UnknownModel', message: `no read model named ${JSON.stringify(model.slice(0, 100))}; models: ${this.options.models.join(', ')}` };
+    if (data.length > MAX_QUERY_BYTES)
+      return { status: 'error', code: 'PayloadTooLarge', message: `the query is ${data.length} bytes; at most ${MAX_QUERY_BYTES} are accepted` };
+    if (!this.options.models.includes(model))
+      return {
+        status: 'error',
+        code: 'UnknownModel',
+        message: `no read model named ${JSON.stringify(model.slice(0, 100))}; models: ${this.options.models.join(', ')}`,
+      };
     let input: unknown;
     try {
       input = JSON.parse(new TextDecoder().decode(data));
@@ -79,7 +85,8 @@ export class QueryResponder {
       const doc = await bucket.get(query.key);
       return doc ? { status: 'ok', doc } : { status: 'error', code: 'NotFound', message: `no ${model} entry for "${query.key}"` };
     }
-    const collect = async (keys: readonly string[]) => Object.fromEntries(await Promise.all(keys.map(async (k) => [k, (await bucket.get(k)) ?? null] as [string, Doc | null])));
+    const collect = async (keys: readonly string[]) =>
+      Object.fromEntries(await Promise.all(keys.map(async (k) => [k, (await bucket.get(k)) ?? null] as [string, Doc | null])));
     if ('keys' in query) return { status: 'ok', docs: await collect(query.keys) };
     const all = await bucket.keys(query.list.prefix);
     const keys = all.slice(0, query.list.limit);

@@ -20,7 +20,13 @@ describe('aggregate host over NATS', () => {
   const startHost = async () => {
     const nc = await connectNats(server.url);
     connections.push(nc);
-    const host = new AggregateHost({ nc, store: await JetStreamEventStore.connect(nc), definition: tallyAggregate, clock: systemClock, logger: pino({ level: 'silent' }) });
+    const host = new AggregateHost({
+      nc,
+      store: await JetStreamEventStore.connect(nc),
+      definition: tallyAggregate,
+      clock: systemClock,
+      logger: pino({ level: 'silent' }),
+    });
     host.start();
     hosts.push(host);
     return host;

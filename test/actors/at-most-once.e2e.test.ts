@@ -104,7 +104,8 @@ const deploys = async (): Promise<{ id: string; checkOnly: boolean }[]> =>
     .map((line) => JSON.parse(line) as { id: string; checkOnly: boolean });
 
 const outputs = () => workers.map((w) => w.output().slice(-2_000)).join('\n---\n');
-const waitFor = <T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 40_000): Promise<T> => waitUntil(what, probe, { timeoutMs, intervalMs: 100, context: outputs });
+const waitFor = <T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 40_000): Promise<T> =>
+  waitUntil(what, probe, { timeoutMs, intervalMs: 100, context: outputs });
 
 const history = async (category: 'task' | 'workflow', id: string): Promise<RecordedEvent[]> => [...(await store.read(streamName(category, id))).events];
 const eventIn = (category: 'task' | 'workflow', id: string, type: string, timeoutMs?: number) =>
@@ -214,7 +215,12 @@ describe('at most once for side effects', () => {
 
     const reply = await client.send(
       { category: 'task', id: taskId },
-      { commandId: `resolve-${taskId}`, type: 'ResolveTaskOutcome', actor: 'U-ops', data: { resolution: 'rerun', via: 'person', reason: 'checked: nothing was changed' } },
+      {
+        commandId: `resolve-${taskId}`,
+        type: 'ResolveTaskOutcome',
+        actor: 'U-ops',
+        data: { resolution: 'rerun', via: 'person', reason: 'checked: nothing was changed' },
+      },
     );
     expect(reply.status, JSON.stringify(reply)).toBe('accepted');
     const completed = await eventIn('task', taskId, 'TaskCompleted', 60_000);
@@ -254,7 +260,10 @@ describe('at most once for side effects', () => {
 
   const gate = { type: 'approval', id: 'go' };
   const grantGate = async (workflowId: string) => {
-    const granted = await client.send({ category: 'workflow', id: workflowId }, { commandId: `grant-${workflowId}`, type: 'GrantApproval', actor: 'U-ops', data: { stepId: 'go' } });
+    const granted = await client.send(
+      { category: 'workflow', id: workflowId },
+      { commandId: `grant-${workflowId}`, type: 'GrantApproval', actor: 'U-ops', data: { stepId: 'go' } },
+    );
     expect(granted.status, JSON.stringify(granted)).toBe('accepted');
   };
 
@@ -263,11 +272,27 @@ describe('at most once for side effects', () => {
     const deploysBefore = (await deploys()).length;
     const doomed = await startWorker('salesforce');
     // Nothing deploys without a gate (WF3): the test grants it right after the start.
-    const root = { type: 'sequence', steps: [gate, { type: 'task', id: 'deploy', taskType: 'sf-deploy', params: { repository: 'acme-wf', targetOrg: 'prod', mode: 'deploy' }, sideEffects: true, retry: { attempts: 3, backoffMs: 200, maxBackoffMs: 200 } }] };
+    const root = {
+      type: 'sequence',
+      steps: [
+        gate,
+        {
+          type: 'task',
+          id: 'deploy',
+          taskType: 'sf-deploy',
+          params: { repository: 'acme-wf', targetOrg: 'prod', mode: 'deploy' },
+          sideEffects: true,
+          retry: { attempts: 3, backoffMs: 200, maxBackoffMs: 200 },
+        },
+      ],
+    };
     const compiled = registerDefinition({ form: 'stepTree', name: 'deploy once', root }, { taskTypes: ['sf-deploy'] });
     if (isLeft(compiled)) throw new Error(compiled.left.map((e) => e.message).join('; '));
     const workflowId = `wf-deploy-${randomUUID().slice(0, 8)}`;
-    const started = await client.send({ category: 'workflow', id: workflowId }, { commandId: `start-${workflowId}`, type: 'StartWorkflow', actor: 'U-req', data: { definition: compiled.right, requestedBy: 'U-req' } });
+    const started = await client.send(
+      { category: 'workflow', id: workflowId },
+      { commandId: `start-${workflowId}`, type: 'StartWorkflow', actor: 'U-req', data: { definition: compiled.right, requestedBy: 'U-req' } },
+    );
     expect(started.status, JSON.stringify(started)).toBe('accepted');
     await grantGate(workflowId);
     const taskId = `${workflowId}_deploy_1`;
@@ -292,11 +317,28 @@ describe('at most once for side effects', () => {
     const deploysBefore = (await deploys()).length;
     const worker = await startWorker('salesforce');
     // The step's time runs out while the org is still deploying: retrying it could deploy twice.
-    const root = { type: 'sequence', steps: [gate, { type: 'task', id: 'deploy', taskType: 'sf-deploy', params: { repository: 'acme-slow', targetOrg: 'prod', mode: 'deploy' }, sideEffects: true, timeoutMs: 3_000, retry: { attempts: 3, backoffMs: 200, maxBackoffMs: 200 } }] };
+    const root = {
+      type: 'sequence',
+      steps: [
+        gate,
+        {
+          type: 'task',
+          id: 'deploy',
+          taskType: 'sf-deploy',
+          params: { repository: 'acme-slow', targetOrg: 'prod', mode: 'deploy' },
+          sideEffects: true,
+          timeoutMs: 3_000,
+          retry: { attempts: 3, backoffMs: 200, maxBackoffMs: 200 },
+        },
+      ],
+    };
     const compiled = registerDefinition({ form: 'stepTree', name: 'deploy in time', root }, { taskTypes: ['sf-deploy'] });
     if (isLeft(compiled)) throw new Error(compiled.left.map((e) => e.message).join('; '));
     const workflowId = `wf-slow-${randomUUID().slice(0, 8)}`;
-    const started = await client.send({ category: 'workflow', id: workflowId }, { commandId: `start-${workflowId}`, type: 'StartWorkflow', actor: 'U-req', data: { definition: compiled.right, requestedBy: 'U-req' } });
+    const started = await client.send(
+      { category: 'workflow', id: workflowId },
+      { commandId: `start-${workflowId}`, type: 'StartWorkflow', actor: 'U-req', data: { definition: compiled.right, requestedBy: 'U-req' } },
+    );
     expect(started.status, JSON.stringify(started)).toBe('accepted');
     await grantGate(workflowId);
     const taskId = `${workflowId}_deploy_1`;

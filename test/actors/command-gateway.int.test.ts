@@ -43,7 +43,9 @@ describe('command gateway for outside producers', () => {
       authorize: (request) => {
         asked.push(request);
         const payload = request.data.payload as { repository?: string } | undefined;
-        return payload?.repository === 'forbidden-repo' ? { allowed: false, code: 'OutsidePolicy', message: 'forbidden-repo is not for api producers' } : refuseApprovalsFromApi(request);
+        return payload?.repository === 'forbidden-repo'
+          ? { allowed: false, code: 'OutsidePolicy', message: 'forbidden-repo is not for api producers' }
+          : refuseApprovalsFromApi(request);
       },
     });
     gateway.start();
@@ -97,7 +99,11 @@ describe('command gateway for outside producers', () => {
     const commandId = 'same-id-1';
     expect(await request(ci, `orch.api.ci.cmd.task.${id}`, { commandId, ...queueTask() })).toMatchObject({ status: 'accepted', events: 1 });
     // The same id from another producer is a new command, not a repeat of ci's.
-    const cancel = await request(deployBot, `orch.api.deploy-bot.cmd.task.${id}`, { commandId, type: 'CancelTask', data: { reason: 'not needed', requestedBy: 'U-x' } });
+    const cancel = await request(deployBot, `orch.api.deploy-bot.cmd.task.${id}`, {
+      commandId,
+      type: 'CancelTask',
+      data: { reason: 'not needed', requestedBy: 'U-x' },
+    });
     expect(cancel).toMatchObject({ status: 'accepted', events: 1 });
     // ci repeating its own command is answered as the repeat it is.
     expect(await request(ci, `orch.api.ci.cmd.task.${id}`, { commandId, ...queueTask() })).toMatchObject({ status: 'accepted' });
@@ -110,18 +116,48 @@ describe('command gateway for outside producers', () => {
 
   const refusals: [string, string, unknown, string][] = [
     ['an unknown category', 'orch.api.ci.cmd.nosuch.x1', { commandId: 'c1', ...queueTask() }, 'UnknownCategory'],
-    ['an internal command of a hosted aggregate', 'orch.api.ci.cmd.task.x2', { commandId: 'c2', type: 'CompleteTask', data: { attempt: 1, result: {}, durationMs: 1 } }, 'CommandNotAllowed'],
-    ['a command of an aggregate outside the API', 'orch.api.ci.cmd.conversation.x3', { commandId: 'c3', type: 'StartConversation', data: {} }, 'CommandNotAllowed'],
-    ['a body over 256 KB', 'orch.api.ci.cmd.task.x4', { commandId: 'c4', ...queueTask({ payload: { repository: 'acme', blob: 'x'.repeat(300 * 1024) } }) }, 'PayloadTooLarge'],
+    [
+      'an internal command of a hosted aggregate',
+      'orch.api.ci.cmd.task.x2',
+      { commandId: 'c2', type: 'CompleteTask', data: { attempt: 1, result: {}, durationMs: 1 } },
+      'CommandNotAllowed',
+    ],
+    [
+      'a command of an aggregate outside the API',
+      'orch.api.ci.cmd.conversation.x3',
+      { commandId: 'c3', type: 'StartConversation', data: {} },
+      'CommandNotAllowed',
+    ],
+    [
+      'a body over 256 KB',
+      'orch.api.ci.cmd.task.x4',
+      { commandId: 'c4', ...queueTask({ payload: { repository: 'acme', blob: 'x'.repeat(300 * 1024) } }) },
+      'PayloadTooLarge',
+    ],
     ['a body that is not JSON', 'orch.api.ci.cmd.task.x5', new TextEncoder().encode('{"type": QueueTask'), 'InvalidCommand'],
     ['a null body', 'orch.api.ci.cmd.task.x6', null, 'InvalidCommand'],
     ['an array body', 'orch.api.ci.cmd.task.x7', [1, 2], 'InvalidCommand'],
     ['an envelope without commandId', 'orch.api.ci.cmd.task.x8', queueTask(), 'InvalidCommand'],
     ['a subject without an id', 'orch.api.ci.cmd.task', { commandId: 'c9', ...queueTask() }, 'InvalidCommand'],
     ['a subject outside cmd', 'orch.api.ci.query.tasks', { commandId: 'c10' }, 'InvalidCommand'],
-    ['a GrantApproval from an API identity', 'orch.api.ci.cmd.workflow.x11', { commandId: 'c11', type: 'GrantApproval', data: { stepId: 'ok', approver: 'U-boss' } }, 'NotAuthorized'],
-    ['a RejectApproval from an API identity', 'orch.api.ci.cmd.workflow.x12', { commandId: 'c12', type: 'RejectApproval', data: { stepId: 'ok', approver: 'U-boss' } }, 'NotAuthorized'],
-    ['a command the authorization hook refuses', 'orch.api.ci.cmd.task.x13', { commandId: 'c13', ...queueTask({ payload: { repository: 'forbidden-repo' } }) }, 'OutsidePolicy'],
+    [
+      'a GrantApproval from an API identity',
+      'orch.api.ci.cmd.workflow.x11',
+      { commandId: 'c11', type: 'GrantApproval', data: { stepId: 'ok', approver: 'U-boss' } },
+      'NotAuthorized',
+    ],
+    [
+      'a RejectApproval from an API identity',
+      'orch.api.ci.cmd.workflow.x12',
+      { commandId: 'c12', type: 'RejectApproval', data: { stepId: 'ok', approver: 'U-boss' } },
+      'NotAuthorized',
+    ],
+    [
+      'a command the authorization hook refuses',
+      'orch.api.ci.cmd.task.x13',
+      { commandId: 'c13', ...queueTask({ payload: { repository: 'forbidden-repo' } }) },
+      'OutsidePolicy',
+    ],
   ];
 
   it.each(refusals)('%s is refused with a code and records nothing', async (_, subject, body, code) => {
@@ -134,7 +170,9 @@ describe('command gateway for outside producers', () => {
 
   it('an approval from an API identity leaves the gate waiting', async () => {
     const id = `w-${crypto.randomUUID()}`;
-    expect(await send(ci, 'ci', 'workflow', id, { type: 'StartWorkflow', data: { definition: gated, requestedBy: 'U-ci-owner' } })).toMatchObject({ status: 'accepted' });
+    expect(await send(ci, 'ci', 'workflow', id, { type: 'StartWorkflow', data: { definition: gated, requestedBy: 'U-ci-owner' } })).toMatchObject({
+      status: 'accepted',
+    });
     const before = (await eventsOf('workflow', id)).length;
     const reply = await send(ci, 'ci', 'workflow', id, { type: 'GrantApproval', data: { stepId: 'ok', approver: 'U-boss' } });
     expect(reply).toMatchObject({ status: 'rejected', code: 'NotAuthorized' });

@@ -30,8 +30,13 @@ describe('identity and the door of the aggregate host', () => {
     store = await JetStreamEventStore.connect(nc);
     const logger = pino({ level: 'silent' });
     const admitTasks = (command: { type: string; data: Readonly<Record<string, unknown>> }) =>
-      command.type === 'QueueTask' && command.data.pool === 'salesforce' ? { code: 'UnknownPool', message: 'run-tests tasks run in the local-ops pool, not salesforce' } : undefined;
-    for (const [definition, admit] of [[workflowAggregate, undefined], [taskAggregate, admitTasks]] as const) {
+      command.type === 'QueueTask' && command.data.pool === 'salesforce'
+        ? { code: 'UnknownPool', message: 'run-tests tasks run in the local-ops pool, not salesforce' }
+        : undefined;
+    for (const [definition, admit] of [
+      [workflowAggregate, undefined],
+      [taskAggregate, admitTasks],
+    ] as const) {
       const host = new AggregateHost({ nc, store, definition: definition as never, clock: systemClock, logger, ...(admit ? { admit } : {}) });
       host.start();
       hosts.push(host as never);
@@ -46,7 +51,10 @@ describe('identity and the door of the aggregate host', () => {
     await server.dispose();
   });
 
-  const gated = tree({ type: 'approval', id: 'ok', approvers: ['U-boss'], requesterMayApprove: true }, { type: 'task', id: 'a', taskType: 'run-tests', params: { repository: 'acme' } });
+  const gated = tree(
+    { type: 'approval', id: 'ok', approvers: ['U-boss'], requesterMayApprove: true },
+    { type: 'task', id: 'a', taskType: 'run-tests', params: { repository: 'acme' } },
+  );
   const send = (category: string, id: string, type: string, actor: string, data: Record<string, unknown>) =>
     client.forward({ category, id }, { commandId: crypto.randomUUID(), type, actor, data });
   const eventsOf = async (stream: string) => (await store.read(stream as never)).events;
@@ -76,7 +84,12 @@ describe('identity and the door of the aggregate host', () => {
 
   it(`a command over ${MAX_COMMAND_BYTES} bytes is refused as PayloadTooLarge without being read, and records nothing`, async () => {
     const id = `t-${crypto.randomUUID()}`;
-    const reply = await send('task', id, 'QueueTask', 'U-req', { taskType: 'run-tests', pool: 'local-ops', payload: { repository: 'acme', note: 'x'.repeat(MAX_COMMAND_BYTES) }, requestedBy: 'U-req' });
+    const reply = await send('task', id, 'QueueTask', 'U-req', {
+      taskType: 'run-tests',
+      pool: 'local-ops',
+      payload: { repository: 'acme', note: 'x'.repeat(MAX_COMMAND_BYTES) },
+      requestedBy: 'U-req',
+    });
     expect(reply).toMatchObject({ status: 'rejected', code: 'PayloadTooLarge' });
     expect(await eventsOf(streamName('task', id))).toHaveLength(0);
   });
@@ -89,18 +102,36 @@ describe('identity and the door of the aggregate host', () => {
     expect(reply).toMatchObject({ status: 'rejected', code: 'PayloadTooDeep' });
     expect(await eventsOf(streamName('task', id))).toHaveLength(0);
     // 128 levels are still fine.
-    const fine = await send('task', id, 'QueueTask', 'U-req', { taskType: 'run-tests', pool: 'local-ops', payload: { repository: 'acme', nested: JSON.parse(`${'['.repeat(120)}${']'.repeat(120)}`) }, timeoutMs: 60_000, requestedBy: 'U-req' });
+    const fine = await send('task', id, 'QueueTask', 'U-req', {
+      taskType: 'run-tests',
+      pool: 'local-ops',
+      payload: { repository: 'acme', nested: JSON.parse(`${'['.repeat(120)}${']'.repeat(120)}`) },
+      timeoutMs: 60_000,
+      requestedBy: 'U-req',
+    });
     expect(fine.status).toBe('accepted');
   });
 
   it("the deployment's door refuses with its named reason before anything is recorded; what it admits is recorded", async () => {
     const refusedId = `t-${crypto.randomUUID()}`;
-    const refused = await send('task', refusedId, 'QueueTask', 'U-req', { taskType: 'run-tests', pool: 'salesforce', payload: { repository: 'acme' }, timeoutMs: 60_000, requestedBy: 'U-req' });
+    const refused = await send('task', refusedId, 'QueueTask', 'U-req', {
+      taskType: 'run-tests',
+      pool: 'salesforce',
+      payload: { repository: 'acme' },
+      timeoutMs: 60_000,
+      requestedBy: 'U-req',
+    });
     expect(refused).toMatchObject({ status: 'rejected', code: 'UnknownPool' });
     expect(await eventsOf(streamName('task', refusedId))).toHaveLength(0);
 
     const admittedId = `t-${crypto.randomUUID()}`;
-    const admitted = await send('task', admittedId, 'QueueTask', 'U-req', { taskType: 'run-tests', pool: 'local-ops', payload: { repository: 'acme' }, timeoutMs: 60_000, requestedBy: 'U-req' });
+    const admitted = await send('task', admittedId, 'QueueTask', 'U-req', {
+      taskType: 'run-tests',
+      pool: 'local-ops',
+      payload: { repository: 'acme' },
+      timeoutMs: 60_000,
+      requestedBy: 'U-req',
+    });
     expect(admitted.status).toBe('accepted');
     expect((await eventsOf(streamName('task', admittedId))).map((e) => e.type)).toEqual(['TaskQueued']);
   });
@@ -108,7 +139,10 @@ describe('identity and the door of the aggregate host', () => {
   it('a command to a category no aggregate hosts gets a typed UnknownCategory, and hosted categories still get their host', async () => {
     expect(await send('nope', 'x1', 'DoIt', 'U-req', {})).toMatchObject({ status: 'rejected', code: 'UnknownCategory' });
     // An id with a "." is more subject tokens than any host listens to: answered as invalid, not "no responders".
-    expect(await send('task', 'a.b', 'CancelTask', 'U-req', {})).toMatchObject({ status: 'invalid', errors: [expect.stringContaining('"a.b" is not a valid aggregate id')] });
+    expect(await send('task', 'a.b', 'CancelTask', 'U-req', {})).toMatchObject({
+      status: 'invalid',
+      errors: [expect.stringContaining('"a.b" is not a valid aggregate id')],
+    });
     const id = `w-${crypto.randomUUID()}`;
     expect(await send('workflow', id, 'StartWorkflow', 'U-req', { definition: gated, requestedBy: 'U-req' })).toMatchObject({ status: 'accepted', events: 2 });
   });

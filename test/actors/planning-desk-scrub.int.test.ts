@@ -57,9 +57,23 @@ describe('PlanningDesk records the plan scrubbed', () => {
         complex: { model: 'claude-opus-test', price: { inputUsdPerMillion: 5, outputUsdPerMillion: 25 } },
       },
     });
-    const desk = new PlanningDesk({ commands: new CommandClient(nc), states: new AggregateStateClient(nc), planner, registry, approvalRules: { costThresholdUsd: 1, requesterMayApprove: true }, logger, secretValues: [KNOWN] });
+    const desk = new PlanningDesk({
+      commands: new CommandClient(nc),
+      states: new AggregateStateClient(nc),
+      planner,
+      registry,
+      approvalRules: { costThresholdUsd: 1, requesterMayApprove: true },
+      logger,
+      secretValues: [KNOWN],
+    });
     const planId = `plan-scrub-${process.pid}`;
-    const outcome = await desk.plan({ planId, conversationId: `conv-scrub-${process.pid}`, requestedBy: 'U0ALICE', text: 'status of acme', context: { variables: { currentRepo: 'acme' } } });
+    const outcome = await desk.plan({
+      planId,
+      conversationId: `conv-scrub-${process.pid}`,
+      requestedBy: 'U0ALICE',
+      text: 'status of acme',
+      context: { variables: { currentRepo: 'acme' } },
+    });
     expect(outcome.kind).toBe('proposed');
     const [proposed] = (await store.read(streamName('plan', planId))).events;
     expect(proposed!.type).toBe('PlanProposed');

@@ -49,7 +49,11 @@ const claude = (): Planner =>
 
 /** Only U-ops may ask for git status; everyone else may do any other read-only work. */
 const onlyOpsSeeStatus = (): Policy => {
-  const built = buildPolicy({ version: 1, roles: { requester: ['*'] }, taskTypes: { 'git-status': ['U-ops'] } }, { requesterMayApprove: false }, 'test-policy.yaml');
+  const built = buildPolicy(
+    { version: 1, roles: { requester: ['*'] }, taskTypes: { 'git-status': ['U-ops'] } },
+    { requesterMayApprove: false },
+    'test-policy.yaml',
+  );
   if (isLeft(built)) throw new Error(built.left.message);
   return built.right;
 };
@@ -68,7 +72,13 @@ const desk = (planner: Planner, budget?: { monthlyUsd: number }, policy?: Policy
 
 const request = (text: string): PlanRequest => {
   sequence += 1;
-  return { planId: `plan-test-${process.pid}-${sequence}`, conversationId: `conv-${process.pid}-${sequence}`, requestedBy: 'U0ALICE', text, context: { variables: { currentRepo: 'acme' } } };
+  return {
+    planId: `plan-test-${process.pid}-${sequence}`,
+    conversationId: `conv-${process.pid}-${sequence}`,
+    requestedBy: 'U0ALICE',
+    text,
+    context: { variables: { currentRepo: 'acme' } },
+  };
 };
 
 const budgetEvents = async (reservationId: string): Promise<RecordedEvent[]> =>
@@ -127,7 +137,9 @@ describe('planning with Claude, inside the budget', () => {
     const outcome = await desk(claude()).plan(asked);
     expect(anthropic.requests().map((r) => r.status)).toEqual([529, 529, 529]);
     expect(outcome.kind).toBe('refused');
-    expect(outcome.kind === 'refused' && outcome.message).toMatch(/^I could not make a plan: the planner is unavailable \(overloaded_error, HTTP 529\) after 3 attempts; try again in a few minutes$/);
+    expect(outcome.kind === 'refused' && outcome.message).toMatch(
+      /^I could not make a plan: the planner is unavailable \(overloaded_error, HTTP 529\) after 3 attempts; try again in a few minutes$/,
+    );
     const events = await budgetEvents(`planning-${asked.planId}`);
     expect(events.map((e) => e.type)).toEqual(['CostReserved', 'CostReleased']);
     expect((await store.read(`plan-${asked.planId}` as never)).events).toHaveLength(0);
@@ -135,7 +147,10 @@ describe('planning with Claude, inside the budget', () => {
 
   it('an invalid plan, still invalid after the repair, is a named error and its tokens are still paid for', async () => {
     const unknownType = { ...statusPlan(), phases: [{ name: 'x', steps: [{ kind: 'task', id: 'x', taskType: 'rm-rf', params: {}, why: 'no' }] }] };
-    anthropic.enqueue(answers.toolUse(unknownType, { usage: { input_tokens: 100, output_tokens: 100 } }), answers.toolUse(unknownType, { usage: { input_tokens: 100, output_tokens: 100 } }));
+    anthropic.enqueue(
+      answers.toolUse(unknownType, { usage: { input_tokens: 100, output_tokens: 100 } }),
+      answers.toolUse(unknownType, { usage: { input_tokens: 100, output_tokens: 100 } }),
+    );
     const asked = request('status of acme, then lint it');
     const outcome = await desk(claude()).plan(asked);
     expect(outcome.kind === 'refused' && outcome.message).toMatch(/still invalid after 1 repair attempt.*rm-rf/);

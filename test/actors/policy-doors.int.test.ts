@@ -33,7 +33,12 @@ const built = buildPolicy(
   {
     groups: { 'release-managers': ['U_REL1', 'U_REL2'] },
     roles: { admin: ['U_ADMIN'], approver: ['group:release-managers'], deployer: ['group:release-managers'] },
-    deploy: { targets: [{ org: 'sandbox-*', who: ['role:requester'] }, { org: 'prod*', who: ['role:deployer'] }] },
+    deploy: {
+      targets: [
+        { org: 'sandbox-*', who: ['role:requester'] },
+        { org: 'prod*', who: ['role:deployer'] },
+      ],
+    },
     taskTypes: { lint: ['role:deployer'] },
   },
   { requesterMayApprove: false },
@@ -163,13 +168,23 @@ describe('/workflow cancel under the policy', () => {
 
 describe('deciding a gate under the policy', () => {
   const complete = async (id: string, stepId: string) => {
-    const reply = await commands.send({ category: 'workflow', id }, { commandId: crypto.randomUUID(), type: 'RecordStepCompleted', actor: 'engine', data: { stepId, attempt: 1, output: { success: true } } });
+    const reply = await commands.send(
+      { category: 'workflow', id },
+      { commandId: crypto.randomUUID(), type: 'RecordStepCompleted', actor: 'engine', data: { stepId, attempt: 1, output: { success: true } } },
+    );
     expect(reply).toMatchObject({ status: 'accepted' });
   };
 
   it("refuses someone the gate names but the policy does not, recording nothing; the policy's approver decides", async () => {
     // Started where no policy applied: the gate names UFRIEND.
-    const answer = (await unpoliced.answer({ command: '/workflow', text: 'start deployment repository=crm targetOrg=sandbox-9 approvers=UFRIEND,U_REL1', user: 'U_DEV', channel: 'C1' })).text;
+    const answer = (
+      await unpoliced.answer({
+        command: '/workflow',
+        text: 'start deployment repository=crm targetOrg=sandbox-9 approvers=UFRIEND,U_REL1',
+        user: 'U_DEV',
+        channel: 'C1',
+      })
+    ).text;
     const id = startedId(answer);
     await complete(id, 'validate');
     await complete(id, 'test');

@@ -44,7 +44,13 @@ setTimeout(() => { require('node:fs').appendFileSync('runs.log', 'done ' + proce
   git('init', '-q');
   git('add', '.');
   git('-c', 'user.name=t', '-c', 'user.email=t@example.invalid', 'commit', '-qm', 'init');
-  const env = { NATS_URL: broker.url, WORKSPACE_ROOT: workspace, DATA_DIR: path.join(workspace, '.data'), WORKER_HEARTBEAT_TIMEOUT: String(ACK_WAIT_MS), LOCAL_WORKER_COUNT: '1' };
+  const env = {
+    NATS_URL: broker.url,
+    WORKSPACE_ROOT: workspace,
+    DATA_DIR: path.join(workspace, '.data'),
+    WORKER_HEARTBEAT_TIMEOUT: String(ACK_WAIT_MS),
+    LOCAL_WORKER_COUNT: '1',
+  };
   roles.push(await startRoleProcess(['aggregates', 'dispatcher'], env));
   roles.push(await startRoleProcess(['workers:local-ops'], env));
   roles.push(await startRoleProcess(['workers:local-ops'], env));
@@ -66,7 +72,12 @@ describe('a redelivery while the worker holding the task is alive', () => {
     const taskId = 'live-holder-1';
     const queued = await new CommandClient(nc).send(
       { category: 'task', id: taskId },
-      { commandId: `queue-${taskId}`, type: 'QueueTask', actor: 'test', data: { taskType: 'run-tests', pool: 'local-ops', payload: { repository: 'slow' }, timeoutMs: 60_000, maxAttempts: 3, requestedBy: 'test' } },
+      {
+        commandId: `queue-${taskId}`,
+        type: 'QueueTask',
+        actor: 'test',
+        data: { taskType: 'run-tests', pool: 'local-ops', payload: { repository: 'slow' }, timeoutMs: 60_000, maxAttempts: 3, requestedBy: 'test' },
+      },
     );
     expect(queued.status).toBe('accepted');
     await waitFor('the run to start', async () => (await runs()).length > 0, { timeoutMs: 20_000 });
@@ -87,7 +98,10 @@ describe('a redelivery while the worker holding the task is alive', () => {
     );
     await new Promise((resolve) => setTimeout(resolve, 3 * ACK_WAIT_MS));
     const lines = await runs();
-    expect(lines.filter((l) => l.startsWith('start')), lines.join('\n')).toHaveLength(1);
+    expect(
+      lines.filter((l) => l.startsWith('start')),
+      lines.join('\n'),
+    ).toHaveLength(1);
     expect(lines.filter((l) => l.startsWith('done'))).toHaveLength(1);
     expect(events.map((e) => e.type)).toContain('TaskCompleted');
     expect(events.map((e) => e.type)).not.toContain('TaskAttemptAbandoned');

@@ -54,7 +54,12 @@ beforeAll(async () => {
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const body = Buffer.concat(chunks).toString('utf8');
-      const verified = verifyWebhookSignature({ secret: SECRET, signature: req.headers['x-orch-signature'] as string, timestamp: req.headers['x-orch-timestamp'] as string, body }).ok;
+      const verified = verifyWebhookSignature({
+        secret: SECRET,
+        signature: req.headers['x-orch-signature'] as string,
+        timestamp: req.headers['x-orch-timestamp'] as string,
+        body,
+      }).ok;
       received.push({ path: req.url ?? '', body, headers: req.headers, verified });
       const status = plans.get(req.url ?? '')?.shift() ?? 200;
       res.writeHead(status).end();
@@ -122,7 +127,13 @@ describe('webhook reply targets', () => {
   it('always 500: dead-lettered after the last of three attempts, with the last error', async () => {
     plans.set('/hook-b', [500, 500, 500, 500]);
     await runTask('wh-b', { kind: 'webhook', url: `${receiverUrl}/hook-b` }, { clean: false });
-    expect(await deliveryEvents('wh-b', 'ReplyDeadLettered')).toEqual(['ReplyRequested', 'WebhookAttemptFailed', 'WebhookAttemptFailed', 'WebhookAttemptFailed', 'ReplyDeadLettered']);
+    expect(await deliveryEvents('wh-b', 'ReplyDeadLettered')).toEqual([
+      'ReplyRequested',
+      'WebhookAttemptFailed',
+      'WebhookAttemptFailed',
+      'WebhookAttemptFailed',
+      'ReplyDeadLettered',
+    ]);
     expect(received.filter((r) => r.path === '/hook-b')).toHaveLength(3);
     const dead = (await store.read(streamName('delivery', 'wh-b'))).events.at(-1)!;
     expect(dead.data).toMatchObject({ attempts: 3 });

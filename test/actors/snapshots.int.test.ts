@@ -53,7 +53,14 @@ describe('aggregate snapshots', () => {
   const startHost = async (definition: AnyAggregateDefinition, snapshotStore: SnapshotStore = snapshots) => {
     const hostConnection = await connectNats(server.url);
     connections.push(hostConnection);
-    const host = new AggregateHost({ nc: hostConnection, store: await JetStreamEventStore.connect(hostConnection), definition, clock: systemClock, logger, snapshots: snapshotStore });
+    const host = new AggregateHost({
+      nc: hostConnection,
+      store: await JetStreamEventStore.connect(hostConnection),
+      definition,
+      clock: systemClock,
+      logger,
+      snapshots: snapshotStore,
+    });
     host.start();
     await hostConnection.flush();
     hosts.push(host as AggregateHost<unknown, never, unknown>);
@@ -67,7 +74,12 @@ describe('aggregate snapshots', () => {
   /** Loads as a cold host would: with snapshots, or by folding the whole stream. */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- every aggregate of the test goes through here; only the state type matters
   const load = <S>(definition: AggregateDefinition<any, any, S>, stream: StreamName, withSnapshots = true): Promise<LoadedAggregate<S>> =>
-    new AggregateLoader({ store, definition, logger, snapshots: withSnapshots ? new AggregateSnapshots(snapshots, definition.snapshot!, logger) : undefined }).load(stream);
+    new AggregateLoader({
+      store,
+      definition,
+      logger,
+      snapshots: withSnapshots ? new AggregateSnapshots(snapshots, definition.snapshot!, logger) : undefined,
+    }).load(stream);
 
   const snapshotRevision = async (stream: StreamName) => (await snapshots.load(stream))?.revision;
   const waitForSnapshotAt = (stream: StreamName, revision: bigint) =>
@@ -189,7 +201,16 @@ describe('aggregate snapshots', () => {
     expect((await load(tally, stream)).state).toEqual({ open: true, total: 11 });
 
     // A state the definition's decoder refuses.
-    const strict = { ...tally, snapshot: { ...tally.snapshot, decode: (v: unknown) => { if (typeof (v as { total?: unknown }).total !== 'number') throw new Error('no total'); return v as never; } } };
+    const strict = {
+      ...tally,
+      snapshot: {
+        ...tally.snapshot,
+        decode: (v: unknown) => {
+          if (typeof (v as { total?: unknown }).total !== 'number') throw new Error('no total');
+          return v as never;
+        },
+      },
+    };
     await snapshots.save(stream, { ...good, state: { open: true } });
     expect((await load(strict, stream)).state).toEqual({ open: true, total: 11 });
     expect(warned(stream, /cannot be decoded/)).toBe(true);

@@ -27,7 +27,7 @@ async function misuses(commands: CommandClient): Promise<void> {
 }
 
 describe('the typed command client', () => {
-  it('derives each command\'s data from the domain schema, without what the host fills in', () => {
+  it("derives each command's data from the domain schema, without what the host fills in", () => {
     expectTypeOf<CommandDataOf<'task', 'CancelTask'>>().toEqualTypeOf<{ reason: string }>();
     expectTypeOf<CommandDataOf<'workflow', 'GrantApproval'>>().toHaveProperty('stepId');
     expect(typeof misuses).toBe('function');

@@ -29,6 +29,8 @@ describe('mayResolveOutcome', () => {
   });
 
   it('lets the requester decide when they are the only approver: nobody else could', () => {
-    expect(mayResolveOutcome({ approvers: [requestedBy], requesterMayApprove: false }, { user: requestedBy, requestedBy, resolution: 'completed' })).toBeUndefined();
+    expect(
+      mayResolveOutcome({ approvers: [requestedBy], requesterMayApprove: false }, { user: requestedBy, requestedBy, resolution: 'completed' }),
+    ).toBeUndefined();
   });
 });

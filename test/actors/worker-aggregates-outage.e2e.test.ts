@@ -70,7 +70,8 @@ async function marks(repo: string): Promise<{ started: number[]; done: number[] 
 }
 
 const outputs = () => processes.map((p) => p.output().slice(-3_000)).join('\n---\n');
-const waitFor = <T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> => waitUntil(what, probe, { timeoutMs, intervalMs: 100, context: outputs });
+const waitFor = <T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> =>
+  waitUntil(what, probe, { timeoutMs, intervalMs: 100, context: outputs });
 const history = async (taskId: string): Promise<RecordedEvent[]> => [...(await store.read(streamName('task', taskId))).events];
 
 async function startAggregates(): Promise<void> {
@@ -111,7 +112,12 @@ describe('workers while the aggregates are away', () => {
       const taskId = randomUUID();
       const reply = await client.send(
         { category: 'task', id: taskId },
-        { commandId: `queue-${taskId}`, type: 'QueueTask', actor: 'U1', data: { taskType: 'run-tests', pool: 'local-ops', payload: { repository: repo }, timeoutMs: 120_000, requestedBy: 'U1' } },
+        {
+          commandId: `queue-${taskId}`,
+          type: 'QueueTask',
+          actor: 'U1',
+          data: { taskType: 'run-tests', pool: 'local-ops', payload: { repository: repo }, timeoutMs: 120_000, requestedBy: 'U1' },
+        },
       );
       expect(reply.status, JSON.stringify(reply)).toBe('accepted');
       tasks.push({ taskId, repo });

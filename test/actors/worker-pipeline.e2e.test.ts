@@ -82,7 +82,12 @@ describe('task pipeline: queue, workers, executors', () => {
     const taskId = crypto.randomUUID();
     const reply = await client.send(
       { category: 'task', id: taskId },
-      { commandId: `queue-${taskId}`, type: 'QueueTask', actor: 'U1', data: { taskType, pool: 'local-ops', payload, timeoutMs: 60_000, requestedBy: 'U1', ...extra } },
+      {
+        commandId: `queue-${taskId}`,
+        type: 'QueueTask',
+        actor: 'U1',
+        data: { taskType, pool: 'local-ops', payload, timeoutMs: 60_000, requestedBy: 'U1', ...extra },
+      },
     );
     expect(reply.status).toBe('accepted');
     return taskId;
@@ -151,7 +156,11 @@ describe('task pipeline: queue, workers, executors', () => {
     await waitFor(taskId, has('TaskAssigned'));
     const running = () => {
       try {
-        return execFileSync('pgrep', ['-f', `sleep ${marker}`]).toString().trim().split('\n').filter(Boolean);
+        return execFileSync('pgrep', ['-f', `sleep ${marker}`])
+          .toString()
+          .trim()
+          .split('\n')
+          .filter(Boolean);
       } catch {
         return [];
       }
@@ -161,7 +170,10 @@ describe('task pipeline: queue, workers, executors', () => {
     while (running().length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     expect(running().length).toBe(3);
     const cancelledAt = Date.now();
-    const reply = await client.send({ category: 'task', id: taskId }, { commandId: `cancel-${taskId}`, type: 'CancelTask', actor: 'U1', data: { reason: 'changed my mind' } });
+    const reply = await client.send(
+      { category: 'task', id: taskId },
+      { commandId: `cancel-${taskId}`, type: 'CancelTask', actor: 'U1', data: { reason: 'changed my mind' } },
+    );
     expect(reply.status).toBe('accepted');
     while (running().length > 0 && Date.now() - cancelledAt < 5_000) await new Promise((r) => setTimeout(r, 50));
     expect(running()).toEqual([]);

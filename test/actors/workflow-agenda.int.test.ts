@@ -99,7 +99,10 @@ async function start(root: unknown): Promise<string> {
   const compiled = registerDefinition({ form: 'stepTree', name: 'agenda test', root }, { taskTypes: ['count'] });
   if (isLeft(compiled)) throw new Error(compiled.left.map((e) => e.message).join('; '));
   const workflowId = `wf-${randomUUID().slice(0, 8)}`;
-  const reply = await commands.send({ category: 'workflow', id: workflowId }, { commandId: `start-${workflowId}`, type: 'StartWorkflow', actor: 'U-req', data: { definition: compiled.right, requestedBy: 'U-req' } });
+  const reply = await commands.send(
+    { category: 'workflow', id: workflowId },
+    { commandId: `start-${workflowId}`, type: 'StartWorkflow', actor: 'U-req', data: { definition: compiled.right, requestedBy: 'U-req' } },
+  );
   expect(reply.status, JSON.stringify(reply)).toBe('accepted');
   return workflowId;
 }
@@ -108,7 +111,8 @@ const history = async (category: 'workflow' | 'task', id: string): Promise<Recor
 const ofType = (events: readonly RecordedEvent[], type: string) => events.filter((e) => e.type === type);
 const field = <T>(event: RecordedEvent, name: string) => (event.data as Record<string, T>)[name]!;
 
-const waitFor = <T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 15_000): Promise<T> => waitUntil(what, probe, { timeoutMs, intervalMs: 25 });
+const waitFor = <T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 15_000): Promise<T> =>
+  waitUntil(what, probe, { timeoutMs, intervalMs: 25 });
 
 const eventOf = (workflowId: string, type: string, match: (e: RecordedEvent) => boolean = () => true) =>
   waitFor(`${type} in workflow-${workflowId}`, async () => (await history('workflow', workflowId)).find((e) => e.type === type && match(e)));
@@ -131,9 +135,21 @@ async function expectTimedOutOnTime(workflowId: string, stepId: string): Promise
 
 /** A worker that takes the task and then goes silent, or fails it. */
 const ghost = (taskId: string) => ({
-  assign: () => commands.send({ category: 'task', id: taskId }, { commandId: `ghost-assign-${taskId}`, type: 'AssignTask', actor: 'ghost', data: { workerId: 'ghost', attempt: 1 } }),
+  assign: () =>
+    commands.send(
+      { category: 'task', id: taskId },
+      { commandId: `ghost-assign-${taskId}`, type: 'AssignTask', actor: 'ghost', data: { workerId: 'ghost', attempt: 1 } },
+    ),
   fail: () =>
-    commands.send({ category: 'task', id: taskId }, { commandId: `ghost-fail-${taskId}`, type: 'FailTask', actor: 'ghost', data: { attempt: 1, error: { code: 'Flaky', message: 'flaked' }, retryable: true } }),
+    commands.send(
+      { category: 'task', id: taskId },
+      {
+        commandId: `ghost-fail-${taskId}`,
+        type: 'FailTask',
+        actor: 'ghost',
+        data: { attempt: 1, error: { code: 'Flaky', message: 'flaked' }, retryable: true },
+      },
+    ),
 });
 
 describe('the agenda rebuilt from the workflow-timers read model', () => {
@@ -153,10 +169,19 @@ describe('the agenda rebuilt from the workflow-timers read model', () => {
 
   it('loses no timer when the model is behind the log: the rest of the stream is folded in at start', async () => {
     let engine = await startEngine();
-    const id = await start({ type: 'sequence', steps: [{ type: 'approval', id: 'first' }, { type: 'approval', id: 'second', timeoutMs: 2_500 }] });
+    const id = await start({
+      type: 'sequence',
+      steps: [
+        { type: 'approval', id: 'first' },
+        { type: 'approval', id: 'second', timeoutMs: 2_500 },
+      ],
+    });
     await waitFor('the model to hold the workflow', async () => (await modelDoc(id))?.timers.some((t) => t.kind === 'approval-timeout'));
     await stopProjection(); // from here on the model is behind
-    const granted = await commands.send({ category: 'workflow', id }, { commandId: randomUUID(), type: 'GrantApproval', actor: 'U-boss', data: { stepId: 'first' } });
+    const granted = await commands.send(
+      { category: 'workflow', id },
+      { commandId: randomUUID(), type: 'GrantApproval', actor: 'U-boss', data: { stepId: 'first' } },
+    );
     expect(granted.status).toBe('accepted');
     const second = await eventOf(id, 'ApprovalRequested', (e) => field(e, 'stepId') === 'second');
     await checkpointPassed(second);
@@ -211,7 +236,10 @@ describe('the agenda rebuilt from the workflow-timers read model', () => {
     expect(ofType(await history('task', second), 'TaskQueued')).toHaveLength(1);
     expect(ofType(await history('workflow', retryId), 'StepFailed')).toHaveLength(1);
     // The same timer fired again by hand: the decided gate ignores it, the queued task refuses a second queueing.
-    const again = await commands.send({ category: 'workflow', id: gateId }, { commandId: `approval-timeout-${gateId}-gate-1`, type: 'TimeOutApproval', actor: 'workflow-engine', data: { stepId: 'gate', visit: 1 } });
+    const again = await commands.send(
+      { category: 'workflow', id: gateId },
+      { commandId: `approval-timeout-${gateId}-gate-1`, type: 'TimeOutApproval', actor: 'workflow-engine', data: { stepId: 'gate', visit: 1 } },
+    );
     expect(again.status).toBe('accepted');
     expect(ofType(await history('workflow', gateId), 'ApprovalTimedOut')).toHaveLength(1);
     await stopEngine(a);

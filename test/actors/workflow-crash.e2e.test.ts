@@ -71,7 +71,8 @@ async function runs(repo: string): Promise<{ started: number[]; done: number[] }
   return { started: pids('start'), done: pids('done') };
 }
 
-const waitFor = <T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> => waitUntil(what, probe, { timeoutMs, context: () => product?.output().slice(-3_000) ?? '' });
+const waitFor = <T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> =>
+  waitUntil(what, probe, { timeoutMs, context: () => product?.output().slice(-3_000) ?? '' });
 
 const history = async (workflowId: string): Promise<RecordedEvent[]> => [...(await store.read(streamName('workflow', workflowId))).events];
 const eventOf = (workflowId: string, type: string, timeoutMs?: number) =>
@@ -114,7 +115,10 @@ async function startWorkflow(name: string): Promise<string> {
   const compiled = registerDefinition({ form: 'stepTree', name: `crash ${name}`, root }, { taskTypes: ['run-tests'] });
   if (isLeft(compiled)) throw new Error(compiled.left.map((e) => e.message).join('; '));
   const workflowId = `wf-${name}-${randomUUID().slice(0, 8)}`;
-  const reply = await commands.send({ category: 'workflow', id: workflowId }, { commandId: `start-${workflowId}`, type: 'StartWorkflow', actor: 'U-req', data: { definition: compiled.right, requestedBy: 'U-req' } });
+  const reply = await commands.send(
+    { category: 'workflow', id: workflowId },
+    { commandId: `start-${workflowId}`, type: 'StartWorkflow', actor: 'U-req', data: { definition: compiled.right, requestedBy: 'U-req' } },
+  );
   expect(reply.status, JSON.stringify(reply)).toBe('accepted');
   return workflowId;
 }
@@ -162,7 +166,13 @@ describe('kill -9 of the product during a workflow', () => {
       await eventOf(id, 'ApprovalRequested');
       // The killed attempt failed as abandoned and was retried; the retry completed, once.
       expect(await count(id, 'StepCompleted', 'build')).toBe(1);
-      expect((await history(id)).find((e) => e.type === 'StepFailed')!.data).toMatchObject({ stepId: 'build', attempt: 1, error: { code: 'AttemptsExhausted' }, retryable: true, final: false });
+      expect((await history(id)).find((e) => e.type === 'StepFailed')!.data).toMatchObject({
+        stepId: 'build',
+        attempt: 1,
+        error: { code: 'AttemptsExhausted' },
+        retryable: true,
+        final: false,
+      });
     }
     for (const repo of ['timeout-build', 'granted-build']) {
       const { started, done } = await runs(repo);
@@ -182,7 +192,10 @@ describe('kill -9 of the product during a workflow', () => {
     // The engine's agenda came from the workflow-timers read model: both running workflows were in it.
     expect(product!.output()).toMatch(/"fromModel":2\b/);
 
-    const grant = await commands.send({ category: 'workflow', id: granted }, { commandId: randomUUID(), type: 'GrantApproval', actor: 'U-boss', data: { stepId: 'gate' } });
+    const grant = await commands.send(
+      { category: 'workflow', id: granted },
+      { commandId: randomUUID(), type: 'GrantApproval', actor: 'U-boss', data: { stepId: 'gate' } },
+    );
     expect(grant.status, JSON.stringify(grant)).toBe('accepted');
     await eventOf(granted, 'WorkflowCompleted');
 

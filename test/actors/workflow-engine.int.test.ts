@@ -52,7 +52,12 @@ const countExecutor: Executor<z.infer<typeof labelled>, { label: string; n: numb
     return { label, n };
   },
 };
-const deployExecutor: Executor<z.infer<typeof labelled>, { deployed: string }> = { ...countExecutor, taskType: 'deploy', sideEffects: true, execute: async ({ label }) => (executions.set(label, ran(label) + 1), { deployed: label }) };
+const deployExecutor: Executor<z.infer<typeof labelled>, { deployed: string }> = {
+  ...countExecutor,
+  taskType: 'deploy',
+  sideEffects: true,
+  execute: async ({ label }) => (executions.set(label, ran(label) + 1), { deployed: label }),
+};
 const waitExecutor: Executor<z.infer<typeof labelled>, null> = {
   ...countExecutor,
   taskType: 'wait',
@@ -123,7 +128,17 @@ beforeAll(async () => {
   await dispatcher.start();
   stops.push(() => dispatcher.stop());
   for (let i = 1; i <= 2; i++) {
-    const worker = new WorkerActor({ workerId: `w${i}`, pool: 'wf-test', concurrency: 1, queue, commands, executors: new Map(executors.map((e) => [e.taskType, e as unknown as Executor])), workspaceRoot: process.cwd(), nc, logger });
+    const worker = new WorkerActor({
+      workerId: `w${i}`,
+      pool: 'wf-test',
+      concurrency: 1,
+      queue,
+      commands,
+      executors: new Map(executors.map((e) => [e.taskType, e as unknown as Executor])),
+      workspaceRoot: process.cwd(),
+      nc,
+      logger,
+    });
     worker.start();
     stops.push(() => worker.stop());
   }
@@ -147,7 +162,10 @@ function definition(root: unknown) {
 
 async function start(root: unknown, extra: Record<string, unknown> = {}): Promise<string> {
   const workflowId = `wf-${randomUUID().slice(0, 8)}`;
-  const reply = await commands.send({ category: 'workflow', id: workflowId }, { commandId: `start-${workflowId}`, type: 'StartWorkflow', actor: 'U-req', data: { definition: definition(root), requestedBy: 'U-req', ...extra } });
+  const reply = await commands.send(
+    { category: 'workflow', id: workflowId },
+    { commandId: `start-${workflowId}`, type: 'StartWorkflow', actor: 'U-req', data: { definition: definition(root), requestedBy: 'U-req', ...extra } },
+  );
   expect(reply.status, JSON.stringify(reply)).toBe('accepted');
   return workflowId;
 }
@@ -168,7 +186,9 @@ async function until(workflowId: string, type: string, timeoutMs = 20_000): Prom
 
 /** A door that refuses the task of any step labelled `door-says-no`, as infra/doors refuses a path outside the workspace. */
 const refuseMarkedTasks = (command: { type: string; data: Readonly<Record<string, unknown>> }) =>
-  command.type === 'QueueTask' && JSON.stringify(command.data.payload ?? {}).includes('door-says-no') ? { code: 'OutsideWorkspace', message: 'the task: paths must stay inside the workspace' } : undefined;
+  command.type === 'QueueTask' && JSON.stringify(command.data.payload ?? {}).includes('door-says-no')
+    ? { code: 'OutsideWorkspace', message: 'the task: paths must stay inside the workspace' }
+    : undefined;
 
 const step = (label: string, extra: object = {}) => ({ type: 'task', id: label, taskType: 'count', params: { label }, ...extra });
 
@@ -185,7 +205,12 @@ describe('the workflow engine', () => {
     const events = await until(id, 'WorkflowCompleted');
     expect(['s1-a', 's1-b', 's1-c', 's1-d'].map(ran)).toEqual([1, 1, 1, 1]);
     expect(ran('s1-e')).toBe(0);
-    expect(events.filter((e) => e.type === 'StepCompleted').map((e) => (e.data as { stepId: string }).stepId).sort()).toEqual(['s1-a', 's1-b', 's1-c', 's1-d']);
+    expect(
+      events
+        .filter((e) => e.type === 'StepCompleted')
+        .map((e) => (e.data as { stepId: string }).stepId)
+        .sort(),
+    ).toEqual(['s1-a', 's1-b', 's1-c', 's1-d']);
     expect(events.some((e) => e.type === 'StepSkipped' && (e.data as { stepId: string }).stepId === 's1-e')).toBe(true);
     const order = events.filter((e) => e.type === 'StepScheduled').map((e) => (e.data as { stepId: string }).stepId);
     expect(order[0]).toBe('s1-a');
@@ -216,7 +241,10 @@ describe('the workflow engine', () => {
     expect(ran('s3-b')).toBe(0);
     const own = await commands.send({ category: 'workflow', id }, { commandId: randomUUID(), type: 'GrantApproval', actor: 'U-req', data: { stepId: 'gate' } });
     expect(own.status).toBe('rejected');
-    const granted = await commands.send({ category: 'workflow', id }, { commandId: randomUUID(), type: 'GrantApproval', actor: 'U-boss', data: { stepId: 'gate' } });
+    const granted = await commands.send(
+      { category: 'workflow', id },
+      { commandId: randomUUID(), type: 'GrantApproval', actor: 'U-boss', data: { stepId: 'gate' } },
+    );
     expect(granted.status).toBe('accepted');
     await until(id, 'WorkflowCompleted');
     expect(ran('s3-b')).toBe(1);
@@ -242,7 +270,10 @@ describe('the workflow engine', () => {
   it('cancelling a workflow cancels its running task', async () => {
     const id = await start({ type: 'task', id: 's5-wait', taskType: 'wait', params: { label: 's5-wait' } });
     await until(id, 'StepStarted');
-    const reply = await commands.send({ category: 'workflow', id }, { commandId: randomUUID(), type: 'CancelWorkflow', actor: 'U-req', data: { reason: 'changed my mind' } });
+    const reply = await commands.send(
+      { category: 'workflow', id },
+      { commandId: randomUUID(), type: 'CancelWorkflow', actor: 'U-req', data: { reason: 'changed my mind' } },
+    );
     expect(reply.status).toBe('accepted');
     const deadline = Date.now() + 10_000;
     let cancelled = false;
@@ -255,7 +286,17 @@ describe('the workflow engine', () => {
 
   it('a dry run records what a side-effecting step would do instead of running it', async () => {
     // The gate a side-effecting step needs is skipped in a dry run, as nothing happens to approve.
-    const id = await start({ type: 'sequence', steps: [step('s6-check'), { type: 'approval', id: 's6-approve' }, { type: 'task', id: 's6-deploy', taskType: 'deploy', params: { label: 's6-deploy' } }] }, { dryRun: true });
+    const id = await start(
+      {
+        type: 'sequence',
+        steps: [
+          step('s6-check'),
+          { type: 'approval', id: 's6-approve' },
+          { type: 'task', id: 's6-deploy', taskType: 'deploy', params: { label: 's6-deploy' } },
+        ],
+      },
+      { dryRun: true },
+    );
     const events = await until(id, 'WorkflowCompleted');
     expect(ran('s6-check')).toBe(1);
     expect(ran('s6-deploy')).toBe(0);
@@ -266,7 +307,9 @@ describe('the workflow engine', () => {
 
 describe('paid runs and the budget (AG5)', () => {
   const reservationEvents = async (workflowId: string) =>
-    [...(await store.readAll({ category: 'budget' }))].filter((e) => String((e.data as { reservationId?: string }).reservationId ?? '').startsWith(`run-${workflowId}_`));
+    [...(await store.readAll({ category: 'budget' }))].filter((e) =>
+      String((e.data as { reservationId?: string }).reservationId ?? '').startsWith(`run-${workflowId}_`),
+    );
 
   it('reserves the ceiling under the workflow before the run, and commits what the run reported after', async () => {
     const id = await start({ type: 'task', id: 'review', taskType: 'paid', params: { label: 'paid-ok' } });
@@ -281,7 +324,10 @@ describe('paid runs and the budget (AG5)', () => {
   });
 
   const decide = (workflowId: string, type: 'GrantApproval' | 'RejectApproval', approver: string) =>
-    commands.send({ category: 'workflow', id: workflowId }, { commandId: randomUUID(), type, actor: approver, data: { stepId: 'review', ...(type === 'RejectApproval' ? { reason: 'not this month' } : {}) } });
+    commands.send(
+      { category: 'workflow', id: workflowId },
+      { commandId: randomUUID(), type, actor: approver, data: { stepId: 'review', ...(type === 'RejectApproval' ? { reason: 'not this month' } : {}) } },
+    );
 
   it('over a cap the step waits for a cost gate; rejected, it fails with the reason and never runs', async () => {
     const id = await start({ type: 'task', id: 'review', taskType: 'pricey', params: { label: 'pricey-rejected' } });
@@ -315,7 +361,13 @@ describe('paid runs and the budget (AG5)', () => {
   });
 
   it('a paid run that fails without reporting its cost is charged its ceiling', async () => {
-    const id = await start({ type: 'task', id: 'review', taskType: 'paid', params: { label: 'paid-broke', failTimes: 1 }, retry: { attempts: 1, backoffMs: 0, maxBackoffMs: 0 } });
+    const id = await start({
+      type: 'task',
+      id: 'review',
+      taskType: 'paid',
+      params: { label: 'paid-broke', failTimes: 1 },
+      retry: { attempts: 1, backoffMs: 0, maxBackoffMs: 0 },
+    });
     await until(id, 'WorkflowFailed');
     const events = await reservationEvents(id);
     expect(events.map((e) => e.type)).toEqual(['CostReserved', 'CostCommitted']);
@@ -336,13 +388,24 @@ describe('gates the model cannot skip (WF3)', () => {
     machine: {
       start: 'deploy',
       nodes: [
-        { kind: 'task', id: 'deploy', taskType: 'deploy', params: { label: `raw-${deploy.sideEffects}` }, retry: { attempts: 1, backoffMs: 0, maxBackoffMs: 0, nonRetryable: [] }, sideEffects: deploy.sideEffects, next: [{ to: 'done' }] },
+        {
+          kind: 'task',
+          id: 'deploy',
+          taskType: 'deploy',
+          params: { label: `raw-${deploy.sideEffects}` },
+          retry: { attempts: 1, backoffMs: 0, maxBackoffMs: 0, nonRetryable: [] },
+          sideEffects: deploy.sideEffects,
+          next: [{ to: 'done' }],
+        },
         { kind: 'end', id: 'done', outcome: 'completed' },
       ],
     },
   });
   const startRaw = (workflowId: string, definition: Record<string, unknown>) =>
-    commands.forward({ category: 'workflow', id: workflowId }, { commandId: `start-${workflowId}`, type: 'StartWorkflow', actor: 'U-req', data: { definition, requestedBy: 'U-req' } });
+    commands.forward(
+      { category: 'workflow', id: workflowId },
+      { commandId: `start-${workflowId}`, type: 'StartWorkflow', actor: 'U-req', data: { definition, requestedBy: 'U-req' } },
+    );
 
   it('a raw StartWorkflow whose definition deploys without a gate is refused, and nothing is recorded', async () => {
     const id = `wf-${randomUUID().slice(0, 8)}`;
@@ -360,4 +423,3 @@ describe('gates the model cannot skip (WF3)', () => {
     expect((await store.read(streamName('task', `${id}_deploy_1`))).events).toHaveLength(0);
   });
 });
-

@@ -28,7 +28,10 @@ const logger = pino({ level: 'silent' });
 /** What this deployment's workers run: every built-in template can start. */
 const realRegistry = { taskTypes: executors.map((e) => e.taskType), sideEffecting: executors.filter((e) => e.sideEffects).map((e) => e.taskType) };
 /** As if no worker ran sf-deploy: the deployment template cannot start, the others can. */
-const withoutSfDeploy = { taskTypes: realRegistry.taskTypes.filter((t) => t !== 'sf-deploy'), sideEffecting: realRegistry.sideEffecting.filter((t) => t !== 'sf-deploy') };
+const withoutSfDeploy = {
+  taskTypes: realRegistry.taskTypes.filter((t) => t !== 'sf-deploy'),
+  sideEffecting: realRegistry.sideEffecting.filter((t) => t !== 'sf-deploy'),
+};
 
 const status: StatusSource = { planner: 'offline', frontEnd: 'test', pools: [], taskTotals: async () => undefined };
 
@@ -54,10 +57,18 @@ afterAll(async () => {
   await server?.dispose();
 });
 
-const deskWith = (overrides: Partial<WorkflowDesk> = {}): WorkflowDesk => ({ commands, states: new AggregateStateClient(nc, PREFIX), logger, registry: realRegistry, maxExecutionMs: MAX_EXECUTION_MS, ...overrides });
+const deskWith = (overrides: Partial<WorkflowDesk> = {}): WorkflowDesk => ({
+  commands,
+  states: new AggregateStateClient(nc, PREFIX),
+  logger,
+  registry: realRegistry,
+  maxExecutionMs: MAX_EXECUTION_MS,
+  ...overrides,
+});
 const tableWith = (overrides: Partial<WorkflowDesk> = {}) => slashCommands(status, deskWith(overrides));
 const request = (text: string, user = USER): SlashRequest => ({ command: '/workflow', text, user, channel: 'C1' });
-const workflow = async (text: string, overrides: Partial<WorkflowDesk> = {}, user = USER): Promise<string> => (await tableWith(overrides).answer(request(text, user))).text;
+const workflow = async (text: string, overrides: Partial<WorkflowDesk> = {}, user = USER): Promise<string> =>
+  (await tableWith(overrides).answer(request(text, user))).text;
 
 const eventsOf = async (id: string): Promise<readonly RecordedEvent[]> => (await store.read(streamName('workflow', id))).events;
 const startedId = (answer: string): string => {
@@ -66,7 +77,10 @@ const startedId = (answer: string): string => {
   return found[1]!;
 };
 const complete = async (id: string, stepId: string, output: unknown) => {
-  const reply = await commands.send({ category: 'workflow', id }, { commandId: crypto.randomUUID(), type: 'RecordStepCompleted', actor: 'engine', data: { stepId, attempt: 1, output } });
+  const reply = await commands.send(
+    { category: 'workflow', id },
+    { commandId: crypto.randomUUID(), type: 'RecordStepCompleted', actor: 'engine', data: { stepId, attempt: 1, output } },
+  );
   expect(reply).toMatchObject({ status: 'accepted' });
 };
 
@@ -138,7 +152,12 @@ describe('/workflow start', () => {
     });
     const gate = findNode(started.definition, 'approve-deploy');
     expect(gate).toMatchObject({ kind: 'approval', approvers: ['U1', 'U2'], title: 'Deploy to my-sandbox?', requesterMayApprove: false });
-    expect(events[1]!.data).toMatchObject({ stepId: 'validate', attempt: 1, taskType: 'sf-deploy', params: { repository: 'acme', targetOrg: 'my-sandbox', mode: 'validate' } });
+    expect(events[1]!.data).toMatchObject({
+      stepId: 'validate',
+      attempt: 1,
+      taskType: 'sf-deploy',
+      params: { repository: 'acme', targetOrg: 'my-sandbox', mode: 'validate' },
+    });
     expect(events.every((e) => e.metadata.actor === USER && e.metadata.correlationId === id)).toBe(true);
   });
 
@@ -157,7 +176,9 @@ describe('/workflow start', () => {
     await complete(id, 'validate', { dryRun: true, wouldRun: { taskType: 'sf-deploy', params: { repository: 'acme', mode: 'validate' } } });
     const status = await workflow(`status ${id}`);
     expect(status).toContain(`Workflow ${id} — Deployment: running (dry run)`);
-    expect(status).toContain('• validate (Validate the deployment): completed (attempt 1, dry run: would have run sf-deploy with {"repository":"acme","mode":"validate"})');
+    expect(status).toContain(
+      '• validate (Validate the deployment): completed (attempt 1, dry run: would have run sf-deploy with {"repository":"acme","mode":"validate"})',
+    );
   });
 
   it('a command the aggregate rejects answers its code and message', async () => {
@@ -198,7 +219,9 @@ describe('/workflow status and cancel', () => {
     expect(answer).toContain('• validate (Validate the deployment): completed (attempt 1)');
     expect(answer).toContain('• test (Run the tests): completed (attempt 1)');
     expect(answer).toContain('• approve-deploy (Deploy to prod?): awaiting approval');
-    expect(answer).toMatch(/Pending approvals:\n• approve-deploy \(Deploy to prod\?\): 0 of 1 granted; approvers: U7, not the requester alone; due at \d{4}-\d\d-\d\dT/);
+    expect(answer).toMatch(
+      /Pending approvals:\n• approve-deploy \(Deploy to prod\?\): 0 of 1 granted; approvers: U7, not the requester alone; due at \d{4}-\d\d-\d\dT/,
+    );
   });
 
   it('an unknown id: no workflow', async () => {
@@ -238,6 +261,13 @@ describe('/workflow usage', () => {
   });
 
   it('quotes (straight or curly) keep spaces inside one value', () => {
-    expect(splitWords('start bug-fix  repository=acme issue="it breaks on save" x=“a b” y=""')).toEqual(['start', 'bug-fix', 'repository=acme', 'issue=it breaks on save', 'x=a b', 'y=']);
+    expect(splitWords('start bug-fix  repository=acme issue="it breaks on save" x=“a b” y=""')).toEqual([
+      'start',
+      'bug-fix',
+      'repository=acme',
+      'issue=it breaks on save',
+      'x=a b',
+      'y=',
+    ]);
   });
 });

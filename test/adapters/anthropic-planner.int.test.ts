@@ -73,7 +73,11 @@ describe('a valid plan', () => {
     planned(await planner.plan('git status of acme', thread));
     const [body] = bodies();
     expect(body?.tools).toEqual([{ name: 'submit_plan', description: expect.any(String), input_schema: planInputSchema() }]);
-    expect(planInputSchema()).toMatchObject({ type: 'object', required: ['summary', 'complexity', 'phases', 'estimate'], $defs: { PlanStep: { oneOf: expect.any(Array) } } });
+    expect(planInputSchema()).toMatchObject({
+      type: 'object',
+      required: ['summary', 'complexity', 'phases', 'estimate'],
+      $defs: { PlanStep: { oneOf: expect.any(Array) } },
+    });
     for (const taskType of ['git-status', 'run-tests', 'sf-deploy']) expect(String(body?.system)).toContain(taskType);
     expect(String(body?.system)).toContain('sf-deploy (has side effects');
     expect(turns(body)).toEqual([{ role: 'user', content: expect.stringContaining('git status of acme') }]);
@@ -130,7 +134,10 @@ describe('an invalid plan gets one repair attempt', () => {
 
   it('treats an answer cut off at max_tokens as invalid', async () => {
     api.enqueueRepeated(answers.toolUse({ summary: 'cut' }, { stopReason: 'max_tokens' }), 2);
-    expect(failed(await planner.plan('git status of acme', thread))).toMatchObject({ code: 'PlannerOutputInvalid', issues: [expect.stringContaining('output token limit')] });
+    expect(failed(await planner.plan('git status of acme', thread))).toMatchObject({
+      code: 'PlannerOutputInvalid',
+      issues: [expect.stringContaining('output token limit')],
+    });
   });
 });
 
@@ -147,7 +154,10 @@ describe('failures', () => {
   it('keeps what the first call cost when the repair call cannot be made', async () => {
     api.enqueue(answers.toolUse(invalidPlan(), usage(1_000, 100)));
     api.enqueueRepeated(answers.overloaded(), 3);
-    expect(failed(await planner.plan('git status of acme', thread))).toMatchObject({ code: 'PlannerUnavailable', spent: { usage: { inputTokens: 1_000, outputTokens: 100 }, costUsd: 0.0045 } });
+    expect(failed(await planner.plan('git status of acme', thread))).toMatchObject({
+      code: 'PlannerUnavailable',
+      spent: { usage: { inputTokens: 1_000, outputTokens: 100 }, costUsd: 0.0045 },
+    });
   });
 
   it('PlannerUnavailable when the API cannot be reached', async () => {
@@ -175,7 +185,10 @@ describe('failures', () => {
     errors.push(failed(await planner.plan('git status of acme', thread)));
     // So far the key travelled only as the credential header, never in a request body.
     expect(api.requests().every((r) => r.apiKey === SECRET && !JSON.stringify(r.body).includes(SECRET))).toBe(true);
-    const quotingTheKey: Plan = { ...invalidPlan(), phases: [{ name: 'x', steps: [{ kind: 'task', id: 'a', taskType: 'lint', params: { repository: `/${SECRET}` }, why: 'x' }] }] };
+    const quotingTheKey: Plan = {
+      ...invalidPlan(),
+      phases: [{ name: 'x', steps: [{ kind: 'task', id: 'a', taskType: 'lint', params: { repository: `/${SECRET}` }, why: 'x' }] }],
+    };
     api.enqueueRepeated(answers.toolUse(quotingTheKey), 2);
     errors.push(failed(await planner.plan('git status of acme', thread)));
     expect(errors.map((e) => e.code)).toEqual(['PlannerRequestFailed', 'PlannerUnavailable', 'PlannerOutputInvalid']);

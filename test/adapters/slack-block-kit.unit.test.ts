@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { toPlainText } from '../../domain/replies/plain-text.ts';
-import { BLOCK_KIT_LIMITS as L, LINES_SHOWN_PER_SECTION, toBlockKit, TRUNCATION_NOTICE, type Block, type BlockKitMessage } from '../../adapters/slack/block-kit.ts';
+import {
+  BLOCK_KIT_LIMITS as L,
+  LINES_SHOWN_PER_SECTION,
+  toBlockKit,
+  TRUNCATION_NOTICE,
+  type Block,
+  type BlockKitMessage,
+} from '../../adapters/slack/block-kit.ts';
 import { progressReply } from '../../domain/replies/progress-reply.ts';
 import type { ReplyDocument } from '../../domain/replies/reply-document.ts';
 import { resultReply as replyIn, type ResultReplyInput } from '../../domain/replies/result-reply.ts';
@@ -10,8 +17,10 @@ import { taskTypeDescriptors } from '../../adapters/executors/registry.ts';
 const resultReply = (input: ResultReplyInput): ReplyDocument => replyIn(input, taskTypeDescriptors);
 
 const mrkdwnTexts = (block: Block): string[] =>
-  block.type === 'section' ? [...(block.text ? [block.text.text] : []), ...(block.fields ?? []).map((f) => f.text)]
-    : block.type === 'context' ? block.elements.map((e) => e.text)
+  block.type === 'section'
+    ? [...(block.text ? [block.text.text] : []), ...(block.fields ?? []).map((f) => f.text)]
+    : block.type === 'context'
+      ? block.elements.map((e) => e.text)
       : [];
 
 /** Every documented limit, checked on every block; and no raw markup characters in mrkdwn. */
@@ -63,8 +72,13 @@ const bigOutput = Array.from({ length: 4000 }, (_, i) => `line ${String(i).padSt
 describe('Block Kit rendering', () => {
   it('lays a result out as header, summary, fields, sections, code, buttons and footer', () => {
     const doc: ReplyDocument = {
-      title: 'Tests failed', tone: 'failure', summary: '5 passed, 1 failed, 0 skipped',
-      fields: [{ label: 'Runner', value: 'npm' }, { label: 'Exit code', value: '1' }],
+      title: 'Tests failed',
+      tone: 'failure',
+      summary: '5 passed, 1 failed, 0 skipped',
+      fields: [
+        { label: 'Runner', value: 'npm' },
+        { label: 'Exit code', value: '1' },
+      ],
       sections: [{ heading: 'Failing tests (1)', lines: ['parser > parses'] }],
       code: { title: 'Output', text: 'FAIL parses' },
       actions: [{ actionId: 'rerun_task', label: 'Re-run', value: 't-1' }],
@@ -77,7 +91,13 @@ describe('Block Kit rendering', () => {
     expect(message.blocks).toEqual([
       { type: 'header', text: { type: 'plain_text', text: ':x: Tests failed', emoji: true } },
       { type: 'section', text: { type: 'mrkdwn', text: '5 passed, 1 failed, 0 skipped' } },
-      { type: 'section', fields: [{ type: 'mrkdwn', text: '*Runner*\nnpm' }, { type: 'mrkdwn', text: '*Exit code*\n1' }] },
+      {
+        type: 'section',
+        fields: [
+          { type: 'mrkdwn', text: '*Runner*\nnpm' },
+          { type: 'mrkdwn', text: '*Exit code*\n1' },
+        ],
+      },
       { type: 'section', text: { type: 'mrkdwn', text: '*Failing tests (1)*\nparser &gt; parses' } },
       { type: 'section', text: { type: 'mrkdwn', text: '*Output*\n```\nFAIL parses\n```' } },
       { type: 'actions', elements: [{ type: 'button', action_id: 'rerun_task', text: { type: 'plain_text', text: 'Re-run', emoji: true }, value: 't-1' }] },
@@ -89,8 +109,13 @@ describe('Block Kit rendering', () => {
     const nasty = 'a <!channel> & <@U123> > b';
     const escaped = 'a &lt;!channel&gt; &amp; &lt;@U123&gt; &gt; b';
     const message = toBlockKit({
-      title: nasty, tone: 'info', summary: nasty, fields: [{ label: nasty, value: nasty }],
-      sections: [{ heading: nasty, lines: [nasty] }], code: { text: nasty }, footer: nasty,
+      title: nasty,
+      tone: 'info',
+      summary: nasty,
+      fields: [{ label: nasty, value: nasty }],
+      sections: [{ heading: nasty, lines: [nasty] }],
+      code: { text: nasty },
+      footer: nasty,
     });
     expectWithinLimits(message);
     expect(message.text).toBe(`${escaped} — ${escaped}`);
@@ -101,9 +126,24 @@ describe('Block Kit rendering', () => {
 
   it('keeps a 200 KB output tail inside a section, says so, and attaches the whole of it', () => {
     expect(bigOutput.length).toBeGreaterThan(200_000);
-    const doc = resultReply({ taskId: 't-9', taskType: 'run-tests', outcome: 'completed', result: {
-      runner: 'npm', command: ['npm', 'test'], exitCode: 1, passed: 5, failed: 1, skipped: 0, format: 'node', success: false, durationMs: 1, outputTail: bigOutput, outputTruncated: false,
-    } });
+    const doc = resultReply({
+      taskId: 't-9',
+      taskType: 'run-tests',
+      outcome: 'completed',
+      result: {
+        runner: 'npm',
+        command: ['npm', 'test'],
+        exitCode: 1,
+        passed: 5,
+        failed: 1,
+        skipped: 0,
+        format: 'node',
+        success: false,
+        durationMs: 1,
+        outputTail: bigOutput,
+        outputTruncated: false,
+      },
+    });
     const message = toBlockKit(doc);
     expectWithinLimits(message);
     const code = mrkdwnTexts(message.blocks.find((b) => mrkdwnTexts(b).some((t) => t.includes('```')))!)[0]!;
@@ -113,7 +153,12 @@ describe('Block Kit rendering', () => {
     expect(code).not.toContain('line 0000');
     expect(code.length).toBeGreaterThan(L.sectionText - 200);
     expect(message.overflow?.filename).toBe('tests-failed.txt');
-    expect(message.overflow?.content).toContain(bigOutput.split('\n').map((line) => `    ${line}`).join('\n'));
+    expect(message.overflow?.content).toContain(
+      bigOutput
+        .split('\n')
+        .map((line) => `    ${line}`)
+        .join('\n'),
+    );
     expect(message.blocks.at(-2)?.type).toBe('actions');
     expect(message.blocks.at(-1)?.type).toBe('context');
   });
@@ -130,7 +175,15 @@ describe('Block Kit rendering', () => {
 
   it('shows at most 50 blocks of 100 sections, says how many were left out, and attaches them all', () => {
     const sections = Array.from({ length: 100 }, (_, i) => ({ heading: `Section ${i + 1}`, lines: [`value ${i + 1}`] }));
-    const message = toBlockKit({ title: 'Many', tone: 'info', summary: 's', fields: [{ label: 'a', value: 'b' }], sections, actions: [{ actionId: 'rerun_task', label: 'Re-run', value: 't' }], footer: 'f' });
+    const message = toBlockKit({
+      title: 'Many',
+      tone: 'info',
+      summary: 's',
+      fields: [{ label: 'a', value: 'b' }],
+      sections,
+      actions: [{ actionId: 'rerun_task', label: 'Re-run', value: 't' }],
+      footer: 'f',
+    });
     expectWithinLimits(message);
     expect(message.blocks).toHaveLength(L.blocksPerMessage);
     // header, summary, 1 field block, 44 sections, the notice, actions, footer
@@ -144,7 +197,11 @@ describe('Block Kit rendering', () => {
 
   it('shows the first lines of a long list and of a huge section', () => {
     const files = Array.from({ length: 500 }, (_, i) => `modified: src/file${i}.ts`);
-    const message = toBlockKit({ title: 'Git status: main', tone: 'info', sections: [{ heading: 'Modified (500)', lines: files }, { lines: ['y'.repeat(10_000)] }] });
+    const message = toBlockKit({
+      title: 'Git status: main',
+      tone: 'info',
+      sections: [{ heading: 'Modified (500)', lines: files }, { lines: ['y'.repeat(10_000)] }],
+    });
     expectWithinLimits(message);
     const [list, huge] = [mrkdwnTexts(message.blocks[1]!)[0]!, mrkdwnTexts(message.blocks[2]!)[0]!];
     expect(list.split('\n')).toEqual(['*Modified (500)*', ...files.slice(0, LINES_SHOWN_PER_SECTION), TRUNCATION_NOTICE]);
@@ -162,8 +219,13 @@ describe('Block Kit rendering', () => {
 
   it('shortens a long title and button label without attaching a file, and drops a button it cannot send', () => {
     const message = toBlockKit({
-      title: 'T'.repeat(400), tone: 'success',
-      actions: [{ actionId: 'a', label: 'L'.repeat(200), value: 'v' }, { actionId: 'x'.repeat(300), label: 'Too long id', value: 'v' }, { actionId: 'b', label: 'Big value', value: 'v'.repeat(2001) }],
+      title: 'T'.repeat(400),
+      tone: 'success',
+      actions: [
+        { actionId: 'a', label: 'L'.repeat(200), value: 'v' },
+        { actionId: 'x'.repeat(300), label: 'Too long id', value: 'v' },
+        { actionId: 'b', label: 'Big value', value: 'v'.repeat(2001) },
+      ],
     });
     expectWithinLimits(message);
     const header = message.blocks[0]!;
@@ -181,9 +243,22 @@ describe('Block Kit rendering', () => {
 
   it('renders every real reply within the limits', () => {
     const docs = [
-      progressReply({ taskId: 't', taskType: 'analyze-codebase', status: 'running', percent: 80, stage: 'scan', counters: { files: 12 }, etaText: 'about 2 min' }),
+      progressReply({
+        taskId: 't',
+        taskType: 'analyze-codebase',
+        status: 'running',
+        percent: 80,
+        stage: 'scan',
+        counters: { files: 12 },
+        etaText: 'about 2 min',
+      }),
       progressReply({ taskId: 't', taskType: 'analyze-codebase', status: 'completed', percent: 100 }),
-      resultReply({ taskId: 't', taskType: 'git-status', outcome: 'completed', result: { branch: 'main', counts: { staged: 0, unstaged: 0, untracked: 0, conflicted: 0 } } }),
+      resultReply({
+        taskId: 't',
+        taskType: 'git-status',
+        outcome: 'completed',
+        result: { branch: 'main', counts: { staged: 0, unstaged: 0, untracked: 0, conflicted: 0 } },
+      }),
       resultReply({ taskId: 't', taskType: 'deploy', outcome: 'completed', result: { big: bigOutput } }),
       resultReply({ taskId: 't', taskType: 'lint', outcome: 'failed', error: { code: 'LintFailed', message: 'm'.repeat(10_000) } }),
       resultReply({ taskId: 't', taskType: 'lint', outcome: 'cancelled' }),
@@ -195,8 +270,13 @@ describe('Block Kit rendering', () => {
 
 describe('plain text rendering', () => {
   const doc: ReplyDocument = {
-    title: 'Tests failed', tone: 'failure', summary: '5 passed, 1 failed, 0 skipped',
-    fields: [{ label: 'Runner', value: 'npm' }, { label: 'Exit code', value: '1' }],
+    title: 'Tests failed',
+    tone: 'failure',
+    summary: '5 passed, 1 failed, 0 skipped',
+    fields: [
+      { label: 'Runner', value: 'npm' },
+      { label: 'Exit code', value: '1' },
+    ],
     sections: [{ heading: 'Failing tests (1)', lines: ['parser > parses'] }, { lines: ['a note'] }],
     code: { title: 'Output', text: 'FAIL parses\nTests 1 failed\n' },
     actions: [{ actionId: 'rerun_task', label: 'Re-run', value: 't-1' }],
@@ -204,24 +284,26 @@ describe('plain text rendering', () => {
   };
 
   it('reads as a terminal report, without markup and without the buttons', () => {
-    expect(toPlainText(doc)).toBe([
-      '[FAILED] Tests failed',
-      '5 passed, 1 failed, 0 skipped',
-      '',
-      'Runner:    npm',
-      'Exit code: 1',
-      '',
-      'Failing tests (1)',
-      '  parser > parses',
-      '',
-      'a note',
-      '',
-      'Output',
-      '    FAIL parses',
-      '    Tests 1 failed',
-      '',
-      'acme · task t-1',
-    ].join('\n'));
+    expect(toPlainText(doc)).toBe(
+      [
+        '[FAILED] Tests failed',
+        '5 passed, 1 failed, 0 skipped',
+        '',
+        'Runner:    npm',
+        'Exit code: 1',
+        '',
+        'Failing tests (1)',
+        '  parser > parses',
+        '',
+        'a note',
+        '',
+        'Output',
+        '    FAIL parses',
+        '    Tests 1 failed',
+        '',
+        'acme · task t-1',
+      ].join('\n'),
+    );
   });
 
   it('keeps everything, however long', () => {

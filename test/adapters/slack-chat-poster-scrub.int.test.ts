@@ -30,7 +30,12 @@ describe('SlackChatPoster scrubs what it posts', () => {
     const threadTs = slack.seedMessage({ channel: ws.channel.id, user: ws.user.id, text: 'run the tests' });
     const posted = await poster.post({ channel: ws.channel.id, threadTs }, document(`failed with ${KNOWN}`), { kind: 'result', deliveryId: 'task-1' });
     await poster.update(posted, document(`still ${TOKEN}`));
-    const sent = JSON.stringify(slack.calls().filter((c) => c.method.startsWith('chat.')).map((c) => c.args));
+    const sent = JSON.stringify(
+      slack
+        .calls()
+        .filter((c) => c.method.startsWith('chat.'))
+        .map((c) => c.args),
+    );
     for (const secret of [KNOWN, TOKEN, 'hunter2pass']) expect(sent).not.toContain(secret);
     expect(sent).toContain('[redacted:slack-token]');
     expect(sent).toContain('[redacted:url-credentials]');

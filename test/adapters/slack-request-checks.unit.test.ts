@@ -60,7 +60,12 @@ describe('bodies', () => {
   });
 
   it('a block action, a slash command and ssl_check pass', () => {
-    expect(checkSlackBody(`payload=${encodeURIComponent(JSON.stringify({ type: 'block_actions', user: { id: 'U1' }, actions: [{ action_id: 'a' }] }))}`, FORM_CONTENT_TYPE)).toBeUndefined();
+    expect(
+      checkSlackBody(
+        `payload=${encodeURIComponent(JSON.stringify({ type: 'block_actions', user: { id: 'U1' }, actions: [{ action_id: 'a' }] }))}`,
+        FORM_CONTENT_TYPE,
+      ),
+    ).toBeUndefined();
     expect(checkSlackBody('command=%2Fworkflow&user_id=U1&channel_id=C1&text=list', FORM_CONTENT_TYPE)).toBeUndefined();
     expect(checkSlackBody('ssl_check=1', FORM_CONTENT_TYPE)).toBeUndefined();
   });

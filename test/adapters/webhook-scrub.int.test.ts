@@ -33,11 +33,22 @@ afterAll(async () => {
 describe('HttpWebhookSender scrubs bodies', () => {
   it('hides shapes, known values and its own secret, and the signature verifies over what was sent', async () => {
     const sender = new HttpWebhookSender({ secret: SECRET, secretValues: [KNOWN] });
-    const body = { taskId: 't-1', error: { code: 'SalesforceAuthFailed', message: `session 00D5g000004XYZAB!AQ0AQHk3bNUfZr2lPqkq7gMv1xOq refused; pw ${KNOWN}; echo ${SECRET}` } };
+    const body = {
+      taskId: 't-1',
+      error: { code: 'SalesforceAuthFailed', message: `session 00D5g000004XYZAB!AQ0AQHk3bNUfZr2lPqkq7gMv1xOq refused; pw ${KNOWN}; echo ${SECRET}` },
+    };
     expect(await sender.send({ url, deliveryId: 'd-1', attempt: 1, body })).toEqual({ delivered: true, status: 204 });
     const [got] = received;
-    expect(JSON.parse(got!.body)).toEqual({ taskId: 't-1', error: { code: 'SalesforceAuthFailed', message: 'session [redacted:salesforce-token] refused; pw [redacted]; echo [redacted]' } });
-    const verified = verifyWebhookSignature({ secret: SECRET, signature: got!.headers['x-orch-signature'] as string, timestamp: got!.headers['x-orch-timestamp'] as string, body: got!.body });
+    expect(JSON.parse(got!.body)).toEqual({
+      taskId: 't-1',
+      error: { code: 'SalesforceAuthFailed', message: 'session [redacted:salesforce-token] refused; pw [redacted]; echo [redacted]' },
+    });
+    const verified = verifyWebhookSignature({
+      secret: SECRET,
+      signature: got!.headers['x-orch-signature'] as string,
+      timestamp: got!.headers['x-orch-timestamp'] as string,
+      body: got!.body,
+    });
     expect(verified.ok).toBe(true);
   });
 });

@@ -123,7 +123,12 @@ describe('HttpWebhookSender against a real receiver', () => {
   });
 
   it('500 is retryable, with the status', async () => {
-    expect(await send('/status/500')).toEqual({ delivered: false, status: 500, retryable: true, error: 'the receiver could not take it now (HTTP 500 Internal Server Error)' });
+    expect(await send('/status/500')).toEqual({
+      delivered: false,
+      status: 500,
+      retryable: true,
+      error: 'the receiver could not take it now (HTTP 500 Internal Server Error)',
+    });
   });
 
   it('404 is not retryable', async () => {
@@ -151,7 +156,12 @@ describe('HttpWebhookSender against a real receiver', () => {
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
     const { port } = closed.address() as AddressInfo;
     await new Promise<void>((resolve) => closed.close(() => resolve()));
-    const outcome = await new HttpWebhookSender({ secret: SECRET }).send({ url: `http://127.0.0.1:${port}/hook`, deliveryId: 'dlv-1', attempt: 1, body: result });
+    const outcome = await new HttpWebhookSender({ secret: SECRET }).send({
+      url: `http://127.0.0.1:${port}/hook`,
+      deliveryId: 'dlv-1',
+      attempt: 1,
+      body: result,
+    });
     outcomes.push(outcome);
     expect(outcome).toEqual({ delivered: false, retryable: true, error: 'connection refused (ECONNREFUSED)' });
   });
@@ -178,7 +188,11 @@ describe('HttpWebhookSender against a real receiver', () => {
   it('refuses what is not a JSON body or not an http(s) URL, without sending', async () => {
     const cyclic: Record<string, unknown> = {};
     cyclic.self = cyclic;
-    expect(await send('/ok', { body: cyclic })).toMatchObject({ delivered: false, retryable: false, error: expect.stringContaining('could not be serialized as JSON') });
+    expect(await send('/ok', { body: cyclic })).toMatchObject({
+      delivered: false,
+      retryable: false,
+      error: expect.stringContaining('could not be serialized as JSON'),
+    });
     expect(await send('/ok', { body: undefined })).toMatchObject({ delivered: false, retryable: false });
     const sender = new HttpWebhookSender({ secret: SECRET });
     for (const url of ['not a url', 'ftp://127.0.0.1/hook', `http://user:${SECRET}@127.0.0.1/hook`]) {
@@ -192,8 +206,15 @@ describe('HttpWebhookSender against a real receiver', () => {
   it('masks the secret where the receiver echoes it', async () => {
     const redirected = await send('/echo-secret');
     expect(redirected).toMatchObject({ delivered: false, status: 301, retryable: false });
-    expect(redirected.delivered === false && redirected.error).toBe('redirected (HTTP 301 moved [redacted]) to https://evil.example/[redacted]; redirects are not followed');
-    expect(await send('/echo-secret-500')).toMatchObject({ delivered: false, status: 500, retryable: true, error: 'the receiver could not take it now (HTTP 500 broken [redacted])' });
+    expect(redirected.delivered === false && redirected.error).toBe(
+      'redirected (HTTP 301 moved [redacted]) to https://evil.example/[redacted]; redirects are not followed',
+    );
+    expect(await send('/echo-secret-500')).toMatchObject({
+      delivered: false,
+      status: 500,
+      retryable: true,
+      error: 'the receiver could not take it now (HTTP 500 broken [redacted])',
+    });
   });
 
   it('never puts the secret in any outcome', () => {

@@ -93,7 +93,24 @@ export const SMALL_NASTY_JSON = NASTY_JSON.filter((v) => v.json.length < 4 * KB)
 export const BIG_NASTY_JSON = NASTY_JSON.filter((v) => v.json.length >= 4 * KB);
 
 /** Texts that are not JSON at all. */
-export const NOT_JSON: readonly string[] = ['', ' ', 'undefined', 'NaN', '{', '}', '[1,', '{"a":}', "{'a':1}", '{"a":1,}', '\u0000', '\ufeff{}x', 'null null', '<xml/>', '%7B%7D', '\x80\x81\xff'];
+export const NOT_JSON: readonly string[] = [
+  '',
+  ' ',
+  'undefined',
+  'NaN',
+  '{',
+  '}',
+  '[1,',
+  '{"a":}',
+  "{'a':1}",
+  '{"a":1,}',
+  '\u0000',
+  '\ufeff{}x',
+  'null null',
+  '<xml/>',
+  '%7B%7D',
+  '\x80\x81\xff',
+];
 
 // ── arbitraries ──────────────────────────────────────────────────────────────
 
@@ -121,7 +138,9 @@ export const garbageText: fc.Arbitrary<string> = fc.string({ unit: 'binary', min
 export const badToken: fc.Arbitrary<string> = fc.oneof(
   fc.constant(''),
   fc.string({ minLength: 201, maxLength: 400 }),
-  fc.tuple(fc.string({ maxLength: 10 }), fc.constantFrom('.', '*', '>', ' ', '\t', '\n', '\u00a0'), fc.string({ maxLength: 10 })).map(([a, b, c]) => `${a}${b}${c}`),
+  fc
+    .tuple(fc.string({ maxLength: 10 }), fc.constantFrom('.', '*', '>', ' ', '\t', '\n', '\u00a0'), fc.string({ maxLength: 10 }))
+    .map(([a, b, c]) => `${a}${b}${c}`),
 );
 
 /** A valid id token in a subject, unicode included (no ".", "*", ">", white space). */
@@ -147,10 +166,19 @@ export const WRONG_TYPES: readonly { readonly name: string; readonly json: strin
 export const randomObject: fc.Arbitrary<Record<string, unknown>> = fc.dictionary(fc.string({ maxLength: 12 }), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 6 });
 
 /** `{ ...fields }` as JSON text, each value given as raw JSON text. */
-export const objectText = (fields: Readonly<Record<string, string>>): string => `{${Object.entries(fields).map(([k, v]) => `${JSON.stringify(k)}:${v}`).join(',')}}`;
+export const objectText = (fields: Readonly<Record<string, string>>): string =>
+  `{${Object.entries(fields)
+    .map(([k, v]) => `${JSON.stringify(k)}:${v}`)
+    .join(',')}}`;
 
 /** A command envelope as text; `data` is raw JSON text. */
-export const envelopeText = (envelope: { commandId?: string; type?: string; actor?: string; data?: string; extra?: Readonly<Record<string, string>> }): string =>
+export const envelopeText = (envelope: {
+  commandId?: string;
+  type?: string;
+  actor?: string;
+  data?: string;
+  extra?: Readonly<Record<string, string>>;
+}): string =>
   objectText({
     ...(envelope.commandId !== undefined && { commandId: JSON.stringify(envelope.commandId) }),
     ...(envelope.type !== undefined && { type: JSON.stringify(envelope.type) }),

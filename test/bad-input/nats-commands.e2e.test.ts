@@ -35,7 +35,14 @@ async function ask(c: CommandCase): Promise<Verdict> {
   } catch (error) {
     const code = (error as { code?: string }).code;
     if (code === '503' && c.natsRefuses) return pass(c);
-    return fail(c, code === '503' ? 'no responders (NATS 503), no typed reply' : code === 'TIMEOUT' ? 'no answer within 10 s' : `request failed: ${(error as Error).message}`);
+    return fail(
+      c,
+      code === '503'
+        ? 'no responders (NATS 503), no typed reply'
+        : code === 'TIMEOUT'
+          ? 'no answer within 10 s'
+          : `request failed: ${(error as Error).message}`,
+    );
   }
 }
 
@@ -71,7 +78,11 @@ describe('bad commands on orch.cmd.<category>.<id> into the aggregates role', ()
     // Still serving: a valid QueueTask is accepted and recorded.
     const before = await product.eventCount();
     const id = freshId();
-    const ok = await product.nc.request(subjectOf('task', id), encoder.encode(JSON.stringify({ commandId: `ok-${id}`, type: 'QueueTask', actor: 'U-ok', data: validQueueTask() })), { timeout: 10_000 });
+    const ok = await product.nc.request(
+      subjectOf('task', id),
+      encoder.encode(JSON.stringify({ commandId: `ok-${id}`, type: 'QueueTask', actor: 'U-ok', data: validQueueTask() })),
+      { timeout: 10_000 },
+    );
     expect(JSON.parse(decoder.decode(ok.data))).toMatchObject({ status: 'accepted', events: 1 });
     expect(await product.eventCount()).toBe(before + 1);
     expect(failures).toEqual([]);

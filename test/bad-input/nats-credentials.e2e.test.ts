@@ -69,7 +69,14 @@ async function askGateway(c: CommandCase): Promise<Verdict> {
   } catch (error) {
     const code = (error as { code?: string }).code;
     if (code === 'PERMISSIONS_VIOLATION' && c.natsRefuses) return pass(c);
-    return fail(c, code === '503' ? 'no responders (NATS 503), no typed reply' : code === 'TIMEOUT' ? 'no answer within 10 s' : `request failed: ${(error as Error).message}`);
+    return fail(
+      c,
+      code === '503'
+        ? 'no responders (NATS 503), no typed reply'
+        : code === 'TIMEOUT'
+          ? 'no answer within 10 s'
+          : `request failed: ${(error as Error).message}`,
+    );
   }
 }
 
@@ -95,9 +102,21 @@ beforeAll(async () => {
     },
   );
   const asConsumer = await credential(CONSUMER_USER);
-  consumer = await connect({ servers: server.url, user: asConsumer.user, pass: asConsumer.password, inboxPrefix: inboxPrefixOf(asConsumer.user), name: 'bad-input-consumer' });
+  consumer = await connect({
+    servers: server.url,
+    user: asConsumer.user,
+    pass: asConsumer.password,
+    inboxPrefix: inboxPrefixOf(asConsumer.user),
+    name: 'bad-input-consumer',
+  });
   const asProducer = await credential(producerUser(PRODUCER));
-  producer = await connect({ servers: server.url, user: asProducer.user, pass: asProducer.password, inboxPrefix: inboxPrefixOf(asProducer.user), name: 'bad-input-producer' });
+  producer = await connect({
+    servers: server.url,
+    user: asProducer.user,
+    pass: asProducer.password,
+    inboxPrefix: inboxPrefixOf(asProducer.user),
+    name: 'bad-input-producer',
+  });
 }, 120_000);
 
 afterAll(async () => {
@@ -124,7 +143,8 @@ describe('bad commands with credentials', () => {
   it('as the consumer and producer identities, on internal subjects: every publish a permissions violation, nothing stored; through the gateway: typed refusals; then a valid command is accepted', async () => {
     const started = Date.now();
     const inside = commandFamilies((category, id) => `orch.cmd.${category}.${id}`).flatMap((f) => f.cases);
-    const asKind = (kind: string, subject: (c: CommandCase, i: number) => string) => inside.map((c, i) => ({ ...c, group: `${kind}: ${c.group}`, subject: subject(c, i) }));
+    const asKind = (kind: string, subject: (c: CommandCase, i: number) => string) =>
+      inside.map((c, i) => ({ ...c, group: `${kind}: ${c.group}`, subject: subject(c, i) }));
     const verdicts: Verdict[] = [];
     const written: string[] = [];
     const batch = async (name: string, run: () => Promise<Verdict[]>) => {
@@ -134,17 +154,45 @@ describe('bad commands with credentials', () => {
       if (after !== before) written.push(`${name}: ${after - before} event(s) written`);
     };
     const esSubject = (c: CommandCase, i: number) => `orch.es.${['task', 'workflow', 'plan'][i % 3]}.${freshId()}`;
-    await batch('consumer → orch.cmd', () => publishRefused(consumer, asKind('consumer → orch.cmd', (c) => c.subject)));
+    await batch('consumer → orch.cmd', () =>
+      publishRefused(
+        consumer,
+        asKind('consumer → orch.cmd', (c) => c.subject),
+      ),
+    );
     await batch('consumer → orch.es', () => publishRefused(consumer, asKind('consumer → orch.es (the event store)', esSubject).slice(0, 500)));
-    await batch('producer → orch.cmd', () => publishRefused(producer, asKind('producer → orch.cmd', (c) => c.subject)));
+    await batch('producer → orch.cmd', () =>
+      publishRefused(
+        producer,
+        asKind('producer → orch.cmd', (c) => c.subject),
+      ),
+    );
     await batch('producer → orch.es, orch.work, orch.events', () =>
-      publishRefused(producer, asKind('producer → orch.es / orch.work / orch.events', (c, i) => [esSubject(c, i), `orch.work.local-ops.${freshId()}`, `orch.events.task.${freshId()}`][i % 3]!).slice(0, 600)),
+      publishRefused(
+        producer,
+        asKind(
+          'producer → orch.es / orch.work / orch.events',
+          (c, i) => [esSubject(c, i), `orch.work.local-ops.${freshId()}`, `orch.events.task.${freshId()}`][i % 3]!,
+        ).slice(0, 600),
+      ),
     );
     // Queries are the product's own (the service identity's): outside identities may not ask them.
     const queries = queryCases();
-    await batch('consumer → orch.query', () => publishRefused(consumer, queries.map((q) => ({ ...q, group: `consumer → orch.query: ${q.group}` }))));
-    await batch('producer → orch.query', () => publishRefused(producer, queries.map((q) => ({ ...q, group: `producer → orch.query: ${q.group}` }))));
-    const throughGateway = commandFamilies((category, id) => `orch.api.${PRODUCER}.cmd.${category}.${id}`).flatMap((f) => f.cases.map((c) => ({ ...c, group: `gateway: ${c.group}` })));
+    await batch('consumer → orch.query', () =>
+      publishRefused(
+        consumer,
+        queries.map((q) => ({ ...q, group: `consumer → orch.query: ${q.group}` })),
+      ),
+    );
+    await batch('producer → orch.query', () =>
+      publishRefused(
+        producer,
+        queries.map((q) => ({ ...q, group: `producer → orch.query: ${q.group}` })),
+      ),
+    );
+    const throughGateway = commandFamilies((category, id) => `orch.api.${PRODUCER}.cmd.${category}.${id}`).flatMap((f) =>
+      f.cases.map((c) => ({ ...c, group: `gateway: ${c.group}` })),
+    );
     await batch('producer → gateway', () => inChunks(throughGateway, 64, askGateway));
     const failures = report('NATS commands with credentials', verdicts, Date.now() - started);
     expect(product.unhealthy(), product.role.output().slice(-3_000)).toBeUndefined();
@@ -154,7 +202,11 @@ describe('bad commands with credentials', () => {
     // Still serving: the producer's valid QueueTask through the gateway is accepted and recorded.
     const before = await product.eventCount();
     const id = freshId();
-    const ok = await producer.request(`orch.api.${PRODUCER}.cmd.task.${id}`, encoder.encode(JSON.stringify({ commandId: `ok-${id}`, type: 'QueueTask', actor: 'forged', data: validQueueTask() })), { timeout: 10_000 });
+    const ok = await producer.request(
+      `orch.api.${PRODUCER}.cmd.task.${id}`,
+      encoder.encode(JSON.stringify({ commandId: `ok-${id}`, type: 'QueueTask', actor: 'forged', data: validQueueTask() })),
+      { timeout: 10_000 },
+    );
     const reply = JSON.parse(decoder.decode(ok.data)) as CommandReply;
     expect(reply, JSON.stringify(reply)).toMatchObject({ status: 'accepted', events: 1 });
     expect(await product.eventCount()).toBe(before + 1);

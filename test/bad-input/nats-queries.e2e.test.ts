@@ -40,10 +40,14 @@ beforeAll(async () => {
   product = await startProductUnderTest(['projections']);
   // Every model serving (its first build done), so a valid query is answered from a bucket.
   for (const model of models) {
-    await waitFor(`${model} serving`, async () => {
-      const answer = await query(model, { key: 'nothing-here' }).catch(() => undefined);
-      return answer?.status === 'error' && answer.code === 'NotFound';
-    }, { timeoutMs: 60_000, context: () => product.role.output().slice(-2_000) });
+    await waitFor(
+      `${model} serving`,
+      async () => {
+        const answer = await query(model, { key: 'nothing-here' }).catch(() => undefined);
+        return answer?.status === 'error' && answer.code === 'NotFound';
+      },
+      { timeoutMs: 60_000, context: () => product.role.output().slice(-2_000) },
+    );
   }
 }, 120_000);
 

@@ -15,7 +15,16 @@ import { fail, pass, report, type BadInputCase, type Verdict } from './verdicts.
 // a named PlannerError, never a throw. Through parsePlan (what the planner and the planning
 // desk validate with), a larger generated set each ends in PlanIssues with known codes.
 
-const ISSUE_CODES: readonly PlanIssueCode[] = ['InvalidPlanShape', 'PlanTooLarge', 'UnknownTaskType', 'InvalidStepParameters', 'PathEscapesWorkspace', 'DuplicateStepId', 'UnknownStepReference', 'StepCycle'];
+const ISSUE_CODES: readonly PlanIssueCode[] = [
+  'InvalidPlanShape',
+  'PlanTooLarge',
+  'UnknownTaskType',
+  'InvalidStepParameters',
+  'PathEscapesWorkspace',
+  'DuplicateStepId',
+  'UnknownStepReference',
+  'StepCycle',
+];
 const KEY = 'sk-ant-standin-bad-input-0000000000000000';
 const MODEL = { model: 'claude-bad-input', price: { inputUsdPerMillion: 3, outputUsdPerMillion: 15 } };
 
@@ -25,22 +34,57 @@ let planner: Planner;
 // ── bad plans ───────────────────────────────────────────────────────────────
 
 const goodPlans: readonly Plan[] = [statusPlan(), reviewPlan(), testsThenDeploy()];
-const step = (overrides: Record<string, unknown>) => ({ kind: 'task', id: 'one', taskType: 'git-status', params: { repository: 'acme' }, why: 'x', ...overrides });
+const step = (overrides: Record<string, unknown>) => ({
+  kind: 'task',
+  id: 'one',
+  taskType: 'git-status',
+  params: { repository: 'acme' },
+  why: 'x',
+  ...overrides,
+});
 const planOf = (steps: readonly unknown[]) => ({ ...statusPlan(), phases: [{ name: 'P', steps }] });
 
 /** Plans that break one rule each, with the issue code expected among the answer's issues. */
 function ruleBreakers(): { name: string; input: unknown; code: PlanIssueCode }[] {
-  const unknownTypes = sample(fc.stringMatching(/^[a-z][a-z0-9-]{0,15}$/).filter((t) => !registry.some((r) => r.taskType === t)), 30, 31);
+  const unknownTypes = sample(
+    fc.stringMatching(/^[a-z][a-z0-9-]{0,15}$/).filter((t) => !registry.some((r) => r.taskType === t)),
+    30,
+    31,
+  );
   return [
     ...unknownTypes.map((taskType) => ({ name: `unknown task type ${taskType}`, input: planOf([step({ taskType })]), code: 'UnknownTaskType' as const })),
-    ...['../../etc', '/etc', 'acme/../../..', '..', '/'].map((repository) => ({ name: `repository ${repository}`, input: planOf([step({ params: { repository } })]), code: 'PathEscapesWorkspace' as const })),
-    ...[{ repository: 42 }, {}, { repository: null }, { repository: ['acme'] }, { repository: 'acme\u0000' }].map((params) => ({ name: `params ${JSON.stringify(params)}`, input: planOf([step({ params })]), code: 'InvalidStepParameters' as const })),
+    ...['../../etc', '/etc', 'acme/../../..', '..', '/'].map((repository) => ({
+      name: `repository ${repository}`,
+      input: planOf([step({ params: { repository } })]),
+      code: 'PathEscapesWorkspace' as const,
+    })),
+    ...[{ repository: 42 }, {}, { repository: null }, { repository: ['acme'] }, { repository: 'acme\u0000' }].map((params) => ({
+      name: `params ${JSON.stringify(params)}`,
+      input: planOf([step({ params })]),
+      code: 'InvalidStepParameters' as const,
+    })),
     { name: 'duplicate step ids', input: planOf([step({}), step({})]), code: 'DuplicateStepId' },
     // Three phases of 34 (a phase holds at most 50): each phase well-formed, the plan too big.
-    { name: '102 steps', input: { ...statusPlan(), phases: [0, 1, 2].map((p) => ({ name: `P${p}`, steps: Array.from({ length: 34 }, (_, i) => step({ id: `s${p}x${i}` })) })) }, code: 'PlanTooLarge' },
-    { name: 'condition on no step', input: planOf([{ kind: 'conditional', id: 'c', condition: 'steps.nowhere.status == "completed"', then: [step({})] }]), code: 'UnknownStepReference' },
-    { name: 'condition on a later step', input: planOf([{ kind: 'conditional', id: 'c', condition: 'steps.later.status == "completed"', then: [step({})] }, step({ id: 'later' })]), code: 'StepCycle' },
-    { name: 'condition on its own branch', input: planOf([{ kind: 'conditional', id: 'c', condition: 'steps.inner.status == "completed"', then: [step({ id: 'inner' })] }]), code: 'StepCycle' },
+    {
+      name: '102 steps',
+      input: { ...statusPlan(), phases: [0, 1, 2].map((p) => ({ name: `P${p}`, steps: Array.from({ length: 34 }, (_, i) => step({ id: `s${p}x${i}` })) })) },
+      code: 'PlanTooLarge',
+    },
+    {
+      name: 'condition on no step',
+      input: planOf([{ kind: 'conditional', id: 'c', condition: 'steps.nowhere.status == "completed"', then: [step({})] }]),
+      code: 'UnknownStepReference',
+    },
+    {
+      name: 'condition on a later step',
+      input: planOf([{ kind: 'conditional', id: 'c', condition: 'steps.later.status == "completed"', then: [step({})] }, step({ id: 'later' })]),
+      code: 'StepCycle',
+    },
+    {
+      name: 'condition on its own branch',
+      input: planOf([{ kind: 'conditional', id: 'c', condition: 'steps.inner.status == "completed"', then: [step({ id: 'inner' })] }]),
+      code: 'StepCycle',
+    },
   ];
 }
 
@@ -128,14 +172,26 @@ function plannerCases(): PlannerCase[] {
   twice('planner: tool input a known-nasty value', 'string of 300 KB', answers.toolUse('x'.repeat(300 * 1024)));
   twice('planner: tool input a known-nasty value', 'summary of 300 KB', answers.toolUse({ ...statusPlan(), summary: 'x'.repeat(300 * 1024) }));
   for (const breaker of ruleBreakers()) twice('planner: a plan breaking one rule', breaker.name, answers.toolUse(breaker.input));
-  for (const m of sample(fc.constantFrom(...goodPlans.flatMap(mutations)), 80, 36)) twice('planner: a node of a valid plan of another type', m.name, answers.toolUse(m.input));
-  for (const text of ['', 'Sure! Here is the plan: ...', '{"summary":"not in a tool call"}', '🚀'.repeat(100)]) twice('planner: text instead of the tool call', text.slice(0, 30), answers.text(text));
+  for (const m of sample(fc.constantFrom(...goodPlans.flatMap(mutations)), 80, 36))
+    twice('planner: a node of a valid plan of another type', m.name, answers.toolUse(m.input));
+  for (const text of ['', 'Sure! Here is the plan: ...', '{"summary":"not in a tool call"}', '🚀'.repeat(100)])
+    twice('planner: text instead of the tool call', text.slice(0, 30), answers.text(text));
   twice('planner: another tool called', 'run_shell', answers.toolUse(statusPlan(), { name: 'run_shell' }));
   twice('planner: another tool called', 'submit_plan_v2', answers.toolUse({ cmd: 'rm -rf /' }, { name: 'submit_plan_v2' }));
   twice('planner: cut off at the token limit', 'valid plan, max_tokens', answers.toolUse(statusPlan(), { stopReason: 'max_tokens' }));
   twice('planner: cut off at the token limit', 'text, max_tokens', answers.text('The plan is', { stopReason: 'max_tokens' }));
-  cases.push({ group: 'planner: bad first answer, bad repair', name: 'junk then text', answers: [answers.toolUse(42), answers.text('no')], code: 'PlannerOutputInvalid' });
-  cases.push({ group: 'planner: bad first answer, bad repair', name: 'text then unknown type', answers: [answers.text('no'), answers.toolUse(ruleBreakers()[0]!.input)], code: 'PlannerOutputInvalid' });
+  cases.push({
+    group: 'planner: bad first answer, bad repair',
+    name: 'junk then text',
+    answers: [answers.toolUse(42), answers.text('no')],
+    code: 'PlannerOutputInvalid',
+  });
+  cases.push({
+    group: 'planner: bad first answer, bad repair',
+    name: 'text then unknown type',
+    answers: [answers.text('no'), answers.toolUse(ruleBreakers()[0]!.input)],
+    code: 'PlannerOutputInvalid',
+  });
   for (const [status, type, code] of [
     [400, 'invalid_request_error', 'PlannerRequestFailed'],
     [401, 'authentication_error', 'PlannerRequestFailed'],
@@ -147,7 +203,12 @@ function plannerCases(): PlannerCase[] {
     [529, 'overloaded_error', 'PlannerUnavailable'],
   ] as const) {
     cases.push({ group: 'planner: the API answers an error', name: `${status} ${type}`, answers: [answers.error(status, type, `stand-in ${type}`)], code });
-    cases.push({ group: 'planner: the API answers an error on the repair', name: `${status} ${type}`, answers: [answers.toolUse(42), answers.error(status, type, `stand-in ${type}`)], code });
+    cases.push({
+      group: 'planner: the API answers an error on the repair',
+      name: `${status} ${type}`,
+      answers: [answers.toolUse(42), answers.error(status, type, `stand-in ${type}`)],
+      code,
+    });
   }
   return cases;
 }
@@ -165,7 +226,8 @@ async function askPlanner(c: PlannerCase): Promise<Verdict> {
   const error = result.left;
   if (error.code !== c.code) return fail(c, `expected ${c.code}, got ${error.code}`);
   if (typeof error.message !== 'string' || error.message.length === 0) return fail(c, 'error without a message');
-  if (error.code === 'PlannerOutputInvalid' && (error.issues.length === 0 || error.attempts !== 2)) return fail(c, `PlannerOutputInvalid with ${error.issues.length} issues after ${error.attempts} calls`);
+  if (error.code === 'PlannerOutputInvalid' && (error.issues.length === 0 || error.attempts !== 2))
+    return fail(c, `PlannerOutputInvalid with ${error.issues.length} issues after ${error.attempts} calls`);
   return pass(c);
 }
 

@@ -54,7 +54,11 @@ export async function startProductUnderTest(roles: readonly string[], env: NodeJ
   git('init', '-q');
   git('add', '.');
   git('-c', 'user.name=t', '-c', 'user.email=t@example.invalid', 'commit', '-qm', 'init');
-  const role = await startRoleProcess(roles, { NATS_URL: broker.url, WORKSPACE_ROOT: workspace, DATA_DIR: path.join(workspace, '.data'), ...broker.env, ...env }, 90_000);
+  const role = await startRoleProcess(
+    roles,
+    { NATS_URL: broker.url, WORKSPACE_ROOT: workspace, DATA_DIR: path.join(workspace, '.data'), ...broker.env, ...env },
+    90_000,
+  );
   const nc = await connectNats(broker.url, { name: 'bad-input-suite', ...broker.connectOptions });
   const jsm: JetStreamManager = await nc.jetstreamManager();
   const { streamName } = eventLogNames('orch');

@@ -48,44 +48,69 @@ function badBodies(): SlackCase[] {
   const cases: SlackCase[] = [];
   const add = (group: string, contentType: string, bodies: readonly string[]) =>
     bodies.forEach((body) => cases.push({ group, name: body.slice(0, 40), body, contentType, headers: signed(), status: 400 }));
-  add('signed JSON that is not an object (null, arrays, numbers, strings)', JSON_TYPE, [...sample(nonObjectJson, 150, 21).map((v) => JSON.stringify(v)), ...SMALL_NASTY_JSON.filter((v) => !v.json.startsWith('{')).map((v) => v.json)]);
+  add('signed JSON that is not an object (null, arrays, numbers, strings)', JSON_TYPE, [
+    ...sample(nonObjectJson, 150, 21).map((v) => JSON.stringify(v)),
+    ...SMALL_NASTY_JSON.filter((v) => !v.json.startsWith('{')).map((v) => v.json),
+  ]);
   add('signed body that is not JSON', JSON_TYPE, [...NOT_JSON.filter((b) => b !== ''), ...sample(garbageText, 100, 22)]);
   add('signed form whose payload is not an object', FORM_TYPE, [
     ...['null', '[]', '42', '"x"', 'true', '', '{', 'undefined'].map((p) => new URLSearchParams({ payload: p }).toString()),
     ...sample(nonObjectJson, 60, 23).map((v) => new URLSearchParams({ payload: JSON.stringify(v) }).toString()),
     ...sample(garbageText, 40, 24).map((g) => new URLSearchParams({ payload: g }).toString()),
   ]);
-  const formFields = fc.dictionary(fc.string({ minLength: 1, maxLength: 10 }).filter((k) => !['payload', 'command', 'ssl_check'].includes(k)), fc.string({ maxLength: 20 }), { minKeys: 1, maxKeys: 5 });
-  add('signed form without payload or command', FORM_TYPE, ['a=b', 'x', '=', '&&&', ...sample(formFields, 60, 25).map((f) => new URLSearchParams(f).toString())]);
+  const formFields = fc.dictionary(
+    fc.string({ minLength: 1, maxLength: 10 }).filter((k) => !['payload', 'command', 'ssl_check'].includes(k)),
+    fc.string({ maxLength: 20 }),
+    { minKeys: 1, maxKeys: 5 },
+  );
+  add('signed form without payload or command', FORM_TYPE, [
+    'a=b',
+    'x',
+    '=',
+    '&&&',
+    ...sample(formFields, 60, 25).map((f) => new URLSearchParams(f).toString()),
+  ]);
   add('signed event envelope missing fields', JSON_TYPE, [
     '{}',
     '{"type":"event_callback"}',
-    ...['null', '[]', '42', '"app_mention"', '{}', '{"type":42}', '{"type":null}', '{"type":"app_mention"}'].map((event) => `{"type":"event_callback","team_id":"${ws.teamId}","event_id":"Ev1","event":${event}}`),
+    ...['null', '[]', '42', '"app_mention"', '{}', '{"type":42}', '{"type":null}', '{"type":"app_mention"}'].map(
+      (event) => `{"type":"event_callback","team_id":"${ws.teamId}","event_id":"Ev1","event":${event}}`,
+    ),
     '{"type":null}',
     '{"type":42}',
     '{"type":["event_callback"]}',
     '{"type":"no_such_envelope"}',
     '{"type":"url_verification"}',
     '{"type":"url_verification","challenge":{"a":1}}',
-    ...sample(randomObject.filter((o) => !('type' in o) && !('command' in o) && !('ssl_check' in o) && !('payload' in o)), 80, 26).map((o) => JSON.stringify(o)),
+    ...sample(
+      randomObject.filter((o) => !('type' in o) && !('command' in o) && !('ssl_check' in o) && !('payload' in o)),
+      80,
+      26,
+    ).map((o) => JSON.stringify(o)),
   ]);
   add('signed body with prototype-pollution keys', JSON_TYPE, [
     '{"__proto__":{"type":"event_callback","event":{"type":"app_mention","user":"U0ALICE","text":"git status of acme","ts":"1.1","channel":"C0GENERAL"}}}',
     '{"constructor":{"prototype":{"type":"event_callback"}}}',
     '{"__proto__":{"type":"url_verification","challenge":"x"}}',
   ]);
-  add('signed huge or deep body', JSON_TYPE, BIG_NASTY_JSON.filter((v) => !v.json.startsWith('{')).map((v) => v.json));
+  add(
+    'signed huge or deep body',
+    JSON_TYPE,
+    BIG_NASTY_JSON.filter((v) => !v.json.startsWith('{')).map((v) => v.json),
+  );
   return cases;
 }
 
 function badCredentials(): SlackCase[] {
   const cases: SlackCase[] = [];
-  const add = (group: string, name: string, headers: SlackCase['headers'], body = goodMention()) => cases.push({ group, name, body, contentType: JSON_TYPE, headers, status: 401 });
+  const add = (group: string, name: string, headers: SlackCase['headers'], body = goodMention()) =>
+    cases.push({ group, name, body, contentType: JSON_TYPE, headers, status: 401 });
   const offsets = [6 * 60, 60 * 60, 28 * 3_600, 10 * 365 * 86_400, ...sample(fc.integer({ min: 301, max: 100_000_000 }), 40, 27)];
   for (const ahead of offsets) add('timestamp more than 5 minutes in the future', `+${ahead} s`, (body) => signed(String(nowSeconds() + ahead))(body));
   for (const behind of offsets) add('timestamp more than 5 minutes in the past', `-${behind} s`, (body) => signed(String(nowSeconds() - behind))(body));
   // Header values are bytes: a client cannot send non-Latin-1 digits, so none are tried.
-  for (const ts of ['abc', '', ' ', '1e9', '12.5', '-1', '0', '0x10', 'NaN', 'Infinity', '99999999999999999999999', `${nowSeconds()}abc`, `${nowSeconds()}.5`]) add('timestamp not a number of seconds', JSON.stringify(ts), signed(ts));
+  for (const ts of ['abc', '', ' ', '1e9', '12.5', '-1', '0', '0x10', 'NaN', 'Infinity', '99999999999999999999999', `${nowSeconds()}abc`, `${nowSeconds()}.5`])
+    add('timestamp not a number of seconds', JSON.stringify(ts), signed(ts));
   add('no Slack headers', 'unsigned', () => ({}));
   add('no timestamp header', 'signature only', (body) => ({ 'x-slack-signature': signed()(body)['x-slack-signature']! }));
   add('no signature header', 'timestamp only', () => ({ 'x-slack-request-timestamp': String(nowSeconds()) }));
@@ -93,21 +118,67 @@ function badCredentials(): SlackCase[] {
     const ts = String(nowSeconds());
     return { 'x-slack-request-timestamp': ts, 'x-slack-signature': signature(body, ts) };
   };
-  add('forged signature', 'zeros', forged(() => badSignature));
-  add('forged signature', 'another secret', forged((body, ts) => sign('not-the-secret', ts, body)));
-  add('forged signature', 'v1 scheme', forged((body, ts) => sign(ws.signingSecret, ts, body).replace('v0=', 'v1=')));
-  add('forged signature', 'upper-case hex', forged((body, ts) => `v0=${sign(ws.signingSecret, ts, body).slice(3).toUpperCase()}`));
-  add('forged signature', 'truncated', forged((body, ts) => sign(ws.signingSecret, ts, body).slice(0, 40)));
-  add('forged signature', 'empty', forged(() => ''));
-  add('forged signature', 'another body', forged((_body, ts) => sign(ws.signingSecret, ts, goodMention('deploy everything'))));
-  add('forged signature', 'signed with another timestamp', forged((body, ts) => sign(ws.signingSecret, String(Number(ts) - 1), body)));
-  for (const [i, junk] of sample(fc.string({ maxLength: 90 }).map((s) => s.replace(/[^\x20-\x7e]/g, '')), 40, 28).entries()) add('forged signature', `random #${i}`, forged(() => junk));
+  add(
+    'forged signature',
+    'zeros',
+    forged(() => badSignature),
+  );
+  add(
+    'forged signature',
+    'another secret',
+    forged((body, ts) => sign('not-the-secret', ts, body)),
+  );
+  add(
+    'forged signature',
+    'v1 scheme',
+    forged((body, ts) => sign(ws.signingSecret, ts, body).replace('v0=', 'v1=')),
+  );
+  add(
+    'forged signature',
+    'upper-case hex',
+    forged((body, ts) => `v0=${sign(ws.signingSecret, ts, body).slice(3).toUpperCase()}`),
+  );
+  add(
+    'forged signature',
+    'truncated',
+    forged((body, ts) => sign(ws.signingSecret, ts, body).slice(0, 40)),
+  );
+  add(
+    'forged signature',
+    'empty',
+    forged(() => ''),
+  );
+  add(
+    'forged signature',
+    'another body',
+    forged((_body, ts) => sign(ws.signingSecret, ts, goodMention('deploy everything'))),
+  );
+  add(
+    'forged signature',
+    'signed with another timestamp',
+    forged((body, ts) => sign(ws.signingSecret, String(Number(ts) - 1), body)),
+  );
+  for (const [i, junk] of sample(
+    fc.string({ maxLength: 90 }).map((s) => s.replace(/[^\x20-\x7e]/g, '')),
+    40,
+    28,
+  ).entries())
+    add(
+      'forged signature',
+      `random #${i}`,
+      forged(() => junk),
+    );
   return cases;
 }
 
 async function send(c: SlackCase): Promise<Verdict> {
   try {
-    const response = await fetch(url, { method: 'POST', headers: { 'content-type': c.contentType, ...c.headers(c.body) }, body: c.body, signal: AbortSignal.timeout(15_000) });
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': c.contentType, ...c.headers(c.body) },
+      body: c.body,
+      signal: AbortSignal.timeout(15_000),
+    });
     const body = await response.text();
     if (response.status !== c.status) return fail(c, `expected ${c.status}, got ${response.status}`);
     if (c.status === 400 && body.trim() === '') return fail(c, '400 without a reason in the body');
@@ -120,7 +191,12 @@ async function send(c: SlackCase): Promise<Verdict> {
 beforeAll(async () => {
   slack = await startSlackWebApiStandIn();
   const port = await freePort();
-  product = await startProductUnderTest(['aggregates', 'slack'], { SLACK_BOT_TOKEN: slack.token, SLACK_SIGNING_SECRET: ws.signingSecret, SLACK_API_URL: slack.apiUrl, PORT: String(port) });
+  product = await startProductUnderTest(['aggregates', 'slack'], {
+    SLACK_BOT_TOKEN: slack.token,
+    SLACK_SIGNING_SECRET: ws.signingSecret,
+    SLACK_API_URL: slack.apiUrl,
+    PORT: String(port),
+  });
   url = `http://127.0.0.1:${port}/slack/events`;
   sender = slackRequestSender({ url, webApi: slack });
 }, 120_000);
@@ -135,7 +211,10 @@ describe('bad requests into the Slack front end', () => {
     const started = Date.now();
     const verdicts: Verdict[] = [];
     const written: string[] = [];
-    for (const [name, batch] of [['bodies', badBodies()], ['credentials', badCredentials()]] as const) {
+    for (const [name, batch] of [
+      ['bodies', badBodies()],
+      ['credentials', badCredentials()],
+    ] as const) {
       const before = await product.eventCount();
       verdicts.push(...(await inChunks(batch, 32, send)));
       const after = await product.eventCount();
@@ -149,7 +228,10 @@ describe('bad requests into the Slack front end', () => {
     // Still serving: a signed mention is answered in its thread.
     const mention = appMention({ text: 'please juggle the flux capacitor' });
     expect((await sender.postEvent(eventCallback(mention))).status).toBe(200);
-    await waitFor('an answer in the thread', () => slack.calls('chat.postMessage').find((c) => c.args.thread_ts === mention.ts), { timeoutMs: 20_000, context: () => product.role.output().slice(-3_000) });
+    await waitFor('an answer in the thread', () => slack.calls('chat.postMessage').find((c) => c.args.thread_ts === mention.ts), {
+      timeoutMs: 20_000,
+      context: () => product.role.output().slice(-3_000),
+    });
     expect(failures).toEqual([]);
   });
 });

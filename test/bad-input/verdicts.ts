@@ -37,7 +37,13 @@ export function report(surface: string, verdicts: readonly Verdict[], elapsedMs:
   }
   const lines = [`[bad-input] ${surface}: ${verdicts.length} cases (seed ${SEED}) in ${(elapsedMs / 1000).toFixed(1)} s`];
   for (const [group, g] of groups) lines.push(`  ${String(g.cases).padStart(5)}  ${group}${g.failed > 0 ? `  (${g.failed} FAILED)` : ''}`);
-  const failureLines = [...failures].map(([key, vs]) => `${vs.length} × ${key}; e.g. ${vs.slice(0, 3).map((v) => v.name).join(' | ')}`);
+  const failureLines = [...failures].map(
+    ([key, vs]) =>
+      `${vs.length} × ${key}; e.g. ${vs
+        .slice(0, 3)
+        .map((v) => v.name)
+        .join(' | ')}`,
+  );
   if (failureLines.length > 0) lines.push('  failures:', ...failureLines.map((l) => `    ${l}`));
   console.log(lines.join('\n'));
   return failureLines;

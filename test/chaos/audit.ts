@@ -47,7 +47,16 @@ export interface Figures {
    * evidence, the attempt's own worker reporting after all, a person), and tasks still
    * `outcomeUnknown` at the end (stuck: they wait for a person).
    */
-  readonly outcomeUnknown: { tasks: number; times: number; byCheck: number; byItsWorker: number; byPerson: number; cancelled: number; stillUnknown: number; stillUnknownTasks: string[] };
+  readonly outcomeUnknown: {
+    tasks: number;
+    times: number;
+    byCheck: number;
+    byItsWorker: number;
+    byPerson: number;
+    cancelled: number;
+    stillUnknown: number;
+    stillUnknownTasks: string[];
+  };
   readonly slack?: { replies: PostCounts; closings: PostCounts; otherDuplicates: number };
   /** A few examples of each problem, for the report. */
   readonly examples: string[];
@@ -77,7 +86,12 @@ export async function audit(input: AuditInput): Promise<Figures> {
     const { events } = await input.store.read(streamName('workflow', wf.id));
     const ending = workflowEnding(events);
     workflowEndings.set(wf.id, ending);
-    count(workflows, ending, `workflow ${wf.id} (last event ${events.at(-1)?.type ?? 'none'}${ending === 'running' ? await lastTaskOf(input.store, events) : ''})`, note);
+    count(
+      workflows,
+      ending,
+      `workflow ${wf.id} (last event ${events.at(-1)?.type ?? 'none'}${ending === 'running' ? await lastTaskOf(input.store, events) : ''})`,
+      note,
+    );
   }
   const taskEndings = new Map<string, Ending>();
   const tasks: Outcomes = { started: input.tasks.length, completed: 0, failed: 0, stuck: 0, lost: 0 };
@@ -145,7 +159,16 @@ export async function audit(input: AuditInput): Promise<Figures> {
   }
 
   const events = { total: 0, streams: 0, duplicateIds: 0, revisionGaps: 0 };
-  const outcomeUnknown: Figures['outcomeUnknown'] = { tasks: 0, times: 0, byCheck: 0, byItsWorker: 0, byPerson: 0, cancelled: 0, stillUnknown: 0, stillUnknownTasks: [] };
+  const outcomeUnknown: Figures['outcomeUnknown'] = {
+    tasks: 0,
+    times: 0,
+    byCheck: 0,
+    byItsWorker: 0,
+    byPerson: 0,
+    cancelled: 0,
+    stillUnknown: 0,
+    stillUnknownTasks: [],
+  };
   /** Per task stream that went through TaskOutcomeUnknown: the unknown attempt's worker while it waits, else undefined. */
   const unknownOf = new Map<string, { waiting: boolean; workerId: string; reason: string; evidence?: Record<string, string> }>();
   const ids = new Set<string>();
@@ -190,7 +213,9 @@ export async function audit(input: AuditInput): Promise<Figures> {
     outcomeUnknown.stillUnknown += 1;
     outcomeUnknown.stillUnknownTasks.push(taskId);
     // Always named, past the cap on examples: each waits for a person.
-    examples.push(`task ${taskId} still outcomeUnknown (stuck, waits for a person): worker ${unknown.workerId}, ${unknown.reason}; evidence ${JSON.stringify(unknown.evidence ?? {})}`);
+    examples.push(
+      `task ${taskId} still outcomeUnknown (stuck, waits for a person): worker ${unknown.workerId}, ${unknown.reason}; evidence ${JSON.stringify(unknown.evidence ?? {})}`,
+    );
   }
 
   let slack: Figures['slack'];
@@ -227,7 +252,10 @@ export async function audit(input: AuditInput): Promise<Figures> {
     for (const key of closingKeys.filter((k) => !posted.has(k)).slice(0, 3)) {
       const deliveryId = key.slice('notice:'.length);
       const workflowId = deliveryId.slice('workflow-end-'.length);
-      const [closing, status] = await Promise.all([input.store.read(streamName('delivery', deliveryId)), input.store.read(streamName('delivery', `workflow-${workflowId}`))]);
+      const [closing, status] = await Promise.all([
+        input.store.read(streamName('delivery', deliveryId)),
+        input.store.read(streamName('delivery', `workflow-${workflowId}`)),
+      ]);
       note(`  ${key}: its Delivery [${closing.events.map((e) => e.type).join(', ')}], the status message's [${status.events.map((e) => e.type).join(', ')}]`);
     }
   }
@@ -321,7 +349,8 @@ export function problems(f: Figures): Record<string, number> {
 }
 
 export function formatFigures(f: Figures): string {
-  const o = (name: string, x: Outcomes) => `${name.padEnd(10)} started ${x.started}  completed ${x.completed}  failed ${x.failed}  stuck ${x.stuck}  lost ${x.lost}`;
+  const o = (name: string, x: Outcomes) =>
+    `${name.padEnd(10)} started ${x.started}  completed ${x.completed}  failed ${x.failed}  stuck ${x.stuck}  lost ${x.lost}`;
   const lines = [
     o('workflows', f.workflows),
     o('tasks', f.tasks),
@@ -332,7 +361,9 @@ export function formatFigures(f: Figures): string {
   ];
   if (f.slack) {
     const p = (x: PostCounts) => `expected ${x.expected}  missing ${x.missing}  duplicated ${x.duplicated}`;
-    lines.push(`slack      task replies: ${p(f.slack.replies)};  workflow closing messages: ${p(f.slack.closings)};  other messages posted twice: ${f.slack.otherDuplicates}`);
+    lines.push(
+      `slack      task replies: ${p(f.slack.replies)};  workflow closing messages: ${p(f.slack.closings)};  other messages posted twice: ${f.slack.otherDuplicates}`,
+    );
   }
   if (f.examples.length > 0) lines.push('examples:', ...f.examples.map((e) => `  - ${e}`));
   return lines.join('\n');

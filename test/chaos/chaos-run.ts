@@ -80,7 +80,8 @@ async function main(): Promise<number> {
   // By default one task in five is a deploy (60 of 300).
   if (opts.deploys < 0) opts.deploys = Math.floor(opts.tasks / 5);
   if (opts.deploys > opts.tasks) throw new BadOption(`--deploys (${opts.deploys}) cannot be more than --tasks (${opts.tasks}): deploys are some of the tasks`);
-  if ((opts.deploys > 0 || (opts['deploy-every'] > 0 && opts.workflows >= opts['deploy-every'])) && opts['sf-workers'] === 0) throw new BadOption('deploys need --sf-workers of at least 1');
+  if ((opts.deploys > 0 || (opts['deploy-every'] > 0 && opts.workflows >= opts['deploy-every'])) && opts['sf-workers'] === 0)
+    throw new BadOption('deploys need --sf-workers of at least 1');
   const t0 = Date.now();
   const say = (text: string) => console.log(`[chaos ${since(t0)}] ${text}`);
   const random = seededRandom(opts.seed);
@@ -144,7 +145,8 @@ async function main(): Promise<number> {
       ['slack', 'slack'],
     ];
     // Each process serves its own HTTP endpoints on its own PORT, as on one host in production; the slack role keeps Slack's.
-    for (const [label, role] of layout) roles.push(new SupervisedRole(label, [role], role === 'slack' ? env : { ...env, PORT: String(await freePort()) }, logDir));
+    for (const [label, role] of layout)
+      roles.push(new SupervisedRole(label, [role], role === 'slack' ? env : { ...env, PORT: String(await freePort()) }, logDir));
     // The first creates the event log and buckets; the others then start side by side.
     await roles[0]!.start(120_000);
     await Promise.all(roles.slice(1).map((r) => r.start(180_000)));
@@ -190,7 +192,9 @@ async function main(): Promise<number> {
         const due = loadStart + index * paceMs;
         if (due > Date.now()) await sleep(due - Date.now());
         const item: WorkflowItem | TaskItem | undefined =
-          kind === 'workflow' ? await workload.startWorkflow(++wfNumber) : await workload.queueTask(++taskNumber, kind === 'deploy' ? 'sf-deploy' : 'run-tests');
+          kind === 'workflow'
+            ? await workload.startWorkflow(++wfNumber)
+            : await workload.queueTask(++taskNumber, kind === 'deploy' ? 'sf-deploy' : 'run-tests');
         const ending = item ? (await workload.waitForEnd(kind === 'workflow' ? 'workflow' : 'task', item.id, opts['item-wait-s'] * 1000)).ending : undefined;
         if (ending === 'completed' || ending === 'failed') ended += 1;
       }
@@ -201,11 +205,18 @@ async function main(): Promise<number> {
       clearInterval(progress);
       const deployTasks = workload.tasks.filter((t) => t.taskType === 'sf-deploy').length;
       const deploySteps = workload.workflows.reduce((n, wf) => n + wf.deployRepos.length, 0);
-      say(`load submitted: ${workload.workflows.length} workflows (${deploySteps} with a deploy step), ${workload.tasks.length} tasks (${deployTasks} deploys)`);
+      say(
+        `load submitted: ${workload.workflows.length} workflows (${deploySteps} with a deploy step), ${workload.tasks.length} tasks (${deployTasks} deploys)`,
+      );
     });
 
     // ---- the faults: each role process killed at least twice (when the count allows), the broker too.
-    const schedule = faultSchedule(roles.map((r) => r.label), opts['role-kills'] < 0 ? roles.length * 2 : opts['role-kills'], opts['broker-kills'], random);
+    const schedule = faultSchedule(
+      roles.map((r) => r.label),
+      opts['role-kills'] < 0 ? roles.length * 2 : opts['role-kills'],
+      opts['broker-kills'],
+      random,
+    );
     say(`fault schedule (${schedule.length}): ${schedule.join(', ')}`);
     const faults: FaultRecord[] = [];
     let probes = 0;
@@ -235,7 +246,8 @@ async function main(): Promise<number> {
       const probe = await workload.startWorkflow(++probes, 'probe', 1);
       const ended = probe ? await workload.waitForEnd('workflow', probe.id, opts['probe-timeout-s'] * 1000) : undefined;
       if (ended?.ending === 'completed') record.recoveredAfterMs = ended.at - at;
-      else record.note = `${record.note ? `${record.note}; ` : ''}probe ${probe?.id ?? '(not accepted)'} ${ended?.ending ?? 'not started'} after ${opts['probe-timeout-s']} s`;
+      else
+        record.note = `${record.note ? `${record.note}; ` : ''}probe ${probe?.id ?? '(not accepted)'} ${ended?.ending ?? 'not started'} after ${opts['probe-timeout-s']} s`;
       say(
         `fault ${faults.length}/${schedule.length}: kill -9 ${target} (pid ${record.pid ?? '-'}); up again after ${fmtMs(record.upAfterMs)}; recovered (probe workflow completed) after ${fmtMs(record.recoveredAfterMs)}${record.note ? ` [${record.note}]` : ''}${loadDone ? ' (load already done)' : ''}`,
       );
@@ -274,13 +286,16 @@ async function main(): Promise<number> {
       for (const e of unplanned.slice(0, 15)) console.log(`  - ${e.role} at ${since(t0, e.at)} code=${e.code} signal=${e.signal}: ${lastLines(e.tail)}`);
     }
     workload.refused.slice(0, 5).forEach((r) => console.log(`  refused: ${r}`));
-    const failing = Object.entries({ ...problems(figures), 'faults not recovered from': faults.length - recovered.length, 'commands refused': workload.refused.length }).filter(([, n]) => n > 0);
+    const failing = Object.entries({
+      ...problems(figures),
+      'faults not recovered from': faults.length - recovered.length,
+      'commands refused': workload.refused.length,
+    }).filter(([, n]) => n > 0);
     console.log(failing.length === 0 ? 'PASS: nothing lost, stuck or duplicated' : `FAIL: ${failing.map(([k, n]) => `${k} ${n}`).join(', ')}`);
     console.log(`(${since(t0)} in all)`);
     return failing.length === 0 ? 0 : 1;
   } finally {
     await cleanup();
-
   }
 }
 

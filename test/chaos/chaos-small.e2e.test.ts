@@ -11,7 +11,28 @@ import { runScript } from './run-script.ts';
 
 describe('the product under kill -9 of role processes and the broker (small)', () => {
   it('loses, strands and duplicates nothing, and recovers from every fault', async () => {
-    const args = ['--workflows', '20', '--tasks', '10', '--deploys', '4', '--role-kills', '2', '--broker-kills', '1', '--seed', '12', '--gap-ms', '1500', '--settle-s', '30', '--probe-timeout-s', '30', '--item-wait-s', '30'];
+    const args = [
+      '--workflows',
+      '20',
+      '--tasks',
+      '10',
+      '--deploys',
+      '4',
+      '--role-kills',
+      '2',
+      '--broker-kills',
+      '1',
+      '--seed',
+      '12',
+      '--gap-ms',
+      '1500',
+      '--settle-s',
+      '30',
+      '--probe-timeout-s',
+      '30',
+      '--item-wait-s',
+      '30',
+    ];
     const { code, output } = await runScript('test/chaos/chaos-run.ts', args, 170_000);
     expect(output).toMatch(/fault schedule \(3\): .*workers:salesforce#1/);
     expect(output).toMatch(/faults\s+3 \(1 nats-server, 2 role processes\); recovered 3/);

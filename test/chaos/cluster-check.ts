@@ -106,7 +106,8 @@ async function main(): Promise<number> {
     say(`new leader of ${eventLog}: ${newLeader}; last workflow ended ${((lastEnd - killedAt) / 1000).toFixed(1)} s after the kill`);
 
     const replicas: { stream: string; replicas: number }[] = [];
-    for await (const info of jsm.streams.list()) if (isProductStream(info.config.name, PREFIX)) replicas.push({ stream: info.config.name, replicas: info.config.num_replicas });
+    for await (const info of jsm.streams.list())
+      if (isProductStream(info.config.name, PREFIX)) replicas.push({ stream: info.config.name, replicas: info.config.num_replicas });
     replicas.sort((a, b) => a.stream.localeCompare(b.stream));
     const underReplicated = replicas.filter((r) => r.replicas < REPLICAS);
     say(`streams and buckets (${replicas.length}): ${replicas.map((r) => `${r.stream}=R${r.replicas}`).join(', ')}`);
@@ -117,7 +118,9 @@ async function main(): Promise<number> {
     const unplanned = roles.flatMap((r) => r.unplannedExits().map((e) => ({ role: r.label, ...e })));
     console.log(formatFigures(figures));
     console.log(`steps whose marker shows other than exactly one finished run: ${notExactlyOnce} of ${stepRuns.length}`);
-    console.log(`role processes that exited by themselves (restarted by the harness): ${unplanned.length}${unplanned.map((e) => `\n  - ${e.role} at ${since(t0, e.at)} code=${e.code} signal=${e.signal}: ${e.tail.split('\n').slice(-4).join(' | ')}`).join('')}`);
+    console.log(
+      `role processes that exited by themselves (restarted by the harness): ${unplanned.length}${unplanned.map((e) => `\n  - ${e.role} at ${since(t0, e.at)} code=${e.code} signal=${e.signal}: ${e.tail.split('\n').slice(-4).join(' | ')}`).join('')}`,
+    );
     const failures = {
       ...problems(figures),
       'steps not run exactly once': notExactlyOnce,
@@ -126,11 +129,14 @@ async function main(): Promise<number> {
     };
     const failed = Object.entries(failures).filter(([, n]) => n > 0);
     workload.refused.slice(0, 5).forEach((r) => console.log(`  refused: ${r}`));
-    console.log(failed.length === 0 ? `PASS: ${figures.workflows.completed} of ${figures.workflows.started} workflows completed with the event-log leader killed; nothing lost` : `FAIL: ${failed.map(([k, n]) => `${k} ${n}`).join(', ')}`);
+    console.log(
+      failed.length === 0
+        ? `PASS: ${figures.workflows.completed} of ${figures.workflows.started} workflows completed with the event-log leader killed; nothing lost`
+        : `FAIL: ${failed.map(([k, n]) => `${k} ${n}`).join(', ')}`,
+    );
     return failed.length === 0 ? 0 : 1;
   } finally {
     await cleanup();
-
   }
 }
 

@@ -5,18 +5,32 @@ export class BadOption extends Error {
   override readonly name = 'BadOption';
 }
 
-export function readIntegerOptions<const K extends string>(argv: readonly string[], defaults: Record<K, number>, min: Partial<Record<K, number>> = {}): Record<K, number> {
+export function readIntegerOptions<const K extends string>(
+  argv: readonly string[],
+  defaults: Record<K, number>,
+  min: Partial<Record<K, number>> = {},
+): Record<K, number> {
   const given = new Map<string, string>();
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const m = /^--([a-z][a-z-]*)(?:=(.*))?$/.exec(arg);
-    if (!m) throw new BadOption(`unexpected argument "${arg}"; options: ${Object.keys(defaults).map((k) => `--${k} <n>`).join(' ')}`);
+    if (!m)
+      throw new BadOption(
+        `unexpected argument "${arg}"; options: ${Object.keys(defaults)
+          .map((k) => `--${k} <n>`)
+          .join(' ')}`,
+      );
     const value = m[2] ?? argv[++i];
     if (value === undefined) throw new BadOption(`--${m[1]} needs a value`);
     given.set(m[1]!, value);
   }
   for (const name of given.keys()) {
-    if (!(name in defaults)) throw new BadOption(`unknown option --${name}; options: ${Object.keys(defaults).map((k) => `--${k}`).join(', ')}`);
+    if (!(name in defaults))
+      throw new BadOption(
+        `unknown option --${name}; options: ${Object.keys(defaults)
+          .map((k) => `--${k}`)
+          .join(', ')}`,
+      );
   }
   const result = {} as Record<K, number>;
   for (const name of Object.keys(defaults) as K[]) {
@@ -27,7 +41,8 @@ export function readIntegerOptions<const K extends string>(argv: readonly string
       continue;
     }
     const lowest = min[name] ?? 0;
-    if (!/^\d+$/.test(raw) || Number(raw) < lowest || !Number.isSafeInteger(Number(raw))) throw new BadOption(`--${name} must be an integer of at least ${lowest} (got "${raw}")`);
+    if (!/^\d+$/.test(raw) || Number(raw) < lowest || !Number.isSafeInteger(Number(raw)))
+      throw new BadOption(`--${name} must be an integer of at least ${lowest} (got "${raw}")`);
     result[name] = Number(raw);
   }
   return result;

@@ -127,9 +127,12 @@ export class SupervisedRole {
       if (this.stopping) return;
       // A process that keeps dying is restarted more slowly, as a supervisor would.
       const recent = this.exits.filter((e) => e.at > Date.now() - 10_000).length;
-      setTimeout(() => {
-        if (!this.stopping) this.spawnOnce();
-      }, Math.min(200 * 2 ** Math.max(0, recent - 1), 3_000));
+      setTimeout(
+        () => {
+          if (!this.stopping) this.spawnOnce();
+        },
+        Math.min(200 * 2 ** Math.max(0, recent - 1), 3_000),
+      );
     });
   }
 }

@@ -73,10 +73,18 @@ export class Workload {
 
   /** Starts workflow number `n` and resolves once StartWorkflow is accepted (retried through outages under one command id). */
   /** `deploys`: whether its last step is an `sf-deploy` (by default every `deployEvery`-th workflow of label `wf`). */
-  async startWorkflow(n: number, label = 'wf', steps = this.options.stepsPerWorkflow, deploys = label === 'wf' && (this.options.deployEvery ?? 0) > 0 && n % this.options.deployEvery! === 0): Promise<WorkflowItem | undefined> {
+  async startWorkflow(
+    n: number,
+    label = 'wf',
+    steps = this.options.stepsPerWorkflow,
+    deploys = label === 'wf' && (this.options.deployEvery ?? 0) > 0 && n % this.options.deployEvery! === 0,
+  ): Promise<WorkflowItem | undefined> {
     const { workspace, tag, slack } = this.options;
     const id = `${label}-${tag}-${n}`;
-    const plan = Array.from({ length: steps }, (_, i) => ({ repo: `${id}-s${i + 1}`, taskType: (deploys && i === steps - 1 ? 'sf-deploy' : 'run-tests') as TaskKind }));
+    const plan = Array.from({ length: steps }, (_, i) => ({
+      repo: `${id}-s${i + 1}`,
+      taskType: (deploys && i === steps - 1 ? 'sf-deploy' : 'run-tests') as TaskKind,
+    }));
     for (const { repo, taskType } of plan) await (taskType === 'sf-deploy' ? workspace.makeSalesforceProject(repo) : workspace.makeRepository(repo));
     const taskSteps = plan.map(({ repo, taskType }, i) => ({
       type: 'task',
@@ -96,7 +104,12 @@ export class Workload {
     if (slack) {
       conversationId = `cv-${id}`;
       const threadTs = slack.open(`run the chaos workflow ${id}`);
-      const opened = await this.send('conversation', conversationId, `open-${conversationId}`, 'StartConversation', { user: REQUESTER, channel: slack.channel, threadTs, source: 'slack' });
+      const opened = await this.send('conversation', conversationId, `open-${conversationId}`, 'StartConversation', {
+        user: REQUESTER,
+        channel: slack.channel,
+        threadTs,
+        source: 'slack',
+      });
       if (!opened) return undefined;
     }
     const started = await this.send('workflow', id, `start-${id}`, 'StartWorkflow', {
@@ -119,7 +132,9 @@ export class Workload {
     const deploy = taskType === 'sf-deploy';
     const id = `${deploy ? 'dp' : 'tk'}-${tag}-${n}`;
     await (deploy ? workspace.makeSalesforceProject(id) : workspace.makeRepository(id));
-    const replyTo = slack ? { kind: 'slack' as const, channel: slack.channel, threadTs: slack.open(deploy ? `deploy ${id} to ${TARGET_ORG}` : `run the tests of ${id}`) } : undefined;
+    const replyTo = slack
+      ? { kind: 'slack' as const, channel: slack.channel, threadTs: slack.open(deploy ? `deploy ${id} to ${TARGET_ORG}` : `run the tests of ${id}`) }
+      : undefined;
     const queued = await this.send('task', id, `queue-${id}`, 'QueueTask', {
       taskType,
       pool: deploy ? 'salesforce' : 'local-ops',
@@ -135,8 +150,18 @@ export class Workload {
     return item;
   }
 
-  private async send<C extends CommandCategory, T extends CommandTypeOf<C>>(category: C, id: string, commandId: string, type: T, data: CommandDataOf<C, T>): Promise<boolean> {
-    const reply = await this.options.commands.sendUntilAnswered({ category, id }, { commandId, type, actor: REQUESTER, data }, { maxDelayMs: 1_000, ...(this.options.signal ? { signal: this.options.signal } : {}) });
+  private async send<C extends CommandCategory, T extends CommandTypeOf<C>>(
+    category: C,
+    id: string,
+    commandId: string,
+    type: T,
+    data: CommandDataOf<C, T>,
+  ): Promise<boolean> {
+    const reply = await this.options.commands.sendUntilAnswered(
+      { category, id },
+      { commandId, type, actor: REQUESTER, data },
+      { maxDelayMs: 1_000, ...(this.options.signal ? { signal: this.options.signal } : {}) },
+    );
     if (reply.status === 'accepted') return true;
     this.refused.push(`${type} ${id}: ${JSON.stringify(reply)}`);
     return false;
@@ -156,7 +181,12 @@ export class Workload {
    * out. An item that has waited `unknownWaitMs` for a person (its outcome unknown, no check
    * resolved it) is not waited for any longer: `waitingForPerson` says so; the audit counts it stuck.
    */
-  async waitForEnd(kind: 'workflow' | 'task', id: string, timeoutMs: number, intervalMs = 250): Promise<{ ending: Ending; at: number; waitingForPerson?: boolean }> {
+  async waitForEnd(
+    kind: 'workflow' | 'task',
+    id: string,
+    timeoutMs: number,
+    intervalMs = 250,
+  ): Promise<{ ending: Ending; at: number; waitingForPerson?: boolean }> {
     const deadline = Date.now() + timeoutMs;
     const unknownWaitMs = this.options.unknownWaitMs ?? Number.POSITIVE_INFINITY;
     let ending: Ending = 'absent';

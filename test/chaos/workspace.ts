@@ -101,7 +101,8 @@ export async function createWorkspace(options: { stepMs: number; parent?: string
             () => undefined,
           );
           const details = job?.final?.result?.details;
-          const failures = details?.componentFailures === undefined ? [] : ([] as { fullName?: string }[]).concat(details.componentFailures as { fullName?: string });
+          const failures =
+            details?.componentFailures === undefined ? [] : ([] as { fullName?: string }[]).concat(details.componentFailures as { fullName?: string });
           const components = [...(details?.componentSuccesses ?? []), ...failures].flatMap((c) => (typeof c.fullName === 'string' ? [c.fullName] : []));
           return { id: entry.id, checkOnly: entry.checkOnly, time: entry.time, components };
         }),

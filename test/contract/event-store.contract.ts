@@ -111,7 +111,11 @@ export function eventStoreContract(adapterName: string, start: () => Promise<Eve
         const s = uniqueStream();
         const result = await store.append(s, commandEvents(['A', 'B', 'C']), NO_STREAM);
         const { events } = await store.read(s);
-        expect(events.map((e) => [e.type, e.revision])).toEqual([['A', 0n], ['B', 1n], ['C', 2n]]);
+        expect(events.map((e) => [e.type, e.revision])).toEqual([
+          ['A', 0n],
+          ['B', 1n],
+          ['C', 2n],
+        ]);
         expect(events[2]!.position).toBe(result.position);
         expect(comparePositions(events[0]!.position, events[1]!.position)).toBeLessThan(0);
         expect(comparePositions(events[1]!.position, events[2]!.position)).toBeLessThan(0);
@@ -192,7 +196,11 @@ export function eventStoreContract(adapterName: string, start: () => Promise<Eve
         const s = uniqueStream();
         const n = 150;
         for (let i = 0; i < n; i += 10) {
-          await store.append(s, commandEvents(Array(10).fill('Bulk'), (j) => ({ i: i + j })), i === 0 ? NO_STREAM : BigInt(i - 1));
+          await store.append(
+            s,
+            commandEvents(Array(10).fill('Bulk'), (j) => ({ i: i + j })),
+            i === 0 ? NO_STREAM : BigInt(i - 1),
+          );
         }
         const { events } = await store.read(s);
         expect(events.map((e) => (e.data as { i: number }).i)).toEqual(Array.from({ length: n }, (_, i) => i));
@@ -257,8 +265,7 @@ export function eventStoreContract(adapterName: string, start: () => Promise<Eve
         }
         return seen;
       };
-      const eventsOf = (messages: SubscriptionMessage[]) =>
-        messages.flatMap((m) => (m.kind === 'event' ? [m.event] : []));
+      const eventsOf = (messages: SubscriptionMessage[]) => messages.flatMap((m) => (m.kind === 'event' ? [m.event] : []));
       const typesOf = (messages: SubscriptionMessage[]) => eventsOf(messages).map((e) => e.type);
 
       it('from the start delivers history, then caughtUp, then live events in order', async () => {
@@ -403,7 +410,10 @@ export function eventStoreContract(adapterName: string, start: () => Promise<Eve
 
       it('round-trips every metadata field and records when it was stored', async () => {
         const s = uniqueStream();
-        const meta = { ...metadata({ correlationId: 'corr-42', causationId: 'evt-41', actor: 'U999', schemaVersion: 3, occurredAt: '2026-01-02T03:04:05.678Z' }), authorization: 'gates.deploy.approvers' };
+        const meta = {
+          ...metadata({ correlationId: 'corr-42', causationId: 'evt-41', actor: 'U999', schemaVersion: 3, occurredAt: '2026-01-02T03:04:05.678Z' }),
+          authorization: 'gates.deploy.approvers',
+        };
         await store.append(s, [{ type: 'Meta', data: { ok: true }, metadata: meta }], NO_STREAM);
         const [event] = (await store.read(s)).events;
         expect(event!.metadata).toEqual(meta);

@@ -39,7 +39,8 @@ const fields = ({ id, usd, workflowId, user = alice, purpose = 'plan a request' 
 });
 
 const capsSet = (overrides: Partial<typeof caps> = {}) => event('BudgetCapsSet', { ...caps, ...overrides });
-const reserved = (spend: Spend, overCap?: { approvedBy: string; exceeded: CapExcess[] }) => event('CostReserved', { ...fields(spend), ...(overCap && { overCap }) });
+const reserved = (spend: Spend, overCap?: { approvedBy: string; exceeded: CapExcess[] }) =>
+  event('CostReserved', { ...fields(spend), ...(overCap && { overCap }) });
 const approvalRequired = (spend: Spend, exceeded: CapExcess[]) => event('CostApprovalRequired', { ...fields(spend), exceeded });
 const committed = ({ id, usd, workflowId, user = alice }: Spend, actualUsd = usd) =>
   event('CostCommitted', { reservationId: id, reservedUsd: usd, actualUsd, ...(workflowId !== undefined && { workflowId }), user });
@@ -49,11 +50,21 @@ const critical = (spentUsd: number, fraction: number) => event('BudgetCriticalRe
 
 const setCaps = (overrides: Partial<typeof caps> = {}) => command('SetCaps', { ...caps, ...overrides });
 const reserveCost = (spend: Spend, options: { ifOverCap?: 'refuse' | 'askApproval'; overCapApprovedBy?: string } = {}) =>
-  command('ReserveCost', { ...fields(spend), ifOverCap: options.ifOverCap ?? 'refuse', ...(options.overCapApprovedBy !== undefined && { overCapApprovedBy: options.overCapApprovedBy }) });
+  command('ReserveCost', {
+    ...fields(spend),
+    ifOverCap: options.ifOverCap ?? 'refuse',
+    ...(options.overCapApprovedBy !== undefined && { overCapApprovedBy: options.overCapApprovedBy }),
+  });
 const commitCost = (id: string, actualUsd: number) => command('CommitCost', { reservationId: id, actualUsd });
 const releaseCost = (id: string, reason = 'call not made') => command('ReleaseCost', { reservationId: id, reason });
 
-const monthlyExcess = (spentUsd: number, reservedUsd: number, requestedUsd: number): CapExcess => ({ cap: 'monthly', capUsd: 10, spentUsd, reservedUsd, requestedUsd });
+const monthlyExcess = (spentUsd: number, reservedUsd: number, requestedUsd: number): CapExcess => ({
+  cap: 'monthly',
+  capUsd: 10,
+  spentUsd,
+  reservedUsd,
+  requestedUsd,
+});
 
 /** The CapWouldBeExceeded rejection with its numbers. */
 function refusal(events: BudgetEvent[], cmd: BudgetCommand): CapWouldBeExceeded {
@@ -77,25 +88,47 @@ describe('SetCaps', () => {
 });
 
 describe('ReserveCost within the caps', () => {
-  it('reserves', () => given(capsSet()).when(reserveCost({ id: 'r1', usd: 2 })).then(reserved({ id: 'r1', usd: 2 })));
-  it('reserves up to exactly the cap', () => given(capsSet(), reserved({ id: 'r1', usd: 5 }), reserved({ id: 'r2', usd: 1, user: bob })).when(reserveCost({ id: 'r3', usd: 4, user: bob })).then(reserved({ id: 'r3', usd: 4, user: bob })));
+  it('reserves', () =>
+    given(capsSet())
+      .when(reserveCost({ id: 'r1', usd: 2 }))
+      .then(reserved({ id: 'r1', usd: 2 })));
+  it('reserves up to exactly the cap', () =>
+    given(capsSet(), reserved({ id: 'r1', usd: 5 }), reserved({ id: 'r2', usd: 1, user: bob }))
+      .when(reserveCost({ id: 'r3', usd: 4, user: bob }))
+      .then(reserved({ id: 'r3', usd: 4, user: bob })));
   it('adds cents without floating-point drift', () =>
-    given(capsSet({ monthlyUsd: 0.3, perUserUsd: undefined }), reserved({ id: 'r1', usd: 0.1 })).when(reserveCost({ id: 'r2', usd: 0.2 })).then(reserved({ id: 'r2', usd: 0.2 })));
-  it('records reservations before any caps are set (nothing to refuse against)', () => given().when(reserveCost({ id: 'r1', usd: 500 })).then(reserved({ id: 'r1', usd: 500 })));
-  it('the same reservation again changes nothing', () => given(capsSet(), reserved({ id: 'r1', usd: 2 })).when(reserveCost({ id: 'r1', usd: 2 })).thenNothing());
+    given(capsSet({ monthlyUsd: 0.3, perUserUsd: undefined }), reserved({ id: 'r1', usd: 0.1 }))
+      .when(reserveCost({ id: 'r2', usd: 0.2 }))
+      .then(reserved({ id: 'r2', usd: 0.2 })));
+  it('records reservations before any caps are set (nothing to refuse against)', () =>
+    given()
+      .when(reserveCost({ id: 'r1', usd: 500 }))
+      .then(reserved({ id: 'r1', usd: 500 })));
+  it('the same reservation again changes nothing', () =>
+    given(capsSet(), reserved({ id: 'r1', usd: 2 }))
+      .when(reserveCost({ id: 'r1', usd: 2 }))
+      .thenNothing());
   it('refuses a reservation id reused for another amount', () =>
-    given(capsSet(), reserved({ id: 'r1', usd: 2 })).when(reserveCost({ id: 'r1', usd: 3 })).thenRejects('ReservationAlreadyExists'));
+    given(capsSet(), reserved({ id: 'r1', usd: 2 }))
+      .when(reserveCost({ id: 'r1', usd: 3 }))
+      .thenRejects('ReservationAlreadyExists'));
   it('refuses a released reservation id used again', () =>
-    given(capsSet(), reserved({ id: 'r1', usd: 2 }), released('r1', 2)).when(reserveCost({ id: 'r1', usd: 2 })).thenRejects('ReservationAlreadyExists'));
+    given(capsSet(), reserved({ id: 'r1', usd: 2 }), released('r1', 2))
+      .when(reserveCost({ id: 'r1', usd: 2 }))
+      .thenRejects('ReservationAlreadyExists'));
   it('released reservations hold nothing', () =>
-    given(capsSet(), reserved({ id: 'r1', usd: 5 }), released('r1', 5), reserved({ id: 'r2', usd: 5, user: bob })).when(reserveCost({ id: 'r3', usd: 5 })).then(reserved({ id: 'r3', usd: 5 })));
+    given(capsSet(), reserved({ id: 'r1', usd: 5 }), released('r1', 5), reserved({ id: 'r2', usd: 5, user: bob }))
+      .when(reserveCost({ id: 'r3', usd: 5 }))
+      .then(reserved({ id: 'r3', usd: 5 })));
 });
 
 describe('ReserveCost over a cap: refused', () => {
   const spentAndHeld = [capsSet(), reserved({ id: 'r1', usd: 3 }), committed({ id: 'r1', usd: 3 }), reserved({ id: 'r2', usd: 3, user: bob })];
 
   it('CapWouldBeExceeded when spent + reserved + requested passes the monthly cap', () =>
-    given(...spentAndHeld).when(reserveCost({ id: 'r3', usd: 5, user: 'U_CAROL' })).thenRejects('CapWouldBeExceeded'));
+    given(...spentAndHeld)
+      .when(reserveCost({ id: 'r3', usd: 5, user: 'U_CAROL' }))
+      .thenRejects('CapWouldBeExceeded'));
 
   it('carries the cap, spent, reserved and requested amounts', () => {
     expect(refusal(spentAndHeld, reserveCost({ id: 'r3', usd: 5, user: 'U_CAROL' }))).toMatchObject({
@@ -111,14 +144,24 @@ describe('ReserveCost over a cap: refused', () => {
 
   it('checks the per-workflow cap against that workflow only', () => {
     const events = [capsSet(), reserved({ id: 'r1', usd: 3, workflowId: 'W1' })];
-    expect(refusal(events, reserveCost({ id: 'r2', usd: 2, workflowId: 'W1', user: bob }))).toMatchObject({ cap: 'perWorkflow', scope: 'W1', capUsd: 4, reservedUsd: 3, requestedUsd: 2 });
-    given(...events).when(reserveCost({ id: 'r2', usd: 2, workflowId: 'W2', user: bob })).then(reserved({ id: 'r2', usd: 2, workflowId: 'W2', user: bob }));
+    expect(refusal(events, reserveCost({ id: 'r2', usd: 2, workflowId: 'W1', user: bob }))).toMatchObject({
+      cap: 'perWorkflow',
+      scope: 'W1',
+      capUsd: 4,
+      reservedUsd: 3,
+      requestedUsd: 2,
+    });
+    given(...events)
+      .when(reserveCost({ id: 'r2', usd: 2, workflowId: 'W2', user: bob }))
+      .then(reserved({ id: 'r2', usd: 2, workflowId: 'W2', user: bob }));
   });
 
   it('checks the per-user cap against that user only', () => {
     const events = [capsSet(), reserved({ id: 'r1', usd: 4 })];
     expect(refusal(events, reserveCost({ id: 'r2', usd: 3 }))).toMatchObject({ cap: 'perUser', scope: alice, capUsd: 6, reservedUsd: 4, requestedUsd: 3 });
-    given(...events).when(reserveCost({ id: 'r2', usd: 3, user: bob })).then(reserved({ id: 'r2', usd: 3, user: bob }));
+    given(...events)
+      .when(reserveCost({ id: 'r2', usd: 3, user: bob }))
+      .then(reserved({ id: 'r2', usd: 3, user: bob }));
   });
 
   it('lists every cap crossed', () => {
@@ -132,7 +175,9 @@ describe('ReserveCost over a cap: approval', () => {
   const excess = [monthlyExcess(0, 9, 2)];
 
   it('records CostApprovalRequired when the command asks for an approval gate', () =>
-    given(...full).when(reserveCost({ id: 'r3', usd: 2, user: 'U_CAROL' }, { ifOverCap: 'askApproval' })).then(approvalRequired({ id: 'r3', usd: 2, user: 'U_CAROL' }, excess)));
+    given(...full)
+      .when(reserveCost({ id: 'r3', usd: 2, user: 'U_CAROL' }, { ifOverCap: 'askApproval' }))
+      .then(approvalRequired({ id: 'r3', usd: 2, user: 'U_CAROL' }, excess)));
 
   it('asking again changes nothing', () =>
     given(...full, approvalRequired({ id: 'r3', usd: 2, user: 'U_CAROL' }, excess))
@@ -145,43 +190,82 @@ describe('ReserveCost over a cap: approval', () => {
       .then(reserved({ id: 'r3', usd: 2, user: 'U_CAROL' }, { approvedBy: 'U_ADMIN', exceeded: excess })));
 
   it('an approval on a reservation within the caps is not recorded as over-cap', () =>
-    given(capsSet()).when(reserveCost({ id: 'r1', usd: 1 }, { overCapApprovedBy: 'U_ADMIN' })).then(reserved({ id: 'r1', usd: 1 })));
+    given(capsSet())
+      .when(reserveCost({ id: 'r1', usd: 1 }, { overCapApprovedBy: 'U_ADMIN' }))
+      .then(reserved({ id: 'r1', usd: 1 })));
 });
 
 describe('CommitCost', () => {
   it('records what was actually spent beside what was held', () =>
-    given(capsSet(), reserved({ id: 'r1', usd: 2, workflowId: 'W1' })).when(commitCost('r1', 1.25)).then(committed({ id: 'r1', usd: 2, workflowId: 'W1' }, 1.25)));
+    given(capsSet(), reserved({ id: 'r1', usd: 2, workflowId: 'W1' }))
+      .when(commitCost('r1', 1.25))
+      .then(committed({ id: 'r1', usd: 2, workflowId: 'W1' }, 1.25)));
   it('refuses an unknown reservation', () => given(capsSet()).when(commitCost('nope', 1)).thenRejects('ReservationNotFound'));
-  it('the same commit again changes nothing', () => given(capsSet(), reserved({ id: 'r1', usd: 2 }), committed({ id: 'r1', usd: 2 })).when(commitCost('r1', 2)).thenNothing());
+  it('the same commit again changes nothing', () =>
+    given(capsSet(), reserved({ id: 'r1', usd: 2 }), committed({ id: 'r1', usd: 2 }))
+      .when(commitCost('r1', 2))
+      .thenNothing());
   it('refuses a second, different amount', () =>
-    given(capsSet(), reserved({ id: 'r1', usd: 2 }), committed({ id: 'r1', usd: 2 })).when(commitCost('r1', 3)).thenRejects('ReservationAlreadyCommitted'));
-  it('refuses a released reservation', () => given(capsSet(), reserved({ id: 'r1', usd: 2 }), released('r1', 2)).when(commitCost('r1', 2)).thenRejects('ReservationAlreadyReleased'));
+    given(capsSet(), reserved({ id: 'r1', usd: 2 }), committed({ id: 'r1', usd: 2 }))
+      .when(commitCost('r1', 3))
+      .thenRejects('ReservationAlreadyCommitted'));
+  it('refuses a released reservation', () =>
+    given(capsSet(), reserved({ id: 'r1', usd: 2 }), released('r1', 2))
+      .when(commitCost('r1', 2))
+      .thenRejects('ReservationAlreadyReleased'));
   it('records the warning threshold when spending first reaches it', () =>
     given(capsSet(), reserved({ id: 'r1', usd: 5 }), committed({ id: 'r1', usd: 5 }), reserved({ id: 'r2', usd: 3, user: bob }))
       .when(commitCost('r2', 3))
       .then(committed({ id: 'r2', usd: 3, user: bob }), warning(8, 0.8)));
   it('records warning and critical together when one commit passes both', () =>
-    given(capsSet(), reserved({ id: 'r1', usd: 4, workflowId: 'W1' }), reserved({ id: 'r2', usd: 6, user: bob }), committed({ id: 'r1', usd: 4, workflowId: 'W1' }))
+    given(
+      capsSet(),
+      reserved({ id: 'r1', usd: 4, workflowId: 'W1' }),
+      reserved({ id: 'r2', usd: 6, user: bob }),
+      committed({ id: 'r1', usd: 4, workflowId: 'W1' }),
+    )
       .when(commitCost('r2', 5.6))
       .then(committed({ id: 'r2', usd: 6, user: bob }, 5.6), warning(9.6, 0.96), critical(9.6, 0.96)));
   it('records each threshold once a month', () =>
-    given(capsSet(), reserved({ id: 'r1', usd: 5 }), reserved({ id: 'r2', usd: 3, user: bob }), committed({ id: 'r1', usd: 5 }), committed({ id: 'r2', usd: 3, user: bob }), warning(8, 0.8), reserved({ id: 'r3', usd: 1, user: bob }))
+    given(
+      capsSet(),
+      reserved({ id: 'r1', usd: 5 }),
+      reserved({ id: 'r2', usd: 3, user: bob }),
+      committed({ id: 'r1', usd: 5 }),
+      committed({ id: 'r2', usd: 3, user: bob }),
+      warning(8, 0.8),
+      reserved({ id: 'r3', usd: 1, user: bob }),
+    )
       .when(commitCost('r3', 1))
       .then(committed({ id: 'r3', usd: 1, user: bob })));
   it('records an overrun past the cap as it happened (the money is spent)', () =>
     given(capsSet(), reserved({ id: 'r1', usd: 4 }))
       .when(commitCost('r1', 12))
       .then(committed({ id: 'r1', usd: 4 }, 12), warning(12, 1.2), critical(12, 1.2)));
-  it('records no thresholds before caps are set', () => given(reserved({ id: 'r1', usd: 50 })).when(commitCost('r1', 50)).then(committed({ id: 'r1', usd: 50 })));
+  it('records no thresholds before caps are set', () =>
+    given(reserved({ id: 'r1', usd: 50 }))
+      .when(commitCost('r1', 50))
+      .then(committed({ id: 'r1', usd: 50 })));
 });
 
 describe('ReleaseCost', () => {
-  it('lets go of an open reservation', () => given(capsSet(), reserved({ id: 'r1', usd: 2 })).when(releaseCost('r1')).then(released('r1', 2)));
-  it('releasing again changes nothing', () => given(capsSet(), reserved({ id: 'r1', usd: 2 }), released('r1', 2)).when(releaseCost('r1')).thenNothing());
-  it('refuses a committed reservation', () => given(capsSet(), reserved({ id: 'r1', usd: 2 }), committed({ id: 'r1', usd: 2 })).when(releaseCost('r1')).thenRejects('ReservationAlreadyCommitted'));
+  it('lets go of an open reservation', () =>
+    given(capsSet(), reserved({ id: 'r1', usd: 2 }))
+      .when(releaseCost('r1'))
+      .then(released('r1', 2)));
+  it('releasing again changes nothing', () =>
+    given(capsSet(), reserved({ id: 'r1', usd: 2 }), released('r1', 2))
+      .when(releaseCost('r1'))
+      .thenNothing());
+  it('refuses a committed reservation', () =>
+    given(capsSet(), reserved({ id: 'r1', usd: 2 }), committed({ id: 'r1', usd: 2 }))
+      .when(releaseCost('r1'))
+      .thenRejects('ReservationAlreadyCommitted'));
   it('refuses an unknown reservation', () => given(capsSet()).when(releaseCost('nope')).thenRejects('ReservationNotFound'));
   it('closes an over-cap request whose approval was denied', () =>
-    given(capsSet(), approvalRequired({ id: 'r9', usd: 20 }, [monthlyExcess(0, 0, 20)])).when(releaseCost('r9', 'approval denied')).then(released('r9', 20, 'approval denied')));
+    given(capsSet(), approvalRequired({ id: 'r9', usd: 20 }, [monthlyExcess(0, 0, 20)]))
+      .when(releaseCost('r9', 'approval denied'))
+      .then(released('r9', 20, 'approval denied')));
   it('after which nothing waits for approval', () => {
     const state = fold(budgetDecider, [capsSet(), approvalRequired({ id: 'r9', usd: 20 }, [monthlyExcess(0, 0, 20)]), released('r9', 20, 'approval denied')]);
     expect(state.awaitingApproval).toEqual({});

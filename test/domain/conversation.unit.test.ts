@@ -26,10 +26,15 @@ const conversationId = 'C042-1732183200_000100';
 const minute = (m: number) => new Date(Date.UTC(2026, 10, 21, 10, m)).toISOString();
 const at = minute(0);
 
-const event = <K extends ConversationEvent['type']>(type: K, data: Omit<ConversationEventData<K>, 'conversationId' | 'at'>, when = at): ConversationEventOf<K> =>
-  ({ type, data: { conversationId, ...data, at: when } }) as ConversationEventOf<K>;
-const command = <K extends ConversationCommand['type']>(type: K, fields: Omit<ConversationCommandOf<K>, 'type' | 'conversationId' | 'at'>): ConversationCommandOf<K> =>
-  ({ type, conversationId, at, ...fields }) as ConversationCommandOf<K>;
+const event = <K extends ConversationEvent['type']>(
+  type: K,
+  data: Omit<ConversationEventData<K>, 'conversationId' | 'at'>,
+  when = at,
+): ConversationEventOf<K> => ({ type, data: { conversationId, ...data, at: when } }) as ConversationEventOf<K>;
+const command = <K extends ConversationCommand['type']>(
+  type: K,
+  fields: Omit<ConversationCommandOf<K>, 'type' | 'conversationId' | 'at'>,
+): ConversationCommandOf<K> => ({ type, conversationId, at, ...fields }) as ConversationCommandOf<K>;
 
 const startFields = { user: 'U123', channel: 'C042', threadTs: '1732183200.000100', source: 'slack' } as const;
 const roleOf = (n: number): MessageRole => (n % 2 === 1 ? 'user' : 'assistant');
@@ -51,7 +56,8 @@ const firstMessage = () => command('AddMessage', { messageId: 'm1', role: 'user'
 const askedTask: AskedFor = { kind: 'task', taskType: 'run-tests', taskIds: ['slack-C042-1732183260_000200'] };
 const askedPlan: AskedFor = { kind: 'plan', planId: 'slack-C042-1732183320_000300' };
 const recordRequest = (messageId: string, asked: AskedFor, context: Record<string, JsonValue> = {}) => command('RecordRequest', { messageId, asked, context });
-const requestRecorded = (messageId: string, asked: AskedFor, context: Record<string, JsonValue> = {}) => event('RequestRecorded', { messageId, asked, context });
+const requestRecorded = (messageId: string, asked: AskedFor, context: Record<string, JsonValue> = {}) =>
+  event('RequestRecorded', { messageId, asked, context });
 
 // ── rules ───────────────────────────────────────────────────────────────────
 describe('StartConversation', () => {
@@ -70,11 +76,16 @@ describe('AddMessage', () => {
   it('refuses a message before the conversation started', () => given().when(addMessage(1)).thenRejects('ConversationNotStarted'));
   it('refuses a message in an archived conversation', () => given(started(), archived()).when(addMessage(1)).thenRejects('ConversationArchived'));
   it("starts the conversation with the thread's first message, when told who and where", () =>
-    given().when(firstMessage()).then(event('ConversationStarted', startFields), event('MessageAdded', { messageId: 'm1', role: 'user', text: 'message 1' })));
+    given()
+      .when(firstMessage())
+      .then(event('ConversationStarted', startFields), event('MessageAdded', { messageId: 'm1', role: 'user', text: 'message 1' })));
   it('adds only the message to a conversation already started, whatever `start` says', () =>
-    given(started()).when(firstMessage()).then(event('MessageAdded', { messageId: 'm1', role: 'user', text: 'message 1' })));
+    given(started())
+      .when(firstMessage())
+      .then(event('MessageAdded', { messageId: 'm1', role: 'user', text: 'message 1' })));
   it('ignores the first message redelivered: nothing is started or added again', () => given(started(), messageAdded(1)).when(firstMessage()).thenNothing());
-  it('refuses to start an archived conversation again with a message', () => given(started(), archived()).when(firstMessage()).thenRejects('ConversationArchived'));
+  it('refuses to start an archived conversation again with a message', () =>
+    given(started(), archived()).when(firstMessage()).thenRejects('ConversationArchived'));
 });
 
 describe('RecordRequest', () => {
@@ -82,23 +93,43 @@ describe('RecordRequest', () => {
     given(started(), messageAdded(1))
       .when(recordRequest('m1', askedTask, { currentRepo: '/work/acme' }))
       .then(requestRecorded('m1', askedTask, { currentRepo: '/work/acme' })));
-  it('records the plan a message asked for', () => given(started(), messageAdded(1)).when(recordRequest('m1', askedPlan)).then(requestRecorded('m1', askedPlan)));
+  it('records the plan a message asked for', () =>
+    given(started(), messageAdded(1)).when(recordRequest('m1', askedPlan)).then(requestRecorded('m1', askedPlan)));
   it('records one request per message: a replayed message records nothing more', () =>
     given(started(), messageAdded(1), requestRecorded('m1', askedTask)).when(recordRequest('m1', askedPlan)).thenNothing());
   it('records a request of each message in turn', () =>
-    given(started(), messageAdded(1), requestRecorded('m1', askedTask), messageAdded(3)).when(recordRequest('m3', askedPlan)).then(requestRecorded('m3', askedPlan)));
-  it('refuses a request for a message the thread does not have', () => given(started(), messageAdded(1)).when(recordRequest('m9', askedTask)).thenRejects('MessageNotInConversation'));
+    given(started(), messageAdded(1), requestRecorded('m1', askedTask), messageAdded(3))
+      .when(recordRequest('m3', askedPlan))
+      .then(requestRecorded('m3', askedPlan)));
+  it('refuses a request for a message the thread does not have', () =>
+    given(started(), messageAdded(1)).when(recordRequest('m9', askedTask)).thenRejects('MessageNotInConversation'));
   it('refuses a variable it does not know, as SetContextVariable does', () =>
-    given(started(), messageAdded(1)).when(recordRequest('m1', askedTask, { favouriteColour: 'blue' })).thenRejects('InvalidContextVariable'));
+    given(started(), messageAdded(1))
+      .when(recordRequest('m1', askedTask, { favouriteColour: 'blue' }))
+      .thenRejects('InvalidContextVariable'));
   it('refuses a known variable of the wrong shape', () =>
-    given(started(), messageAdded(1)).when(recordRequest('m1', askedTask, { currentRepo: 42 })).thenRejects('InvalidContextVariable'));
+    given(started(), messageAdded(1))
+      .when(recordRequest('m1', askedTask, { currentRepo: 42 }))
+      .thenRejects('InvalidContextVariable'));
   it('refuses a request before the conversation started', () => given().when(recordRequest('m1', askedTask)).thenRejects('ConversationNotStarted'));
-  it('refuses a request in an archived conversation', () => given(started(), messageAdded(1), archived()).when(recordRequest('m1', askedTask)).thenRejects('ConversationArchived'));
+  it('refuses a request in an archived conversation', () =>
+    given(started(), messageAdded(1), archived()).when(recordRequest('m1', askedTask)).thenRejects('ConversationArchived'));
 
-  it('sets the variables follow-ups resolve against: the reading\'s own, the task type and ids, or the plan', () => {
-    const state = fold(conversationDecider, [started(), messageAdded(1), requestRecorded('m1', askedTask, { currentRepo: '/work/acme' }), messageAdded(3), requestRecorded('m3', askedPlan)]);
+  it("sets the variables follow-ups resolve against: the reading's own, the task type and ids, or the plan", () => {
+    const state = fold(conversationDecider, [
+      started(),
+      messageAdded(1),
+      requestRecorded('m1', askedTask, { currentRepo: '/work/acme' }),
+      messageAdded(3),
+      requestRecorded('m3', askedPlan),
+    ]);
     if (state.status === 'none') expect.fail('started');
-    expect(state.context).toEqual({ currentRepo: '/work/acme', lastTaskType: 'run-tests', lastTaskIds: ['slack-C042-1732183260_000200'], lastPlanId: 'slack-C042-1732183320_000300' });
+    expect(state.context).toEqual({
+      currentRepo: '/work/acme',
+      lastTaskType: 'run-tests',
+      lastTaskIds: ['slack-C042-1732183260_000200'],
+      lastPlanId: 'slack-C042-1732183320_000300',
+    });
     expect(state.messages.map((m) => m.asked)).toEqual([askedTask, askedPlan]);
   });
 });
@@ -106,33 +137,64 @@ describe('RecordRequest', () => {
 describe('SetContextVariable', () => {
   it('sets the current repository', () => given(started()).when(setContext('currentRepo', 'acme/api')).then(contextSet('currentRepo', 'acme/api')));
   it('sets a custom variable to any JSON value', () =>
-    given(started()).when(setContext('custom.lastDeployTarget', { org: 'uat' })).then(contextSet('custom.lastDeployTarget', { org: 'uat' })));
+    given(started())
+      .when(setContext('custom.lastDeployTarget', { org: 'uat' }))
+      .then(contextSet('custom.lastDeployTarget', { org: 'uat' })));
   it('replaces a value that changed', () =>
-    given(started(), contextSet('lastTaskIds', ['T1'])).when(setContext('lastTaskIds', ['T1', 'T2'])).then(contextSet('lastTaskIds', ['T1', 'T2'])));
-  it('ignores setting the same value again', () => given(started(), contextSet('lastTaskIds', ['T1', 'T2'])).when(setContext('lastTaskIds', ['T1', 'T2'])).thenNothing());
+    given(started(), contextSet('lastTaskIds', ['T1']))
+      .when(setContext('lastTaskIds', ['T1', 'T2']))
+      .then(contextSet('lastTaskIds', ['T1', 'T2'])));
+  it('ignores setting the same value again', () =>
+    given(started(), contextSet('lastTaskIds', ['T1', 'T2']))
+      .when(setContext('lastTaskIds', ['T1', 'T2']))
+      .thenNothing());
   it('ignores the same structured value with its keys in another order', () =>
-    given(started(), contextSet('lastFindings', { todo: 3, fixme: 1 })).when(setContext('lastFindings', { fixme: 1, todo: 3 })).thenNothing());
+    given(started(), contextSet('lastFindings', { todo: 3, fixme: 1 }))
+      .when(setContext('lastFindings', { fixme: 1, todo: 3 }))
+      .thenNothing());
   it('refuses a name it does not know', () => given(started()).when(setContext('favouriteColour', 'blue')).thenRejects('InvalidContextVariable'));
   it.each(['custom.', 'custom.Repo', 'custom.a.b', 'custom.my-var'])('refuses the custom name %j', (name) =>
-    given(started()).when(setContext(name, 1)).thenRejects('InvalidContextVariable'));
+    given(started()).when(setContext(name, 1)).thenRejects('InvalidContextVariable'),
+  );
   it('refuses a value of the wrong shape for a known name', () => given(started()).when(setContext('lastTaskIds', 'T1')).thenRejects('InvalidContextVariable'));
   it('refuses a variable before the conversation started', () => given().when(setContext('currentRepo', 'acme/api')).thenRejects('ConversationNotStarted'));
-  it('refuses a variable in an archived conversation', () => given(started(), archived()).when(setContext('currentRepo', 'acme/api')).thenRejects('ConversationArchived'));
+  it('refuses a variable in an archived conversation', () =>
+    given(started(), archived()).when(setContext('currentRepo', 'acme/api')).thenRejects('ConversationArchived'));
 });
 
 describe('SummarizeMemory', () => {
-  it('summarizes the messages so far', () => given(started(), ...messages(3)).when(summarize(2)).then(summarized(2)));
-  it('extends an earlier summary', () => given(started(), ...messages(3), summarized(2)).when(summarize(3)).then(summarized(3)));
+  it('summarizes the messages so far', () =>
+    given(started(), ...messages(3))
+      .when(summarize(2))
+      .then(summarized(2)));
+  it('extends an earlier summary', () =>
+    given(started(), ...messages(3), summarized(2))
+      .when(summarize(3))
+      .then(summarized(3)));
   it('refuses a summary that covers no more than the last one', () =>
-    given(started(), ...messages(3), summarized(2)).when(summarize(2)).thenRejects('SummaryDoesNotAdvance'));
-  it('refuses a summary of no messages', () => given(started(), ...messages(3)).when(summarize(0)).thenRejects('SummaryDoesNotAdvance'));
-  it('refuses a summary past the last message', () => given(started(), ...messages(3)).when(summarize(4)).thenRejects('SummaryBeyondLastMessage'));
+    given(started(), ...messages(3), summarized(2))
+      .when(summarize(2))
+      .thenRejects('SummaryDoesNotAdvance'));
+  it('refuses a summary of no messages', () =>
+    given(started(), ...messages(3))
+      .when(summarize(0))
+      .thenRejects('SummaryDoesNotAdvance'));
+  it('refuses a summary past the last message', () =>
+    given(started(), ...messages(3))
+      .when(summarize(4))
+      .thenRejects('SummaryBeyondLastMessage'));
   it('refuses a summary before the conversation started', () => given().when(summarize(1)).thenRejects('ConversationNotStarted'));
-  it('refuses a summary of an archived conversation', () => given(started(), ...messages(3), archived()).when(summarize(3)).thenRejects('ConversationArchived'));
+  it('refuses a summary of an archived conversation', () =>
+    given(started(), ...messages(3), archived())
+      .when(summarize(3))
+      .thenRejects('ConversationArchived'));
 });
 
 describe('ArchiveConversation', () => {
-  it('archives a conversation', () => given(started(), ...messages(2)).when(archive()).then(archived()));
+  it('archives a conversation', () =>
+    given(started(), ...messages(2))
+      .when(archive())
+      .then(archived()));
   it('ignores archiving it again', () => given(started(), archived()).when(archive()).thenNothing());
   it('refuses archiving a conversation that never started', () => given().when(archive()).thenRejects('ConversationNotStarted'));
 });
@@ -203,7 +265,14 @@ describe('parseConversationCommand', () => {
 
   it('accepts a message from Slack', () => {
     const result = parseConversationCommand({ type: 'AddMessage', conversationId, at, messageId: '1732183200.000100', role: 'user', text: 'run tests' });
-    expect(isRight(result) && result.right).toEqual({ type: 'AddMessage', conversationId, at, messageId: '1732183200.000100', role: 'user', text: 'run tests' });
+    expect(isRight(result) && result.right).toEqual({
+      type: 'AddMessage',
+      conversationId,
+      at,
+      messageId: '1732183200.000100',
+      role: 'user',
+      text: 'run tests',
+    });
   });
 
   it('refuses an unknown command type, naming the known ones', () =>

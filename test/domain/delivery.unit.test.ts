@@ -37,17 +37,24 @@ const progressPosted = (ts = '1732183201.000200') => event('ProgressMessagePoste
 const replyRequested = (target: ReplyTarget = slack, outcome: ReplyOutcome = 'completed') => event('ReplyRequested', { target, outcome });
 const replyPosted = (ts = '1732183300.000300', fileIds?: string[]) => event('ReplyPosted', { channel: thread.channel, ts, ...(fileIds && { fileIds }) });
 const webhookDelivered = (attempt: number, status = 200) => event('WebhookDelivered', { attempt, status });
-const webhookFailed = (attempt: number, { status = 503, error = 'HTTP 503 Service Unavailable', retryable = true }: { status?: number; error?: string; retryable?: boolean } = {}) =>
-  event('WebhookAttemptFailed', { attempt, status, error, retryable });
+const webhookFailed = (
+  attempt: number,
+  { status = 503, error = 'HTTP 503 Service Unavailable', retryable = true }: { status?: number; error?: string; retryable?: boolean } = {},
+) => event('WebhookAttemptFailed', { attempt, status, error, retryable });
 const deadLettered = (attempts: number, lastError = 'HTTP 503 Service Unavailable') => event('ReplyDeadLettered', { attempts, lastError });
 const natsPublished = () => event('NatsReplyPublished', { subject: nats.subject });
 
 const beginProgress = () => command('BeginProgressMessage', thread);
 const recordProgress = (ts = '1732183201.000200') => command('RecordProgressMessage', { channel: thread.channel, ts });
 const beginReply = (target: ReplyTarget = slack, outcome: ReplyOutcome = 'completed') => command('BeginReply', { target, outcome });
-const recordReply = (ts = '1732183300.000300', fileIds?: string[]) => command('RecordReplyPosted', { channel: thread.channel, ts, ...(fileIds && { fileIds }) });
+const recordReply = (ts = '1732183300.000300', fileIds?: string[]) =>
+  command('RecordReplyPosted', { channel: thread.channel, ts, ...(fileIds && { fileIds }) });
 const delivered = (status = 200): WebhookAttemptOutcome => ({ delivered: true, status });
-const failure = ({ status = 503, error = 'HTTP 503 Service Unavailable', retryable = true }: { status?: number; error?: string; retryable?: boolean } = {}): WebhookAttemptOutcome => ({
+const failure = ({
+  status = 503,
+  error = 'HTTP 503 Service Unavailable',
+  retryable = true,
+}: { status?: number; error?: string; retryable?: boolean } = {}): WebhookAttemptOutcome => ({
   delivered: false,
   status,
   error,
@@ -60,7 +67,8 @@ const recordNats = () => command('RecordNatsReply', { subject: nats.subject });
 describe('BeginProgressMessage', () => {
   it('requests the progress message, opening the stream', () => given().when(beginProgress()).then(progressRequested()));
   it('ignores a repeated request', () => given(progressRequested()).when(beginProgress()).thenNothing());
-  it('ignores a request once the message is posted (replay after a crash)', () => given(progressRequested(), progressPosted()).when(beginProgress()).thenNothing());
+  it('ignores a request once the message is posted (replay after a crash)', () =>
+    given(progressRequested(), progressPosted()).when(beginProgress()).thenNothing());
 });
 
 describe('RecordProgressMessage', () => {
@@ -69,7 +77,8 @@ describe('RecordProgressMessage', () => {
   it('refuses a second message with another ts', () =>
     given(progressRequested(), progressPosted('1732183201.000200')).when(recordProgress('1732183299.000900')).thenRejects('ProgressMessageAlreadyPosted'));
   it('refuses recording a message never requested', () => given().when(recordProgress()).thenRejects('ProgressMessageNotRequested'));
-  it('refuses recording a message on a stream opened by the reply', () => given(replyRequested(webhook)).when(recordProgress()).thenRejects('ProgressMessageNotRequested'));
+  it('refuses recording a message on a stream opened by the reply', () =>
+    given(replyRequested(webhook)).when(recordProgress()).thenRejects('ProgressMessageNotRequested'));
 });
 
 describe('BeginReply', () => {
@@ -84,48 +93,71 @@ describe('BeginReply', () => {
 
 describe('RecordReplyPosted', () => {
   it('records the Slack reply', () => given(progressRequested(), progressPosted(), replyRequested()).when(recordReply()).then(replyPosted()));
-  it('records the files attached to it', () => given(replyRequested()).when(recordReply('1732183300.000300', ['F1', 'F2'])).then(replyPosted('1732183300.000300', ['F1', 'F2'])));
+  it('records the files attached to it', () =>
+    given(replyRequested())
+      .when(recordReply('1732183300.000300', ['F1', 'F2']))
+      .then(replyPosted('1732183300.000300', ['F1', 'F2'])));
   it('ignores the same ts again', () => given(replyRequested(), replyPosted()).when(recordReply()).thenNothing());
   it('refuses a second reply with another ts', () =>
     given(replyRequested(), replyPosted('1732183300.000300')).when(recordReply('1732183400.000400')).thenRejects('ReplyAlreadyPosted'));
   it('refuses a reply never requested', () => given().when(recordReply()).thenRejects('ReplyNotRequested'));
   it('refuses a reply requested only as progress', () => given(progressRequested(), progressPosted()).when(recordReply()).thenRejects('ReplyNotRequested'));
-  it.each([webhook, nats])('refuses a Slack post when the reply goes to $kind', (target) => given(replyRequested(target)).when(recordReply()).thenRejects('WrongReplyTarget'));
+  it.each([webhook, nats])('refuses a Slack post when the reply goes to $kind', (target) =>
+    given(replyRequested(target)).when(recordReply()).thenRejects('WrongReplyTarget'),
+  );
 });
 
 describe('RecordWebhookAttempt', () => {
-  it('records delivery on the first attempt', () => given(replyRequested(webhook)).when(attemptWebhook(1, delivered(202))).then(webhookDelivered(1, 202)));
+  it('records delivery on the first attempt', () =>
+    given(replyRequested(webhook))
+      .when(attemptWebhook(1, delivered(202)))
+      .then(webhookDelivered(1, 202)));
   it('records a retryable failure', () => given(replyRequested(webhook)).when(attemptWebhook(1, failure())).then(webhookFailed(1)));
-  it('records delivery after failures', () => given(replyRequested(webhook), webhookFailed(1), webhookFailed(2)).when(attemptWebhook(3, delivered())).then(webhookDelivered(3)));
+  it('records delivery after failures', () =>
+    given(replyRequested(webhook), webhookFailed(1), webhookFailed(2)).when(attemptWebhook(3, delivered())).then(webhookDelivered(3)));
   it('records a failure without an HTTP status', () =>
     given(replyRequested(webhook))
       .when(attemptWebhook(1, { delivered: false, error: 'connect ECONNREFUSED', retryable: true }))
       .then(event('WebhookAttemptFailed', { attempt: 1, error: 'connect ECONNREFUSED', retryable: true })));
   it('dead-letters the reply on the last attempt', () =>
-    given(replyRequested(webhook), webhookFailed(1), webhookFailed(2)).when(attemptWebhook(3, failure(), 3)).then(webhookFailed(3), deadLettered(3)));
+    given(replyRequested(webhook), webhookFailed(1), webhookFailed(2))
+      .when(attemptWebhook(3, failure(), 3))
+      .then(webhookFailed(3), deadLettered(3)));
   it('dead-letters the reply on an error not worth retrying', () =>
     given(replyRequested(webhook))
       .when(attemptWebhook(1, failure({ status: 410, error: 'HTTP 410 Gone', retryable: false }), 5))
       .then(webhookFailed(1, { status: 410, error: 'HTTP 410 Gone', retryable: false }), deadLettered(1, 'HTTP 410 Gone')));
-  it('dead-letters an attempt past the budget', () => given(replyRequested(webhook), webhookFailed(1)).when(attemptWebhook(2, failure(), 1)).then(webhookFailed(2), deadLettered(2)));
+  it('dead-letters an attempt past the budget', () =>
+    given(replyRequested(webhook), webhookFailed(1))
+      .when(attemptWebhook(2, failure(), 1))
+      .then(webhookFailed(2), deadLettered(2)));
   it('ignores a replayed attempt', () => given(replyRequested(webhook), webhookFailed(1), webhookFailed(2)).when(attemptWebhook(2, failure())).thenNothing());
-  it('ignores a replayed earlier attempt whatever its outcome', () => given(replyRequested(webhook), webhookFailed(1), webhookFailed(2)).when(attemptWebhook(1, delivered())).thenNothing());
-  it('refuses an attempt that skips ahead', () => given(replyRequested(webhook), webhookFailed(1)).when(attemptWebhook(3, failure())).thenRejects('WebhookAttemptOutOfOrder'));
+  it('ignores a replayed earlier attempt whatever its outcome', () =>
+    given(replyRequested(webhook), webhookFailed(1), webhookFailed(2)).when(attemptWebhook(1, delivered())).thenNothing());
+  it('refuses an attempt that skips ahead', () =>
+    given(replyRequested(webhook), webhookFailed(1)).when(attemptWebhook(3, failure())).thenRejects('WebhookAttemptOutOfOrder'));
   it('refuses a later first attempt', () => given(replyRequested(webhook)).when(attemptWebhook(2, delivered())).thenRejects('WebhookAttemptOutOfOrder'));
-  it('records nothing after delivery: the reply is finished', () => given(replyRequested(webhook), webhookDelivered(1)).when(attemptWebhook(2, failure())).thenNothing());
+  it('records nothing after delivery: the reply is finished', () =>
+    given(replyRequested(webhook), webhookDelivered(1)).when(attemptWebhook(2, failure())).thenNothing());
   it('records nothing after the dead letter: the reply is finished', () =>
-    given(replyRequested(webhook), webhookFailed(1), deadLettered(1)).when(attemptWebhook(2, delivered(), 5)).thenNothing());
+    given(replyRequested(webhook), webhookFailed(1), deadLettered(1))
+      .when(attemptWebhook(2, delivered(), 5))
+      .thenNothing());
   it('records nothing after the reply is finished, even for an attempt that would skip ahead', () =>
     given(replyRequested(webhook), webhookDelivered(1)).when(attemptWebhook(5, delivered())).thenNothing());
   it('refuses an attempt on a reply never requested', () => given().when(attemptWebhook(1, delivered())).thenRejects('ReplyNotRequested'));
-  it.each([slack, nats])('refuses an attempt when the reply goes to $kind', (target) => given(replyRequested(target)).when(attemptWebhook(1, delivered())).thenRejects('WrongReplyTarget'));
+  it.each([slack, nats])('refuses an attempt when the reply goes to $kind', (target) =>
+    given(replyRequested(target)).when(attemptWebhook(1, delivered())).thenRejects('WrongReplyTarget'),
+  );
 });
 
 describe('RecordNatsReply', () => {
   it('records the published reply', () => given(replyRequested(nats)).when(recordNats()).then(natsPublished()));
   it('ignores publishing it again', () => given(replyRequested(nats), natsPublished()).when(recordNats()).thenNothing());
   it('refuses a reply never requested', () => given().when(recordNats()).thenRejects('ReplyNotRequested'));
-  it.each([slack, webhook])('refuses a NATS reply when the reply goes to $kind', (target) => given(replyRequested(target)).when(recordNats()).thenRejects('WrongReplyTarget'));
+  it.each([slack, webhook])('refuses a NATS reply when the reply goes to $kind', (target) =>
+    given(replyRequested(target)).when(recordNats()).thenRejects('WrongReplyTarget'),
+  );
 });
 
 // ── state ───────────────────────────────────────────────────────────────────
@@ -143,7 +175,9 @@ describe('delivery state', () => {
     }));
 
   it('keeps the channel Slack answered with, which a later update of the message needs', () =>
-    expect(state(event('ProgressMessageRequested', { channel: '#builds', threadTs: '1.0' }), event('ProgressMessagePosted', { channel: 'C042', ts: '1.1' }))).toMatchObject({
+    expect(
+      state(event('ProgressMessageRequested', { channel: '#builds', threadTs: '1.0' }), event('ProgressMessagePosted', { channel: 'C042', ts: '1.1' })),
+    ).toMatchObject({
       progress: { channel: 'C042', threadTs: '1.0', ts: '1.1' },
     }));
 
@@ -162,7 +196,8 @@ describe('delivery state', () => {
       reply: { status: 'dead-lettered', attempts: 1, lastError: 'HTTP 410 Gone' },
     }));
 
-  it('folds a published NATS reply', () => expect(state(replyRequested(nats), natsPublished())).toMatchObject({ reply: { target: nats, status: 'published' } }));
+  it('folds a published NATS reply', () =>
+    expect(state(replyRequested(nats), natsPublished())).toMatchObject({ reply: { target: nats, status: 'published' } }));
 
   it('leaves the state as it was for a stray event without its request', () => {
     expect(state(progressPosted())).toEqual({ status: 'none' });
@@ -209,20 +244,30 @@ describe('parseDeliveryCommand', () => {
   };
 
   it('accepts a webhook attempt', () => {
-    const input = { type: 'RecordWebhookAttempt', deliveryId, at, attempt: 1, maxAttempts: 5, outcome: { delivered: false, error: 'timeout', retryable: true } };
+    const input = {
+      type: 'RecordWebhookAttempt',
+      deliveryId,
+      at,
+      attempt: 1,
+      maxAttempts: 5,
+      outcome: { delivered: false, error: 'timeout', retryable: true },
+    };
     const result = parseDeliveryCommand(input);
     expect(isRight(result) && result.right).toEqual(input);
   });
 
   it('accepts a reply to each kind of target', () => {
-    for (const target of [slack, webhook, nats]) expect(isRight(parseDeliveryCommand({ type: 'BeginReply', deliveryId, at, target, outcome: 'completed' }))).toBe(true);
+    for (const target of [slack, webhook, nats])
+      expect(isRight(parseDeliveryCommand({ type: 'BeginReply', deliveryId, at, target, outcome: 'completed' }))).toBe(true);
   });
 
   it('refuses an attempt numbered below 1 and an error over 2000 characters', () => {
     const attempt = { type: 'RecordWebhookAttempt', deliveryId, at, attempt: 1, maxAttempts: 3, outcome: { delivered: false, error: 'x', retryable: true } };
     expect(problems({ ...attempt, attempt: 0 })).toEqual([expect.stringMatching(/^attempt: Too small/)]);
     expect(problems({ ...attempt, maxAttempts: 0 })).toEqual([expect.stringMatching(/^maxAttempts: Too small/)]);
-    expect(problems({ ...attempt, outcome: { delivered: false, error: 'x'.repeat(2_001), retryable: true } })).toEqual([expect.stringMatching(/^outcome\.error: Too big/)]);
+    expect(problems({ ...attempt, outcome: { delivered: false, error: 'x'.repeat(2_001), retryable: true } })).toEqual([
+      expect.stringMatching(/^outcome\.error: Too big/),
+    ]);
   });
 
   it('refuses a failure without its error, and an outcome that is neither', () => {
@@ -233,7 +278,9 @@ describe('parseDeliveryCommand', () => {
 
   it('refuses an unknown outcome and target', () => {
     expect(problems({ type: 'BeginReply', deliveryId, at, target: slack, outcome: 'skipped' })).toEqual([expect.stringMatching(/^outcome: /)]);
-    expect(problems({ type: 'BeginReply', deliveryId, at, target: { kind: 'email', to: 'a@b.c' }, outcome: 'completed' })).toEqual([expect.stringMatching(/^target\.kind: /)]);
+    expect(problems({ type: 'BeginReply', deliveryId, at, target: { kind: 'email', to: 'a@b.c' }, outcome: 'completed' })).toEqual([
+      expect.stringMatching(/^target\.kind: /),
+    ]);
   });
 
   it('refuses a delivery id with a "."', () =>

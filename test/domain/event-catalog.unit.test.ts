@@ -28,7 +28,17 @@ const recorded = (type: string, data: unknown, stream = streamName('task', 't1')
   recordedAt: '2026-11-21T10:00:00.010Z',
 });
 
-const queued = { taskId: 't1', at: '2026-11-21T10:00:00.000Z', taskType: 'git-status', pool: 'local-ops', priority: 'normal', payload: { repository: 'r' }, maxAttempts: 3, timeoutMs: 60_000, requestedBy: 'U1' };
+const queued = {
+  taskId: 't1',
+  at: '2026-11-21T10:00:00.000Z',
+  taskType: 'git-status',
+  pool: 'local-ops',
+  priority: 'normal',
+  payload: { repository: 'r' },
+  maxAttempts: 3,
+  timeoutMs: 60_000,
+  requestedBy: 'U1',
+};
 
 describe('event catalog', () => {
   it('holds every event type of every aggregate, in its category, at a version', () => {

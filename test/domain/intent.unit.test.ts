@@ -119,7 +119,11 @@ describe('parseIntent', () => {
     });
 
     it('prefers the repository the request names', () => {
-      expect(understood(parseIntent('lint other-repo', thread('acme')))).toMatchObject({ params: { repository: 'other-repo' }, setContext: { currentRepo: 'other-repo' }, repositoryFrom: 'request' });
+      expect(understood(parseIntent('lint other-repo', thread('acme')))).toMatchObject({
+        params: { repository: 'other-repo' },
+        setContext: { currentRepo: 'other-repo' },
+        repositoryFrom: 'request',
+      });
     });
 
     it("takes a Conversation's whole context as it is", () => {
@@ -142,27 +146,34 @@ describe('parseIntent', () => {
   describe('what it produces fits the rest of the system', () => {
     it.each(intentTaskTypes)('%s is a registered task type', (taskType) => expect(isTaskType(taskType)).toBe(true));
 
-    it.each([...Object.values(phrasings).flat(), ...fromContext])('%j: params pass the executor’s schema, setContext passes the Conversation’s', (text, context) => {
-      const intent = understood(parseIntent(text, context));
-      expect(executorFor(intent.taskType)?.parameters.safeParse(intent.params).success).toBe(true);
-      for (const [name, value] of Object.entries(intent.setContext)) {
-        expect(Object.keys(contextVariableSchemas)).toContain(name);
-        expect(contextVariableSchemas[name as keyof typeof contextVariableSchemas].safeParse(value).success).toBe(true);
-      }
-    });
+    it.each([...Object.values(phrasings).flat(), ...fromContext])(
+      '%j: params pass the executor’s schema, setContext passes the Conversation’s',
+      (text, context) => {
+        const intent = understood(parseIntent(text, context));
+        expect(executorFor(intent.taskType)?.parameters.safeParse(intent.params).success).toBe(true);
+        for (const [name, value] of Object.entries(intent.setContext)) {
+          expect(Object.keys(contextVariableSchemas)).toContain(name);
+          expect(contextVariableSchemas[name as keyof typeof contextVariableSchemas].safeParse(value).success).toBe(true);
+        }
+      },
+    );
   });
 });
 
 describe('requests it cannot map', () => {
-  it.each(['deploy my changes, test everything first', 'fix those issues', 'hello', 'run the tests in acme and lint it', 'status of workflow wf-12', 'test whether the deploy works'])(
-    '%j is not understood, and the answer lists what it can do',
-    (text) => {
-      const refusal = refused(parseIntent(text, thread('acme')));
-      expect(refusal.code).toBe('RequestNotUnderstood');
-      expect(refusal.capabilities.map((c) => c.taskType)).toEqual([...intentTaskTypes]);
-      for (const capability of refusal.capabilities) expect(refusal.message).toContain(capability.example);
-    },
-  );
+  it.each([
+    'deploy my changes, test everything first',
+    'fix those issues',
+    'hello',
+    'run the tests in acme and lint it',
+    'status of workflow wf-12',
+    'test whether the deploy works',
+  ])('%j is not understood, and the answer lists what it can do', (text) => {
+    const refusal = refused(parseIntent(text, thread('acme')));
+    expect(refusal.code).toBe('RequestNotUnderstood');
+    expect(refusal.capabilities.map((c) => c.taskType)).toEqual([...intentTaskTypes]);
+    for (const capability of refusal.capabilities) expect(refusal.message).toContain(capability.example);
+  });
 
   it.each(['', '<@U123ABC>', '  '])('%j (nothing asked) is answered with what it can do', (text) => {
     const refusal = refused(parseIntent(text));

@@ -27,7 +27,11 @@ const event = <K extends PlanEvent['type']>(type: K, data: Omit<PlanEventData<K>
 const command = <K extends PlanCommand['type']>(type: K, fields: Omit<PlanCommandOf<K>, 'type' | 'planId' | 'at'>): PlanCommandOf<K> =>
   ({ type, planId, at, ...fields }) as PlanCommandOf<K>;
 
-const needsApproval: ApprovalPolicy = { required: true, reasons: ['step deploy runs sf-deploy, which changes things outside (side effects)'], requesterMayApprove: true };
+const needsApproval: ApprovalPolicy = {
+  required: true,
+  reasons: ['step deploy runs sf-deploy, which changes things outside (side effects)'],
+  requesterMayApprove: true,
+};
 const noApproval: ApprovalPolicy = { required: false, reasons: [], requesterMayApprove: true };
 const someoneElse: ApprovalPolicy = { ...needsApproval, requesterMayApprove: false };
 const namedApprovers: ApprovalPolicy = { ...needsApproval, approvers: [lead] };
@@ -53,7 +57,8 @@ const proposePlan = (approval?: ApprovalPolicy) => command('ProposePlan', propos
 const amendPlan = () => command('AmendPlan', amendment);
 const approvePlan = (approver = requester, revision?: number, via: 'button' | 'typed' = 'button') =>
   command('ApprovePlan', { approver, via, ...(revision !== undefined && { revision }) });
-const rejectPlan = (rejectedBy = requester, revision?: number) => command('RejectPlan', { rejectedBy, reason: 'not today', ...(revision !== undefined && { revision }) });
+const rejectPlan = (rejectedBy = requester, revision?: number) =>
+  command('RejectPlan', { rejectedBy, reason: 'not today', ...(revision !== undefined && { revision }) });
 const recordCompiled = (workflowId = 'W1') => command('RecordPlanCompiled', { workflowId });
 
 // ── rules ───────────────────────────────────────────────────────────────────
@@ -73,12 +78,16 @@ describe('AmendPlan', () => {
 
 describe('ApprovePlan', () => {
   it('the requester may approve with the button', () => given(proposed()).when(approvePlan()).then(approved()));
-  it('or by typing APPROVE', () => given(proposed()).when(approvePlan(requester, undefined, 'typed')).then(approved(requester, 1, 'typed')));
+  it('or by typing APPROVE', () =>
+    given(proposed())
+      .when(approvePlan(requester, undefined, 'typed'))
+      .then(approved(requester, 1, 'typed')));
   it('approves the current revision', () => given(proposed(), amended(2)).when(approvePlan(requester, 2)).then(approved(requester, 2)));
   it('refuses a decision made on an older revision', () => given(proposed(), amended(2)).when(approvePlan(requester, 1)).thenRejects('StalePlanRevision'));
   it('the same approver pressing again changes nothing', () => given(proposed(), approved()).when(approvePlan()).thenNothing());
   it('a second approver is told it is already approved', () => given(proposed(), approved()).when(approvePlan(lead)).thenRejects('PlanAlreadyApproved'));
-  it('refuses the requester when policy wants someone else', () => given(proposed(someoneElse)).when(approvePlan(requester)).thenRejects('RequesterCannotApprove'));
+  it('refuses the requester when policy wants someone else', () =>
+    given(proposed(someoneElse)).when(approvePlan(requester)).thenRejects('RequesterCannotApprove'));
   it('lets someone else approve then', () => given(proposed(someoneElse)).when(approvePlan(lead)).then(approved(lead)));
   it('refuses a user who is not a named approver', () => given(proposed(namedApprovers)).when(approvePlan('U_OTHER')).thenRejects('NotAnApprover'));
   it('lets a named approver approve', () => given(proposed(namedApprovers)).when(approvePlan(lead)).then(approved(lead)));
@@ -90,8 +99,11 @@ describe('ApprovePlan', () => {
 describe('RejectPlan', () => {
   it('records who rejected it and why', () => given(proposed()).when(rejectPlan(lead)).then(rejected(lead)));
   it('the requester may withdraw their plan even when others must approve it', () =>
-    given(proposed({ ...namedApprovers, requesterMayApprove: false })).when(rejectPlan(requester)).then(rejected(requester)));
-  it('refuses a user who is neither the requester nor a named approver', () => given(proposed(namedApprovers)).when(rejectPlan('U_OTHER')).thenRejects('NotAnApprover'));
+    given(proposed({ ...namedApprovers, requesterMayApprove: false }))
+      .when(rejectPlan(requester))
+      .then(rejected(requester)));
+  it('refuses a user who is neither the requester nor a named approver', () =>
+    given(proposed(namedApprovers)).when(rejectPlan('U_OTHER')).thenRejects('NotAnApprover'));
   it('the same rejection again changes nothing', () => given(proposed(), rejected()).when(rejectPlan()).thenNothing());
   it('refuses once approved', () => given(proposed(), approved()).when(rejectPlan()).thenRejects('PlanAlreadyApproved'));
   it('refuses a rejection made on an older revision', () => given(proposed(), amended(2)).when(rejectPlan(requester, 1)).thenRejects('StalePlanRevision'));

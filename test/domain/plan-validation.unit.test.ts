@@ -14,7 +14,13 @@ import {
 import { registry, reviewPlan, statusPlan, testsThenDeploy } from '../support/plan-fixtures.ts';
 
 // ── fixtures ────────────────────────────────────────────────────────────────
-const task = (id: string, taskType = 'git-status', params: Record<string, unknown> = { repository: 'acme' }): PlanStep => ({ kind: 'task', id, taskType, params, why: 'because' });
+const task = (id: string, taskType = 'git-status', params: Record<string, unknown> = { repository: 'acme' }): PlanStep => ({
+  kind: 'task',
+  id,
+  taskType,
+  params,
+  why: 'because',
+});
 const when = (id: string, condition: string, then: PlanStep[], otherwise?: PlanStep[]): PlanStep => ({
   kind: 'conditional',
   id,

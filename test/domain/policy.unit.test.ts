@@ -89,13 +89,21 @@ describe('the defaults (no policy file)', () => {
   const defaults = defaultPolicy(settings);
 
   it('let anyone start read-only, code-change and deploy work', () => {
-    given(defaults).whenStarting({ actor: 'U_ANY', steps: [{ taskType: 'git-status', sideEffect: 'read-only' }] }).thenAllows('start.read-only');
-    given(defaults).whenStarting({ actor: 'U_ANY', steps: [{ taskType: 'claude-code', sideEffect: 'code-change' }] }).thenAllows('start.code-change');
-    given(defaults).whenStarting({ actor: 'local-operator', steps: [deploy('prod')] }).thenAllows('deploy.otherOrgs');
+    given(defaults)
+      .whenStarting({ actor: 'U_ANY', steps: [{ taskType: 'git-status', sideEffect: 'read-only' }] })
+      .thenAllows('start.read-only');
+    given(defaults)
+      .whenStarting({ actor: 'U_ANY', steps: [{ taskType: 'claude-code', sideEffect: 'code-change' }] })
+      .thenAllows('start.code-change');
+    given(defaults)
+      .whenStarting({ actor: 'local-operator', steps: [deploy('prod')] })
+      .thenAllows('deploy.otherOrgs');
   });
 
   it('never count an outside API identity as "anyone"', () => {
-    given(defaults).whenStarting({ actor: 'api:ci', steps: [{ taskType: 'git-status', sideEffect: 'read-only' }] }).thenRefuses('start.read-only');
+    given(defaults)
+      .whenStarting({ actor: 'api:ci', steps: [{ taskType: 'git-status', sideEffect: 'read-only' }] })
+      .thenRefuses('start.read-only');
   });
 
   it('take gate approvers from WORKFLOW_APPROVERS, and keep the requester from approving a deploy alone then', () => {
@@ -122,20 +130,32 @@ describe('starting work', () => {
 
   it('refuses a deploy to a restricted org by a non-deployer, naming the target rule', () => {
     const refused = mayStart(policy, { actor: 'U_DEV', steps: [deploy('prod')] });
-    expect(isLeft(refused) && refused.left).toEqual({ code: 'NotAuthorized', rule: 'deploy.targets[1]', message: 'only deployers may deploy to prod (rule deploy.targets[1])' });
+    expect(isLeft(refused) && refused.left).toEqual({
+      code: 'NotAuthorized',
+      rule: 'deploy.targets[1]',
+      message: 'only deployers may deploy to prod (rule deploy.targets[1])',
+    });
   });
 
   it('allows the same deploy to a deployer, through a group', () => {
-    given(policy).whenStarting({ actor: 'U_REL1', steps: [deploy('prod-eu')] }).thenAllows('deploy.targets[1]');
+    given(policy)
+      .whenStarting({ actor: 'U_REL1', steps: [deploy('prod-eu')] })
+      .thenAllows('deploy.targets[1]');
   });
 
   it('lets a requester deploy to a sandbox (first matching target decides)', () => {
-    given(policy).whenStarting({ actor: 'U_DEV', steps: [deploy('sandbox-42')] }).thenAllows('deploy.targets[0]');
+    given(policy)
+      .whenStarting({ actor: 'U_DEV', steps: [deploy('sandbox-42')] })
+      .thenAllows('deploy.targets[0]');
   });
 
   it('sends orgs no target matches to otherOrgs (deployers by default when a file is given)', () => {
-    given(policy).whenStarting({ actor: 'U_DEV', steps: [deploy('uat')] }).thenRefuses('deploy.otherOrgs');
-    given(policy).whenStarting({ actor: 'api:ci', steps: [deploy('uat')] }).thenAllows('deploy.otherOrgs');
+    given(policy)
+      .whenStarting({ actor: 'U_DEV', steps: [deploy('uat')] })
+      .thenRefuses('deploy.otherOrgs');
+    given(policy)
+      .whenStarting({ actor: 'api:ci', steps: [deploy('uat')] })
+      .thenAllows('deploy.otherOrgs');
   });
 
   it('refuses a template only some may start', () => {
@@ -144,7 +164,9 @@ describe('starting work', () => {
   });
 
   it('refuses a task type only some may run', () => {
-    given(policy).whenStarting({ actor: 'U_DEV', steps: [{ taskType: 'lint', sideEffect: 'read-only' }] }).thenRefuses('taskTypes.lint');
+    given(policy)
+      .whenStarting({ actor: 'U_DEV', steps: [{ taskType: 'lint', sideEffect: 'read-only' }] })
+      .thenRefuses('taskTypes.lint');
   });
 
   it('judges a whole template by its steps: the deployment template deploys to its targetOrg', () => {
@@ -236,7 +258,13 @@ describe('commands from outside producers', () => {
   const policy = policyOf(file);
 
   it('refuse a lone task that deploys or changes code, whoever asks: it has no gate in front of it', () => {
-    const command = { actor: 'api:ci', category: 'task', type: 'QueueTask', data: { taskType: 'sf-deploy', payload: { targetOrg: 'prod' } }, sideEffect: 'deploy' as const };
+    const command = {
+      actor: 'api:ci',
+      category: 'task',
+      type: 'QueueTask',
+      data: { taskType: 'sf-deploy', payload: { targetOrg: 'prod' } },
+      sideEffect: 'deploy' as const,
+    };
     expectRefused(authorizeCommand(policy, command), 'gates.required');
     expectRefused(authorizeCommand(policy, { ...command, data: { taskType: 'claude-code' }, sideEffect: 'code-change' as const }), 'gates.required');
     expectRefused(authorizeCommand(policy, { ...command, sideEffect: undefined }), 'gates.required');
@@ -244,28 +272,58 @@ describe('commands from outside producers', () => {
 
   it('allow a named API identity to queue read-only work, and no one else', () => {
     const named = policyOf({ ...file, roles: { ...file.roles, requester: ['*', 'api:ci'] } });
-    const command = { actor: 'api:ci', category: 'task', type: 'QueueTask', data: { taskType: 'git-status', payload: { repository: 'crm' } }, sideEffect: 'read-only' as const };
+    const command = {
+      actor: 'api:ci',
+      category: 'task',
+      type: 'QueueTask',
+      data: { taskType: 'git-status', payload: { repository: 'crm' } },
+      sideEffect: 'read-only' as const,
+    };
     expectAllowed(authorizeCommand(named, command), 'start.read-only');
     expectRefused(authorizeCommand(named, { ...command, actor: 'api:other' }), 'start.read-only');
   });
 
   it('count work of unknown class as a deploy', () => {
-    expectRefused(authorizeCommand(policy, { actor: 'api:other', category: 'workflow', type: 'StartWorkflow', data: {}, targetOrg: 'prod' }), 'deploy.targets[1]');
+    expectRefused(
+      authorizeCommand(policy, { actor: 'api:other', category: 'workflow', type: 'StartWorkflow', data: {}, targetOrg: 'prod' }),
+      'deploy.targets[1]',
+    );
   });
 
   it('refuse approvals from an API identity the policy does not name', () => {
-    expectRefused(authorizeCommand(policy, { actor: 'api:ci', category: 'workflow', type: 'GrantApproval', data: { approver: 'U_REL1' } }), 'gates.deploy.approvers');
+    expectRefused(
+      authorizeCommand(policy, { actor: 'api:ci', category: 'workflow', type: 'GrantApproval', data: { approver: 'U_REL1' } }),
+      'gates.deploy.approvers',
+    );
   });
 
-  it("judge a workflow definition by its steps at the gateway (a deploy to prod needs a named deployer)", () => {
+  it('judge a workflow definition by its steps at the gateway (a deploy to prod needs a named deployer)', () => {
     const authorize = policyAuthorizer(policy);
     const data = { definition: compiled('deployment', { repository: 'crm', targetOrg: 'prod' }) };
-    expect(authorize({ actor: 'api:other', category: 'workflow', id: 'wf-1', type: 'StartWorkflow', data })).toMatchObject({ allowed: false, code: 'NotAuthorized', message: expect.stringContaining('(rule deploy.targets[1])') });
+    expect(authorize({ actor: 'api:other', category: 'workflow', id: 'wf-1', type: 'StartWorkflow', data })).toMatchObject({
+      allowed: false,
+      code: 'NotAuthorized',
+      message: expect.stringContaining('(rule deploy.targets[1])'),
+    });
     // Its read-only steps need the identity named among requesters too: '*' does not cover it.
-    expect(authorize({ actor: 'api:ci', category: 'workflow', id: 'wf-1', type: 'StartWorkflow', data })).toMatchObject({ allowed: false, message: expect.stringContaining('(rule start.read-only)') });
+    expect(authorize({ actor: 'api:ci', category: 'workflow', id: 'wf-1', type: 'StartWorkflow', data })).toMatchObject({
+      allowed: false,
+      message: expect.stringContaining('(rule start.read-only)'),
+    });
     const named = policyAuthorizer(policyOf({ ...file, roles: { ...file.roles, requester: ['*', 'api:ci'] } }));
-    expect(named({ actor: 'api:ci', category: 'workflow', id: 'wf-1', type: 'StartWorkflow', data })).toMatchObject({ allowed: true, rule: expect.stringContaining('deploy.targets[1]') });
-    expect(authorize({ actor: 'api:other', category: 'workflow', id: 'wf-1', type: 'StartWorkflow', data: { definition: { name: 'gates only', form: 'stepTree', machine: { start: 'end', nodes: [{ kind: 'end', id: 'end', outcome: 'completed' }] } } } })).toMatchObject({ allowed: false });
+    expect(named({ actor: 'api:ci', category: 'workflow', id: 'wf-1', type: 'StartWorkflow', data })).toMatchObject({
+      allowed: true,
+      rule: expect.stringContaining('deploy.targets[1]'),
+    });
+    expect(
+      authorize({
+        actor: 'api:other',
+        category: 'workflow',
+        id: 'wf-1',
+        type: 'StartWorkflow',
+        data: { definition: { name: 'gates only', form: 'stepTree', machine: { start: 'end', nodes: [{ kind: 'end', id: 'end', outcome: 'completed' }] } } },
+      }),
+    ).toMatchObject({ allowed: false });
   });
 
   it('refuse cancels except by admins when the target is unknown, and commands not open to them', () => {
@@ -277,13 +335,24 @@ describe('commands from outside producers', () => {
 describe('the policy file', () => {
   it('is refused with every problem by its path', () => {
     const built = buildPolicy(
-      { roles: { admin: ['role:approver'] }, start: { 'read-only': ['group:nope', 'role:boss'] }, gates: { deploy: { approvers: ['U1'], quorum: 3 } }, taskTypes: { 'no-such': ['*'] } },
+      {
+        roles: { admin: ['role:approver'] },
+        start: { 'read-only': ['group:nope', 'role:boss'] },
+        gates: { deploy: { approvers: ['U1'], quorum: 3 } },
+        taskTypes: { 'no-such': ['*'] },
+      },
       { ...settings, knownTaskTypes: ['lint'] },
       'policy.yaml',
     );
     if (isRight(built)) expect.fail('expected InvalidPolicy');
     expect(built.left.code).toBe('InvalidPolicy');
-    expect(built.left.problems.map((p) => p.path)).toEqual(['roles.admin.0', 'start.read-only.0', 'start.read-only.1', 'taskTypes.no-such', 'gates.deploy.quorum']);
+    expect(built.left.problems.map((p) => p.path)).toEqual([
+      'roles.admin.0',
+      'start.read-only.0',
+      'start.read-only.1',
+      'taskTypes.no-such',
+      'gates.deploy.quorum',
+    ]);
     expect(built.left.message).toContain('policy.yaml: ');
   });
 
@@ -319,11 +388,14 @@ describe('"Run this plan" under the policy', () => {
   const rules = { costThresholdUsd: 1, requesterMayApprove: true, gates: gateRequirements(policy), classify: sideEffectClassFor };
 
   it("takes the approvers of the plan's strictest kind of work from the policy", () => {
-    expect(approvalPolicyFor(testsThenDeploy(), planRegistry, rules)).toMatchObject({ required: true, approvers: ['U_REL1', 'U_REL2'], requesterMayApprove: true });
+    expect(approvalPolicyFor(testsThenDeploy(), planRegistry, rules)).toMatchObject({
+      required: true,
+      approvers: ['U_REL1', 'U_REL2'],
+      requesterMayApprove: true,
+    });
   });
 
   it('names nobody for a plan that changes nothing outside', () => {
     expect(approvalPolicyFor(reviewPlan(), planRegistry, rules).approvers).toBeUndefined();
   });
 });
-

@@ -19,9 +19,16 @@ const resultReply = (input: ResultReplyInput): ReplyDocument => replyIn(input, t
 /** Everything a reader could see, as one string: what the "the number appears" checks search. */
 const allText = (doc: ReplyDocument) =>
   [
-    doc.title, doc.summary, ...(doc.fields ?? []).flatMap((f) => [f.label, f.value]),
-    ...(doc.sections ?? []).flatMap((s) => [s.heading, ...s.lines]), doc.code?.title, doc.code?.text, doc.footer,
-  ].filter(Boolean).join('\n');
+    doc.title,
+    doc.summary,
+    ...(doc.fields ?? []).flatMap((f) => [f.label, f.value]),
+    ...(doc.sections ?? []).flatMap((s) => [s.heading, ...s.lines]),
+    doc.code?.title,
+    doc.code?.text,
+    doc.footer,
+  ]
+    .filter(Boolean)
+    .join('\n');
 const field = (doc: ReplyDocument, label: string) => doc.fields?.find((f) => f.label === label)?.value;
 const section = (doc: ReplyDocument, heading: string) => doc.sections?.find((s) => s.heading?.startsWith(heading))?.lines;
 const completed = (taskType: string, result: unknown, extra: Partial<ResultReplyInput> = {}) =>
@@ -35,7 +42,10 @@ const gitStatus = (over: Partial<GitStatusResult> = {}): GitStatusResult => ({
   upstream: 'origin/main',
   ahead: 2,
   behind: 1,
-  staged: [{ path: 'src/a.ts', change: 'added' }, { path: 'src/new.ts', change: 'renamed', from: 'src/old.ts' }],
+  staged: [
+    { path: 'src/a.ts', change: 'added' },
+    { path: 'src/new.ts', change: 'renamed', from: 'src/old.ts' },
+  ],
   unstaged: [{ path: 'README.md', change: 'modified' }],
   untracked: ['notes.txt'],
   conflicted: [],
@@ -105,7 +115,10 @@ describe('progress reply', () => {
     expect(doc.tone).toBe('progress');
     expect(doc.summary).toBe('████████░░ 80% · ETA about 2 min');
     expect(doc.sections).toEqual([{ lines: ['src/domain'] }]);
-    expect(doc.fields).toEqual([{ label: 'Files touched', value: '12' }, { label: 'Tokens', value: '3400' }]);
+    expect(doc.fields).toEqual([
+      { label: 'Files touched', value: '12' },
+      { label: 'Tokens', value: '3400' },
+    ]);
     expect(doc.actions).toEqual([{ actionId: 'cancel_task', label: 'Cancel', value: 't-7', style: 'danger' }]);
     expect(doc.footer).toBe('Running · task t-7');
   });
@@ -156,7 +169,10 @@ describe('git-status result', () => {
   });
 
   it('says a clean tree is clean', () => {
-    const doc = completed('git-status', gitStatus({ staged: [], unstaged: [], untracked: [], counts: { staged: 0, unstaged: 0, untracked: 0, conflicted: 0 }, clean: true, ahead: 0, behind: 0 }));
+    const doc = completed(
+      'git-status',
+      gitStatus({ staged: [], unstaged: [], untracked: [], counts: { staged: 0, unstaged: 0, untracked: 0, conflicted: 0 }, clean: true, ahead: 0, behind: 0 }),
+    );
     expect(doc.tone).toBe('success');
     expect(doc.summary).toBe('Working tree clean');
     expect(field(doc, 'Upstream')).toBe('origin/main (up to date)');
@@ -164,7 +180,19 @@ describe('git-status result', () => {
   });
 
   it('warns about conflicts, names a detached HEAD, and counts what a capped list left out', () => {
-    const doc = completed('git-status', gitStatus({ branch: null, detached: true, upstream: null, ahead: null, behind: null, conflicted: ['x.ts'], counts: { staged: 2, unstaged: 700, untracked: 1, conflicted: 1 }, truncated: true }));
+    const doc = completed(
+      'git-status',
+      gitStatus({
+        branch: null,
+        detached: true,
+        upstream: null,
+        ahead: null,
+        behind: null,
+        conflicted: ['x.ts'],
+        counts: { staged: 2, unstaged: 700, untracked: 1, conflicted: 1 },
+        truncated: true,
+      }),
+    );
     expect(doc.tone).toBe('warning');
     expect(doc.title).toBe('Git status: detached HEAD at 0123456789');
     expect(field(doc, 'Upstream')).toBe('none');
@@ -232,8 +260,18 @@ describe('run-tests result', () => {
 
 describe('lint result', () => {
   const linted = (over: Partial<Extract<LintResult, { configured: true }>> = {}): LintResult => ({
-    configured: true, linter: 'eslint', command: ['npx', 'eslint', '.'], exitCode: 1, clean: false,
-    problems: 12, errors: 3, warnings: 9, durationMs: 900, outputTail: 'src/a.ts\n  1:1  error  no-undef', outputTruncated: false, ...over,
+    configured: true,
+    linter: 'eslint',
+    command: ['npx', 'eslint', '.'],
+    exitCode: 1,
+    clean: false,
+    problems: 12,
+    errors: 3,
+    warnings: 9,
+    durationMs: 900,
+    outputTail: 'src/a.ts\n  1:1  error  no-undef',
+    outputTruncated: false,
+    ...over,
   });
 
   it('counts problems, errors and warnings and names the linter', () => {
@@ -245,8 +283,15 @@ describe('lint result', () => {
   });
 
   it('is clean with no problems, and passes with warnings only', () => {
-    expect(completed('lint', linted({ exitCode: 0, clean: true, problems: 0, errors: 0, warnings: 0 }))).toMatchObject({ title: 'Lint clean', tone: 'success', summary: '0 problems: 0 errors, 0 warnings' });
-    expect(completed('lint', linted({ exitCode: 0, clean: true, problems: 2, errors: 0, warnings: 2 }))).toMatchObject({ title: 'Lint passed with warnings', tone: 'warning' });
+    expect(completed('lint', linted({ exitCode: 0, clean: true, problems: 0, errors: 0, warnings: 0 }))).toMatchObject({
+      title: 'Lint clean',
+      tone: 'success',
+      summary: '0 problems: 0 errors, 0 warnings',
+    });
+    expect(completed('lint', linted({ exitCode: 0, clean: true, problems: 2, errors: 0, warnings: 2 }))).toMatchObject({
+      title: 'Lint passed with warnings',
+      tone: 'warning',
+    });
   });
 
   it('says when no linter is configured', () => {
@@ -286,8 +331,20 @@ describe('results that are not recognised, failures and cancellations', () => {
   });
 
   it('gives a failure its error code and message, and no Re-run', () => {
-    const doc = resultReply({ taskId: 't-1', taskType: 'run-tests', outcome: 'failed', error: { code: 'NotAGitRepository', message: '"x" is not a git repository' }, repository: 'x' });
-    expect(doc).toMatchObject({ title: 'run-tests failed', tone: 'failure', summary: '"x" is not a git repository', fields: [{ label: 'Error', value: 'NotAGitRepository' }], footer: 'x · task t-1' });
+    const doc = resultReply({
+      taskId: 't-1',
+      taskType: 'run-tests',
+      outcome: 'failed',
+      error: { code: 'NotAGitRepository', message: '"x" is not a git repository' },
+      repository: 'x',
+    });
+    expect(doc).toMatchObject({
+      title: 'run-tests failed',
+      tone: 'failure',
+      summary: '"x" is not a git repository',
+      fields: [{ label: 'Error', value: 'NotAGitRepository' }],
+      footer: 'x · task t-1',
+    });
     expect(doc.actions).toBeUndefined();
   });
 

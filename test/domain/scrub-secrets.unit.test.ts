@@ -4,7 +4,12 @@ import { lineScrubber, REDACTED_SECRET, scrubSecrets, scrubSecretsIn, secretScru
 // Each shape: found in plain text, in JSON text, inside a longer word, and a near miss that must
 // stay; then ids and times of the product that must never be taken for secrets.
 
-const PRIVATE_KEY = ['-----BEGIN RSA PRIVATE KEY-----', 'MIIEowIBAAKCAQEA1x0Yq1Zb3nKq9QfJr8hY7Wq2x3m', 'Zb3nKq9QfJr8hY7Wq2x3mAAKCAQEA1x0Yq1==', '-----END RSA PRIVATE KEY-----'].join('\n');
+const PRIVATE_KEY = [
+  '-----BEGIN RSA PRIVATE KEY-----',
+  'MIIEowIBAAKCAQEA1x0Yq1Zb3nKq9QfJr8hY7Wq2x3m',
+  'Zb3nKq9QfJr8hY7Wq2x3mAAKCAQEA1x0Yq1==',
+  '-----END RSA PRIVATE KEY-----',
+].join('\n');
 
 interface Shape {
   readonly name: string;
@@ -26,7 +31,12 @@ const SHAPES: readonly Shape[] = [
   { name: 'github-token', secret: 'github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyz', nearMiss: 'github_pat_short' },
   { name: 'aws-access-key-id', secret: 'AKIAIOSFODNN7EXAMPLE', nearMiss: 'AKIAIOSFODNN7EXAMPL' },
   { name: 'aws-access-key-id', secret: 'ASIAY34FZKBOKMUTVV7A', nearMiss: 'ASIAY34FZKBOKMUTVV7AB' },
-  { name: 'aws-secret-access-key', secret: 'aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY', kept: 'aws_secret_access_key = ', nearMiss: 'aws_secret_access_key is missing' },
+  {
+    name: 'aws-secret-access-key',
+    secret: 'aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
+    kept: 'aws_secret_access_key = ',
+    nearMiss: 'aws_secret_access_key is missing',
+  },
   {
     name: 'jwt',
     secret: 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U',
@@ -142,7 +152,10 @@ describe('scrubSecrets: known values', () => {
 describe('scrubSecretsIn', () => {
   it('scrubs strings at any depth and leaves keys, numbers, booleans and null alone', () => {
     const value = { 'xoxb-1234567890-keyname': 1, nested: { list: ['a', { deep: 'Bearer 4f1c9a7e2b8d0c6e5a3b' }], n: 2, ok: true, none: null } };
-    expect(scrubSecretsIn(value)).toEqual({ 'xoxb-1234567890-keyname': 1, nested: { list: ['a', { deep: 'Bearer [redacted:bearer-token]' }], n: 2, ok: true, none: null } });
+    expect(scrubSecretsIn(value)).toEqual({
+      'xoxb-1234567890-keyname': 1,
+      nested: { list: ['a', { deep: 'Bearer [redacted:bearer-token]' }], n: 2, ok: true, none: null },
+    });
   });
 
   it('returns the same reference when nothing was hidden, and survives cycles', () => {
@@ -157,8 +170,22 @@ describe('scrubSecretsIn', () => {
 describe('lineScrubber', () => {
   it('hides every line of a private key block that arrives line by line, and nothing after its END', () => {
     const scrub = lineScrubber(secretScrubber());
-    const lines = ['before', '-----BEGIN EC PRIVATE KEY-----', 'MHcCAQEEIBodyLineOne', 'AwEHoUQDQgAEBodyLineTwo', '-----END EC PRIVATE KEY----- after', 'next xoxb-1234567890-abcdefghij'];
-    expect(lines.map(scrub)).toEqual(['before', '[redacted:private-key]', '[redacted:private-key]', '[redacted:private-key]', '[redacted:private-key] after', 'next [redacted:slack-token]']);
+    const lines = [
+      'before',
+      '-----BEGIN EC PRIVATE KEY-----',
+      'MHcCAQEEIBodyLineOne',
+      'AwEHoUQDQgAEBodyLineTwo',
+      '-----END EC PRIVATE KEY----- after',
+      'next xoxb-1234567890-abcdefghij',
+    ];
+    expect(lines.map(scrub)).toEqual([
+      'before',
+      '[redacted:private-key]',
+      '[redacted:private-key]',
+      '[redacted:private-key]',
+      '[redacted:private-key] after',
+      'next [redacted:slack-token]',
+    ]);
   });
 
   it('a block on one line opens nothing', () => {

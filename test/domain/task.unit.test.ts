@@ -83,11 +83,19 @@ describe('AssignTask', () => {
   it('fails the task for good when a redelivery exceeds maxAttempts', () =>
     given(taskQueued({ maxAttempts: 2 }), assigned(1), abandoned(1), assigned(2))
       .when(assignTask(3))
-      .then(abandoned(2), failed(3, { retryable: false, final: true, error: { code: 'AttemptsExhausted', message: 'delivery 3 exceeds the 2 attempts allowed' } })));
-  it('assigns the scheduled retry', () => given(taskQueued(), assigned(1), failed(1), retryScheduled(2, 1000, oneSecondLater)).when(assignTask(2)).then(assigned(2)));
+      .then(
+        abandoned(2),
+        failed(3, { retryable: false, final: true, error: { code: 'AttemptsExhausted', message: 'delivery 3 exceeds the 2 attempts allowed' } }),
+      ));
+  it('assigns the scheduled retry', () =>
+    given(taskQueued(), assigned(1), failed(1), retryScheduled(2, 1000, oneSecondLater))
+      .when(assignTask(2))
+      .then(assigned(2)));
   it('refuses an older attempt', () => given(taskQueued(), assigned(1), abandoned(1), assigned(2)).when(assignTask(1)).thenRejects('StaleAttempt'));
   it('refuses the failed attempt once its retry is scheduled', () =>
-    given(taskQueued(), assigned(1), failed(1), retryScheduled(2, 1000, oneSecondLater)).when(assignTask(1)).thenRejects('StaleAttempt'));
+    given(taskQueued(), assigned(1), failed(1), retryScheduled(2, 1000, oneSecondLater))
+      .when(assignTask(1))
+      .thenRejects('StaleAttempt'));
   it('refuses a finished task', () => given(taskQueued(), assigned(1), completed(1)).when(assignTask(2)).thenRejects('TaskAlreadyFinished'));
   it('refuses a cancelled task', () => given(taskQueued(), cancelled()).when(assignTask(1)).thenRejects('TaskCancelled'));
   it('refuses a task that was never queued', () => given().when(assignTask(1)).thenRejects('TaskNotFound'));
@@ -99,15 +107,21 @@ describe('ReportProgress', () => {
     given(taskQueued(), assigned(1))
       .when(command('ReportProgress', { attempt: 1, stage: 'scan', percent: 40, details: 'src/', counters: { files: 12 } }))
       .then(event('TaskProgressed', { attempt: 1, stage: 'scan', percent: 40, details: 'src/', counters: { files: 12 } })));
-  it('allows the same percent in a new stage', () => given(taskQueued(), assigned(1), progressed(1, 40)).when(reportProgress(1, 40, 'count')).then(progressed(1, 40, 'count')));
-  it('refuses progress that goes backwards', () => given(taskQueued(), assigned(1), progressed(1, 40)).when(reportProgress(1, 30)).thenRejects('ProgressWentBackwards'));
+  it('allows the same percent in a new stage', () =>
+    given(taskQueued(), assigned(1), progressed(1, 40))
+      .when(reportProgress(1, 40, 'count'))
+      .then(progressed(1, 40, 'count')));
+  it('refuses progress that goes backwards', () =>
+    given(taskQueued(), assigned(1), progressed(1, 40)).when(reportProgress(1, 30)).thenRejects('ProgressWentBackwards'));
   it('starts again from nothing in a new attempt', () =>
     given(taskQueued(), assigned(1), progressed(1, 80), abandoned(1), assigned(2)).when(reportProgress(2, 10)).then(progressed(2, 10)));
   it('refuses progress from an abandoned attempt', () =>
     given(taskQueued(), assigned(1), abandoned(1), assigned(2)).when(reportProgress(1, 90)).thenRejects('StaleAttempt'));
   it('refuses progress before a worker took the task', () => given(taskQueued()).when(reportProgress(1, 10)).thenRejects('TaskNotStarted'));
-  it('refuses progress on a finished task', () => given(taskQueued(), assigned(1), completed(1)).when(reportProgress(1, 100)).thenRejects('TaskAlreadyFinished'));
-  it('tells a worker still running a cancelled task', () => given(taskQueued(), assigned(1), cancelled(1)).when(reportProgress(1, 50)).thenRejects('TaskCancelled'));
+  it('refuses progress on a finished task', () =>
+    given(taskQueued(), assigned(1), completed(1)).when(reportProgress(1, 100)).thenRejects('TaskAlreadyFinished'));
+  it('tells a worker still running a cancelled task', () =>
+    given(taskQueued(), assigned(1), cancelled(1)).when(reportProgress(1, 50)).thenRejects('TaskCancelled'));
   it('refuses progress on an unknown task', () => given().when(reportProgress(1, 10)).thenRejects('TaskNotFound'));
 });
 
@@ -124,42 +138,69 @@ describe('CompleteTask', () => {
 
 describe('FailTask', () => {
   it('schedules the next attempt after a retryable failure, one second later by default', () =>
-    given(taskQueued(), assigned(1)).when(failTask(1)).then(failed(1), retryScheduled(2, 1_000, oneSecondLater)));
+    given(taskQueued(), assigned(1))
+      .when(failTask(1))
+      .then(failed(1), retryScheduled(2, 1_000, oneSecondLater)));
   it('doubles the default delay with each attempt', () =>
     given(taskQueued(), assigned(1), failed(1), retryScheduled(2, 1_000, oneSecondLater), assigned(2))
       .when(failTask(2))
       .then(failed(2), retryScheduled(3, 2_000, '2026-11-21T10:00:02.000Z')));
   it("uses the caller's delay (backoff with jitter)", () =>
-    given(taskQueued(), assigned(1)).when(failTask(1, { retryDelayMs: 1_337 })).then(failed(1), retryScheduled(2, 1_337, '2026-11-21T10:00:01.337Z')));
+    given(taskQueued(), assigned(1))
+      .when(failTask(1, { retryDelayMs: 1_337 }))
+      .then(failed(1), retryScheduled(2, 1_337, '2026-11-21T10:00:01.337Z')));
   it('fails for good when the error is not retryable', () =>
-    given(taskQueued(), assigned(1)).when(failTask(1, { retryable: false })).then(failed(1, { retryable: false, final: true })));
+    given(taskQueued(), assigned(1))
+      .when(failTask(1, { retryable: false }))
+      .then(failed(1, { retryable: false, final: true })));
   it('fails for good when the last attempt fails', () =>
-    given(taskQueued({ maxAttempts: 1 }), assigned(1)).when(failTask(1)).then(failed(1, { retryable: true, final: true })));
-  it('ignores the same failure repeated', () => given(taskQueued(), assigned(1), failed(1), retryScheduled(2, 1000, oneSecondLater)).when(failTask(1)).thenNothing());
-  it('refuses a failure from an older attempt', () => given(taskQueued(), assigned(1), abandoned(1), assigned(2)).when(failTask(1)).thenRejects('StaleAttempt'));
+    given(taskQueued({ maxAttempts: 1 }), assigned(1))
+      .when(failTask(1))
+      .then(failed(1, { retryable: true, final: true })));
+  it('ignores the same failure repeated', () =>
+    given(taskQueued(), assigned(1), failed(1), retryScheduled(2, 1000, oneSecondLater))
+      .when(failTask(1))
+      .thenNothing());
+  it('refuses a failure from an older attempt', () =>
+    given(taskQueued(), assigned(1), abandoned(1), assigned(2)).when(failTask(1)).thenRejects('StaleAttempt'));
   it('refuses a failure of a completed task', () => given(taskQueued(), assigned(1), completed(1)).when(failTask(1)).thenRejects('TaskAlreadyFinished'));
 });
 
 describe('TimeOutTask', () => {
   it('retries a timed-out attempt like a retryable failure', () =>
-    given(taskQueued(), assigned(1)).when(timeOutTask(1)).then(timedOut(1), retryScheduled(2, 1_000, oneSecondLater)));
+    given(taskQueued(), assigned(1))
+      .when(timeOutTask(1))
+      .then(timedOut(1), retryScheduled(2, 1_000, oneSecondLater)));
   it('fails for good when the last attempt times out', () =>
     given(taskQueued({ maxAttempts: 1 }), assigned(1))
       .when(timeOutTask(1))
-      .then(timedOut(1), failed(1, { retryable: true, final: true, error: { code: 'TimedOut', message: 'attempt 1 of 1 timed out after 60000 ms; no attempts left' } })));
-  it('ignores the same timeout fired twice', () => given(taskQueued(), assigned(1), timedOut(1), retryScheduled(2, 1000, oneSecondLater)).when(timeOutTask(1)).thenNothing());
-  it('refuses a timeout of an attempt that already completed', () => given(taskQueued(), assigned(1), completed(1)).when(timeOutTask(1)).thenRejects('TaskAlreadyFinished'));
-  it('refuses a timeout of a superseded attempt', () => given(taskQueued(), assigned(1), abandoned(1), assigned(2)).when(timeOutTask(1)).thenRejects('StaleAttempt'));
+      .then(
+        timedOut(1),
+        failed(1, { retryable: true, final: true, error: { code: 'TimedOut', message: 'attempt 1 of 1 timed out after 60000 ms; no attempts left' } }),
+      ));
+  it('ignores the same timeout fired twice', () =>
+    given(taskQueued(), assigned(1), timedOut(1), retryScheduled(2, 1000, oneSecondLater))
+      .when(timeOutTask(1))
+      .thenNothing());
+  it('refuses a timeout of an attempt that already completed', () =>
+    given(taskQueued(), assigned(1), completed(1)).when(timeOutTask(1)).thenRejects('TaskAlreadyFinished'));
+  it('refuses a timeout of a superseded attempt', () =>
+    given(taskQueued(), assigned(1), abandoned(1), assigned(2)).when(timeOutTask(1)).thenRejects('StaleAttempt'));
 });
 
 describe('CancelTask', () => {
   it('cancels a running task, naming the attempt and worker to stop', () => given(taskQueued(), assigned(1)).when(cancelTask()).then(cancelled(1)));
   it('cancels a queued task', () => given(taskQueued()).when(cancelTask()).then(cancelled()));
-  it('cancels a task waiting for its retry', () => given(taskQueued(), assigned(1), failed(1), retryScheduled(2, 1000, oneSecondLater)).when(cancelTask()).then(cancelled()));
+  it('cancels a task waiting for its retry', () =>
+    given(taskQueued(), assigned(1), failed(1), retryScheduled(2, 1000, oneSecondLater))
+      .when(cancelTask())
+      .then(cancelled()));
   it('ignores cancelling a cancelled task', () => given(taskQueued(), cancelled()).when(cancelTask()).thenNothing());
   it('refuses cancelling a completed task', () => given(taskQueued(), assigned(1), completed(1)).when(cancelTask()).thenRejects('TaskAlreadyFinished'));
   it('refuses cancelling a task that failed for good', () =>
-    given(taskQueued(), assigned(1), failed(1, { retryable: false, final: true })).when(cancelTask()).thenRejects('TaskAlreadyFinished'));
+    given(taskQueued(), assigned(1), failed(1, { retryable: false, final: true }))
+      .when(cancelTask())
+      .thenRejects('TaskAlreadyFinished'));
   it('refuses cancelling an unknown task', () => given().when(cancelTask()).thenRejects('TaskNotFound'));
 });
 
@@ -273,7 +314,16 @@ describe('parseTaskCommand', () => {
     isLeft(result) ? result.left.issues : expect.fail('expected the command to be refused');
 
   it('accepts a command from outside and fills in the defaults', () => {
-    const result = parseTaskCommand({ type: 'QueueTask', taskId, at, taskType: 'git-status', pool: 'local-ops', payload: {}, timeoutMs: 30_000, requestedBy: 'U1' });
+    const result = parseTaskCommand({
+      type: 'QueueTask',
+      taskId,
+      at,
+      taskType: 'git-status',
+      pool: 'local-ops',
+      payload: {},
+      timeoutMs: 30_000,
+      requestedBy: 'U1',
+    });
     expect(isRight(result) && result.right).toMatchObject({ type: 'QueueTask', taskId, priority: 'normal', maxAttempts: 3 });
   });
 
@@ -309,6 +359,8 @@ describe('parseTaskCommand', () => {
     expect(problems(parseTaskCommand({ ...base, maxAttempts: 11 }))).toEqual([expect.stringMatching(/^maxAttempts: Too big/)]);
     expect(problems(parseTaskCommand({ ...base, priority: 'urgent' }))).toEqual([expect.stringMatching(/^priority: /)]);
     expect(problems(parseTaskCommand({ ...base, replyTo: { kind: 'webhook', url: 'javascript:alert(1)' } }))).toEqual(['replyTo.url: must be an http(s) URL']);
-    expect(problems(parseTaskCommand({ ...base, replyTo: { kind: 'nats', subject: 'orch.results.>' } }))).toEqual([expect.stringMatching(/^replyTo.subject: /)]);
+    expect(problems(parseTaskCommand({ ...base, replyTo: { kind: 'nats', subject: 'orch.results.>' } }))).toEqual([
+      expect.stringMatching(/^replyTo.subject: /),
+    ]);
   });
 });

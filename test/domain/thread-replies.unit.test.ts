@@ -4,7 +4,15 @@ import { fold } from '../../domain/decider.ts';
 import { planDecider, type PlanEvent, type PlanState, type ProposedPlan } from '../../domain/plan/index.ts';
 import { toPlainText } from '../../domain/replies/plain-text.ts';
 import { planPreviewReply, REJECT_PLAN_ACTION, RUN_PLAN_ACTION } from '../../domain/replies/plan-preview-reply.ts';
-import { APPROVE_GATE_ACTION, approvalGateReply, approvalReminderReply, gateActionValue, parseGateActionValue, workflowEndReply, workflowStatusReply } from '../../domain/replies/workflow-replies.ts';
+import {
+  APPROVE_GATE_ACTION,
+  approvalGateReply,
+  approvalReminderReply,
+  gateActionValue,
+  parseGateActionValue,
+  workflowEndReply,
+  workflowStatusReply,
+} from '../../domain/replies/workflow-replies.ts';
 import { workflowDecider, type Workflow, type WorkflowEvent } from '../../domain/workflow/index.ts';
 import { reviewPlan, testsThenDeploy } from '../support/plan-fixtures.ts';
 import { event, fixturesFor, minute, requester, stepCompleted, task, tree } from './workflow-fixtures.ts';
@@ -25,7 +33,11 @@ const proposed = (approvalRequired = true) =>
     model: 'claude-opus-4-5',
     usage: { inputTokens: 1_000, outputTokens: 400 },
     costUsd: 0.015,
-    approval: { required: approvalRequired, reasons: approvalRequired ? ['step deploy runs sf-deploy, which changes things outside (side effects)'] : [], requesterMayApprove: true },
+    approval: {
+      required: approvalRequired,
+      reasons: approvalRequired ? ['step deploy runs sf-deploy, which changes things outside (side effects)'] : [],
+      requesterMayApprove: true,
+    },
   });
 const planAfter = (...events: PlanEvent[]): ProposedPlan => {
   const state: PlanState = fold(planDecider, events);
@@ -77,7 +89,14 @@ describe('the plan preview', () => {
   });
 });
 
-const gate = { type: 'approval', id: 'approve-deploy', title: 'Deploy to prod?', approvers: ['U1', 'U2'], requesterMayApprove: false, reminderBeforeMs: 120_000 };
+const gate = {
+  type: 'approval',
+  id: 'approve-deploy',
+  title: 'Deploy to prod?',
+  approvers: ['U1', 'U2'],
+  requesterMayApprove: false,
+  reminderBeforeMs: 120_000,
+};
 const d = fixturesFor(tree(task('test'), gate, task('deploy', 'sf-deploy', { sideEffects: true })));
 const requested = event('ApprovalRequested', {
   stepId: 'approve-deploy',
@@ -125,14 +144,27 @@ describe('an approval gate in the thread', () => {
   it('a cost gate (AG5) names the spend and why while open, and reads as approved once granted', () => {
     const paid = fixturesFor(tree(task('review', 'claude-code', { title: 'Review the change' })));
     const reason = '$5.00 would exceed the monthly cap of $10.00';
-    const asked = event('ApprovalRequested', { stepId: 'review', visit: 1, title: 'spend', approvers: ['U_FIN'], quorum: 1, requesterMayApprove: false, requestedBy: requester, dueAt: minute(10), cost: { attempt: 1, amountUsd: 5, reason } });
+    const asked = event('ApprovalRequested', {
+      stepId: 'review',
+      visit: 1,
+      title: 'spend',
+      approvers: ['U_FIN'],
+      quorum: 1,
+      requesterMayApprove: false,
+      requestedBy: requester,
+      dueAt: minute(10),
+      cost: { attempt: 1, amountUsd: 5, reason },
+    });
     const open = approvalGateReply(workflowAfter(paid.started(), paid.scheduled('review'), asked), 'review');
     expect(open.title).toBe('Approval needed: spend $5.00 over the budget cap on "Review the change"');
     expect(toPlainText(open)).toContain(`Why: ${reason}`);
     expect(actionIds(open)).toEqual([APPROVE_GATE_ACTION, 'reject_gate']);
     const granted = event('ApprovalGranted', { stepId: 'review', visit: 1, approver: 'U_FIN', grantedBy: ['U_FIN'], quorum: 1, approved: true });
     const { visit: _, workflowId: __, at: ___, ...toRun } = paid.scheduled('review').data;
-    const decided = approvalGateReply(workflowAfter(paid.started(), paid.scheduled('review'), asked, granted, event('StepCostApproved', { ...toRun, approvedBy: ['U_FIN'] })), 'review');
+    const decided = approvalGateReply(
+      workflowAfter(paid.started(), paid.scheduled('review'), asked, granted, event('StepCostApproved', { ...toRun, approvedBy: ['U_FIN'] })),
+      'review',
+    );
     expect(decided).toMatchObject({ tone: 'success', summary: 'Approved by U_FIN.' });
     expect(decided.actions).toBeUndefined();
   });
@@ -167,13 +199,22 @@ describe('the workflow status and closing messages', () => {
   });
 
   it('marks a step a dry run recorded instead of running', () => {
-    const dry = event('StepCompleted', { stepId: 'test', attempt: 1, taskId: 'W1_test_1', output: { dryRun: true, wouldRun: { taskType: 'run-tests', params: {} } } } as never);
+    const dry = event('StepCompleted', {
+      stepId: 'test',
+      attempt: 1,
+      taskId: 'W1_test_1',
+      output: { dryRun: true, wouldRun: { taskType: 'run-tests', params: {} } },
+    } as never);
     const doc = workflowStatusReply(workflowAfter(d.started(), d.scheduled('test'), dry));
     expect(doc.sections![0]!.lines[0]).toBe('✔ test — completed (dry run: recorded, not run)');
   });
 
   it('closes with how it ended and how to replay it', () => {
-    const failed = event('WorkflowFailed', { cause: 'ApprovalTimedOut', stepId: 'approve-deploy', reason: 'no decision on "Deploy to prod?" within 600000 ms', tasksToCancel: [] } as never, minute(10));
+    const failed = event(
+      'WorkflowFailed',
+      { cause: 'ApprovalTimedOut', stepId: 'approve-deploy', reason: 'no decision on "Deploy to prod?" within 600000 ms', tasksToCancel: [] } as never,
+      minute(10),
+    );
     const doc = workflowEndReply(workflowAfter(...waiting, failed));
     expect(doc.title).toContain('Workflow failed');
     expect(doc.summary).toBe('no decision on "Deploy to prod?" within 600000 ms (step approve-deploy)');

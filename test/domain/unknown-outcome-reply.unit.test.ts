@@ -42,7 +42,14 @@ const waiting: UnknownOutcomeInput = {
 };
 
 const allText = (doc: ReplyDocument): string =>
-  [doc.title, doc.summary, doc.byline && `${doc.byline.text} ${doc.byline.user}`, ...(doc.fields ?? []).flatMap((f) => [f.label, f.value]), ...(doc.sections ?? []).flatMap((s) => [s.heading, ...s.lines]), doc.footer]
+  [
+    doc.title,
+    doc.summary,
+    doc.byline && `${doc.byline.text} ${doc.byline.user}`,
+    ...(doc.fields ?? []).flatMap((f) => [f.label, f.value]),
+    ...(doc.sections ?? []).flatMap((s) => [s.heading, ...s.lines]),
+    doc.footer,
+  ]
     .filter(Boolean)
     .join('\n');
 
@@ -115,14 +122,21 @@ describe('an unknown outcome, decided', () => {
   });
 
   it('says a re-run queued the next attempt', () => {
-    expect(unknownOutcomeReply({ ...waiting, decision: { resolution: 'rerun', resolvedBy: 'U0BOB', via: 'person' } }).summary).toContain('Attempt 2 is queued.');
+    expect(unknownOutcomeReply({ ...waiting, decision: { resolution: 'rerun', resolvedBy: 'U0BOB', via: 'person' } }).summary).toContain(
+      'Attempt 2 is queued.',
+    );
   });
 
   it('says what a check of the evidence found, naming sf for a deploy', () => {
     const doc = unknownOutcomeReply({ ...waiting, decision: { resolution: 'completed', resolvedBy: 'salesforce-host-41-2', via: 'check' } });
     expect(doc.summary).toContain('Checked with sf: the deploy succeeded.');
     expect(doc.byline).toBeUndefined();
-    const other = unknownOutcomeReply({ ...waiting, taskType: 'claude-code', mode: 'edit', decision: { resolution: 'failed', resolvedBy: 'claude-w1', via: 'check', reason: 'no commit found' } });
+    const other = unknownOutcomeReply({
+      ...waiting,
+      taskType: 'claude-code',
+      mode: 'edit',
+      decision: { resolution: 'failed', resolvedBy: 'claude-w1', via: 'check', reason: 'no commit found' },
+    });
     expect(other.summary).toContain('Checked with claude-w1: it failed. Reason: no commit found');
   });
 
@@ -162,7 +176,15 @@ describe('what the buttons carry and answer', () => {
 
 describe('the progress message of a task whose outcome is unknown', () => {
   it('says it waits for a decision, with no Cancel button and no ETA', () => {
-    const doc = progressReply({ taskId: 't-9', taskType: 'claude-code', status: 'outcomeUnknown', percent: 40, stage: 'editing', attempt: 2, etaText: 'about 1 min' });
+    const doc = progressReply({
+      taskId: 't-9',
+      taskType: 'claude-code',
+      status: 'outcomeUnknown',
+      percent: 40,
+      stage: 'editing',
+      attempt: 2,
+      etaText: 'about 1 min',
+    });
     expect(doc.title).toBe('claude-code: outcome unknown, waiting for a decision');
     expect(doc.tone).toBe('warning');
     expect(doc.actions).toBeUndefined();
@@ -192,7 +214,9 @@ describe('a workflow step whose outcome is unknown', () => {
   });
 
   it('shows as waiting for a decision in /workflow status, with the task to decide', () => {
-    expect(describeWorkflow(workflow())).toContain('• edit: outcome unknown, waiting for a decision (Re-run, Mark as done or Fail in its thread) (attempt 1, task W1_edit_1)');
+    expect(describeWorkflow(workflow())).toContain(
+      '• edit: outcome unknown, waiting for a decision (Re-run, Mark as done or Fail in its thread) (attempt 1, task W1_edit_1)',
+    );
   });
 });
 

@@ -2,7 +2,21 @@ import { describe, expect, it } from 'vitest';
 import { nextTimers } from '../../domain/workflow/timers.ts';
 import { workflowDecider, type WorkflowEventData } from '../../domain/workflow/index.ts';
 import { specFor } from '../support/decider-spec.ts';
-import { command, event, fixturesFor, grant, minute, recordCompleted, reject, requester, stepCompleted, task, tree, workflowCompleted, workflowFailed } from './workflow-fixtures.ts';
+import {
+  command,
+  event,
+  fixturesFor,
+  grant,
+  minute,
+  recordCompleted,
+  reject,
+  requester,
+  stepCompleted,
+  task,
+  tree,
+  workflowCompleted,
+  workflowFailed,
+} from './workflow-fixtures.ts';
 
 // AG5: a step whose paid run would cross a budget cap waits for a cost gate instead of failing.
 // The engine asks (RequestCostApproval); people decide with the same GrantApproval and
@@ -16,7 +30,18 @@ const d = fixturesFor(review);
 const reason = '$5.00 would exceed the monthly cap of $10.00 ($8.00 spent, $0.00 reserved)';
 
 const askCost = (extra: Partial<{ attempt: number; approvers: string[]; quorum: number; requesterMayApprove: boolean }> = {}) =>
-  command('RequestCostApproval', { stepId: 'review', attempt: 1, amountUsd: 5, reason, approvers: ['U_FIN'], quorum: 1, requesterMayApprove: false, timeoutMs: 600_000, reminderBeforeMs: 120_000, ...extra });
+  command('RequestCostApproval', {
+    stepId: 'review',
+    attempt: 1,
+    amountUsd: 5,
+    reason,
+    approvers: ['U_FIN'],
+    quorum: 1,
+    requesterMayApprove: false,
+    timeoutMs: 600_000,
+    reminderBeforeMs: 120_000,
+    ...extra,
+  });
 
 type Requested = Partial<Omit<WorkflowEventData<'ApprovalRequested'>, 'workflowId' | 'at'>>;
 const costRequested = (overrides: Requested = {}) =>
@@ -47,18 +72,25 @@ describe('a paid step over a budget cap waits for a cost gate', () => {
     given(d.started(), d.scheduled('review'), costRequested()).when(askCost()).thenNothing());
 
   it('given a scheduled step, when asked for an attempt that is not the current one, then it is refused', () =>
-    given(d.started(), d.scheduled('review')).when(askCost({ attempt: 2 })).thenRejects('StepNotScheduled'));
+    given(d.started(), d.scheduled('review'))
+      .when(askCost({ attempt: 2 }))
+      .thenRejects('StepNotScheduled'));
 
   it('given a cost gate, when an approver grants it, then the attempt is queued in their name', () =>
     given(d.started(), d.scheduled('review'), costRequested())
       .when(grant('review', 'U_FIN'))
-      .then(event('ApprovalGranted', { stepId: 'review', visit: 1, approver: 'U_FIN', grantedBy: ['U_FIN'], quorum: 1, approved: true }), costApproved(['U_FIN'])));
+      .then(
+        event('ApprovalGranted', { stepId: 'review', visit: 1, approver: 'U_FIN', grantedBy: ['U_FIN'], quorum: 1, approved: true }),
+        costApproved(['U_FIN']),
+      ));
 
   it('given a cost gate, when someone who is not an approver grants it, then it is refused', () =>
     given(d.started(), d.scheduled('review'), costRequested()).when(grant('review', 'U_ANY')).thenRejects('NotAnApprover'));
 
   it('given a cost gate that the requester may not approve alone, when the requester grants it, then it is refused', () =>
-    given(d.started(), d.scheduled('review'), costRequested({ approvers: [] })).when(grant('review', requester)).thenRejects('RequesterCannotApprove'));
+    given(d.started(), d.scheduled('review'), costRequested({ approvers: [] }))
+      .when(grant('review', requester))
+      .thenRejects('RequesterCannotApprove'));
 
   it('given a quorum of two, when one approver grants, then the step keeps waiting', () =>
     given(d.started(), d.scheduled('review'), costRequested({ approvers: ['U_FIN', 'U_CFO'], quorum: 2 }))
@@ -87,13 +119,23 @@ describe('a paid step over a budget cap waits for a cost gate', () => {
       .when(command('TimeOutApproval', { stepId: 'review' }, minute(10)))
       .then(
         event('ApprovalTimedOut', { stepId: 'review', visit: 1, dueAt: minute(10) }, minute(10)),
-        event('StepFailed', { stepId: 'review', attempt: 1, taskId: 'W1_review_1', error: { code: 'CostApprovalTimedOut', message }, retryable: false, final: true }, minute(10)),
+        event(
+          'StepFailed',
+          { stepId: 'review', attempt: 1, taskId: 'W1_review_1', error: { code: 'CostApprovalTimedOut', message }, retryable: false, final: true },
+          minute(10),
+        ),
         workflowFailed({ cause: 'ApprovalTimedOut', stepId: 'review', reason: message }, minute(10)),
       );
   });
 
   it('given a granted cost gate, when the paid run completes, then the workflow goes on as usual', () =>
-    given(d.started(), d.scheduled('review'), costRequested(), event('ApprovalGranted', { stepId: 'review', visit: 1, approver: 'U_FIN', grantedBy: ['U_FIN'], quorum: 1, approved: true }), costApproved(['U_FIN']))
+    given(
+      d.started(),
+      d.scheduled('review'),
+      costRequested(),
+      event('ApprovalGranted', { stepId: 'review', visit: 1, approver: 'U_FIN', grantedBy: ['U_FIN'], quorum: 1, approved: true }),
+      costApproved(['U_FIN']),
+    )
       .when(recordCompleted('review'))
       .then(stepCompleted('review'), d.scheduled('report')));
 
@@ -106,11 +148,17 @@ describe('a paid step over a budget cap waits for a cost gate', () => {
     timers = nextTimers(timers, d.scheduled('review'), 1);
     timers = nextTimers(timers, costRequested(), 2);
     expect(timers?.timers.map((t) => t.kind).sort()).toEqual(['approval-reminder', 'approval-timeout', 'workflow-timeout']);
-    timers = nextTimers(timers, event('ApprovalGranted', { stepId: 'review', visit: 1, approver: 'U_FIN', grantedBy: ['U_FIN'], quorum: 1, approved: true }), 3);
+    timers = nextTimers(
+      timers,
+      event('ApprovalGranted', { stepId: 'review', visit: 1, approver: 'U_FIN', grantedBy: ['U_FIN'], quorum: 1, approved: true }),
+      3,
+    );
     timers = nextTimers(timers, costApproved(['U_FIN']), 4);
     expect(timers?.timers.map((t) => t.kind)).toEqual(['workflow-timeout']);
   });
 
   it('given the workflow completed, then nothing is left to approve', () =>
-    given(d.started(), d.scheduled('review'), stepCompleted('review'), d.scheduled('report'), stepCompleted('report'), workflowCompleted()).when(askCost()).thenRejects('WorkflowAlreadyFinished'));
+    given(d.started(), d.scheduled('review'), stepCompleted('review'), d.scheduled('report'), stepCompleted('report'), workflowCompleted())
+      .when(askCost())
+      .thenRejects('WorkflowAlreadyFinished'));
 });

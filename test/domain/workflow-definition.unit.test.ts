@@ -39,12 +39,23 @@ describe('compiling a step tree', () => {
     const compiled = accepted(
       stepTree({
         type: 'sequence',
-        steps: [task('a'), { type: 'conditional', condition: 'steps.a.output.n > 1', then: task('b'), else: { type: 'sequence', steps: [task('c'), task('d')] } }, task('e')],
+        steps: [
+          task('a'),
+          { type: 'conditional', condition: 'steps.a.output.n > 1', then: task('b'), else: { type: 'sequence', steps: [task('c'), task('d')] } },
+          task('e'),
+        ],
       }),
     );
     expect(compiled.machine.nodes).toEqual([
       expect.objectContaining({ id: 'a', next: [{ to: '#if-2' }] }),
-      { kind: 'choice', id: '#if-2', next: [{ to: 'b', when: 'steps.a.output.n > 1', skips: ['c', 'd'] }, { to: 'c', skips: ['b'] }] },
+      {
+        kind: 'choice',
+        id: '#if-2',
+        next: [
+          { to: 'b', when: 'steps.a.output.n > 1', skips: ['c', 'd'] },
+          { to: 'c', skips: ['b'] },
+        ],
+      },
       expect.objectContaining({ id: 'b', next: [{ to: 'e' }] }),
       expect.objectContaining({ id: 'c', next: [{ to: 'd' }] }),
       expect.objectContaining({ id: 'd', next: [{ to: 'e' }] }),
@@ -54,20 +65,41 @@ describe('compiling a step tree', () => {
   });
 
   it('gives each parallel branch its own machine and end', () => {
-    const compiled = accepted(stepTree({ type: 'sequence', steps: [{ type: 'parallel', id: 'checks', branches: [task('a'), { type: 'sequence', steps: [task('b'), task('c')] }] }, task('d')] }));
+    const compiled = accepted(
+      stepTree({
+        type: 'sequence',
+        steps: [{ type: 'parallel', id: 'checks', branches: [task('a'), { type: 'sequence', steps: [task('b'), task('c')] }] }, task('d')],
+      }),
+    );
     expect(compiled.machine.nodes[0]).toMatchObject({
       kind: 'parallel',
       id: 'checks',
       next: [{ to: 'd' }],
       branches: [
-        { start: 'a', nodes: [{ id: 'a', next: [{ to: '#end-1.1' }] }, { kind: 'end', id: '#end-1.1' }] },
-        { start: 'b', nodes: [{ id: 'b', next: [{ to: 'c' }] }, { id: 'c', next: [{ to: '#end-1.2' }] }, { kind: 'end', id: '#end-1.2' }] },
+        {
+          start: 'a',
+          nodes: [
+            { id: 'a', next: [{ to: '#end-1.1' }] },
+            { kind: 'end', id: '#end-1.1' },
+          ],
+        },
+        {
+          start: 'b',
+          nodes: [
+            { id: 'b', next: [{ to: 'c' }] },
+            { id: 'c', next: [{ to: '#end-1.2' }] },
+            { kind: 'end', id: '#end-1.2' },
+          ],
+        },
       ],
     });
   });
 
   it('fills in defaults: retry policy, ten-minute approvals, side effects from the registry', () => {
-    const compiled = accepted(stepTree({ type: 'sequence', steps: [{ type: 'approval', id: 'ok' }, task('deploy', 'sf-deploy'), task('test')] }), { ...registry, sideEffecting: ['sf-deploy'] });
+    const compiled = accepted(stepTree({ type: 'sequence', steps: [{ type: 'approval', id: 'ok' }, task('deploy', 'sf-deploy'), task('test')] }), {
+      ...registry,
+      sideEffecting: ['sf-deploy'],
+    });
     expect(compiled.machine.nodes).toEqual([
       { kind: 'approval', id: 'ok', approvers: [], quorum: 1, requesterMayApprove: true, timeoutMs: 600_000, next: [{ to: 'deploy' }] },
       expect.objectContaining({ id: 'deploy', sideEffects: true, retry: { attempts: 3, backoffMs: 1_000, maxBackoffMs: 60_000, nonRetryable: [] } }),
@@ -77,14 +109,21 @@ describe('compiling a step tree', () => {
   });
 
   it('ends the workflow as failed at a fail node', () => {
-    const compiled = accepted(stepTree({ type: 'sequence', steps: [task('a'), { type: 'conditional', condition: 'steps.a.output.ok', then: task('b'), else: { type: 'fail', reason: 'a was not ok' } }] }));
+    const compiled = accepted(
+      stepTree({
+        type: 'sequence',
+        steps: [task('a'), { type: 'conditional', condition: 'steps.a.output.ok', then: task('b'), else: { type: 'fail', reason: 'a was not ok' } }],
+      }),
+    );
     expect(compiled.machine.nodes).toContainEqual({ kind: 'end', id: '#fail-2.else', outcome: 'failed', reason: 'a was not ok' });
   });
 });
 
 describe('compiling a state machine', () => {
   it('keeps states and transitions as written, loops included', () => {
-    const compiled = accepted(machine('fix', [taskState('fix', [to('verify')], 'claude-code'), taskState('verify', [to('done', 'steps.verify.output.failed == 0'), to('fix')]), end()]));
+    const compiled = accepted(
+      machine('fix', [taskState('fix', [to('verify')], 'claude-code'), taskState('verify', [to('done', 'steps.verify.output.failed == 0'), to('fix')]), end()]),
+    );
     expect(compiled).toMatchObject({
       form: 'stateMachine',
       machine: {
@@ -124,7 +163,9 @@ describe('refusing definitions, naming the culprit', () => {
   });
 
   it('LoopWithoutExit: a cycle of states from which no end state is reachable', () => {
-    const errors = errorsOf(machine('a', [taskState('a', [to('b', 'steps.a.output.ok'), to('done')]), taskState('b', [to('c')]), taskState('c', [to('b')]), end()]));
+    const errors = errorsOf(
+      machine('a', [taskState('a', [to('b', 'steps.a.output.ok'), to('done')]), taskState('b', [to('c')]), taskState('c', [to('b')]), end()]),
+    );
     expect(errors).toEqual([expect.objectContaining({ code: 'LoopWithoutExit', culprit: 'b', loop: ['b', 'c'] })]);
     expect(errors[0]!.message).toBe('states b → c form a loop from which no end state can be reached');
   });
@@ -142,7 +183,9 @@ describe('refusing definitions, naming the culprit', () => {
 
   it('LoopWithoutTask: approvals going round with nothing that could change', () => {
     const gate = (id: string, transitions: object[]) => ({ type: 'approval', id, transitions });
-    expect(codes(errorsOf(machine('a', [gate('a', [to('b')]), gate('b', [to('a', 'steps.b.status == "approved"'), to('done')]), end()])))).toEqual([['LoopWithoutTask', 'a']]);
+    expect(codes(errorsOf(machine('a', [gate('a', [to('b')]), gate('b', [to('a', 'steps.b.status == "approved"'), to('done')]), end()])))).toEqual([
+      ['LoopWithoutTask', 'a'],
+    ]);
   });
 
   it('DeadEndState and NoEndState', () => {
@@ -166,12 +209,18 @@ describe('refusing definitions, naming the culprit', () => {
   it('UnknownTaskType, checked against the task types passed in', () => {
     const errors = errorsOf(stepTree({ type: 'sequence', steps: [task('a'), task('deploy', 'sf-deploy')] }), { taskTypes: ['run-tests'] });
     expect(errors).toEqual([
-      expect.objectContaining({ code: 'UnknownTaskType', culprit: 'deploy', message: 'step "deploy" runs task type "sf-deploy", which is not registered (registered: run-tests)' }),
+      expect.objectContaining({
+        code: 'UnknownTaskType',
+        culprit: 'deploy',
+        message: 'step "deploy" runs task type "sf-deploy", which is not registered (registered: run-tests)',
+      }),
     ]);
   });
 
   it('InvalidCondition, with the position of the problem', () => {
-    const errors = errorsOf(stepTree({ type: 'sequence', steps: [task('a'), { type: 'conditional', id: 'check', condition: 'steps.a.output.n >> 1', then: task('b') }] }));
+    const errors = errorsOf(
+      stepTree({ type: 'sequence', steps: [task('a'), { type: 'conditional', id: 'check', condition: 'steps.a.output.n >> 1', then: task('b') }] }),
+    );
     expect(errors).toEqual([expect.objectContaining({ code: 'InvalidCondition', culprit: 'check', position: 18 })]);
     expect(errors[0]!.message).toMatch(/^the condition on "check" → "b": invalid condition .* at position 18$/);
   });
@@ -250,7 +299,16 @@ describe('checking a compiled workflow again', () => {
     const compiled = accepted(stepTree({ type: 'parallel', id: 'both', branches: [task('a'), task('b')] }));
     const parallel = compiled.machine.nodes[0]!;
     if (parallel.kind !== 'parallel') expect.fail('expected a parallel node');
-    const broken: CompiledWorkflow = { ...compiled, machine: { ...compiled.machine, nodes: [{ ...parallel, branches: [parallel.branches[0]!, { start: 'b', nodes: [parallel.branches[1]!.nodes[0]!] }] }, ...compiled.machine.nodes.slice(1)] } };
+    const broken: CompiledWorkflow = {
+      ...compiled,
+      machine: {
+        ...compiled.machine,
+        nodes: [
+          { ...parallel, branches: [parallel.branches[0]!, { start: 'b', nodes: [parallel.branches[1]!.nodes[0]!] }] },
+          ...compiled.machine.nodes.slice(1),
+        ],
+      },
+    };
     expect(checkCompiled(broken)).toEqual([
       expect.objectContaining({ code: 'UnknownState', culprit: '#end-2', message: 'state "b" has a transition to "#end-2", which is not defined' }),
       expect.objectContaining({ code: 'NoEndState', culprit: 'branch 2 of "both"' }),

@@ -40,45 +40,84 @@ const timedOutError = (attempt: number) => ({ code: 'StepTimedOut', message: `at
 
 describe('RecordStepFailed', () => {
   it('schedules the next attempt after a retryable failure, after the backoff', () =>
-    given(...running).when(recordFailed('test', 1)).then(stepFailed('test', 1), r.retryScheduled('test', 2, 1_000)));
+    given(...running)
+      .when(recordFailed('test', 1))
+      .then(stepFailed('test', 1), r.retryScheduled('test', 2, 1_000)));
   it('doubles the backoff per attempt, up to its cap', () =>
-    given(...secondRunning).when(recordFailed('test', 2)).then(stepFailed('test', 2), r.retryScheduled('test', 3, 1_500)));
+    given(...secondRunning)
+      .when(recordFailed('test', 2))
+      .then(stepFailed('test', 2), r.retryScheduled('test', 3, 1_500)));
   it('waits between half and all of the backoff, by the jitter the command brings', () => {
-    given(...running).when(recordFailed('test', 1, { jitter: 0 })).then(stepFailed('test', 1), r.retryScheduled('test', 2, 500));
-    given(...running).when(recordFailed('test', 1, { jitter: 0.5 })).then(stepFailed('test', 1), r.retryScheduled('test', 2, 750));
+    given(...running)
+      .when(recordFailed('test', 1, { jitter: 0 }))
+      .then(stepFailed('test', 1), r.retryScheduled('test', 2, 500));
+    given(...running)
+      .when(recordFailed('test', 1, { jitter: 0.5 }))
+      .then(stepFailed('test', 1), r.retryScheduled('test', 2, 750));
   });
   it('lets the retried attempt start', () =>
-    given(...running, stepFailed('test', 1), r.retryScheduled('test', 2, 1_000)).when(recordStarted('test', 2)).then(stepStarted('test', 2, { timesOutAt: minute(1) })));
+    given(...running, stepFailed('test', 1), r.retryScheduled('test', 2, 1_000))
+      .when(recordStarted('test', 2))
+      .then(stepStarted('test', 2, { timesOutAt: minute(1) })));
   it('fails the step and the workflow on an error the executor says is not retryable', () =>
     given(...running)
       .when(recordFailed('test', 1, { retryable: false }))
-      .then(stepFailed('test', 1, { final: true, retryable: false }), workflowFailed({ cause: 'StepFailed', stepId: 'test', error: boom, reason: 'step "test" failed (a non-retryable error): exited with 1' })));
+      .then(
+        stepFailed('test', 1, { final: true, retryable: false }),
+        workflowFailed({ cause: 'StepFailed', stepId: 'test', error: boom, reason: 'step "test" failed (a non-retryable error): exited with 1' }),
+      ));
   it("fails at once on an error code the step's policy lists as non-retryable", () => {
     const noTests = { code: 'NoTestsFound', message: 'no tests' };
     given(...running)
       .when(recordFailed('test', 1, { error: noTests }))
-      .then(stepFailed('test', 1, { final: true, error: noTests }), workflowFailed({ cause: 'StepFailed', stepId: 'test', error: noTests, reason: 'step "test" failed (a non-retryable error): no tests' }));
+      .then(
+        stepFailed('test', 1, { final: true, error: noTests }),
+        workflowFailed({ cause: 'StepFailed', stepId: 'test', error: noTests, reason: 'step "test" failed (a non-retryable error): no tests' }),
+      );
   });
   it('fails once the attempts are used up', () =>
     given(...secondRunning, stepFailed('test', 2), r.retryScheduled('test', 3, 1_500), stepStarted('test', 3))
       .when(recordFailed('test', 3))
-      .then(stepFailed('test', 3, { final: true }), workflowFailed({ cause: 'StepFailed', stepId: 'test', error: boom, reason: 'step "test" failed (attempt 3 of 3): exited with 1' })));
-  it('ignores the same failure repeated', () => given(...running, stepFailed('test', 1), r.retryScheduled('test', 2, 1_000)).when(recordFailed('test', 1)).thenNothing());
-  it('refuses an outcome of the attempt a retry replaced', () => given(...running, stepFailed('test', 1), r.retryScheduled('test', 2, 1_000)).when(recordCompleted('test', {}, 1)).thenRejects('StaleAttempt'));
-  it('refuses a failure of a completed step', () => given(...running, stepCompleted('test'), r.scheduled('report')).when(recordFailed('test', 1)).thenRejects('StepAlreadyFinished'));
+      .then(
+        stepFailed('test', 3, { final: true }),
+        workflowFailed({ cause: 'StepFailed', stepId: 'test', error: boom, reason: 'step "test" failed (attempt 3 of 3): exited with 1' }),
+      ));
+  it('ignores the same failure repeated', () =>
+    given(...running, stepFailed('test', 1), r.retryScheduled('test', 2, 1_000))
+      .when(recordFailed('test', 1))
+      .thenNothing());
+  it('refuses an outcome of the attempt a retry replaced', () =>
+    given(...running, stepFailed('test', 1), r.retryScheduled('test', 2, 1_000))
+      .when(recordCompleted('test', {}, 1))
+      .thenRejects('StaleAttempt'));
+  it('refuses a failure of a completed step', () =>
+    given(...running, stepCompleted('test'), r.scheduled('report'))
+      .when(recordFailed('test', 1))
+      .thenRejects('StepAlreadyFinished'));
 
   it('fails the workflow from one branch, naming the other branches’ tasks to cancel', () => {
     const both = tree({ type: 'parallel', id: 'both', branches: [task('unit', 'run-tests', { retry: { ...policy, attempts: 1 } }), task('lint', 'lint')] });
     const b = fixturesFor(both);
     given(b.started(), b.scheduled('unit'), b.scheduled('lint'))
       .when(recordFailed('unit', 1))
-      .then(stepFailed('unit', 1, { final: true }), workflowFailed({ cause: 'StepFailed', stepId: 'unit', error: boom, reason: 'step "unit" failed (attempt 1 of 1): exited with 1', tasksToCancel: ['W1_lint_1'] }));
+      .then(
+        stepFailed('unit', 1, { final: true }),
+        workflowFailed({
+          cause: 'StepFailed',
+          stepId: 'unit',
+          error: boom,
+          reason: 'step "unit" failed (attempt 1 of 1): exited with 1',
+          tasksToCancel: ['W1_lint_1'],
+        }),
+      );
   });
 
   it('counts the attempts of each visit of a loop afresh', () => {
     const again = fixturesFor(tree(task('a')));
     const loopHistory = [again.started(), again.scheduled('a', { attempt: 3, visit: 2 })];
-    given(...loopHistory).when(recordFailed('a', 3)).then(stepFailed('a', 3), again.retryScheduled('a', 4, 1_000));
+    given(...loopHistory)
+      .when(recordFailed('a', 3))
+      .then(stepFailed('a', 3), again.retryScheduled('a', 4, 1_000));
   });
 });
 
@@ -90,8 +129,19 @@ describe('RecordStepTimedOut', () => {
   it('fails the workflow when the last attempt times out', () =>
     given(...secondRunning, stepFailed('test', 2), r.retryScheduled('test', 3, 1_500), stepStarted('test', 3))
       .when(recordTimedOut('test', 3))
-      .then(stepFailed('test', 3, { final: true, error: timedOutError(3) }), workflowFailed({ cause: 'StepFailed', stepId: 'test', error: timedOutError(3), reason: `step "test" failed (attempt 3 of 3): ${timedOutError(3).message}` })));
-  it('ignores the same timeout fired twice', () => given(...running, stepFailed('test', 1, { error: timedOutError(1) }), r.retryScheduled('test', 2, 1_000)).when(recordTimedOut('test', 1)).thenNothing());
+      .then(
+        stepFailed('test', 3, { final: true, error: timedOutError(3) }),
+        workflowFailed({
+          cause: 'StepFailed',
+          stepId: 'test',
+          error: timedOutError(3),
+          reason: `step "test" failed (attempt 3 of 3): ${timedOutError(3).message}`,
+        }),
+      ));
+  it('ignores the same timeout fired twice', () =>
+    given(...running, stepFailed('test', 1, { error: timedOutError(1) }), r.retryScheduled('test', 2, 1_000))
+      .when(recordTimedOut('test', 1))
+      .thenNothing());
   it('refuses a timeout of an approval gate', () => {
     const gated = fixturesFor(tree({ type: 'approval', id: 'ok' }, task('test')));
     given(gated.started()).when(recordTimedOut('ok', 1)).thenRejects('NotATaskStep');
@@ -103,14 +153,29 @@ describe('CancelWorkflow', () => {
     given(...running, stepFailed('test', 1), r.retryScheduled('test', 2, 1_000))
       .when(cancel())
       .then(event('WorkflowCancelled', { reason: 'not needed any more', requestedBy: requester, tasksToCancel: ['W1_test_2'] })));
-  it('ignores cancelling a cancelled workflow', () => given(...running, event('WorkflowCancelled', { reason: 'x', requestedBy: requester, tasksToCancel: [] })).when(cancel()).thenNothing());
+  it('ignores cancelling a cancelled workflow', () =>
+    given(...running, event('WorkflowCancelled', { reason: 'x', requestedBy: requester, tasksToCancel: [] }))
+      .when(cancel())
+      .thenNothing());
   it('refuses cancelling a completed workflow', () =>
-    given(...running, stepCompleted('test'), r.scheduled('report'), stepCompleted('report'), workflowCompleted()).when(cancel()).thenRejects('WorkflowAlreadyFinished'));
+    given(...running, stepCompleted('test'), r.scheduled('report'), stepCompleted('report'), workflowCompleted())
+      .when(cancel())
+      .thenRejects('WorkflowAlreadyFinished'));
   it('refuses cancelling a workflow never started', () => given().when(cancel()).thenRejects('WorkflowNotFound'));
   it('refuses approving in a cancelled workflow', () => {
     const gated = fixturesFor(tree({ type: 'approval', id: 'ok' }, task('test')));
-    const requested = event('ApprovalRequested', { stepId: 'ok', visit: 1, approvers: [], quorum: 1, requesterMayApprove: true, requestedBy: requester, dueAt: minute(10) });
-    given(gated.started(), requested, event('WorkflowCancelled', { reason: 'x', requestedBy: requester, tasksToCancel: [] })).when(grant('ok', 'U2')).thenRejects('WorkflowAlreadyFinished');
+    const requested = event('ApprovalRequested', {
+      stepId: 'ok',
+      visit: 1,
+      approvers: [],
+      quorum: 1,
+      requesterMayApprove: true,
+      requestedBy: requester,
+      dueAt: minute(10),
+    });
+    given(gated.started(), requested, event('WorkflowCancelled', { reason: 'x', requestedBy: requester, tasksToCancel: [] }))
+      .when(grant('ok', 'U2'))
+      .thenRejects('WorkflowAlreadyFinished');
   });
 });
 
@@ -118,11 +183,22 @@ describe('TimeOutWorkflow', () => {
   const timeOut = (when: string) => command('TimeOutWorkflow', {}, when);
   const timedOut = event('WorkflowTimedOut', { maxExecutionMs: 3_600_000, tasksToCancel: ['W1_test_1'] }, minute(60));
 
-  it('times the workflow out at its maximum execution time', () => given(...running).when(timeOut(minute(60))).then(timedOut));
-  it('refuses a timer fired early', () => given(...running).when(timeOut(minute(59))).thenRejects('TimerNotDue'));
-  it('ignores the timer fired twice', () => given(...running, timedOut).when(timeOut(minute(61))).thenNothing());
+  it('times the workflow out at its maximum execution time', () =>
+    given(...running)
+      .when(timeOut(minute(60)))
+      .then(timedOut));
+  it('refuses a timer fired early', () =>
+    given(...running)
+      .when(timeOut(minute(59)))
+      .thenRejects('TimerNotDue'));
+  it('ignores the timer fired twice', () =>
+    given(...running, timedOut)
+      .when(timeOut(minute(61)))
+      .thenNothing());
   it('refuses timing out a workflow that already ended', () =>
-    given(...running, stepFailed('test', 1, { final: true }), workflowFailed({ cause: 'StepFailed', reason: 'x' })).when(timeOut(minute(60))).thenRejects('WorkflowAlreadyFinished'));
+    given(...running, stepFailed('test', 1, { final: true }), workflowFailed({ cause: 'StepFailed', reason: 'x' }))
+      .when(timeOut(minute(60)))
+      .thenRejects('WorkflowAlreadyFinished'));
 });
 
 describe('events and commands on the wire', () => {
@@ -170,7 +246,16 @@ describe('events and commands on the wire', () => {
   });
 
   it('refuses what cannot be right, naming each problem', () => {
-    const result = parseWorkflowCommand({ type: 'RecordStepFailed', workflowId: 'w'.repeat(121), at, stepId: 'test', attempt: 0, error: boom, retryable: true, jitter: 2 });
+    const result = parseWorkflowCommand({
+      type: 'RecordStepFailed',
+      workflowId: 'w'.repeat(121),
+      at,
+      stepId: 'test',
+      attempt: 0,
+      error: boom,
+      retryable: true,
+      jitter: 2,
+    });
     expect(isLeft(result) && result.left.issues).toEqual([
       'workflowId: must be at most 120 characters',
       expect.stringMatching(/^attempt: Too small/),

@@ -32,17 +32,21 @@ export const tree = (...steps: object[]) => compiled({ form: 'stepTree', name: '
 
 export const event = <K extends WorkflowEvent['type']>(type: K, data: Omit<WorkflowEventData<K>, 'workflowId' | 'at'>, when = at): WorkflowEventOf<K> =>
   ({ type, data: { workflowId, ...data, at: when } }) as WorkflowEventOf<K>;
-export const command = <K extends WorkflowCommand['type']>(type: K, fields: Omit<WorkflowCommandOf<K>, 'type' | 'workflowId' | 'at'>, when = at): WorkflowCommandOf<K> =>
-  ({ type, workflowId, at: when, ...fields }) as WorkflowCommandOf<K>;
+export const command = <K extends WorkflowCommand['type']>(
+  type: K,
+  fields: Omit<WorkflowCommandOf<K>, 'type' | 'workflowId' | 'at'>,
+  when = at,
+): WorkflowCommandOf<K> => ({ type, workflowId, at: when, ...fields }) as WorkflowCommandOf<K>;
 
 function taskNode(definition: CompiledWorkflow, stepId: string): TaskNode {
   const search = (nodes: CompiledWorkflow['machine']['nodes']): TaskNode | undefined => {
     for (const node of nodes) {
       if (node.kind === 'task' && node.id === stepId) return node;
-      if (node.kind === 'parallel') for (const branch of node.branches) {
-        const found = search(branch.nodes);
-        if (found) return found;
-      }
+      if (node.kind === 'parallel')
+        for (const branch of node.branches) {
+          const found = search(branch.nodes);
+          if (found) return found;
+        }
     }
     return undefined;
   };
@@ -77,7 +81,15 @@ export function fixturesFor(definition: CompiledWorkflow) {
   };
   return {
     started: (overrides: Partial<WorkflowEventData<'WorkflowStarted'>> = {}) =>
-      event('WorkflowStarted', { definition, inputs: {}, requestedBy: requester, maxExecutionMs: 3_600_000, timesOutAt: minute(60), dryRun: false, ...overrides }),
+      event('WorkflowStarted', {
+        definition,
+        inputs: {},
+        requestedBy: requester,
+        maxExecutionMs: 3_600_000,
+        timesOutAt: minute(60),
+        dryRun: false,
+        ...overrides,
+      }),
     scheduled: (stepId: string, { attempt = 1, visit = 1, dryRun = false, params }: Scheduling = {}, when = at) =>
       event('StepScheduled', { ...toRun(stepId, attempt, dryRun, params), visit }, when),
     retryScheduled: (stepId: string, attempt: number, delayMs: number, when = at) =>
@@ -99,15 +111,25 @@ export const stepSkipped = (stepId: string, reason: 'branchNotTaken' | 'dryRun' 
 export const branchTaken = (nodeId: string, to: string, transition: number, condition?: string) =>
   event('BranchTaken', { nodeId, to, transition, ...(condition !== undefined && { condition }) });
 export const workflowCompleted = (endState = '#end', when = at) => event('WorkflowCompleted', { endState }, when);
-export const workflowFailed = (data: Omit<WorkflowEventData<'WorkflowFailed'>, 'workflowId' | 'at' | 'tasksToCancel'> & { tasksToCancel?: string[] }, when = at) =>
-  event('WorkflowFailed', { tasksToCancel: [], ...data }, when);
+export const workflowFailed = (
+  data: Omit<WorkflowEventData<'WorkflowFailed'>, 'workflowId' | 'at' | 'tasksToCancel'> & { tasksToCancel?: string[] },
+  when = at,
+) => event('WorkflowFailed', { tasksToCancel: [], ...data }, when);
 
 // ── commands any definition shares ───────────────────────────────────────────────
-export const recordStarted = (stepId: string, attempt = 1, workerId?: string) => command('RecordStepStarted', { stepId, attempt, ...(workerId && { workerId }) });
-export const recordCompleted = (stepId: string, output: unknown = { ok: true }, attempt = 1, when = at) => command('RecordStepCompleted', { stepId, attempt, output }, when);
-export const recordFailed = (stepId: string, attempt: number, { retryable = true, error = boom, jitter }: { retryable?: boolean; error?: typeof boom; jitter?: number } = {}, when = at) =>
-  command('RecordStepFailed', { stepId, attempt, error, retryable, ...(jitter !== undefined && { jitter }) }, when);
+export const recordStarted = (stepId: string, attempt = 1, workerId?: string) =>
+  command('RecordStepStarted', { stepId, attempt, ...(workerId && { workerId }) });
+export const recordCompleted = (stepId: string, output: unknown = { ok: true }, attempt = 1, when = at) =>
+  command('RecordStepCompleted', { stepId, attempt, output }, when);
+export const recordFailed = (
+  stepId: string,
+  attempt: number,
+  { retryable = true, error = boom, jitter }: { retryable?: boolean; error?: typeof boom; jitter?: number } = {},
+  when = at,
+) => command('RecordStepFailed', { stepId, attempt, error, retryable, ...(jitter !== undefined && { jitter }) }, when);
 export const recordTimedOut = (stepId: string, attempt: number, when = at) => command('RecordStepTimedOut', { stepId, attempt }, when);
-export const grant = (stepId: string, approver: string, visit?: number) => command('GrantApproval', { stepId, approver, ...(visit !== undefined && { visit }) });
-export const reject = (stepId: string, approver: string, reason?: string) => command('RejectApproval', { stepId, approver, ...(reason !== undefined && { reason }) });
+export const grant = (stepId: string, approver: string, visit?: number) =>
+  command('GrantApproval', { stepId, approver, ...(visit !== undefined && { visit }) });
+export const reject = (stepId: string, approver: string, reason?: string) =>
+  command('RejectApproval', { stepId, approver, ...(reason !== undefined && { reason }) });
 export const cancel = () => command('CancelWorkflow', { reason: 'not needed any more', requestedBy: requester });

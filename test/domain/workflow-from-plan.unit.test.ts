@@ -17,7 +17,8 @@ const compiled = (plan: Plan, with_: PlanToWorkflow = options): CompiledWorkflow
 };
 
 const nodesOf = (workflow: CompiledWorkflow): WorkflowNode[] => {
-  const walk = (nodes: readonly WorkflowNode[]): WorkflowNode[] => nodes.flatMap((n) => [n, ...(n.kind === 'parallel' ? n.branches.flatMap((b) => walk(b.nodes)) : [])]);
+  const walk = (nodes: readonly WorkflowNode[]): WorkflowNode[] =>
+    nodes.flatMap((n) => [n, ...(n.kind === 'parallel' ? n.branches.flatMap((b) => walk(b.nodes)) : [])]);
   return walk(workflow.machine.nodes);
 };
 const node = (workflow: CompiledWorkflow, id: string): WorkflowNode => {
@@ -29,14 +30,26 @@ const node = (workflow: CompiledWorkflow, id: string): WorkflowNode => {
 describe('a plan compiled into a workflow', () => {
   it('keeps every task step with its task type, parameters and reason', () => {
     const workflow = compiled(testsThenDeploy('acme'));
-    expect(node(workflow, 'tests')).toMatchObject({ kind: 'task', taskType: 'run-tests', params: { repository: 'acme' }, title: 'Deploy only what passes.', sideEffects: false });
+    expect(node(workflow, 'tests')).toMatchObject({
+      kind: 'task',
+      taskType: 'run-tests',
+      params: { repository: 'acme' },
+      title: 'Deploy only what passes.',
+      sideEffects: false,
+    });
     expect(node(workflow, 'deploy')).toMatchObject({ kind: 'task', taskType: 'sf-deploy', sideEffects: true });
     expect(workflow.name).toBe('Plan p1');
   });
 
   it("gives gates the deployment's approvers and policy, whatever the planner wrote", () => {
     const gate = node(compiled(testsThenDeploy()), 'go');
-    expect(gate).toMatchObject({ kind: 'approval', approvers: ['U_APPROVER'], requesterMayApprove: false, timeoutMs: 300_000, title: 'Deploy acme to production' });
+    expect(gate).toMatchObject({
+      kind: 'approval',
+      approvers: ['U_APPROVER'],
+      requesterMayApprove: false,
+      timeoutMs: 300_000,
+      title: 'Deploy acme to production',
+    });
     const open = node(compiled(testsThenDeploy(), { ...options, gates: { requesterMayApprove: true } }), 'go');
     expect(open).toMatchObject({ approvers: [], requesterMayApprove: true });
   });
@@ -61,7 +74,10 @@ describe('a plan compiled into a workflow', () => {
 
   it('clips a long reason to the 200 characters a step title may have', () => {
     const plan = testsThenDeploy();
-    const long: Plan = { ...plan, phases: [{ name: 'Only', steps: [{ kind: 'task', id: 'tests', taskType: 'run-tests', params: { repository: 'acme' }, why: 'x'.repeat(500) }] }] };
+    const long: Plan = {
+      ...plan,
+      phases: [{ name: 'Only', steps: [{ kind: 'task', id: 'tests', taskType: 'run-tests', params: { repository: 'acme' }, why: 'x'.repeat(500) }] }],
+    };
     const title = (node(compiled(long), 'tests') as { title: string }).title;
     expect(title).toHaveLength(200);
     expect(title.endsWith('…')).toBe(true);
@@ -71,7 +87,10 @@ describe('a plan compiled into a workflow', () => {
 describe('plan step ids follow the workflow rule', () => {
   it('refuses "_" in a step id, which would break the task ids of its runs', () => {
     const plan = testsThenDeploy();
-    const bad = { ...plan, phases: [{ name: 'Test', steps: [{ kind: 'task', id: 'run_tests', taskType: 'run-tests', params: { repository: 'acme' }, why: 'x' }] }] };
+    const bad = {
+      ...plan,
+      phases: [{ name: 'Test', steps: [{ kind: 'task', id: 'run_tests', taskType: 'run-tests', params: { repository: 'acme' }, why: 'x' }] }],
+    };
     const parsed = parsePlan(bad, registry);
     expect(isLeft(parsed)).toBe(true);
     if (isLeft(parsed)) expect(parsed.left.map((i) => i.message).join(' ')).toMatch(/letters and digits, joined by single "-"/);

@@ -2,7 +2,17 @@ import { isLeft } from 'fp-ts/lib/Either.js';
 import { describe, expect, it } from 'vitest';
 import { sideEffectClassFor } from '../../adapters/executors/registry.ts';
 import type { GateRequirement, GateRequirements } from '../../domain/workflow/gate-policy.ts';
-import { compileTemplate, registerDefinition, workflowDecider, workflowOfPlan, type CompiledWorkflow, type DefinitionError, type Registry, type TaskNode, type WorkflowNode } from '../../domain/workflow/index.ts';
+import {
+  compileTemplate,
+  registerDefinition,
+  workflowDecider,
+  workflowOfPlan,
+  type CompiledWorkflow,
+  type DefinitionError,
+  type Registry,
+  type TaskNode,
+  type WorkflowNode,
+} from '../../domain/workflow/index.ts';
 import type { PlanStep } from '../../domain/plan/index.ts';
 import { specFor } from '../support/decider-spec.ts';
 import { testsThenDeploy } from '../support/plan-fixtures.ts';
@@ -41,11 +51,13 @@ const refusal = (definition: unknown, registry: Registry = gated): DefinitionErr
 };
 const steps = (...nodes: object[]) => ({ form: 'stepTree', name: 'gates', root: { type: 'sequence', steps: nodes } });
 const deploy = (id = 'deploy', extra: object = {}) => task(id, 'sf-deploy', { params: { repository: 'acme', targetOrg: 'prod', mode: 'deploy' }, ...extra });
-const validate = (id = 'validate', extra: object = {}) => task(id, 'sf-deploy', { params: { repository: 'acme', targetOrg: 'prod', mode: 'validate' }, ...extra });
+const validate = (id = 'validate', extra: object = {}) =>
+  task(id, 'sf-deploy', { params: { repository: 'acme', targetOrg: 'prod', mode: 'validate' }, ...extra });
 const edit = (id = 'fix') => task(id, 'claude-code', { params: { repository: 'acme', mode: 'edit', prompt: 'fix it' } });
 
 const allNodes = (workflow: CompiledWorkflow): WorkflowNode[] => {
-  const walk = (nodes: readonly WorkflowNode[]): WorkflowNode[] => nodes.flatMap((n) => [n, ...(n.kind === 'parallel' ? n.branches.flatMap((b) => walk(b.nodes)) : [])]);
+  const walk = (nodes: readonly WorkflowNode[]): WorkflowNode[] =>
+    nodes.flatMap((n) => [n, ...(n.kind === 'parallel' ? n.branches.flatMap((b) => walk(b.nodes)) : [])]);
   return walk(workflow.machine.nodes);
 };
 const node = (workflow: CompiledWorkflow, id: string): WorkflowNode => allNodes(workflow).find((n) => n.id === id) ?? expect.fail(`no node ${id}`);
@@ -70,7 +82,11 @@ describe('compiling puts the policy’s gate before every ungated side effect', 
   it('given a code change first thing, when compiled, then the workflow starts at a code-change gate', () => {
     const workflow = compile(steps(edit(), task('test')));
     expect(workflow.machine.start).toBe('approve-fix');
-    expect(node(workflow, 'approve-fix')).toMatchObject({ title: 'Code-change step fix changes things: approve?', approvers: ['U_DEV'], requesterMayApprove: true });
+    expect(node(workflow, 'approve-fix')).toMatchObject({
+      title: 'Code-change step fix changes things: approve?',
+      approvers: ['U_DEV'],
+      requesterMayApprove: true,
+    });
   });
 
   it('given a step that says it has no side effects, when the classifier says it deploys, then it is recorded as side-effecting and gated', () => {
@@ -108,9 +124,21 @@ describe('compiling puts the policy’s gate before every ungated side effect', 
       name: 'machine',
       start: 'test',
       states: [
-        { type: 'task', id: 'test', taskType: 'run-tests', params: { repository: 'acme' }, transitions: [{ to: 'deploy', when: 'steps.test.output.success == true' }, { to: 'lint' }] },
+        {
+          type: 'task',
+          id: 'test',
+          taskType: 'run-tests',
+          params: { repository: 'acme' },
+          transitions: [{ to: 'deploy', when: 'steps.test.output.success == true' }, { to: 'lint' }],
+        },
         { type: 'task', id: 'lint', taskType: 'lint', params: { repository: 'acme' }, transitions: [{ to: 'deploy' }] },
-        { type: 'task', id: 'deploy', taskType: 'sf-deploy', params: { repository: 'acme', targetOrg: 'prod' }, transitions: [{ to: 'done', when: 'steps.deploy.output.success == true' }, { to: 'deploy' }] },
+        {
+          type: 'task',
+          id: 'deploy',
+          taskType: 'sf-deploy',
+          params: { repository: 'acme', targetOrg: 'prod' },
+          transitions: [{ to: 'done', when: 'steps.deploy.output.success == true' }, { to: 'deploy' }],
+        },
         { type: 'end', id: 'done' },
       ],
     });
@@ -125,7 +153,11 @@ describe('a gate already before a side effect keeps its place and is narrowed to
   it('given a gate naming approvers beyond the policy, when compiled, then only the policy’s remain, and quorum and requester rule are raised', () => {
     const gate = { type: 'approval', id: 'go', approvers: ['U_OPS1', 'UFRIEND'], requesterMayApprove: true };
     const workflow = compile(steps(gate, deploy()));
-    expect(allNodes(workflow).filter((n) => n.kind === 'approval').map((n) => n.id)).toEqual(['go']);
+    expect(
+      allNodes(workflow)
+        .filter((n) => n.kind === 'approval')
+        .map((n) => n.id),
+    ).toEqual(['go']);
     expect(node(workflow, 'go')).toMatchObject({ approvers: ['U_OPS1'], quorum: 1, requesterMayApprove: false });
   });
 
@@ -141,23 +173,51 @@ describe('a gate already before a side effect keeps its place and is narrowed to
 
   it('given a policy quorum of 2, when the gate keeps one allowed approver, then it is refused as unreachable', () => {
     const strict: Registry = { ...gated, gateRequirements: { ...policy, deploy: { ...policy.deploy, quorum: 2 } } };
-    expect(refusal(steps({ type: 'approval', id: 'go', approvers: ['U_OPS1'] }, deploy()), strict)).toEqual([expect.objectContaining({ code: 'GateQuorumUnreachable', culprit: 'go' })]);
+    expect(refusal(steps({ type: 'approval', id: 'go', approvers: ['U_OPS1'] }, deploy()), strict)).toEqual([
+      expect.objectContaining({ code: 'GateQuorumUnreachable', culprit: 'go' }),
+    ]);
     expect(node(compile(steps({ type: 'approval', id: 'go' }, deploy()), strict), 'go')).toMatchObject({ quorum: 2, approvers: ['U_OPS1', 'U_OPS2'] });
   });
 
   it('given approvals on every branch of a parallel step before a deploy, when compiled, then they gate it and no gate is added', () => {
-    const workflow = compile(steps({ type: 'parallel', id: 'sign-off', branches: [{ type: 'approval', id: 'qa' }, { type: 'approval', id: 'security' }] }, deploy()));
-    expect(allNodes(workflow).filter((n) => n.kind === 'approval').map((n) => n.id)).toEqual(['qa', 'security']);
+    const workflow = compile(
+      steps(
+        {
+          type: 'parallel',
+          id: 'sign-off',
+          branches: [
+            { type: 'approval', id: 'qa' },
+            { type: 'approval', id: 'security' },
+          ],
+        },
+        deploy(),
+      ),
+    );
+    expect(
+      allNodes(workflow)
+        .filter((n) => n.kind === 'approval')
+        .map((n) => n.id),
+    ).toEqual(['qa', 'security']);
     expect(node(workflow, 'qa')).toMatchObject({ approvers: ['U_OPS1', 'U_OPS2'], requesterMayApprove: false });
   });
 
   it('given an approval on one branch only, when the other branch ends without one, then the deploy after the parallel step is still gated by it', () => {
     const workflow = compile(steps({ type: 'parallel', id: 'sign-off', branches: [{ type: 'approval', id: 'qa' }, task('lint', 'lint')] }, deploy()));
-    expect(allNodes(workflow).filter((n) => n.kind === 'approval').map((n) => n.id)).toEqual(['qa']);
+    expect(
+      allNodes(workflow)
+        .filter((n) => n.kind === 'approval')
+        .map((n) => n.id),
+    ).toEqual(['qa']);
   });
 
   it('given a gate on only one of two paths to the deploy, when compiled, then a gate is added right before the deploy', () => {
-    const workflow = compile(steps(task('test'), { type: 'conditional', id: 'careful', condition: 'steps.test.output.success != true', then: { type: 'approval', id: 'anyway' } }, deploy()));
+    const workflow = compile(
+      steps(
+        task('test'),
+        { type: 'conditional', id: 'careful', condition: 'steps.test.output.success != true', then: { type: 'approval', id: 'anyway' } },
+        deploy(),
+      ),
+    );
     expect(node(workflow, 'anyway')).toMatchObject({ next: [{ to: 'approve-deploy' }] });
     expect(node(workflow, 'approve-deploy')).toMatchObject({ next: [{ to: 'deploy' }] });
   });
@@ -175,7 +235,11 @@ describe('templates compile with the policy’s gates', () => {
     const result = compileTemplate('deployment', { repository: 'acme', targetOrg: 'prod' }, templates);
     if (isLeft(result)) expect.fail(result.left.map((e) => e.message).join('; '));
     expect(node(result.right, 'approve-deploy')).toMatchObject({ approvers: ['U_OPS1', 'U_OPS2'], requesterMayApprove: false });
-    expect(allNodes(result.right).filter((n) => n.kind === 'approval').map((n) => n.id)).toEqual(['approve-deploy']);
+    expect(
+      allNodes(result.right)
+        .filter((n) => n.kind === 'approval')
+        .map((n) => n.id),
+    ).toEqual(['approve-deploy']);
     expect(node(result.right, 'validate')).toMatchObject({ sideEffects: false });
   });
 
@@ -200,7 +264,10 @@ describe('planned workflows', () => {
     const plan = testsThenDeploy('acme');
     const [test, deployPhase] = plan.phases;
     const conditional = deployPhase!.steps[0] as Extract<PlanStep, { kind: 'conditional' }>;
-    return { ...plan, phases: [test!, { ...deployPhase!, steps: [{ ...conditional, then: conditional.then.filter((s: PlanStep) => s.kind !== 'approval') }] }] };
+    return {
+      ...plan,
+      phases: [test!, { ...deployPhase!, steps: [{ ...conditional, then: conditional.then.filter((s: PlanStep) => s.kind !== 'approval') }] }],
+    };
   };
 
   it('given a plan that deploys without proposing a gate, when compiled, then the deploy gets the policy’s gate', () => {
@@ -210,7 +277,11 @@ describe('planned workflows', () => {
   });
 
   it('given gate rules with a quorum, when a plan proposes a gate, then the gate takes that quorum', () => {
-    const definition = workflowOfPlan(testsThenDeploy('acme'), { name: 'plan', gates: { approvers: ['U_OPS1', 'U_OPS2'], quorum: 2, requesterMayApprove: false }, sideEffecting: ['sf-deploy'] });
+    const definition = workflowOfPlan(testsThenDeploy('acme'), {
+      name: 'plan',
+      gates: { approvers: ['U_OPS1', 'U_OPS2'], quorum: 2, requesterMayApprove: false },
+      sideEffecting: ['sf-deploy'],
+    });
     expect(node(compile(definition, planRegistry), 'go')).toMatchObject({ quorum: 2, approvers: ['U_OPS1', 'U_OPS2'] });
   });
 });
@@ -223,7 +294,15 @@ describe('the decider refuses to start a definition that reaches a side effect w
     machine: {
       start: 'deploy',
       nodes: [
-        { kind: 'task', id: 'deploy', taskType: 'sf-deploy', params: { repository: 'acme', targetOrg: 'prod' }, retry: { attempts: 1, backoffMs: 0, maxBackoffMs: 0, nonRetryable: [] }, sideEffects: true, next: [{ to: 'done' }] },
+        {
+          kind: 'task',
+          id: 'deploy',
+          taskType: 'sf-deploy',
+          params: { repository: 'acme', targetOrg: 'prod' },
+          retry: { attempts: 1, backoffMs: 0, maxBackoffMs: 0, nonRetryable: [] },
+          sideEffects: true,
+          next: [{ to: 'done' }],
+        },
         { kind: 'end', id: 'done', outcome: 'completed' },
       ],
     },
@@ -245,8 +324,20 @@ describe('the decider refuses to start a definition that reaches a side effect w
             kind: 'parallel',
             id: 'both',
             branches: [
-              { start: 'ok', nodes: [{ kind: 'approval', id: 'ok', approvers: [], quorum: 1, requesterMayApprove: true, timeoutMs: 60_000, next: [{ to: 'end-1' }] }, { kind: 'end', id: 'end-1', outcome: 'completed' }] },
-              { start: 'deploy', nodes: [{ ...(ungated.machine.nodes[0] as TaskNode), next: [{ to: 'end-2' }] }, { kind: 'end', id: 'end-2', outcome: 'completed' }] },
+              {
+                start: 'ok',
+                nodes: [
+                  { kind: 'approval', id: 'ok', approvers: [], quorum: 1, requesterMayApprove: true, timeoutMs: 60_000, next: [{ to: 'end-1' }] },
+                  { kind: 'end', id: 'end-1', outcome: 'completed' },
+                ],
+              },
+              {
+                start: 'deploy',
+                nodes: [
+                  { ...(ungated.machine.nodes[0] as TaskNode), next: [{ to: 'end-2' }] },
+                  { kind: 'end', id: 'end-2', outcome: 'completed' },
+                ],
+              },
             ],
             next: [{ to: 'done' }],
           },

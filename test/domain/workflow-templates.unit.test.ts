@@ -38,8 +38,12 @@ const compileOrFail = (id: string, supplied: Record<string, string | string[]>):
   return result.right;
 };
 
-const allNodes = (machine: Machine): WorkflowNode[] => machine.nodes.flatMap((node) => [node, ...(node.kind === 'parallel' ? node.branches.flatMap(allNodes) : [])]);
-const stepIds = (workflow: CompiledWorkflow) => allNodes(workflow.machine).filter((n) => n.kind === 'task' || n.kind === 'approval').map((n) => n.id);
+const allNodes = (machine: Machine): WorkflowNode[] =>
+  machine.nodes.flatMap((node) => [node, ...(node.kind === 'parallel' ? node.branches.flatMap(allNodes) : [])]);
+const stepIds = (workflow: CompiledWorkflow) =>
+  allNodes(workflow.machine)
+    .filter((n) => n.kind === 'task' || n.kind === 'approval')
+    .map((n) => n.id);
 
 describe.each(workflowTemplates.map((t) => [t.id, t] as const))('template %s', (id, template) => {
   it('declares every placeholder it uses and uses every parameter it declares', () => expect(checkTemplate(template)).toEqual([]));
@@ -93,15 +97,22 @@ describe('what each template does (WF2)', () => {
     expect(stepIds(workflow)).toEqual(['analyze', 'prioritize', 'approve-fixes', 'implement', 'test', 'report']);
     expect(allNodes(workflow.machine)).toContainEqual(expect.objectContaining({ kind: 'choice', id: 'fixes-needed' }));
   });
-  it('bug fix: reproduce, root cause, fix, verify', () => expect(stepIds(compileOrFail('bug-fix', values['bug-fix']!))).toEqual(['reproduce', 'root-cause', 'approve-fix', 'fix', 'verify']));
+  it('bug fix: reproduce, root cause, fix, verify', () =>
+    expect(stepIds(compileOrFail('bug-fix', values['bug-fix']!))).toEqual(['reproduce', 'root-cause', 'approve-fix', 'fix', 'verify']));
   it('deployment: validate, test, approval, deploy, smoke test', () => {
     const workflow = compileOrFail('deployment', values.deployment!);
     expect(stepIds(workflow)).toEqual(['validate', 'test', 'approve-deploy', 'deploy', 'smoke-test']);
-    expect(allNodes(workflow.machine)).toContainEqual(expect.objectContaining({ id: 'approve-deploy', requesterMayApprove: false, timeoutMs: 600_000, reminderBeforeMs: 120_000 }));
+    expect(allNodes(workflow.machine)).toContainEqual(
+      expect.objectContaining({ id: 'approve-deploy', requesterMayApprove: false, timeoutMs: 600_000, reminderBeforeMs: 120_000 }),
+    );
   });
   it('code review: three reviews in parallel, then combine and report', () => {
     const workflow = compileOrFail('code-review', values['code-review']!);
-    expect(workflow.machine.nodes[0]).toMatchObject({ kind: 'parallel', id: 'reviews', branches: [{ start: 'security-review' }, { start: 'performance-review' }, { start: 'quality-review' }] });
+    expect(workflow.machine.nodes[0]).toMatchObject({
+      kind: 'parallel',
+      id: 'reviews',
+      branches: [{ start: 'security-review' }, { start: 'performance-review' }, { start: 'quality-review' }],
+    });
     expect(stepIds(workflow).slice(3)).toEqual(['combine', 'report']);
   });
 });
@@ -135,7 +146,9 @@ describe('filling in parameters', () => {
 
   it('refuses a template that does not exist, naming those that do', () => {
     const result = compileTemplate('deploy-everything', {}, registry);
-    expect(isLeft(result) && result.left).toEqual([{ code: 'UnknownTemplate', message: 'no template "deploy-everything"; templates: analyze-and-improve, bug-fix, deployment, code-review' }]);
+    expect(isLeft(result) && result.left).toEqual([
+      { code: 'UnknownTemplate', message: 'no template "deploy-everything"; templates: analyze-and-improve, bug-fix, deployment, code-review' },
+    ]);
   });
 
   it('finds a template that uses a placeholder it does not declare, or declares one it does not use', () => {
@@ -144,7 +157,11 @@ describe('filling in parameters', () => {
       title: 'Broken',
       description: 'for the test',
       parameters: { repository: { description: 'x' }, unused: { description: 'y' } },
-      definition: { form: 'stepTree', name: 'broken', root: { type: 'task', id: 'a', taskType: 'lint', params: { repository: '{{repository}}', branch: '{{branch}}' } } },
+      definition: {
+        form: 'stepTree',
+        name: 'broken',
+        root: { type: 'task', id: 'a', taskType: 'lint', params: { repository: '{{repository}}', branch: '{{branch}}' } },
+      },
     };
     expect(checkTemplate(broken).map((e) => [e.code, e.parameter])).toEqual([
       ['UndeclaredPlaceholder', 'branch'],
@@ -176,12 +193,29 @@ describe('running a template through the workflow decider', () => {
       recordCompleted('deploy', { success: true }),
       recordCompleted('smoke-test', { success: true }),
     ]);
-    expect(types).toEqual(['WorkflowStarted', 'StepScheduled', 'StepCompleted', 'StepScheduled', 'StepCompleted', 'BranchTaken', 'ApprovalRequested', 'ApprovalGranted', 'StepScheduled', 'StepCompleted', 'StepScheduled', 'StepCompleted', 'WorkflowCompleted']);
+    expect(types).toEqual([
+      'WorkflowStarted',
+      'StepScheduled',
+      'StepCompleted',
+      'StepScheduled',
+      'StepCompleted',
+      'BranchTaken',
+      'ApprovalRequested',
+      'ApprovalGranted',
+      'StepScheduled',
+      'StepCompleted',
+      'StepScheduled',
+      'StepCompleted',
+      'WorkflowCompleted',
+    ]);
     expect(state.status).toBe('completed');
   });
 
   it('deploys nothing when the tests fail', () => {
-    const { state, emitted } = run(compileOrFail('deployment', values.deployment!), [recordCompleted('validate', { success: true }), recordCompleted('test', { success: false, failed: 3 })]);
+    const { state, emitted } = run(compileOrFail('deployment', values.deployment!), [
+      recordCompleted('validate', { success: true }),
+      recordCompleted('test', { success: false, failed: 3 }),
+    ]);
     expect(emitted.filter((e) => e.type === 'StepSkipped').map((e) => e.data)).toEqual([
       expect.objectContaining({ stepId: 'approve-deploy' }),
       expect.objectContaining({ stepId: 'deploy' }),
@@ -209,7 +243,9 @@ describe('running a template through the workflow decider', () => {
       recordCompleted('performance-review', { findings: ['n+1'] }),
     ]);
     const combine = emitted.find((e) => e.type === 'StepScheduled' && e.data.stepId === 'combine');
-    expect(combine?.data).toMatchObject({ params: { security: { findings: ['sql injection'] }, performance: { findings: ['n+1'] }, quality: { findings: [] } } });
+    expect(combine?.data).toMatchObject({
+      params: { security: { findings: ['sql injection'] }, performance: { findings: ['n+1'] }, quality: { findings: [] } },
+    });
   });
 
   it('asks for approval with the requester named', () => {

@@ -85,7 +85,14 @@ describe('an unknown outcome in the console', () => {
       // Asked for by a colleague in this conversation: the operator may decide it (the requester alone may not).
       const queued = await send(
         'QueueTask',
-        { taskType: 'claude-code', pool: 'claude', payload: { repository: 'acme', mode: 'edit', prompt: 'tidy up' }, timeoutMs: 600_000, conversationId, requestedBy: 'a-colleague' },
+        {
+          taskType: 'claude-code',
+          pool: 'claude',
+          payload: { repository: 'acme', mode: 'edit', prompt: 'tidy up' },
+          timeoutMs: 600_000,
+          conversationId,
+          requestedBy: 'a-colleague',
+        },
         'a-colleague',
       );
       expect(queued.status).toBe('accepted');

@@ -35,7 +35,11 @@ afterAll(async () => {
 
 describe('--once', () => {
   it('runs one request: progress bar lines, then the formatted result, exit code 0', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'infra/main.ts', '--once', 'analyze repo acme'], { cwd: root, env: productEnv(path.join(workspace, '.once')), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', 'infra/main.ts', '--once', 'analyze repo acme'], {
+      cwd: root,
+      env: productEnv(path.join(workspace, '.once')),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));
     child.stderr.on('data', (c: Buffer) => (out += c.toString()));
@@ -50,7 +54,11 @@ describe('--once', () => {
   }, 90_000);
 
   it('answers what it cannot parse with what it can do, exit code 1', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'infra/main.ts', '--once', 'make me a sandwich'], { cwd: root, env: productEnv(path.join(workspace, '.once2')), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', 'infra/main.ts', '--once', 'make me a sandwich'], {
+      cwd: root,
+      env: productEnv(path.join(workspace, '.once2')),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));
     const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));

@@ -145,13 +145,19 @@ describe('request timestamps outside five minutes either way get 401', () => {
   it('a timestamp that is not a number', async () => {
     const body = mention();
     const signature = `v0=${createHmac('sha256', ws.signingSecret).update(`v0:soon:${body}`).digest('hex')}`;
-    const response = await fetch(sender.url, { method: 'POST', headers: { 'content-type': JSON_TYPE, 'x-slack-request-timestamp': 'soon', 'x-slack-signature': signature }, body });
+    const response = await fetch(sender.url, {
+      method: 'POST',
+      headers: { 'content-type': JSON_TYPE, 'x-slack-request-timestamp': 'soon', 'x-slack-signature': signature },
+      body,
+    });
     expect(response.status).toBe(401);
     expect(await response.json()).toMatchObject({ error: 'InvalidTimestamp' });
   });
 
   it('4 minutes ahead is still inside the window', async () => {
-    const response = await sender.post(JSON.stringify({ type: 'url_verification', challenge: 'c-4min' }), JSON_TYPE, { timestampSeconds: nowSeconds() + 4 * 60 });
+    const response = await sender.post(JSON.stringify({ type: 'url_verification', challenge: 'c-4min' }), JSON_TYPE, {
+      timestampSeconds: nowSeconds() + 4 * 60,
+    });
     expect(response.status).toBe(200);
     expect(response.body).toContain('c-4min');
   });

@@ -42,9 +42,15 @@ async function makeSalesforceProject(name: string): Promise<void> {
   const repo = path.join(workspace, name);
   await mkdir(path.join(repo, 'force-app/main/default/classes'), { recursive: true });
   await mkdir(path.join(repo, 'test'), { recursive: true });
-  await writeFile(path.join(repo, 'sfdx-project.json'), JSON.stringify({ packageDirectories: [{ path: 'force-app', default: true }], sourceApiVersion: '61.0' }));
-  await writeFile(path.join(repo, 'force-app/main/default/classes/Greeter.cls'), 'public class Greeter { public static String hello() { return \'hi\'; } }\n');
-  await writeFile(path.join(repo, 'force-app/main/default/classes/Greeter.cls-meta.xml'), '<?xml version="1.0"?><ApexClass><apiVersion>61.0</apiVersion></ApexClass>\n');
+  await writeFile(
+    path.join(repo, 'sfdx-project.json'),
+    JSON.stringify({ packageDirectories: [{ path: 'force-app', default: true }], sourceApiVersion: '61.0' }),
+  );
+  await writeFile(path.join(repo, 'force-app/main/default/classes/Greeter.cls'), "public class Greeter { public static String hello() { return 'hi'; } }\n");
+  await writeFile(
+    path.join(repo, 'force-app/main/default/classes/Greeter.cls-meta.xml'),
+    '<?xml version="1.0"?><ApexClass><apiVersion>61.0</apiVersion></ApexClass>\n',
+  );
   await writeFile(path.join(repo, 'package.json'), JSON.stringify({ name, private: true, scripts: { test: 'node --test' } }));
   await writeFile(path.join(repo, 'test', 'greeter.test.js'), "const { test } = require('node:test');\ntest('greets', () => {});\n");
   const git = (...args: string[]) => execFileSync('git', args, { cwd: repo, stdio: 'ignore' });
@@ -90,7 +96,13 @@ const deployPlan = {
           condition: 'steps.tests.output.success == true',
           then: [
             { kind: 'approval', id: 'approve-deploy', reason: 'Deploy acme to production: its tests passed.' },
-            { kind: 'task', id: 'deploy', taskType: 'sf-deploy', params: { repository: 'acme', targetOrg: 'production' }, why: 'The deployment that was asked for.' },
+            {
+              kind: 'task',
+              id: 'deploy',
+              taskType: 'sf-deploy',
+              params: { repository: 'acme', targetOrg: 'production' },
+              why: 'The deployment that was asked for.',
+            },
           ],
         },
       ],
@@ -194,7 +206,9 @@ describe('"deploy my changes, test everything first" in Slack', () => {
     const scheduled = ['StepScheduled:tests', 'StepScheduled:analysis'].map((t) => types.indexOf(t));
     const firstDone = Math.min(types.indexOf('StepCompleted:tests'), types.indexOf('StepCompleted:analysis'));
     expect(Math.max(...scheduled)).toBeLessThan(firstDone);
-    expect(types.indexOf('ApprovalRequested:approve-deploy')).toBeGreaterThan(Math.max(types.indexOf('StepCompleted:tests'), types.indexOf('StepCompleted:analysis')));
+    expect(types.indexOf('ApprovalRequested:approve-deploy')).toBeGreaterThan(
+      Math.max(types.indexOf('StepCompleted:tests'), types.indexOf('StepCompleted:analysis')),
+    );
     // Nothing was deployed yet.
     await expect(readFile(sfLog, 'utf8')).rejects.toThrow();
   });
@@ -204,27 +218,41 @@ describe('"deploy my changes, test everything first" in Slack', () => {
     await waitFor('the refusal, for the requester only', () => ephemeralAnswers().some((t) => t.includes('cannot approve it alone')));
     const typed = threadReply({ text: 'APPROVE', threadTs });
     await sender.postEvent(eventCallback(typed));
-    await waitFor('the typed refusal in the thread', () => slack.thread(ws.channel.id, threadTs).some((m) => m.user === ws.botUserId && (m.text ?? '').includes('cannot approve it alone')));
+    await waitFor('the typed refusal in the thread', () =>
+      slack.thread(ws.channel.id, threadTs).some((m) => m.user === ws.botUserId && (m.text ?? '').includes('cannot approve it alone')),
+    );
     const history = await events(`workflow-${planId}`);
     expect(history.some((e) => e.type === 'ApprovalGranted')).toBe(false);
     expect(hasButton(current(gate), 'approve_gate')).toBe(true);
   });
 
   it('the named approver approves; the deploy runs once; the workflow completes and says so', async () => {
-    await sender.postBlockAction({ actionId: 'approve_gate', value: `${planId} approve-deploy 1`, messageTs: gate.ts, threadTs, userId: APPROVER, userName: 'bob' });
+    await sender.postBlockAction({
+      actionId: 'approve_gate',
+      value: `${planId} approve-deploy 1`,
+      messageTs: gate.ts,
+      threadTs,
+      userId: APPROVER,
+      userName: 'bob',
+    });
     const end = await waitFor('the completion message', () => notice(threadTs, (id) => id === `workflow-end-${planId}`), 60_000);
     expect(textOf(end)).toContain('Workflow completed');
     await waitFor('the gate redrawn as decided', () => !hasButton(current(gate), 'approve_gate') && textOf(current(gate)).includes(`Approved by ${APPROVER}`));
     // The org's own record counts deploys; the CLI is called twice per deploy (start, then resume).
     expect(await deploysInOrg()).toBe(1);
-    const runs = (await readFile(sfLog, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { argv: string[] });
+    const runs = (await readFile(sfLog, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { argv: string[] });
     const starts = runs.filter((run) => run.argv.slice(0, 3).join(' ') === 'project deploy start');
     expect(starts).toHaveLength(1);
     expect(starts[0]!.argv).toContain('production');
     const history = await events(`workflow-${planId}`);
     expect(history.at(-1)!.type).toBe('WorkflowCompleted');
     expect(history.find((e) => e.type === 'ApprovalGranted')!.data).toMatchObject({ approver: APPROVER, approved: true });
-    expect(history.find((e) => e.type === 'StepCompleted' && (e.data as { stepId: string }).stepId === 'deploy')!.data).toMatchObject({ output: { success: true } });
+    expect(history.find((e) => e.type === 'StepCompleted' && (e.data as { stepId: string }).stepId === 'deploy')!.data).toMatchObject({
+      output: { success: true },
+    });
     // One status message for the whole workflow, redrawn as it went, now complete.
     const status = notice(threadTs, (id) => id === `workflow-${planId}`)!;
     expect(textOf(status)).toContain('4 of 4 steps done');
@@ -266,7 +294,10 @@ describe('typed APPROVE, and cancelling a running workflow', () => {
     const end = await waitFor('the closing message', () => notice(threadTs, (id) => id === `workflow-end-${planId}`), 30_000);
     expect(textOf(end)).toContain('Workflow cancelled');
     expect(textOf(end)).toContain(`cancelled by ${APPROVER}`);
-    await waitFor('the status and the gate redrawn without buttons', () => !hasButton(current(status), 'cancel_workflow') && !hasButton(current(gate), 'approve_gate'));
+    await waitFor(
+      'the status and the gate redrawn without buttons',
+      () => !hasButton(current(status), 'cancel_workflow') && !hasButton(current(gate), 'approve_gate'),
+    );
     expect(textOf(current(gate))).toContain('Not decided: the workflow cancelled.');
     const history = await events(`workflow-${planId}`);
     expect(history.at(-1)!.type).toBe('WorkflowCancelled');

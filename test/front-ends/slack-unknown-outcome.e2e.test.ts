@@ -116,7 +116,9 @@ async function press(actionId: string, message: SlackMessageView, threadTs: stri
 
 /** What the button carries, as posted (a click sends back exactly that). */
 function valueOf(message: SlackMessageView, actionId: string): string {
-  const buttons = (message.blocks as { type: string; elements?: { action_id: string; value?: string }[] }[]).flatMap((b) => (b.type === 'actions' ? (b.elements ?? []) : []));
+  const buttons = (message.blocks as { type: string; elements?: { action_id: string; value?: string }[] }[]).flatMap((b) =>
+    b.type === 'actions' ? (b.elements ?? []) : [],
+  );
   const value = buttons.find((b) => b.action_id === actionId)?.value;
   if (!value) throw new Error(`no ${actionId} button on the message`);
   return value;
@@ -202,7 +204,10 @@ describe('a claude-code edit whose worker went silent, marked as done in Slack',
     const resolved = history.at(-2)!;
     expect(resolved.data).toMatchObject({ attempt: 1, resolution: 'completed', resolvedBy: APPROVER, via: 'person' });
     expect(resolved.metadata.actor).toBe(APPROVER);
-    await waitFor('the message redrawn with the decision', () => !hasButton(current(message), DONE) && textOf(current(message)).includes(`Marked as done by <@${APPROVER}>`));
+    await waitFor(
+      'the message redrawn with the decision',
+      () => !hasButton(current(message), DONE) && textOf(current(message)).includes(`Marked as done by <@${APPROVER}>`),
+    );
     expect(outcomeMessages(thread.threadTs, taskId)).toHaveLength(1);
   });
 
@@ -225,10 +230,20 @@ describe('Re-run', () => {
       const all = await events(`task-${taskId}`);
       return all.some((e) => e.type === 'TaskRetryScheduled') && all;
     });
-    expect(history.map((e) => e.type)).toEqual(['TaskQueued', 'TaskAssigned', 'TaskAttemptAbandoned', 'TaskOutcomeUnknown', 'TaskOutcomeResolved', 'TaskRetryScheduled']);
+    expect(history.map((e) => e.type)).toEqual([
+      'TaskQueued',
+      'TaskAssigned',
+      'TaskAttemptAbandoned',
+      'TaskOutcomeUnknown',
+      'TaskOutcomeResolved',
+      'TaskRetryScheduled',
+    ]);
     expect(history[4]!.data).toMatchObject({ resolution: 'rerun', resolvedBy: APPROVER, via: 'person' });
     expect(history[5]!.data).toMatchObject({ nextAttempt: 2, delayMs: 0 });
-    await waitFor('the message redrawn with the re-run', () => !hasButton(current(message), RERUN) && textOf(current(message)).includes(`Re-run by <@${APPROVER}>`));
+    await waitFor(
+      'the message redrawn with the re-run',
+      () => !hasButton(current(message), RERUN) && textOf(current(message)).includes(`Re-run by <@${APPROVER}>`),
+    );
   });
 });
 
@@ -261,13 +276,24 @@ describe('a workflow step whose outcome is unknown', () => {
     const thread = await openThread();
     const workflowId = 'wf-unknown-outcome-1';
     // An edit changes code: it runs behind a gate (WF3), granted here by the approver.
-    const definition = tree({ type: 'approval', id: 'go' }, task('edit', 'claude-code', { params: { repository: 'acme', mode: 'edit', prompt: 'rename Greeter to Welcomer' }, sideEffects: true }));
+    const definition = tree(
+      { type: 'approval', id: 'go' },
+      task('edit', 'claude-code', { params: { repository: 'acme', mode: 'edit', prompt: 'rename Greeter to Welcomer' }, sideEffects: true }),
+    );
     const started = await commands.send(
       { category: 'workflow', id: workflowId },
-      { commandId: `start-${workflowId}`, type: 'StartWorkflow', actor: ws.user.id, data: { definition, requestedBy: ws.user.id, conversationId: thread.conversationId } },
+      {
+        commandId: `start-${workflowId}`,
+        type: 'StartWorkflow',
+        actor: ws.user.id,
+        data: { definition, requestedBy: ws.user.id, conversationId: thread.conversationId },
+      },
     );
     expect(started.status).toBe('accepted');
-    const granted = await commands.send({ category: 'workflow', id: workflowId }, { commandId: `grant-${workflowId}`, type: 'GrantApproval', actor: APPROVER, data: { stepId: 'go' } });
+    const granted = await commands.send(
+      { category: 'workflow', id: workflowId },
+      { commandId: `grant-${workflowId}`, type: 'GrantApproval', actor: APPROVER, data: { stepId: 'go' } },
+    );
     expect(granted.status, JSON.stringify(granted)).toBe('accepted');
     const taskId = `${workflowId}_edit_1`;
     await waitFor('the step to be queued as a task', async () => (await types(`task-${taskId}`)).includes('TaskQueued'));

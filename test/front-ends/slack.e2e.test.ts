@@ -127,7 +127,11 @@ describe('a request in Slack', () => {
   it('"now run the tests" in that thread runs them in the same repository', async () => {
     const reply = threadReply({ text: 'now run the tests', threadTs });
     expect((await sender.postEvent(eventCallback(reply))).status).toBe(200);
-    const results = await waitFor('the test-run reply', () => (botMessages(threadTs, 'result').length === 2 ? botMessages(threadTs, 'result') : undefined), 60_000);
+    const results = await waitFor(
+      'the test-run reply',
+      () => (botMessages(threadTs, 'result').length === 2 ? botMessages(threadTs, 'result') : undefined),
+      60_000,
+    );
     const testRun = results.find((m) => markerOf(m)?.deliveryId !== analysisTask)!;
     expect(textOf(testRun)).toContain('2 passed, 0 failed');
     const queued = (await queuedTasks()).find((e) => e.stream === `task-${markerOf(testRun)!.deliveryId}`)!;
@@ -161,7 +165,9 @@ describe('a request in Slack', () => {
     const mention = appMention({ text: 'analyze repo acme' });
     slack.rateLimitNext(2, { method: 'chat.update', retryAfterSeconds: 1 });
     await sender.postEvent(eventCallback(mention));
-    const [progress] = await waitFor('the progress message', () => (botMessages(mention.ts!, 'progress').length ? botMessages(mention.ts!, 'progress') : undefined));
+    const [progress] = await waitFor('the progress message', () =>
+      botMessages(mention.ts!, 'progress').length ? botMessages(mention.ts!, 'progress') : undefined,
+    );
     await waitFor('the final progress state', () => textOf(slack.message(ws.channel.id, progress!.ts)!).includes('100%') || undefined);
     const updates = slack.calls('chat.update').filter((c) => c.args.ts === progress!.ts);
     const limited = updates.filter((c) => c.status === 429);
@@ -179,7 +185,9 @@ describe('a request in Slack', () => {
       return calls.length >= 3 ? calls.map((c) => String(c.args.text)) : undefined;
     });
     expect(answers.some((t) => t.includes('I do not know "/workflow frobnicate"') && t.includes('/workflow start <template>'))).toBe(true);
-    expect(answers.some((t) => t.includes('• deployment — Deployment') && t.match(/Runs here\./g)?.length === 4 && !t.includes('Cannot run here yet'))).toBe(true);
+    expect(answers.some((t) => t.includes('• deployment — Deployment') && t.match(/Runs here\./g)?.length === 4 && !t.includes('Cannot run here yet'))).toBe(
+      true,
+    );
     expect(answers.some((t) => /Tasks: \d+ in all/.test(t))).toBe(true);
   });
 });
@@ -191,11 +199,15 @@ describe('kill -9 around the reply', () => {
     await sender.postEvent(eventCallback(mention));
     await waitFor('the result post to reach Slack', () => (botMessages(mention.ts!, 'result').length === 1 ? true : undefined));
     product.child.kill('SIGKILL');
-    await new Promise<void>((resolve) => (product.child.exitCode !== null || product.child.signalCode !== null ? resolve() : product.child.once('exit', () => resolve())));
+    await new Promise<void>((resolve) =>
+      product.child.exitCode !== null || product.child.signalCode !== null ? resolve() : product.child.once('exit', () => resolve()),
+    );
     held.release();
     product = await startProduct();
     const taskId = markerOf(botMessages(mention.ts!, 'result')[0]!)!.deliveryId!;
-    await waitFor('the reply recorded on the delivery', async () => ((await store.read(`delivery-${taskId}` as never)).events.some((e) => e.type === 'ReplyPosted') ? true : undefined));
+    await waitFor('the reply recorded on the delivery', async () =>
+      (await store.read(`delivery-${taskId}` as never)).events.some((e) => e.type === 'ReplyPosted') ? true : undefined,
+    );
     expect(botMessages(mention.ts!, 'result')).toHaveLength(1);
     expect(botMessages(mention.ts!, 'progress')).toHaveLength(1);
   });
@@ -210,15 +222,20 @@ describe('kill -9 around the reply', () => {
       return done;
     });
     // Kill only once the refused post has been answered, so the product is truly waiting it out.
-    await waitFor('the result post to be refused', () =>
-      slack.calls('chat.postMessage').some((c) => c.status === 429 && isResultPost(c.args, mention.ts!)) || undefined,
+    await waitFor(
+      'the result post to be refused',
+      () => slack.calls('chat.postMessage').some((c) => c.status === 429 && isResultPost(c.args, mention.ts!)) || undefined,
     );
     expect(task.type).toBe('TaskCompleted');
     expect(botMessages(mention.ts!, 'result')).toHaveLength(0);
     product.child.kill('SIGKILL');
-    await new Promise<void>((resolve) => (product.child.exitCode !== null || product.child.signalCode !== null ? resolve() : product.child.once('exit', () => resolve())));
+    await new Promise<void>((resolve) =>
+      product.child.exitCode !== null || product.child.signalCode !== null ? resolve() : product.child.once('exit', () => resolve()),
+    );
     product = await startProduct();
-    const results = await waitFor('the reply after restart', () => (botMessages(mention.ts!, 'result').length > 0 ? botMessages(mention.ts!, 'result') : undefined));
+    const results = await waitFor('the reply after restart', () =>
+      botMessages(mention.ts!, 'result').length > 0 ? botMessages(mention.ts!, 'result') : undefined,
+    );
     await new Promise((r) => setTimeout(r, 1_000));
     expect(botMessages(mention.ts!, 'result')).toHaveLength(1);
     expect(markerOf(results[0]!)!.deliveryId).toBe(task.stream.slice('task-'.length));

@@ -80,14 +80,29 @@ async function startWorkflow(n: number): Promise<string> {
   const root = {
     type: 'sequence',
     steps: [
-      { type: 'task', id: 'test', taskType: 'run-tests', params: { repository: repoName(n % REPOSITORIES) }, retry: { attempts: 4, backoffMs: 200, maxBackoffMs: 1_000 } },
-      { type: 'task', id: 'status', taskType: 'git-status', params: { repository: repoName(n % REPOSITORIES) }, retry: { attempts: 4, backoffMs: 200, maxBackoffMs: 1_000 } },
+      {
+        type: 'task',
+        id: 'test',
+        taskType: 'run-tests',
+        params: { repository: repoName(n % REPOSITORIES) },
+        retry: { attempts: 4, backoffMs: 200, maxBackoffMs: 1_000 },
+      },
+      {
+        type: 'task',
+        id: 'status',
+        taskType: 'git-status',
+        params: { repository: repoName(n % REPOSITORIES) },
+        retry: { attempts: 4, backoffMs: 200, maxBackoffMs: 1_000 },
+      },
     ],
   };
   const compiled = registerDefinition({ form: 'stepTree', name: `broker restart ${n}`, root }, { taskTypes: ['run-tests', 'git-status'] });
   if (isLeft(compiled)) throw new Error(compiled.left.map((e) => e.message).join('; '));
   const workflowId = `wf-restart-${n}-${randomUUID().slice(0, 8)}`;
-  const reply = await commands.send({ category: 'workflow', id: workflowId }, { commandId: `start-${workflowId}`, type: 'StartWorkflow', actor: 'U-req', data: { definition: compiled.right, requestedBy: 'U-req' } });
+  const reply = await commands.send(
+    { category: 'workflow', id: workflowId },
+    { commandId: `start-${workflowId}`, type: 'StartWorkflow', actor: 'U-req', data: { definition: compiled.right, requestedBy: 'U-req' } },
+  );
   expect(reply.status, JSON.stringify(reply)).toBe('accepted');
   return workflowId;
 }
@@ -179,18 +194,39 @@ describe('kill -9 of the broker while 20 workflows run, restarted 5 s later', ()
 
     const served = {
       aggregates: await timeUntil('aggregates answering a command', async () => {
-        const reply = await commands.forward({ category: 'task', id: `probe-${randomUUID()}` }, { commandId: randomUUID(), type: 'NoSuchCommand', actor: 'probe' }, 1_000);
+        const reply = await commands.forward(
+          { category: 'task', id: `probe-${randomUUID()}` },
+          { commandId: randomUUID(), type: 'NoSuchCommand', actor: 'probe' },
+          1_000,
+        );
         return reply.status === 'invalid' || reply.status === 'rejected';
       }),
       projections: await timeUntil('projections answering a query', async () => {
-        const answer = JSON.parse(new TextDecoder().decode((await nc.request('orch.query.task-progress', new TextEncoder().encode(JSON.stringify({ key: 'no-such-task' })), { timeout: 1_000 })).data)) as { status: string };
+        const answer = JSON.parse(
+          new TextDecoder().decode(
+            (await nc.request('orch.query.task-progress', new TextEncoder().encode(JSON.stringify({ key: 'no-such-task' })), { timeout: 1_000 })).data,
+          ),
+        ) as { status: string };
         return answer.status === 'ok' || answer.status === 'error';
       }),
     };
     // Queued once the aggregates answer; high priority, so the next free worker takes it.
     const queued = await commands.sendUntilAnswered(
       { category: 'task', id: probeTask },
-      { commandId: `queue-${probeTask}`, type: 'QueueTask', actor: 'probe', data: { taskType: 'git-status', pool: 'local-ops', priority: 'high', payload: { repository: repoName(0) }, timeoutMs: 60_000, requestedBy: 'probe', replyTo: { kind: 'nats', subject: `probe.reply.${probeTask}` } } },
+      {
+        commandId: `queue-${probeTask}`,
+        type: 'QueueTask',
+        actor: 'probe',
+        data: {
+          taskType: 'git-status',
+          pool: 'local-ops',
+          priority: 'high',
+          payload: { repository: repoName(0) },
+          timeoutMs: 60_000,
+          requestedBy: 'probe',
+          replyTo: { kind: 'nats', subject: `probe.reply.${probeTask}` },
+        },
+      },
       { signal: AbortSignal.timeout(30_000) },
     );
     expect(queued.status, JSON.stringify(queued)).toBe('accepted');
@@ -208,7 +244,11 @@ describe('kill -9 of the broker while 20 workflows run, restarted 5 s later', ()
     // Every workflow completes.
     const workflowSummaries: string[] = [];
     const summarize = async () => {
-      workflowSummaries.splice(0, workflowSummaries.length, ...(await Promise.all(workflows.map(async (id) => `${id}: ${(await history(id)).map((e) => e.type).join(' ')}`))));
+      workflowSummaries.splice(
+        0,
+        workflowSummaries.length,
+        ...(await Promise.all(workflows.map(async (id) => `${id}: ${(await history(id)).map((e) => e.type).join(' ')}`))),
+      );
     };
     const summarizing = setInterval(() => void summarize(), 5_000);
     const completed = await waitFor(

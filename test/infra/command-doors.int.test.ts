@@ -52,7 +52,14 @@ async function raw(category: string, id: string, type: string, data: Record<stri
 }
 
 const queueTask = (id: string, data: Record<string, unknown>) =>
-  raw('task', id, 'QueueTask', { taskType: 'git-status', pool: 'local-ops', payload: { repository: 'acme' }, timeoutMs: 60_000, requestedBy: 'api:ci', ...data });
+  raw('task', id, 'QueueTask', {
+    taskType: 'git-status',
+    pool: 'local-ops',
+    payload: { repository: 'acme' },
+    timeoutMs: 60_000,
+    requestedBy: 'api:ci',
+    ...data,
+  });
 const eventsOf = async (stream: string) => (await store.read(stream as never)).events;
 
 describe('QueueTask at the door', () => {
@@ -89,7 +96,11 @@ describe('StartWorkflow at the door', () => {
   };
 
   it('repository=../../etc: OutsideWorkspace when requested, nothing recorded', async () => {
-    const reply = await raw('workflow', 'wf-etc', 'StartWorkflow', { definition: definitionFor('../../etc'), inputs: { repository: '../../etc' }, requestedBy: 'U1' });
+    const reply = await raw('workflow', 'wf-etc', 'StartWorkflow', {
+      definition: definitionFor('../../etc'),
+      inputs: { repository: '../../etc' },
+      requestedBy: 'U1',
+    });
     expect(reply).toMatchObject({ status: 'rejected', code: 'OutsideWorkspace' });
     expect(await eventsOf('workflow-wf-etc')).toEqual([]);
   });
@@ -114,7 +125,14 @@ describe('/workflow start: refused when requested, with the reason', () => {
   const registry = { taskTypes, sideEffecting: sideEffectingTaskTypes };
   const answer = async (text: string, workspaceRoot?: string): Promise<string> => {
     const config = loadConfig({ NATS_URL: broker.url, ...(workspaceRoot ? { WORKSPACE_ROOT: workspaceRoot } : {}) }, { envFile: false });
-    const desk = { commands: new CommandClient(nc), states: new AggregateStateClient(nc), logger: pino({ level: 'silent' }), registry, maxExecutionMs: 3_600_000, checkRequest: workflowRequestCheck(config) };
+    const desk = {
+      commands: new CommandClient(nc),
+      states: new AggregateStateClient(nc),
+      logger: pino({ level: 'silent' }),
+      registry,
+      maxExecutionMs: 3_600_000,
+      checkRequest: workflowRequestCheck(config),
+    };
     const table = slashCommands({ planner: 'offline', frontEnd: 'test', pools: [], taskTotals: async () => undefined }, desk);
     return (await table.answer({ command: '/workflow', text, user: 'U42', channel: 'C1' })).text;
   };
@@ -131,7 +149,9 @@ describe('/workflow start: refused when requested, with the reason', () => {
   it('repository=../../etc: OutsideWorkspace, nothing recorded', async () => {
     const before = await workflowEvents();
     const text = await answer('start code-review repository=../../etc', workspace);
-    expect(text).toMatch(/^Cannot start code-review:\n• OutsideWorkspace: step "[a-z-]+": paths must stay inside the workspace: params.repository = "..\/..\/etc"/);
+    expect(text).toMatch(
+      /^Cannot start code-review:\n• OutsideWorkspace: step "[a-z-]+": paths must stay inside the workspace: params.repository = "..\/..\/etc"/,
+    );
     expect(await workflowEvents()).toBe(before);
   });
 

@@ -17,7 +17,15 @@ const full = doorFacts(config({ WEBHOOK_SIGNING_SECRET: 'whsec-1', SLACK_BOT_TOK
 
 const command = (type: string, data: Record<string, unknown>): CommandInput => ({ type, id: 't-1', at: '2026-12-07T20:00:00.000Z', data, actor: 'api:ci' });
 const queueTask = (data: Record<string, unknown>) =>
-  command('QueueTask', { taskId: 't-1', taskType: 'git-status', pool: 'local-ops', payload: { repository: 'acme' }, timeoutMs: 60_000, requestedBy: 'api:ci', ...data });
+  command('QueueTask', {
+    taskId: 't-1',
+    taskType: 'git-status',
+    pool: 'local-ops',
+    payload: { repository: 'acme' },
+    timeoutMs: 60_000,
+    requestedBy: 'api:ci',
+    ...data,
+  });
 
 describe('task door (QueueTask)', () => {
   const door = taskDoor(bare);
@@ -32,8 +40,14 @@ describe('task door (QueueTask)', () => {
   });
 
   it('a pool that does not exist, or does not run the type: UnknownPool', () => {
-    expect(door(queueTask({ pool: 'gpu' }))).toMatchObject({ code: 'UnknownPool', message: expect.stringContaining('there is no pool "gpu"; pools: local-ops, salesforce, claude') });
-    expect(door(queueTask({ pool: 'salesforce' }))).toMatchObject({ code: 'UnknownPool', message: expect.stringContaining('pool "salesforce" does not run "git-status" tasks (it runs in "local-ops")') });
+    expect(door(queueTask({ pool: 'gpu' }))).toMatchObject({
+      code: 'UnknownPool',
+      message: expect.stringContaining('there is no pool "gpu"; pools: local-ops, salesforce, claude'),
+    });
+    expect(door(queueTask({ pool: 'salesforce' }))).toMatchObject({
+      code: 'UnknownPool',
+      message: expect.stringContaining('pool "salesforce" does not run "git-status" tasks (it runs in "local-ops")'),
+    });
   });
 
   it("parameters the executor's schema refuses: InvalidTaskParameters with the issues", () => {
@@ -44,9 +58,12 @@ describe('task door (QueueTask)', () => {
     expect(door(queueTask({ taskType: 'run-tests', payload: { repository: 'acme', timeoutMs: 5 } }))?.message).toContain('payload.timeoutMs');
   });
 
-  it.each([['../../etc'], ['/etc'], ['~/secrets'], ['file:///etc/passwd'], ['acme/../../x'], ['C:\\Windows']])('repository %s: OutsideWorkspace', (repository) => {
-    expect(door(queueTask({ payload: { repository } }))).toMatchObject({ code: 'OutsideWorkspace', message: expect.stringContaining('payload.repository') });
-  });
+  it.each([['../../etc'], ['/etc'], ['~/secrets'], ['file:///etc/passwd'], ['acme/../../x'], ['C:\\Windows']])(
+    'repository %s: OutsideWorkspace',
+    (repository) => {
+      expect(door(queueTask({ payload: { repository } }))).toMatchObject({ code: 'OutsideWorkspace', message: expect.stringContaining('payload.repository') });
+    },
+  );
 
   it('a path deeper in the payload is found too', () => {
     expect(door(queueTask({ taskType: 'lint', payload: { repository: 'acme', paths: ['src', '../../etc'] } }))?.code).toBe('OutsideWorkspace');
@@ -57,7 +74,10 @@ describe('task door (QueueTask)', () => {
       code: 'ReplyTargetNotServed',
       message: expect.stringContaining('WEBHOOK_SIGNING_SECRET'),
     });
-    expect(door(queueTask({ replyTo: { kind: 'slack', channel: 'C1', threadTs: '1.2' } }))).toMatchObject({ code: 'ReplyTargetNotServed', message: expect.stringContaining('SLACK_BOT_TOKEN') });
+    expect(door(queueTask({ replyTo: { kind: 'slack', channel: 'C1', threadTs: '1.2' } }))).toMatchObject({
+      code: 'ReplyTargetNotServed',
+      message: expect.stringContaining('SLACK_BOT_TOKEN'),
+    });
   });
 
   it('with the secret and Slack set, both are served', () => {
@@ -96,7 +116,16 @@ const oneStep = (step: Record<string, unknown>): CompiledWorkflow =>
     machine: {
       start: 's',
       nodes: [
-        { kind: 'task', id: 's', taskType: 'git-status', params: { repository: 'acme' }, retry: { attempts: 1, backoffMs: 0, maxBackoffMs: 0, nonRetryable: [] }, sideEffects: false, next: [{ to: 'done' }], ...step },
+        {
+          kind: 'task',
+          id: 's',
+          taskType: 'git-status',
+          params: { repository: 'acme' },
+          retry: { attempts: 1, backoffMs: 0, maxBackoffMs: 0, nonRetryable: [] },
+          sideEffects: false,
+          next: [{ to: 'done' }],
+          ...step,
+        },
         { kind: 'end', id: 'done', outcome: 'completed' },
       ],
     },
@@ -122,14 +151,27 @@ describe('workflow door (StartWorkflow)', () => {
   });
 
   it('a raw definition with an unknown task type, a wrong pool, or bad literal parameters', () => {
-    expect(door(startWorkflow(oneStep({ taskType: 'curl' })))).toMatchObject({ code: 'UnknownTaskType', message: 'step "s": no worker here runs "curl" tasks' });
+    expect(door(startWorkflow(oneStep({ taskType: 'curl' })))).toMatchObject({
+      code: 'UnknownTaskType',
+      message: 'step "s": no worker here runs "curl" tasks',
+    });
     expect(door(startWorkflow(oneStep({ pool: 'claude' })))?.code).toBe('UnknownPool');
     expect(door(startWorkflow(oneStep({ params: { repository: 7 } })))?.code).toBe('InvalidTaskParameters');
   });
 
   it('checks steps inside parallel branches', () => {
     const inner = oneStep({ taskType: 'curl' }).machine;
-    const definition = { name: 'p', form: 'stateMachine', machine: { start: 'par', nodes: [{ kind: 'parallel', id: 'par', branches: [inner], next: [{ to: 'end' }] }, { kind: 'end', id: 'end', outcome: 'completed' }] } };
+    const definition = {
+      name: 'p',
+      form: 'stateMachine',
+      machine: {
+        start: 'par',
+        nodes: [
+          { kind: 'parallel', id: 'par', branches: [inner], next: [{ to: 'end' }] },
+          { kind: 'end', id: 'end', outcome: 'completed' },
+        ],
+      },
+    };
     expect(checkDefinition(definition as CompiledWorkflow, bare)?.code).toBe('UnknownTaskType');
   });
 
@@ -140,7 +182,10 @@ describe('workflow door (StartWorkflow)', () => {
 
   it('a raw definition that calls a deploy free of side effects (so nothing gates it) is refused: SideEffectsUnderstated', () => {
     const deploy = { taskType: 'sf-deploy', pool: 'salesforce', params: { repository: 'acme', targetOrg: 'prod', mode: 'deploy' } };
-    expect(door(startWorkflow(oneStep({ ...deploy, sideEffects: false })))).toMatchObject({ code: 'SideEffectsUnderstated', message: expect.stringMatching(/^step "s": sf-deploy with these parameters deploys/) });
+    expect(door(startWorkflow(oneStep({ ...deploy, sideEffects: false })))).toMatchObject({
+      code: 'SideEffectsUnderstated',
+      message: expect.stringMatching(/^step "s": sf-deploy with these parameters deploys/),
+    });
     // Declared, it passes the door (and the workflow decider then wants a gate in front of it).
     expect(door(startWorkflow(oneStep({ ...deploy, sideEffects: true })))).toBeUndefined();
     // A validation is read-only, and may say so.

@@ -106,9 +106,21 @@ describe('coercion', () => {
     });
     expect(config.http.port).toBe(8080);
     expect(config.work).toMatchObject({ localWorkerCount: 4, salesforceWorkerCount: 0, orchestratorMaxInstances: 9, orchestratorTimeoutMs: 60_000 });
-    expect(config.workflows).toEqual({ approvalTimeoutMs: 1000, maxExecutionTimeMs: 2000, approvers: undefined, requesterMayApprove: false, planCostThresholdUsd: 1 });
+    expect(config.workflows).toEqual({
+      approvalTimeoutMs: 1000,
+      maxExecutionTimeMs: 2000,
+      approvers: undefined,
+      requesterMayApprove: false,
+      planCostThresholdUsd: 1,
+    });
     expect(config.memory).toEqual({ maxTokens: 2000, summaryThreshold: 1500 });
-    expect(config.monitoring).toEqual({ errorRateThreshold: 0.25, memoryPercentThreshold: 92.5, queueSizeThreshold: 7, alertCooldownMs: 5000, healthCheckIntervalMs: 60_000 });
+    expect(config.monitoring).toEqual({
+      errorRateThreshold: 0.25,
+      memoryPercentThreshold: 92.5,
+      queueSizeThreshold: 7,
+      alertCooldownMs: 5000,
+      healthCheckIntervalMs: 60_000,
+    });
     expect(config.cost).toEqual({ monthlyBudgetUsd: 250.5, perWorkflowBudgetUsd: 20, claudeRunCeilingUsd: 2.5, warningThreshold: 0.5, criticalThreshold: 1 });
   });
 
@@ -122,8 +134,16 @@ describe('coercion', () => {
   });
 
   it('reads model prices per million tokens for each model', () => {
-    const config = load({ COST_OPUS_INPUT_PER_MTOK: '15', COST_OPUS_OUTPUT_PER_MTOK: '75.5', COST_SONNET_INPUT_PER_MTOK: '0', COST_SONNET_OUTPUT_PER_MTOK: '.8' });
-    expect(config.anthropic.prices).toEqual({ opus: { inputUsdPerMillion: 15, outputUsdPerMillion: 75.5 }, sonnet: { inputUsdPerMillion: 0, outputUsdPerMillion: 0.8 } });
+    const config = load({
+      COST_OPUS_INPUT_PER_MTOK: '15',
+      COST_OPUS_OUTPUT_PER_MTOK: '75.5',
+      COST_SONNET_INPUT_PER_MTOK: '0',
+      COST_SONNET_OUTPUT_PER_MTOK: '.8',
+    });
+    expect(config.anthropic.prices).toEqual({
+      opus: { inputUsdPerMillion: 15, outputUsdPerMillion: 75.5 },
+      sonnet: { inputUsdPerMillion: 0, outputUsdPerMillion: 0.8 },
+    });
   });
 
   it.each([
@@ -182,7 +202,11 @@ describe('coercion', () => {
     expect(config.prefix).toBe('team_a-1');
     expect(config.dataDir).toBe('/var/lib/orch');
     expect(config.work).toMatchObject({ workspaceRoot: '/srv/work', defaultRepo: 'acme/app', claudeBin: '/opt/claude/bin/claude', sfBin: '/usr/local/bin/sf' });
-    expect(config.anthropic).toMatchObject({ apiKey: undefined, baseUrl: 'http://127.0.0.1:9999', models: { opus: 'claude-opus-x', sonnet: 'claude-sonnet-y' } });
+    expect(config.anthropic).toMatchObject({
+      apiKey: undefined,
+      baseUrl: 'http://127.0.0.1:9999',
+      models: { opus: 'claude-opus-x', sonnet: 'claude-sonnet-y' },
+    });
   });
 
   it('reads NATS_URL as a server list and turns embedded mode off', () => {
@@ -312,17 +336,21 @@ describe('cross-field rules', () => {
 });
 
 describe('secrets in messages', () => {
-  it.each(['SLACK_BOT_TOKEN', 'SLACK_SIGNING_SECRET', 'SLACK_APP_TOKEN', 'ANTHROPIC_API_KEY'])('a malformed %s is named but its value is hidden', (variable) => {
-    const value = 'sk-very secret-value-42';
-    const error = failure({ ...SLACK, [variable]: value });
-    expect(error.message).toContain(`${variable} must be a single word without spaces (value hidden)`);
-    for (const part of value.split(' ')) expect(error.message).not.toContain(part);
-  });
+  it.each(['SLACK_BOT_TOKEN', 'SLACK_SIGNING_SECRET', 'SLACK_APP_TOKEN', 'ANTHROPIC_API_KEY'])(
+    'a malformed %s is named but its value is hidden',
+    (variable) => {
+      const value = 'sk-very secret-value-42';
+      const error = failure({ ...SLACK, [variable]: value });
+      expect(error.message).toContain(`${variable} must be a single word without spaces (value hidden)`);
+      for (const part of value.split(' ')) expect(error.message).not.toContain(part);
+    },
+  );
 
   it('no secret value appears when a cross-field rule fails', () => {
     const error = failure({ SLACK_BOT_TOKEN: 'xoxb-bot-secret-1', SLACK_APP_TOKEN: 'xapp-app-secret-3', ANTHROPIC_API_KEY: 'sk-ant-secret-4', PORT: 'x' });
     expect(error.problems.map((p) => p.variable)).toEqual(['PORT', 'SLACK_SIGNING_SECRET']);
-    for (const secret of ['xoxb-bot-secret-1', 'xapp-app-secret-3', 'sk-ant-secret-4']) expect(JSON.stringify(error.problems) + error.message).not.toContain(secret);
+    for (const secret of ['xoxb-bot-secret-1', 'xapp-app-secret-3', 'sk-ant-secret-4'])
+      expect(JSON.stringify(error.problems) + error.message).not.toContain(secret);
   });
 
   it('credentials inside a malformed URL are masked', () => {
@@ -457,19 +485,34 @@ describe('NATS credentials and server URLs', () => {
     expect(load({}).nats.apiProducers).toEqual(['api']);
   });
 
-  it.each(['abc', 'localhost', '😀', 'nats://😀:4222', 'nats://ex😀ample.com', 'nats://', 'nats://a:99999', 'nats://a:0', 'nats://a b:4222', 'nats://a:4222,', 'http://a:4222', 'nats://-a:4222'])(
-    'NATS_URL=%j is refused',
-    (value) => {
-      expect(failure({ NATS_URL: value }).problems.map((p) => p.variable)).toEqual(['NATS_URL']);
-    },
-  );
+  it.each([
+    'abc',
+    'localhost',
+    '😀',
+    'nats://😀:4222',
+    'nats://ex😀ample.com',
+    'nats://',
+    'nats://a:99999',
+    'nats://a:0',
+    'nats://a b:4222',
+    'nats://a:4222,',
+    'http://a:4222',
+    'nats://-a:4222',
+  ])('NATS_URL=%j is refused', (value) => {
+    expect(failure({ NATS_URL: value }).problems.map((p) => p.variable)).toEqual(['NATS_URL']);
+  });
 
-  it.each(['nats://abc', 'nats://nats-1.example.com:4222', 'tls://10.0.0.1:4443', 'ws://[::1]:8080', 'nats://user:pw@nats:4222', 'nats:4222', 'nats://a:4222,nats://b:4222'])(
-    'NATS_URL=%j is accepted',
-    (value) => {
-      expect(load({ NATS_URL: value }).nats.embedded).toBe(false);
-    },
-  );
+  it.each([
+    'nats://abc',
+    'nats://nats-1.example.com:4222',
+    'tls://10.0.0.1:4443',
+    'ws://[::1]:8080',
+    'nats://user:pw@nats:4222',
+    'nats:4222',
+    'nats://a:4222,nats://b:4222',
+  ])('NATS_URL=%j is accepted', (value) => {
+    expect(load({ NATS_URL: value }).nats.embedded).toBe(false);
+  });
 
   it('redactedConfig and configSecrets cover every NATS credential', () => {
     for (const [env, secret] of [

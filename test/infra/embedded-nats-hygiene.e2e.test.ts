@@ -58,7 +58,9 @@ function launch(command: string, args: readonly string[], env: NodeJS.ProcessEnv
   let out = '';
   child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
   child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
   return {
     child,
     exited,
@@ -181,7 +183,9 @@ describe('the embedded nats-server of the product', () => {
     const tmuxServer = Number(tmux('display-message', '-p', '#{pid}').trim());
     try {
       const logFile = path.join(dataDir, 'orchestrator.log');
-      const pid = await waitFor('the console to be ready', () => (existsSync(logFile) ? logField(readFileSync(logFile, 'utf8'), 'ready', 'pid') : undefined), { timeoutMs: 60_000 });
+      const pid = await waitFor('the console to be ready', () => (existsSync(logFile) ? logField(readFileSync(logFile, 'utf8'), 'ready', 'pid') : undefined), {
+        timeoutMs: 60_000,
+      });
       productPids.push(pid);
       await waitFor('the prompt', () => tmux('capture-pane', '-p', '-t', 'product').includes('you>'), { timeoutMs: 20_000 });
       expect(natsServersOn(dataDir).length).toBe(1);
@@ -201,12 +205,20 @@ describe('the embedded nats-server of the product', () => {
     await mkdir(repo);
     const script = `echo $$ > ${workspace}/started; sleep 8; echo done > ${workspace}/done`;
     await writeFile(path.join(repo, '.orchestrator.json'), JSON.stringify({ testCommand: ['sh', '-c', script] }));
-    for (const args of [['init', '-q', '-b', 'main'], ['add', '.'], ['-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-qm', 'init']]) {
+    for (const args of [
+      ['init', '-q', '-b', 'main'],
+      ['add', '.'],
+      ['-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-qm', 'init'],
+    ]) {
       execFileSync('git', args, { cwd: repo, stdio: 'ignore' });
     }
     const product = launch(process.execPath, ['bin/orchestrator.mjs', '--once', 'run the tests of sleeper'], baseEnv(dataDir, { WORKSPACE_ROOT: workspace }));
     productPids.push(product.child.pid!);
-    const pgid = await waitFor('the executor to start', () => (existsSync(`${workspace}/started`) ? Number(readFileSync(`${workspace}/started`, 'utf8')) || undefined : undefined), { timeoutMs: 60_000 });
+    const pgid = await waitFor(
+      'the executor to start',
+      () => (existsSync(`${workspace}/started`) ? Number(readFileSync(`${workspace}/started`, 'utf8')) || undefined : undefined),
+      { timeoutMs: 60_000 },
+    );
     expect(groupMembers(pgid).length).toBeGreaterThan(0);
     const ms = await timeToExit(product.child.pid!, ctrlC(product));
     expect(ms).toBeLessThan(CTRL_C_LIMIT_MS);
@@ -249,7 +261,10 @@ describe('the embedded nats-server of the product', () => {
     await waitFor('the product to exit', () => !isRunning(pid), { timeoutMs: 8_000 });
     await waitFor('its nats-server to be gone', () => natsServersOn(dataDir).length === 0, { timeoutMs: 3_000 });
     // npm passes SIGTERM on to its child; after SIGKILL the product sees its parent gone.
-    const reason = signal === 'SIGTERM' ? /"reason":"(SIGTERM|parent process \d+ exited)","msg":"shutting down"/ : /"reason":"parent process \d+ exited","msg":"shutting down"/;
+    const reason =
+      signal === 'SIGTERM'
+        ? /"reason":"(SIGTERM|parent process \d+ exited)","msg":"shutting down"/
+        : /"reason":"parent process \d+ exited","msg":"shutting down"/;
     expect(product.output()).toMatch(reason);
     expect(product.output()).toMatch(/"msg":"stopped"/);
   });

@@ -16,7 +16,14 @@ const gatesOf = (workflow: CompiledWorkflow) => workflow.machine.nodes.filter((n
 describe('gate requirements from the settings', () => {
   it('given named approvers, then every kind of gate takes them, and deploy gates never let the requester approve alone', () => {
     const requirements = gateRequirements(config({ WORKFLOW_APPROVERS: 'U0OPS', WORKFLOW_REQUESTER_MAY_APPROVE: 'true', WORKFLOW_APPROVAL_TIMEOUT: '300000' }));
-    expect(requirements.deploy).toEqual({ kind: 'deploy', approvers: ['U0OPS'], quorum: 1, requesterMayApprove: false, timeoutMs: 300_000, reminderBeforeMs: 60_000 });
+    expect(requirements.deploy).toEqual({
+      kind: 'deploy',
+      approvers: ['U0OPS'],
+      quorum: 1,
+      requesterMayApprove: false,
+      timeoutMs: 300_000,
+      reminderBeforeMs: 60_000,
+    });
     expect(requirements['code-change']).toMatchObject({ approvers: ['U0OPS'], requesterMayApprove: true });
     expect(requirements.cost).toMatchObject({ approvers: ['U0OPS'], quorum: 1 });
   });
@@ -47,11 +54,22 @@ describe('compiling with the deployment’s registry', () => {
 
   it('given a plan that deploys without a gate, when compiled as the plan runner does, then the deploy gets the configured gate', () => {
     const plan = testsThenDeploy('acme');
-    const ungated = { ...plan, phases: [plan.phases[0]!, { name: 'Deploy', steps: [{ kind: 'task' as const, id: 'deploy', taskType: 'sf-deploy', params: { repository: 'acme', targetOrg: 'prod' }, why: 'asked' }] }] };
+    const ungated = {
+      ...plan,
+      phases: [
+        plan.phases[0]!,
+        {
+          name: 'Deploy',
+          steps: [{ kind: 'task' as const, id: 'deploy', taskType: 'sf-deploy', params: { repository: 'acme', targetOrg: 'prod' }, why: 'asked' }],
+        },
+      ],
+    };
     const registry = gatedRegistry(opsOnly);
     const definition = workflowOfPlan(ungated, { name: 'plan', gates: planGateRules(registry.gateRequirements!), sideEffecting: registry.sideEffecting ?? [] });
     const result = registerDefinition(definition, registry);
     if (isLeft(result)) expect.fail(result.left.map((e) => e.message).join('; '));
-    expect(gatesOf(result.right)).toEqual([expect.objectContaining({ id: 'approve-deploy', approvers: ['U0OPS'], requesterMayApprove: false, next: [{ to: 'deploy' }] })]);
+    expect(gatesOf(result.right)).toEqual([
+      expect.objectContaining({ id: 'approve-deploy', approvers: ['U0OPS'], requesterMayApprove: false, next: [{ to: 'deploy' }] }),
+    ]);
   });
 });

@@ -23,7 +23,8 @@ const write = async (name: string, text: string): Promise<string> => {
   await writeFile(file, text);
   return file;
 };
-const policyFrom = (file: string | undefined, env: Record<string, string> = {}) => loadPolicy(loadConfig({ ...env, ...(file ? { ORCH_POLICY_FILE: file } : {}) }, { envFile: false }));
+const policyFrom = (file: string | undefined, env: Record<string, string> = {}) =>
+  loadPolicy(loadConfig({ ...env, ...(file ? { ORCH_POLICY_FILE: file } : {}) }, { envFile: false }));
 const problemsOf = (load: () => unknown): string[] => {
   try {
     load();
@@ -66,7 +67,9 @@ describe('loading the policy', () => {
   it('refuses YAML that does not parse, a missing file and an unknown extension', async () => {
     const broken = await write('broken.yml', 'roles:\n  admin: [U1\n');
     expect(problemsOf(() => policyFrom(broken))[0]).toMatch(new RegExp(`^ORCH_POLICY_FILE ${broken}: line \\d+: `));
-    expect(problemsOf(() => policyFrom(path.join(dir, 'missing.yaml')))).toEqual([`ORCH_POLICY_FILE ${path.join(dir, 'missing.yaml')}: (file): could not be read (ENOENT)`]);
+    expect(problemsOf(() => policyFrom(path.join(dir, 'missing.yaml')))).toEqual([
+      `ORCH_POLICY_FILE ${path.join(dir, 'missing.yaml')}: (file): could not be read (ENOENT)`,
+    ]);
     expect(problemsOf(() => policyFrom(path.join(dir, 'policy.toml')))[0]).toContain('must end in .yaml, .yml or .json');
   });
 
@@ -91,8 +94,11 @@ describe('orch policy check', () => {
     expect(refused).toMatchObject({ code: 1, stdout: 'refused: only deployers may deploy to prod-eu (rule deploy.targets[1])\n' });
     const allowed = await orch(['policy', 'check', 'U01RELEASE1', 'approve', '--gate-kind', 'deploy', '--json']);
     expect(allowed.code).toBe(0);
-    expect(JSON.parse(allowed.stdout)).toEqual({ allowed: true, rule: 'gates.deploy.approvers', message: 'U01RELEASE1 may approve (rule gates.deploy.approvers)' });
+    expect(JSON.parse(allowed.stdout)).toEqual({
+      allowed: true,
+      rule: 'gates.deploy.approvers',
+      message: 'U01RELEASE1 may approve (rule gates.deploy.approvers)',
+    });
     expect((await orch(['policy', 'check', 'U01DEV', 'cancel', '--requested-by', 'U01OTHER'])).stdout).toContain('(rule cancel)');
   }, 120_000);
 });
-

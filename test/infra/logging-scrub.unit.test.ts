@@ -17,7 +17,10 @@ const capture = () => {
 describe('createLogger scrubs every line', () => {
   it('hides known values and token shapes in the message and in nested fields, and the line stays JSON', () => {
     const { logger, raw, lines } = capture();
-    logger.warn({ failure: { code: 'SalesforceAuthFailed', message: `session ${SF} expired` }, output: [`tok ${SLACK}`, `secret ${KNOWN}`] }, `task failed: ${KNOWN}`);
+    logger.warn(
+      { failure: { code: 'SalesforceAuthFailed', message: `session ${SF} expired` }, output: [`tok ${SLACK}`, `secret ${KNOWN}`] },
+      `task failed: ${KNOWN}`,
+    );
     const text = raw.join('');
     for (const secret of [KNOWN, SLACK, SF]) expect(text).not.toContain(secret);
     expect(lines()[0]).toMatchObject({
@@ -40,7 +43,15 @@ describe('createLogger scrubs every line', () => {
 
   it('leaves ordinary lines as they are', () => {
     const { logger, lines } = capture();
-    logger.info({ taskId: 'task-01HX5ZC3M4Q8V7K2J9N6B1T0RS', sha: '9fceb02d0ae598e95dc970b74767f19372d61af8', url: 'https://hooks.example.com/x' }, 'task started');
-    expect(lines()[0]).toMatchObject({ taskId: 'task-01HX5ZC3M4Q8V7K2J9N6B1T0RS', sha: '9fceb02d0ae598e95dc970b74767f19372d61af8', url: 'https://hooks.example.com/x', msg: 'task started' });
+    logger.info(
+      { taskId: 'task-01HX5ZC3M4Q8V7K2J9N6B1T0RS', sha: '9fceb02d0ae598e95dc970b74767f19372d61af8', url: 'https://hooks.example.com/x' },
+      'task started',
+    );
+    expect(lines()[0]).toMatchObject({
+      taskId: 'task-01HX5ZC3M4Q8V7K2J9N6B1T0RS',
+      sha: '9fceb02d0ae598e95dc970b74767f19372d61af8',
+      url: 'https://hooks.example.com/x',
+      msg: 'task started',
+    });
   });
 });

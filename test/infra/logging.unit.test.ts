@@ -22,24 +22,15 @@ describe('createLogger', () => {
     expect(new Date(String(lines()[0]?.['time'])).toISOString()).toBe(lines()[0]?.['time']);
   });
 
-  it.each([
-    'token',
-    'botToken',
-    'appToken',
-    'apiKey',
-    'password',
-    'accessToken',
-    'signingSecret',
-    'secret',
-    'authorization',
-    'x-api-key',
-    'ANTHROPIC_API_KEY',
-  ])('redacts %s at the top level', (key) => {
-    const { logger, raw, lines } = capture();
-    logger.info({ [key]: SECRET, visible: 'kept' }, 'hello');
-    expect(lines()[0]).toMatchObject({ [key]: '[redacted]', visible: 'kept' });
-    expect(raw.join('')).not.toContain(SECRET);
-  });
+  it.each(['token', 'botToken', 'appToken', 'apiKey', 'password', 'accessToken', 'signingSecret', 'secret', 'authorization', 'x-api-key', 'ANTHROPIC_API_KEY'])(
+    'redacts %s at the top level',
+    (key) => {
+      const { logger, raw, lines } = capture();
+      logger.info({ [key]: SECRET, visible: 'kept' }, 'hello');
+      expect(lines()[0]).toMatchObject({ [key]: '[redacted]', visible: 'kept' });
+      expect(raw.join('')).not.toContain(SECRET);
+    },
+  );
 
   it('redacts secrets nested in objects, headers and arrays', () => {
     const { logger, raw, lines } = capture();

@@ -41,7 +41,10 @@ describe('npm start (infra/main.ts)', () => {
     const code = await run.exited;
     const { stdout, stderr } = run.output();
     expect(code).toBe(2);
-    const lines = stderr.trim().split('\n').filter((l) => !/npm warn/.test(l));
+    const lines = stderr
+      .trim()
+      .split('\n')
+      .filter((l) => !/npm warn/.test(l));
     expect(lines).toEqual(['Invalid configuration: PORT must be an integer from 1 to 65535 (got "abc")']);
     expect(stdout + stderr).not.toContain('sk-ant-secret-value');
   });
@@ -51,7 +54,11 @@ describe('npm start (infra/main.ts)', () => {
     dirs.push(dataDir);
     const run = start({ ...cleanEnv(), DATA_DIR: dataDir, SLACK_BOT_TOKEN: '', ANTHROPIC_API_KEY: '' });
     await run.waitFor(/"msg":"ready"/);
-    const lines = run.output().stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = run
+      .output()
+      .stdout.trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     const started = lines.find((l) => l.msg === 'embedded nats-server started')!;
     const ready = lines.find((l) => l.msg === 'ready')!;
     expect(ready.eventStore).toBe('JetStream stream ORCH_EVENTS');

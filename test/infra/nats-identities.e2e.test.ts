@@ -53,7 +53,14 @@ describe('NATS identities of the running product', () => {
     // Outside producers may do nothing until the policy names them: this one may ask for read-only work.
     const policyFile = path.join(dir, 'policy.yaml');
     await writeFile(policyFile, "version: 1\nroles:\n  requester: ['*', 'api:ci']\n  deployer: ['api:ci']\n");
-    env = { PATH: process.env.PATH, HOME: process.env.HOME, DATA_DIR: path.join(dir, 'data'), WORKSPACE_ROOT: workspace, NATS_API_PRODUCERS: 'ci', ORCH_POLICY_FILE: policyFile };
+    env = {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      DATA_DIR: path.join(dir, 'data'),
+      WORKSPACE_ROOT: workspace,
+      NATS_API_PRODUCERS: 'ci',
+      ORCH_POLICY_FILE: policyFile,
+    };
     product = await startScriptProcess('infra/main.ts', [], { env, timeoutMs: 60_000 });
   }, 90_000);
   afterAll(async () => {
@@ -75,7 +82,12 @@ describe('NATS identities of the running product', () => {
     expect(producerCredentials).toMatchObject({ user: 'producer-ci', inboxPrefix: '_INBOX_producer-ci' });
     expect(consumerCredentials.url).toMatch(/^nats:\/\/127\.0\.0\.1:\d+$/);
 
-    const producer = await connect({ servers: producerCredentials.url, user: producerCredentials.user, pass: producerCredentials.password, inboxPrefix: producerCredentials.inboxPrefix });
+    const producer = await connect({
+      servers: producerCredentials.url,
+      user: producerCredentials.user,
+      pass: producerCredentials.password,
+      inboxPrefix: producerCredentials.inboxPrefix,
+    });
     clients.push(producer);
     const taskId = `t-${crypto.randomUUID()}`;
     const command = {
@@ -87,7 +99,12 @@ describe('NATS identities of the running product', () => {
     const reply = await producer.request(`orch.api.ci.cmd.task.${taskId}`, JSON.stringify(command), { timeout: 10_000 });
     expect(reply.json()).toMatchObject({ status: 'accepted', events: 1 });
 
-    const consumer = await connect({ servers: consumerCredentials.url, user: consumerCredentials.user, pass: consumerCredentials.password, inboxPrefix: consumerCredentials.inboxPrefix });
+    const consumer = await connect({
+      servers: consumerCredentials.url,
+      user: consumerCredentials.user,
+      pass: consumerCredentials.password,
+      inboxPrefix: consumerCredentials.inboxPrefix,
+    });
     clients.push(consumer);
     const jsm = await consumer.jetstreamManager();
     await jsm.consumers.add('ORCH_PUBLIC_EVENTS', { durable_name: 'e2e-reader', filter_subject: 'orch.events.task.>', ack_policy: AckPolicy.Explicit });
@@ -115,17 +132,29 @@ describe('NATS identities of the running product', () => {
     for (const password of [producerCredentials.password, consumerCredentials.password]) expect(product.output()).not.toContain(password);
   }, 60_000);
 
-  it('a client without a password, or with another identity\'s name, is not let in', async () => {
+  it("a client without a password, or with another identity's name, is not let in", async () => {
     const { url } = await credentials('consumer');
     await expect(connect({ servers: url, maxReconnectAttempts: 0 })).rejects.toMatchObject({ code: 'AUTHORIZATION_VIOLATION' });
-    await expect(connect({ servers: url, user: 'service', pass: (await credentials('consumer')).password, maxReconnectAttempts: 0 })).rejects.toMatchObject({ code: 'AUTHORIZATION_VIOLATION' });
+    await expect(connect({ servers: url, user: 'service', pass: (await credentials('consumer')).password, maxReconnectAttempts: 0 })).rejects.toMatchObject({
+      code: 'AUTHORIZATION_VIOLATION',
+    });
   });
 
   it('forged and ungated actions from outside are refused with a named reason, and nothing is recorded for them', async () => {
     const producerCredentials = await credentials('producer', 'ci');
     const consumerCredentials = await credentials('consumer');
-    const producer = await connect({ servers: producerCredentials.url, user: producerCredentials.user, pass: producerCredentials.password, inboxPrefix: producerCredentials.inboxPrefix });
-    const consumer = await connect({ servers: consumerCredentials.url, user: consumerCredentials.user, pass: consumerCredentials.password, inboxPrefix: consumerCredentials.inboxPrefix });
+    const producer = await connect({
+      servers: producerCredentials.url,
+      user: producerCredentials.user,
+      pass: producerCredentials.password,
+      inboxPrefix: producerCredentials.inboxPrefix,
+    });
+    const consumer = await connect({
+      servers: consumerCredentials.url,
+      user: consumerCredentials.user,
+      pass: consumerCredentials.password,
+      inboxPrefix: consumerCredentials.inboxPrefix,
+    });
     // The product's own identity, read from where the embedded server keeps it, to count what the log holds.
     const service = await readCredential(path.join(env.DATA_DIR!, 'nats'), 'service');
     const auditor = await connect({ servers: producerCredentials.url, user: service!.user, pass: service!.password });
@@ -133,18 +162,41 @@ describe('NATS identities of the running product', () => {
     const recorded = async () => (await (await auditor.jetstreamManager()).streams.info('ORCH_EVENTS')).state.messages;
     const before = await recorded();
 
-    const ask = async (subject: string, command: object) => (await producer.request(subject, JSON.stringify(command), { timeout: 10_000 })).json<{ status: string; code?: string; message?: string }>();
+    const ask = async (subject: string, command: object) =>
+      (await producer.request(subject, JSON.stringify(command), { timeout: 10_000 })).json<{ status: string; code?: string; message?: string }>();
     const deploy = { taskType: 'sf-deploy', pool: 'salesforce', params: { repository: 'demo', targetOrg: 'prod', mode: 'deploy' } };
     const oneStep = (sideEffects: boolean) => ({
       name: 'raw deploy',
       form: 'stateMachine',
-      machine: { start: 'ship', nodes: [{ kind: 'task', id: 'ship', ...deploy, retry: { attempts: 1, backoffMs: 0, maxBackoffMs: 0, nonRetryable: [] }, sideEffects, next: [{ to: 'done' }] }, { kind: 'end', id: 'done', outcome: 'completed' }] },
+      machine: {
+        start: 'ship',
+        nodes: [
+          { kind: 'task', id: 'ship', ...deploy, retry: { attempts: 1, backoffMs: 0, maxBackoffMs: 0, nonRetryable: [] }, sideEffects, next: [{ to: 'done' }] },
+          { kind: 'end', id: 'done', outcome: 'completed' },
+        ],
+      },
     });
     const refusals = {
-      forgedApproval: await ask('orch.api.ci.cmd.workflow.wf-forged', { commandId: 'f1', type: 'GrantApproval', data: { stepId: 'approve-deploy', approver: 'U-the-approver' } }),
-      loneDeploy: await ask(`orch.api.ci.cmd.task.t-${crypto.randomUUID()}`, { commandId: 'f2', type: 'QueueTask', data: { taskType: deploy.taskType, pool: deploy.pool, payload: deploy.params, timeoutMs: 60_000, requestedBy: 'U-ci-owner' } }),
-      ungatedWorkflow: await ask(`orch.api.ci.cmd.workflow.wf-${crypto.randomUUID().slice(0, 8)}`, { commandId: 'f3', type: 'StartWorkflow', data: { definition: oneStep(true), requestedBy: 'U-ci-owner' } }),
-      understatedWorkflow: await ask(`orch.api.ci.cmd.workflow.wf-${crypto.randomUUID().slice(0, 8)}`, { commandId: 'f4', type: 'StartWorkflow', data: { definition: oneStep(false), requestedBy: 'U-ci-owner' } }),
+      forgedApproval: await ask('orch.api.ci.cmd.workflow.wf-forged', {
+        commandId: 'f1',
+        type: 'GrantApproval',
+        data: { stepId: 'approve-deploy', approver: 'U-the-approver' },
+      }),
+      loneDeploy: await ask(`orch.api.ci.cmd.task.t-${crypto.randomUUID()}`, {
+        commandId: 'f2',
+        type: 'QueueTask',
+        data: { taskType: deploy.taskType, pool: deploy.pool, payload: deploy.params, timeoutMs: 60_000, requestedBy: 'U-ci-owner' },
+      }),
+      ungatedWorkflow: await ask(`orch.api.ci.cmd.workflow.wf-${crypto.randomUUID().slice(0, 8)}`, {
+        commandId: 'f3',
+        type: 'StartWorkflow',
+        data: { definition: oneStep(true), requestedBy: 'U-ci-owner' },
+      }),
+      understatedWorkflow: await ask(`orch.api.ci.cmd.workflow.wf-${crypto.randomUUID().slice(0, 8)}`, {
+        commandId: 'f4',
+        type: 'StartWorkflow',
+        data: { definition: oneStep(false), requestedBy: 'U-ci-owner' },
+      }),
     };
     expect(refusals.forgedApproval).toMatchObject({ status: 'rejected', code: 'NotAuthorized' });
     expect(refusals.loneDeploy).toMatchObject({ status: 'rejected', code: 'NotAuthorized', message: expect.stringContaining('rule gates.required') });
@@ -155,7 +207,13 @@ describe('NATS identities of the running product', () => {
     for (const client of [producer, consumer]) {
       await expect(client.jetstream().publish('orch.es.task.t-forged', '{}')).rejects.toMatchObject({ code: 'PERMISSIONS_VIOLATION' });
       await expect(client.jetstream().publish('orch.work.salesforce', '{}')).rejects.toMatchObject({ code: 'PERMISSIONS_VIOLATION' });
-      await expect(client.request('orch.cmd.workflow.wf-forged', JSON.stringify({ commandId: 'f5', type: 'GrantApproval', actor: 'U-the-approver', data: { stepId: 's' } }), { timeout: 3_000 })).rejects.toMatchObject({ code: 'PERMISSIONS_VIOLATION' });
+      await expect(
+        client.request(
+          'orch.cmd.workflow.wf-forged',
+          JSON.stringify({ commandId: 'f5', type: 'GrantApproval', actor: 'U-the-approver', data: { stepId: 's' } }),
+          { timeout: 3_000 },
+        ),
+      ).rejects.toMatchObject({ code: 'PERMISSIONS_VIOLATION' });
     }
     expect(await recorded()).toBe(before);
   }, 60_000);

@@ -89,7 +89,9 @@ describe('NATS identities of the embedded server', () => {
     const seen: string[] = [];
     const spy = service.subscribe('orch.cmd.>', { callback: (_, m) => seen.push(m.subject) });
     await service.flush();
-    await expect(consumer.request('orch.cmd.workflow.w1', encode({ type: 'GrantApproval' }), { timeout: 1_000 })).rejects.toMatchObject({ code: 'PERMISSIONS_VIOLATION' });
+    await expect(consumer.request('orch.cmd.workflow.w1', encode({ type: 'GrantApproval' }), { timeout: 1_000 })).rejects.toMatchObject({
+      code: 'PERMISSIONS_VIOLATION',
+    });
     await service.flush();
     spy.unsubscribe();
     expect(seen).toEqual([]);
@@ -101,7 +103,9 @@ describe('NATS identities of the embedded server', () => {
     await expect(cjsm.streams.delete(PUBLIC.streamName)).rejects.toMatchObject({ code: 'PERMISSIONS_VIOLATION' });
     await expect(cjsm.streams.purge(PUBLIC.streamName)).rejects.toMatchObject({ code: 'PERMISSIONS_VIOLATION' });
     await expect(cjsm.streams.info(STREAMS.events)).rejects.toMatchObject({ code: 'PERMISSIONS_VIOLATION' });
-    await expect(cjsm.consumers.add(STREAMS.work, { durable_name: 'steal', ack_policy: AckPolicy.Explicit })).rejects.toMatchObject({ code: 'PERMISSIONS_VIOLATION' });
+    await expect(cjsm.consumers.add(STREAMS.work, { durable_name: 'steal', ack_policy: AckPolicy.Explicit })).rejects.toMatchObject({
+      code: 'PERMISSIONS_VIOLATION',
+    });
     expect((await jsm.streams.info(PUBLIC.streamName)).state.messages).toBe(3);
     expect((await jsm.consumers.list(STREAMS.work).next()).map((c) => c.name)).not.toContain('steal');
   });
@@ -130,7 +134,14 @@ describe('NATS identities of the embedded server', () => {
   it('a producer may publish only under orch.api.<its name>.>', async () => {
     const producer = await as(producerUser('ci'));
     const before = await counts();
-    for (const subject of ['orch.es.workflow.w1', 'orch.work.local-ops', 'orch.cmd.workflow.w1', 'orch.events.task.TaskQueued', '$KV.orch_checkpoints.x', 'orch.api.deploy-bot.cmd.workflow.w1']) {
+    for (const subject of [
+      'orch.es.workflow.w1',
+      'orch.work.local-ops',
+      'orch.cmd.workflow.w1',
+      'orch.events.task.TaskQueued',
+      '$KV.orch_checkpoints.x',
+      'orch.api.deploy-bot.cmd.workflow.w1',
+    ]) {
       expect(await tryPublish(producer, subject), subject).toBe('PERMISSIONS_VIOLATION');
     }
     expect(await counts()).toEqual(before);
@@ -146,7 +157,13 @@ describe('NATS identities of the embedded server', () => {
   });
 
   it('only the service identity may ask an aggregate host for a state: the consumer and producers are refused at the server', async () => {
-    const host = new AggregateHost({ nc: service, store: await JetStreamEventStore.connect(service), definition: conversationAggregate, clock: systemClock, logger: pino({ level: 'silent' }) });
+    const host = new AggregateHost({
+      nc: service,
+      store: await JetStreamEventStore.connect(service),
+      definition: conversationAggregate,
+      clock: systemClock,
+      logger: pino({ level: 'silent' }),
+    });
     host.start();
     try {
       await service.flush();
@@ -156,8 +173,12 @@ describe('NATS identities of the embedded server', () => {
       await service.flush();
       for (const user of [CONSUMER_USER, producerUser('ci')]) {
         const outside = await as(user);
-        await expect(outside.request('orch.state.conversation.c1', new Uint8Array(0), { timeout: 1_000 }), user).rejects.toMatchObject({ code: 'PERMISSIONS_VIOLATION' });
-        await expect(new AggregateStateClient(outside, 'orch', 1_000).read('conversation', 'c1'), user).rejects.toMatchObject({ code: 'PERMISSIONS_VIOLATION' });
+        await expect(outside.request('orch.state.conversation.c1', new Uint8Array(0), { timeout: 1_000 }), user).rejects.toMatchObject({
+          code: 'PERMISSIONS_VIOLATION',
+        });
+        await expect(new AggregateStateClient(outside, 'orch', 1_000).read('conversation', 'c1'), user).rejects.toMatchObject({
+          code: 'PERMISSIONS_VIOLATION',
+        });
       }
       await service.flush();
       spy.unsubscribe();
@@ -170,7 +191,9 @@ describe('NATS identities of the embedded server', () => {
   it('no password, a wrong password or an unknown user cannot connect', async () => {
     await expect(connect({ servers: nats.server.url, maxReconnectAttempts: 0 })).rejects.toMatchObject({ code: 'AUTHORIZATION_VIOLATION' });
     await expect(nats.connectAs(CONSUMER_USER, { password: 'not-the-password' })).rejects.toMatchObject({ code: 'AUTHORIZATION_VIOLATION' });
-    await expect(connect({ servers: nats.server.url, user: 'admin', pass: 'admin', maxReconnectAttempts: 0 })).rejects.toMatchObject({ code: 'AUTHORIZATION_VIOLATION' });
+    await expect(connect({ servers: nats.server.url, user: 'admin', pass: 'admin', maxReconnectAttempts: 0 })).rejects.toMatchObject({
+      code: 'AUTHORIZATION_VIOLATION',
+    });
   });
 
   it('keeps the passwords in a 0600 file in a 0700 folder, and only bcrypt hashes in the server config', async () => {

@@ -56,7 +56,10 @@ const SHAPES: readonly { line: string; secret: string }[] = [
   { line: 'Authorization: Bearer PlantedBearerValue0123456789abcdef', secret: 'PlantedBearerValue0123456789abcdef' },
   { line: 'clone https://deployer:Pl4ntedUrlPassw0rd@git.example.com/repo.git', secret: 'Pl4ntedUrlPassw0rd' },
   { line: 'Cookie: sid=PlantedSessionCookieValue42; path=/', secret: 'PlantedSessionCookieValue42' },
-  { line: '-----BEGIN RSA PRIVATE KEY-----\nMIIEPlantedPrivateKeyBodyLine1AAAAB3NzaC1yc2E\n-----END RSA PRIVATE KEY-----', secret: 'MIIEPlantedPrivateKeyBodyLine1AAAAB3NzaC1yc2E' },
+  {
+    line: '-----BEGIN RSA PRIVATE KEY-----\nMIIEPlantedPrivateKeyBodyLine1AAAAB3NzaC1yc2E\n-----END RSA PRIVATE KEY-----',
+    secret: 'MIIEPlantedPrivateKeyBodyLine1AAAAB3NzaC1yc2E',
+  },
 ];
 
 const PLANTED: readonly string[] = [...Object.values(CONFIGURED), ...SHAPES.map((s) => s.secret)];
@@ -79,9 +82,15 @@ async function makeRepositories(): Promise<void> {
   const leaky = path.join(workspace, 'leaky');
   await mkdir(leaky, { recursive: true });
   await writeFile(path.join(workspace, 'leak.txt'), `${LEAK_TEXT}\n`);
-  await writeFile(path.join(leaky, 'leak.sh'), `cat ${path.join(workspace, 'leak.txt')}\ncat ${path.join(workspace, 'leak.txt')} >&2\necho "args: $*"\nexit 1\n`);
+  await writeFile(
+    path.join(leaky, 'leak.sh'),
+    `cat ${path.join(workspace, 'leak.txt')}\ncat ${path.join(workspace, 'leak.txt')} >&2\necho "args: $*"\nexit 1\n`,
+  );
   // Two secrets in the command line as well: they show in the task's progress details.
-  await writeFile(path.join(leaky, '.orchestrator.json'), JSON.stringify({ testCommand: ['sh', 'leak.sh', CONFIGURED.webhookSecret, 'xoxp-4440001111-4440002222-PlantedUserTokenQwErTy'] }));
+  await writeFile(
+    path.join(leaky, '.orchestrator.json'),
+    JSON.stringify({ testCommand: ['sh', 'leak.sh', CONFIGURED.webhookSecret, 'xoxp-4440001111-4440002222-PlantedUserTokenQwErTy'] }),
+  );
   const git = (...args: string[]) => execFileSync('git', args, { cwd: leaky, stdio: 'ignore' });
   git('init', '-q', '-b', 'main');
   git('add', '.');
@@ -179,11 +188,10 @@ describe('secrets printed by executors never leave (SE4)', () => {
     const mention = appMention({ text: 'run the tests of leaky' });
     testsThread = mention.ts!;
     expect((await sender.postEvent(eventCallback(mention))).status).toBe(200);
-    const result = await waitFor(
-      'the result post',
-      () => slack.thread(ws.channel.id, testsThread).find((m) => markerOf(m)?.kind === 'result'),
-      { timeoutMs: 60_000, context: () => output.slice(-3_000) },
-    );
+    const result = await waitFor('the result post', () => slack.thread(ws.channel.id, testsThread).find((m) => markerOf(m)?.kind === 'result'), {
+      timeoutMs: 60_000,
+      context: () => output.slice(-3_000),
+    });
     testsTaskId = markerOf(result)!.deliveryId!;
     const events = await taskEvents(testsTaskId);
     const completed = events.find((e) => e.type === 'TaskCompleted');
@@ -206,16 +214,30 @@ describe('secrets printed by executors never leave (SE4)', () => {
         commandId: `queue-${sfTaskId}`,
         type: 'QueueTask',
         actor: ws.user.id,
-        data: { taskType: 'sf-run-apex-tests', pool: 'salesforce', payload: { repository: 'sfproj', targetOrg: 'planted' }, timeoutMs: 120_000, maxAttempts: 1, replyTo: { kind: 'webhook', url: receiverUrl }, requestedBy: ws.user.id },
+        data: {
+          taskType: 'sf-run-apex-tests',
+          pool: 'salesforce',
+          payload: { repository: 'sfproj', targetOrg: 'planted' },
+          timeoutMs: 120_000,
+          maxAttempts: 1,
+          replyTo: { kind: 'webhook', url: receiverUrl },
+          requestedBy: ws.user.id,
+        },
       },
     );
     expect(reply.status, JSON.stringify(reply)).toBe('accepted');
-    const failed = await waitFor('TaskFailed', async () => (await taskEvents(sfTaskId)).find((e) => e.type === 'TaskFailed'), { timeoutMs: 60_000, context: () => output.slice(-3_000) });
+    const failed = await waitFor('TaskFailed', async () => (await taskEvents(sfTaskId)).find((e) => e.type === 'TaskFailed'), {
+      timeoutMs: 60_000,
+      context: () => output.slice(-3_000),
+    });
     const error = JSON.stringify(failed.data);
     expect(error).toContain('SalesforceAuthFailed');
     expect(error).toContain('[redacted:salesforce-token]');
     expect(found(error)).toEqual([]);
-    const body = await waitFor('the webhook body', () => webhookBodies.find((b) => b.includes(sfTaskId)), { timeoutMs: 30_000, context: () => output.slice(-3_000) });
+    const body = await waitFor('the webhook body', () => webhookBodies.find((b) => b.includes(sfTaskId)), {
+      timeoutMs: 30_000,
+      context: () => output.slice(-3_000),
+    });
     expect(body).toContain('SalesforceAuthFailed');
     expect(body).toContain('[redacted:salesforce-token]');
   });
@@ -247,7 +269,9 @@ describe('secrets printed by executors never leave (SE4)', () => {
       'both outcomes as public events',
       async () => {
         const all = await outcomes();
-        return all.some((m) => m.includes(sfTaskId) && m.includes('"TaskFailed"')) && all.some((m) => m.includes(testsTaskId) && m.includes('"TaskCompleted"')) ? all : undefined;
+        return all.some((m) => m.includes(sfTaskId) && m.includes('"TaskFailed"')) && all.some((m) => m.includes(testsTaskId) && m.includes('"TaskCompleted"'))
+          ? all
+          : undefined;
       },
       { timeoutMs: 30_000 },
     );

@@ -37,7 +37,10 @@ const poison: { seq: number; subject: string }[] = [];
 
 const orch = async (...args: string[]) => {
   try {
-    const { stdout, stderr } = await run(process.execPath, [path.join(root, 'bin/orch.mjs'), ...args], { cwd: root, env: { PATH: process.env.PATH, NATS_URL: broker.url } });
+    const { stdout, stderr } = await run(process.execPath, [path.join(root, 'bin/orch.mjs'), ...args], {
+      cwd: root,
+      env: { PATH: process.env.PATH, NATS_URL: broker.url },
+    });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const e = error as { code: number; stdout: string; stderr: string };
@@ -62,7 +65,12 @@ async function taskCompletes(): Promise<void> {
   const taskId = randomUUID();
   const reply = await commands.sendUntilAnswered(
     { category: 'task', id: taskId },
-    { commandId: `queue-${taskId}`, type: 'QueueTask', actor: 'U1', data: { taskType: 'git-status', pool: 'local-ops', payload: { repository: 'demo' }, timeoutMs: 60_000, requestedBy: 'U1' } },
+    {
+      commandId: `queue-${taskId}`,
+      type: 'QueueTask',
+      actor: 'U1',
+      data: { taskType: 'git-status', pool: 'local-ops', payload: { repository: 'demo' }, timeoutMs: 60_000, requestedBy: 'U1' },
+    },
     { signal: AbortSignal.timeout(30_000) },
   );
   expect(reply.status, JSON.stringify(reply)).toBe('accepted');
@@ -113,7 +121,10 @@ describe('messages in the event log that are not commits', () => {
     expectAlive(product!);
     // Logged once each, with subject and sequence (one process here: it saw each first).
     for (const { seq, subject } of poison) {
-      const lines = product!.output().split('\n').filter((l) => l.includes('quarantined and passed over') && l.includes(`"seq":${seq}`));
+      const lines = product!
+        .output()
+        .split('\n')
+        .filter((l) => l.includes('quarantined and passed over') && l.includes(`"seq":${seq}`));
       expect(lines, product!.output().slice(-3_000)).toHaveLength(1);
       expect(lines[0]).toContain(subject);
     }

@@ -52,7 +52,12 @@ describe('Slack user groups in the authorization policy', () => {
     // S0GONE is not a group Slack knows: no deployer at all.
     const deploy = { actor: 'U0RELEASE1', steps: [{ taskType: 'sf-deploy', sideEffect: 'deploy' as const, targetOrg: 'prod' }] };
     expect(isRight(mayStart(policy, deploy))).toBe(false);
-    expect(slack.calls('usergroups.users.list').map((call) => call.args.usergroup).sort()).toEqual(['S0GONE', 'S0RELEASE']);
+    expect(
+      slack
+        .calls('usergroups.users.list')
+        .map((call) => call.args.usergroup)
+        .sort(),
+    ).toEqual(['S0GONE', 'S0RELEASE']);
     expect(lines.find((l) => l.msg === 'policy: Slack user groups resolved')).toMatchObject({ groups: ['S0RELEASE'] });
     expect(lines.find((l) => String(l.msg).startsWith('policy: Slack user groups could not be listed'))).toMatchObject({ groups: ['S0GONE'] });
   });

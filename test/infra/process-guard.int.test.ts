@@ -20,7 +20,10 @@ async function runGuarded(fault: string): Promise<{ code: number | null; stdout:
     ${fault}
   `;
   try {
-    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: root, env: { PATH: process.env.PATH } });
+    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      cwd: root,
+      env: { PATH: process.env.PATH },
+    });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const e = error as { code: number | null; stdout: string; stderr: string };
@@ -28,7 +31,11 @@ async function runGuarded(fault: string): Promise<{ code: number | null; stdout:
   }
 }
 
-const fatalLines = (stdout: string) => stdout.split('\n').filter((line) => line.includes(UNHANDLED_FATAL)).map((line) => JSON.parse(line) as Record<string, unknown>);
+const fatalLines = (stdout: string) =>
+  stdout
+    .split('\n')
+    .filter((line) => line.includes(UNHANDLED_FATAL))
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
 
 describe('process guard', () => {
   it('an unhandled rejection: one fatal line with the error and the roles, exit code 70, nothing after', async () => {
@@ -43,7 +50,9 @@ describe('process guard', () => {
   it('an uncaught exception: the same, never exit code 0', async () => {
     const { code, stdout } = await runGuarded(`setTimeout(() => { throw new TypeError('bad state'); }, 10);`);
     expect(code).toBe(70);
-    expect(fatalLines(stdout)).toEqual([expect.objectContaining({ kind: 'uncaughtException', err: expect.objectContaining({ message: 'bad state', type: 'TypeError' }) })]);
+    expect(fatalLines(stdout)).toEqual([
+      expect.objectContaining({ kind: 'uncaughtException', err: expect.objectContaining({ message: 'bad state', type: 'TypeError' }) }),
+    ]);
   }, 30_000);
 
   it('a process without faults is left alone', async () => {

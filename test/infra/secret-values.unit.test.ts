@@ -21,10 +21,24 @@ describe('secretValuesOf', () => {
   });
 
   it('lists the configured secrets and the credential variables of the environment, longest first', () => {
-    const env = { SF_ACCESS_TOKEN: '00DXX!sf-access-token-8', AWS_SECRET_ACCESS_KEY: 'aws-secret-9xxxx', NATS_CREDS_FILE: '/etc/orch/service.creds', PATH: '/usr/bin', SHORT_TOKEN: 'abc' };
+    const env = {
+      SF_ACCESS_TOKEN: '00DXX!sf-access-token-8',
+      AWS_SECRET_ACCESS_KEY: 'aws-secret-9xxxx',
+      NATS_CREDS_FILE: '/etc/orch/service.creds',
+      PATH: '/usr/bin',
+      SHORT_TOKEN: 'abc',
+    };
     const values = secretValuesOf(config, env);
     expect(values).toEqual(
-      expect.arrayContaining(['xoxb-bot-secret-1', 'signing-secret-2', 'sk-ant-secret-4', 'whsec-secret-7', 'natspass5', '00DXX!sf-access-token-8', 'aws-secret-9xxxx']),
+      expect.arrayContaining([
+        'xoxb-bot-secret-1',
+        'signing-secret-2',
+        'sk-ant-secret-4',
+        'whsec-secret-7',
+        'natspass5',
+        '00DXX!sf-access-token-8',
+        'aws-secret-9xxxx',
+      ]),
     );
     // Paths to credential files, ordinary variables and values too short to be secrets are left out.
     expect(values).not.toContain('/etc/orch/service.creds');

@@ -64,7 +64,7 @@ describe('conversation-tasks: the tasks each conversation started', () => {
     ]);
   });
 
-  it('a task queued again after it finished is not listed again (only a stream\'s first event creates a task)', async () => {
+  it("a task queued again after it finished is not listed again (only a stream's first event creates a task)", async () => {
     const { t1 } = setup();
     const model = await fold(conversationTasks, [t1.queued({ conversationId: 'conv-A' }), t1.cancelled({ at: 5 })]);
     expect(await conversationTasks.apply(t1.queued({ at: 6, conversationId: 'conv-A' }), model)).toEqual([]);

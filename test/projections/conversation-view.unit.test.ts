@@ -59,7 +59,10 @@ describe('conversation-view: one document per conversation', () => {
       c1.message({ n: 2, at: 7 }),
       c1.requestRecorded({ messageId: 'm2', asked: { kind: 'plan', planId: 'P1' }, at: 8 }),
     ]);
-    expect(model.doc(KEY)).toMatchObject({ context: { currentRepo: 'acme', lastTaskType: 'run-tests', lastTaskIds: ['T1'], lastPlanId: 'P1' }, lastActivity: at(8) });
+    expect(model.doc(KEY)).toMatchObject({
+      context: { currentRepo: 'acme', lastTaskType: 'run-tests', lastTaskIds: ['T1'], lastPlanId: 'P1' },
+      lastActivity: at(8),
+    });
   });
 
   it('context variables hold the latest value of each name', async () => {
@@ -86,7 +89,12 @@ describe('conversation-view: one document per conversation', () => {
   it('archiving keeps the history and says why', async () => {
     const { c1 } = setup();
     const model = await fold(conversationView, [c1.started(), c1.message({ n: 1, at: 1 }), c1.archived({ at: 3600 })]);
-    expect(model.doc(KEY)).toMatchObject({ status: 'archived', archived: { reason: 'idle for 30 days', at: at(3600) }, messageCount: 1, lastActivity: at(3600) });
+    expect(model.doc(KEY)).toMatchObject({
+      status: 'archived',
+      archived: { reason: 'idle for 30 days', at: at(3600) },
+      messageCount: 1,
+      lastActivity: at(3600),
+    });
   });
 
   it('ignores unknown event types, data that fails its schema, strays and a second start', async () => {

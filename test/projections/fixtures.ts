@@ -54,9 +54,22 @@ export function taskEvents(log: EventLog, taskId: string) {
         requestedBy: 'U123',
         ...overrides,
       }),
-    assigned: ({ attempt, at: s }: { attempt: number; at: number }) => record('TaskAssigned', s, { attempt, workerId: workerFor(attempt), timesOutAt: at(s + 600) }),
-    progressed: ({ attempt, percent, at: s, stage = 'scan', ...extra }: { attempt: number; percent: number; at: number; stage?: string; details?: string; counters?: Record<string, number> }) =>
-      record('TaskProgressed', s, { attempt, stage, percent, ...extra }),
+    assigned: ({ attempt, at: s }: { attempt: number; at: number }) =>
+      record('TaskAssigned', s, { attempt, workerId: workerFor(attempt), timesOutAt: at(s + 600) }),
+    progressed: ({
+      attempt,
+      percent,
+      at: s,
+      stage = 'scan',
+      ...extra
+    }: {
+      attempt: number;
+      percent: number;
+      at: number;
+      stage?: string;
+      details?: string;
+      counters?: Record<string, number>;
+    }) => record('TaskProgressed', s, { attempt, stage, percent, ...extra }),
     completed: ({ attempt, at: s, durationMs, result = { findings: 3 } }: { attempt: number; at: number; durationMs: number; result?: unknown }) =>
       record('TaskCompleted', s, { attempt, workerId: workerFor(attempt), result, durationMs }),
     failed: ({ attempt, at: s, final }: { attempt: number; at: number; final: boolean }) =>
@@ -80,14 +93,23 @@ export function conversationEvents(log: EventLog, conversationId: string) {
   const record = <K extends ConversationEventType>(type: K, seconds: number, data: Omit<ConversationEventData<K>, 'conversationId' | 'at'>) =>
     log.record(`conversation-${conversationId}`, type, { conversationId, at: at(seconds), ...data }, at(seconds));
   return {
-    started: ({ at: s = 0 }: { at?: number } = {}) => record('ConversationStarted', s, { user: 'U123', channel: 'C1', threadTs: '1732183200.000100', source: 'slack' }),
+    started: ({ at: s = 0 }: { at?: number } = {}) =>
+      record('ConversationStarted', s, { user: 'U123', channel: 'C1', threadTs: '1732183200.000100', source: 'slack' }),
     message: ({ n, at: s, role = 'user' }: { n: number; at: number; role?: 'user' | 'assistant' | 'system' }) =>
       record('MessageAdded', s, { messageId: `m${n}`, role, text: `message ${n}` }),
     contextSet: ({ name, value, at: s }: { name: string; value: ConversationEventData<'ContextVariableSet'>['value']; at: number }) =>
       record('ContextVariableSet', s, { name, value }),
-    requestRecorded: ({ messageId, asked, context = {}, at: s }: Omit<ConversationEventData<'RequestRecorded'>, 'conversationId' | 'at' | 'context'> & { context?: ConversationEventData<'RequestRecorded'>['context']; at: number }) =>
-      record('RequestRecorded', s, { messageId, asked, context }),
-    summarized: ({ summary, through, at: s }: { summary: string; through: number; at: number }) => record('MemorySummarized', s, { summary, coversThroughMessage: through }),
+    requestRecorded: ({
+      messageId,
+      asked,
+      context = {},
+      at: s,
+    }: Omit<ConversationEventData<'RequestRecorded'>, 'conversationId' | 'at' | 'context'> & {
+      context?: ConversationEventData<'RequestRecorded'>['context'];
+      at: number;
+    }) => record('RequestRecorded', s, { messageId, asked, context }),
+    summarized: ({ summary, through, at: s }: { summary: string; through: number; at: number }) =>
+      record('MemorySummarized', s, { summary, coversThroughMessage: through }),
     archived: ({ at: s, reason = 'idle for 30 days' }: { at: number; reason?: string }) => record('ConversationArchived', s, { reason }),
   };
 }

@@ -26,9 +26,21 @@ const taskCommit = (progressSteps: number): { stream: ReturnType<typeof streamNa
   const taskId = crypto.randomUUID();
   const meta = metadata({ actor: 'U42', correlationId: `corr-${taskId}`, occurredAt: AT });
   const domainEvents = [
-    taskEventOf('TaskQueued', { taskId, at: AT, taskType: 'git-status', pool: 'local-ops', priority: 'normal', payload: { repository: 'repo' }, maxAttempts: 3, timeoutMs: 60_000, requestedBy: 'U42' }),
+    taskEventOf('TaskQueued', {
+      taskId,
+      at: AT,
+      taskType: 'git-status',
+      pool: 'local-ops',
+      priority: 'normal',
+      payload: { repository: 'repo' },
+      maxAttempts: 3,
+      timeoutMs: 60_000,
+      requestedBy: 'U42',
+    }),
     taskEventOf('TaskAssigned', { taskId, at: AT, attempt: 1, workerId: 'w-1', timesOutAt: '2026-11-21T10:01:00.000Z' }),
-    ...Array.from({ length: progressSteps }, (_, i) => taskEventOf('TaskProgressed', { taskId, at: AT, attempt: 1, stage: 'scan', percent: ((i + 1) * 100) / (progressSteps + 1) })),
+    ...Array.from({ length: progressSteps }, (_, i) =>
+      taskEventOf('TaskProgressed', { taskId, at: AT, attempt: 1, stage: 'scan', percent: ((i + 1) * 100) / (progressSteps + 1) }),
+    ),
     taskEventOf('TaskCompleted', { taskId, at: AT, attempt: 1, workerId: 'w-1', result: { clean: true }, durationMs: 42 }),
   ];
   return { stream: streamName('task', taskId), events: domainEvents.map((e) => ({ ...e, metadata: meta })) };
@@ -72,7 +84,11 @@ describe('outside subscriber across a publisher crash', () => {
   };
 
   const startSubscriber = (): { child: ChildProcess; ids: () => string[]; output: () => string } => {
-    const child = spawn(process.execPath, ['test/support/outside-subscriber.mjs', server.url, names.streamName, 'outside-app', 'orch.events.>'], { cwd: root, env: env(), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['test/support/outside-subscriber.mjs', server.url, names.streamName, 'outside-app', 'orch.events.>'], {
+      cwd: root,
+      env: env(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     children.push(child);
     let out = '';
     let err = '';
@@ -92,7 +108,8 @@ describe('outside subscriber across a publisher crash', () => {
 
   const publicCount = async () => (await jsm.streams.info(names.streamName).catch(() => undefined))?.state.messages ?? 0;
 
-  const exited = (child: ChildProcess) => new Promise<void>((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', () => resolve())));
+  const exited = (child: ChildProcess) =>
+    new Promise<void>((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', () => resolve())));
 
   it('receives every event once per event id although the publisher is killed mid-stream and restarted', async () => {
     // 300 tasks of 20 events and 100 conversations of 2: enough that the kill lands mid-stream.
@@ -120,7 +137,10 @@ describe('outside subscriber across a publisher crash', () => {
     const second = await startPublisher();
     const receiveDeadline = Date.now() + 90_000;
     while (new Set(subscriber.ids()).size < recorded.length) {
-      if (Date.now() > receiveDeadline) throw new Error(`subscriber got ${new Set(subscriber.ids()).size} of ${recorded.length}: ${subscriber.output().slice(-2_000)}\n${second.output().slice(-2_000)}`);
+      if (Date.now() > receiveDeadline)
+        throw new Error(
+          `subscriber got ${new Set(subscriber.ids()).size} of ${recorded.length}: ${subscriber.output().slice(-2_000)}\n${second.output().slice(-2_000)}`,
+        );
       await new Promise((r) => setTimeout(r, 50));
     }
     // Time for a stray duplicate to show up before counting.

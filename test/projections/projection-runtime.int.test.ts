@@ -38,7 +38,6 @@ const counter = (name: string, category: string, version = 1): ProjectionDefinit
   },
 });
 
-
 describe('projection runtime', () => {
   let server: TestNatsServer;
   let nc: NatsConnection;
@@ -61,7 +60,11 @@ describe('projection runtime', () => {
     await Promise.all(
       Array.from({ length: streams }, async (_, s) => {
         for (let i = from; i < from + perStream; i++) {
-          await store.append(streamName(category, `s${s}`), commandEvents(['Counted'], () => ({ n: i })), i === 0 ? NO_STREAM : BigInt(i - 1));
+          await store.append(
+            streamName(category, `s${s}`),
+            commandEvents(['Counted'], () => ({ n: i })),
+            i === 0 ? NO_STREAM : BigInt(i - 1),
+          );
         }
       }),
     );

@@ -38,9 +38,27 @@ describe('PublicEventPublisher scrubs event data', () => {
     const store = await JetStreamEventStore.connect(nc);
     const taskId = 'scrub-1';
     const message = `sf said: session ${SF} refused (password ${KNOWN})`;
-    await store.append(streamName('task', taskId), oneEvent('TaskFailed', { taskId, at: '2026-12-07T20:00:00.000Z', attempt: 1, error: { code: 'SalesforceAuthFailed', message }, retryable: false, final: true }), 'no_stream');
+    await store.append(
+      streamName('task', taskId),
+      oneEvent('TaskFailed', {
+        taskId,
+        at: '2026-12-07T20:00:00.000Z',
+        attempt: 1,
+        error: { code: 'SalesforceAuthFailed', message },
+        retryable: false,
+        final: true,
+      }),
+      'no_stream',
+    );
     const sink = await JetStreamPublicEventSink.connect(nc);
-    publisher = new PublicEventPublisher({ store, sink, checkpoints: await KvCheckpointStore.connect(nc), logger: pino({ level: 'silent' }), source: 'orch://orch', secretValues: [KNOWN] });
+    publisher = new PublicEventPublisher({
+      store,
+      sink,
+      checkpoints: await KvCheckpointStore.connect(nc),
+      logger: pino({ level: 'silent' }),
+      source: 'orch://orch',
+      secretValues: [KNOWN],
+    });
     await publisher.start();
     await waitFor('the event to be published', () => publisher.counts.published === 1, { timeoutMs: 10_000 });
 

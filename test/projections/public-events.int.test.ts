@@ -48,14 +48,23 @@ const buildLintApprove = workflowDefinition({
   type: 'sequence',
   steps: [
     { type: 'task', id: 'build', taskType: 'run-tests', params: { repository: 'repo-a' }, retry: { attempts: 2, backoffMs: 0, maxBackoffMs: 0 } },
-    { type: 'conditional', id: 'green', condition: 'steps.build.output.ok == true', then: { type: 'task', id: 'lint', taskType: 'lint', params: { repository: 'repo-a' } }, else: { type: 'task', id: 'fix', taskType: 'git-status', params: { repository: 'repo-a' } } },
+    {
+      type: 'conditional',
+      id: 'green',
+      condition: 'steps.build.output.ok == true',
+      then: { type: 'task', id: 'lint', taskType: 'lint', params: { repository: 'repo-a' } },
+      else: { type: 'task', id: 'fix', taskType: 'git-status', params: { repository: 'repo-a' } },
+    },
     { type: 'approval', id: 'go', title: 'Ship it?' },
   ],
 });
 const gateFirst = (timeoutMs?: number, reminderBeforeMs?: number) =>
   workflowDefinition({
     type: 'sequence',
-    steps: [{ type: 'approval', id: 'go', ...(timeoutMs !== undefined && { timeoutMs }), ...(reminderBeforeMs !== undefined && { reminderBeforeMs }) }, { type: 'task', id: 'lint', taskType: 'lint', params: { repository: 'repo-a' } }],
+    steps: [
+      { type: 'approval', id: 'go', ...(timeoutMs !== undefined && { timeoutMs }), ...(reminderBeforeMs !== undefined && { reminderBeforeMs }) },
+      { type: 'task', id: 'lint', taskType: 'lint', params: { repository: 'repo-a' } },
+    ],
   });
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Each round of commands uses a budget month of its own, so its caps and thresholds start afresh. */
@@ -85,7 +94,15 @@ describe('public events reactor', () => {
 
   const startPublisher = async (): Promise<PublicEventPublisher> => {
     const sink = await JetStreamPublicEventSink.connect(nc);
-    publisher = new PublicEventPublisher({ store, sink, checkpoints, logger: captureLogger(), source: 'orch://orch', checkpointIntervalMs: 200, backoff: { initialMs: 20, maxMs: 200 } });
+    publisher = new PublicEventPublisher({
+      store,
+      sink,
+      checkpoints,
+      logger: captureLogger(),
+      source: 'orch://orch',
+      checkpointIntervalMs: 200,
+      backoff: { initialMs: 20, maxMs: 200 },
+    });
     await publisher.start();
     return publisher;
   };
@@ -101,7 +118,10 @@ describe('public events reactor', () => {
     store = await JetStreamEventStore.connect(nc);
     checkpoints = await KvCheckpointStore.connect(nc);
     // Slack settings: tasks replying to a Slack thread are only admitted where Slack is configured.
-    const config = loadConfig({ NATS_URL: server.url, LOG_LEVEL: 'silent', SLACK_BOT_TOKEN: 'xoxb-test', SLACK_SIGNING_SECRET: 'test-signing-secret' }, { envFile: false });
+    const config = loadConfig(
+      { NATS_URL: server.url, LOG_LEVEL: 'silent', SLACK_BOT_TOKEN: 'xoxb-test', SLACK_SIGNING_SECRET: 'test-signing-secret' },
+      { envFile: false },
+    );
     stopAggregates = await startRole('aggregates', { config, nc, store, logger: pino({ level: 'silent' }) });
     client = new CommandClient(nc);
   });
@@ -122,7 +142,14 @@ describe('public events reactor', () => {
   /** Commands through the real aggregates that between them record every event type in the catalog. */
   const recordEveryEventType = async () => {
     const retried = crypto.randomUUID();
-    await send('task', retried, 'QueueTask', { taskType: 'run-tests', pool: 'local-ops', payload: { repository: 'repo-a' }, timeoutMs: 60_000, requestedBy: 'U42', replyTo: { kind: 'slack', channel: 'C1', threadTs: '1700000000.000100' } });
+    await send('task', retried, 'QueueTask', {
+      taskType: 'run-tests',
+      pool: 'local-ops',
+      payload: { repository: 'repo-a' },
+      timeoutMs: 60_000,
+      requestedBy: 'U42',
+      replyTo: { kind: 'slack', channel: 'C1', threadTs: '1700000000.000100' },
+    });
     await send('task', retried, 'AssignTask', { workerId: 'w-1', attempt: 1 });
     await send('task', retried, 'ReportProgress', { attempt: 1, stage: 'install', percent: 20, counters: { files: 3 } });
     await send('task', retried, 'AssignTask', { workerId: 'w-2', attempt: 2 }); // w-1 went silent: abandoned
@@ -130,24 +157,47 @@ describe('public events reactor', () => {
     await send('task', retried, 'AssignTask', { workerId: 'w-3', attempt: 3 });
     await send('task', retried, 'TimeOutTask', { attempt: 3 });
     const completed = crypto.randomUUID();
-    await send('task', completed, 'QueueTask', { taskType: 'git-status', pool: 'local-ops', payload: { repository: 'repo-b' }, timeoutMs: 30_000, requestedBy: 'U42', priority: 'high' });
+    await send('task', completed, 'QueueTask', {
+      taskType: 'git-status',
+      pool: 'local-ops',
+      payload: { repository: 'repo-b' },
+      timeoutMs: 30_000,
+      requestedBy: 'U42',
+      priority: 'high',
+    });
     await send('task', completed, 'AssignTask', { workerId: 'w-1', attempt: 1 });
     await send('task', completed, 'CompleteTask', { attempt: 1, result: { clean: true, branch: 'main' }, durationMs: 1234 });
     // A deploy whose worker went silent: its outcome is unknown until someone resolves it.
     const unknown = crypto.randomUUID();
-    await send('task', unknown, 'QueueTask', { taskType: 'sf-deploy', pool: 'salesforce', payload: { repository: 'repo-sf', targetOrg: 'dev' }, timeoutMs: 60_000, requestedBy: 'U42' });
+    await send('task', unknown, 'QueueTask', {
+      taskType: 'sf-deploy',
+      pool: 'salesforce',
+      payload: { repository: 'repo-sf', targetOrg: 'dev' },
+      timeoutMs: 60_000,
+      requestedBy: 'U42',
+    });
     await send('task', unknown, 'AssignTask', { workerId: 'w-1', attempt: 1, rerunSafe: false });
     await send('task', unknown, 'RecordAttemptEvidence', { attempt: 1, evidence: { deployJobId: '0Af5g00000ABCDE' } });
     await send('task', unknown, 'AssignTask', { workerId: 'w-2', attempt: 2, rerunSafe: false });
     await send('task', unknown, 'ResolveTaskOutcome', { resolution: 'rerun', resolvedBy: 'U42', via: 'person' });
     const cancelled = crypto.randomUUID();
-    await send('task', cancelled, 'QueueTask', { taskType: 'lint', pool: 'local-ops', payload: { repository: 'repo-c' }, timeoutMs: 30_000, requestedBy: 'U42' });
+    await send('task', cancelled, 'QueueTask', {
+      taskType: 'lint',
+      pool: 'local-ops',
+      payload: { repository: 'repo-c' },
+      timeoutMs: 30_000,
+      requestedBy: 'U42',
+    });
     await send('task', cancelled, 'CancelTask', { reason: 'not needed', requestedBy: 'U42' });
     const conversation = crypto.randomUUID();
     await send('conversation', conversation, 'StartConversation', { user: 'U42', channel: 'C1', threadTs: '1700000000.000100', source: 'slack' });
     await send('conversation', conversation, 'AddMessage', { messageId: 'm1', role: 'user', text: 'analyze repo-a', metadata: { client: 'slack', n: 1 } });
     await send('conversation', conversation, 'SetContextVariable', { name: 'currentRepo', value: 'repo-a' });
-    await send('conversation', conversation, 'RecordRequest', { messageId: 'm1', asked: { kind: 'task', taskType: 'analyze-codebase', taskIds: ['t-analyze-1'] }, context: { currentRepo: 'repo-a' } });
+    await send('conversation', conversation, 'RecordRequest', {
+      messageId: 'm1',
+      asked: { kind: 'task', taskType: 'analyze-codebase', taskIds: ['t-analyze-1'] },
+      context: { currentRepo: 'repo-a' },
+    });
     await send('conversation', conversation, 'SummarizeMemory', { summary: 'asked to analyze repo-a', coversThroughMessage: 1 });
     await send('conversation', conversation, 'ArchiveConversation', { reason: 'done' });
     // A delivery stream shares its task's id.
@@ -158,17 +208,32 @@ describe('public events reactor', () => {
     await send('delivery', retried, 'RecordReplyPosted', { channel: 'C1', ts: '1700000002.000300', fileIds: ['F1'] });
     const webhook = { kind: 'webhook', url: 'https://ci.example.com/hooks/orch' };
     await send('delivery', completed, 'BeginReply', { target: webhook, outcome: 'completed' });
-    await send('delivery', completed, 'RecordWebhookAttempt', { attempt: 1, maxAttempts: 3, outcome: { delivered: false, status: 503, error: 'HTTP 503', retryable: true } });
+    await send('delivery', completed, 'RecordWebhookAttempt', {
+      attempt: 1,
+      maxAttempts: 3,
+      outcome: { delivered: false, status: 503, error: 'HTTP 503', retryable: true },
+    });
     await send('delivery', completed, 'RecordWebhookAttempt', { attempt: 2, maxAttempts: 3, outcome: { delivered: true, status: 200 } });
     await send('delivery', cancelled, 'BeginReply', { target: webhook, outcome: 'cancelled' });
-    await send('delivery', cancelled, 'RecordWebhookAttempt', { attempt: 1, maxAttempts: 3, outcome: { delivered: false, status: 410, error: 'HTTP 410 Gone', retryable: false } });
+    await send('delivery', cancelled, 'RecordWebhookAttempt', {
+      attempt: 1,
+      maxAttempts: 3,
+      outcome: { delivered: false, status: 410, error: 'HTTP 410 Gone', retryable: false },
+    });
     const natsReply = crypto.randomUUID();
     await send('delivery', natsReply, 'BeginReply', { target: { kind: 'nats', subject: 'ci.results' }, outcome: 'completed' });
     await send('delivery', natsReply, 'RecordNatsReply', { subject: 'ci.results' });
     // Plans: proposed, amended, approved and compiled; another rejected.
     const spend = { model: 'claude-opus-4-5', usage: { inputTokens: 1_200, outputTokens: 800 }, costUsd: 0.026 };
     const approval = { required: true, reasons: ['step deploy runs sf-deploy, which changes things outside (side effects)'], requesterMayApprove: true };
-    const proposal = { conversationId: conversation, requestedBy: 'U42', request: 'deploy my changes, test everything first', plan: testsThenDeploy(), ...spend, approval };
+    const proposal = {
+      conversationId: conversation,
+      requestedBy: 'U42',
+      request: 'deploy my changes, test everything first',
+      plan: testsThenDeploy(),
+      ...spend,
+      approval,
+    };
     const compiledPlan = crypto.randomUUID();
     const built = crypto.randomUUID();
     await send('plan', compiledPlan, 'ProposePlan', proposal);
@@ -180,9 +245,20 @@ describe('public events reactor', () => {
     await send('plan', rejectedPlan, 'RejectPlan', { rejectedBy: 'U42', reason: 'not today' });
     // Workflows: one through a retry, a branch and an approval to completion; one rejected at its
     // gate, one timed out there, one cancelled, one past its maximum execution time.
-    await send('workflow', built, 'StartWorkflow', { definition: buildLintApprove, inputs: { repository: 'repo-a' }, requestedBy: 'U42', source: { kind: 'plan', planId: compiledPlan } });
+    await send('workflow', built, 'StartWorkflow', {
+      definition: buildLintApprove,
+      inputs: { repository: 'repo-a' },
+      requestedBy: 'U42',
+      source: { kind: 'plan', planId: compiledPlan },
+    });
     await send('workflow', built, 'RecordStepStarted', { stepId: 'build', attempt: 1, workerId: 'w-1' });
-    await send('workflow', built, 'RecordStepFailed', { stepId: 'build', attempt: 1, error: { code: 'ExitCode', message: 'exit 1' }, retryable: true, jitter: 0.5 });
+    await send('workflow', built, 'RecordStepFailed', {
+      stepId: 'build',
+      attempt: 1,
+      error: { code: 'ExitCode', message: 'exit 1' },
+      retryable: true,
+      jitter: 0.5,
+    });
     await send('workflow', built, 'RecordStepCompleted', { stepId: 'build', attempt: 2, output: { ok: true } });
     await send('workflow', built, 'RecordStepCompleted', { stepId: 'lint', attempt: 1, output: { problems: 0 } });
     await send('workflow', built, 'GrantApproval', { stepId: 'go', approver: 'U-lead' });
@@ -194,7 +270,16 @@ describe('public events reactor', () => {
     // A paid step over a budget cap waits for a cost gate (AG5); granted, it is queued.
     const costly = crypto.randomUUID();
     await send('workflow', costly, 'StartWorkflow', { definition: buildLintApprove, requestedBy: 'U42' });
-    await send('workflow', costly, 'RequestCostApproval', { stepId: 'build', attempt: 1, amountUsd: 5, reason: 'over the monthly cap', approvers: ['U-lead'], quorum: 1, requesterMayApprove: false, timeoutMs: 60_000 });
+    await send('workflow', costly, 'RequestCostApproval', {
+      stepId: 'build',
+      attempt: 1,
+      amountUsd: 5,
+      reason: 'over the monthly cap',
+      approvers: ['U-lead'],
+      quorum: 1,
+      requesterMayApprove: false,
+      timeoutMs: 60_000,
+    });
     await send('workflow', costly, 'GrantApproval', { stepId: 'build', approver: 'U-lead' });
     const cancelledWorkflow = crypto.randomUUID();
     await send('workflow', cancelledWorkflow, 'StartWorkflow', { definition: buildLintApprove, requestedBy: 'U42' });
@@ -211,7 +296,14 @@ describe('public events reactor', () => {
     await send('budget', month, 'SetCaps', { monthlyUsd: 10, perUserUsd: 20, setBy: 'U42' });
     await send('budget', month, 'ReserveCost', { reservationId: 'r1', amountUsd: 9.6, purpose: 'plan a request', user: 'U42' });
     await send('budget', month, 'CommitCost', { reservationId: 'r1', actualUsd: 9.7 });
-    await send('budget', month, 'ReserveCost', { reservationId: 'r2', amountUsd: 5, purpose: 'run a workflow', workflowId: built, user: 'U42', ifOverCap: 'askApproval' });
+    await send('budget', month, 'ReserveCost', {
+      reservationId: 'r2',
+      amountUsd: 5,
+      purpose: 'run a workflow',
+      workflowId: built,
+      user: 'U42',
+      ifOverCap: 'askApproval',
+    });
     await send('budget', month, 'ReleaseCost', { reservationId: 'r2', reason: 'over-cap approval denied' });
   };
 
@@ -223,7 +315,13 @@ describe('public events reactor', () => {
     const consumer = await nc.jetstream().consumers.get(names.streamName);
     const iterator = await consumer.consume();
     for await (const m of iterator) {
-      messages.push({ seq: m.seq, subject: m.subject, msgId: m.headers?.get('Nats-Msg-Id'), contentType: m.headers?.get('Content-Type'), event: m.json<CloudEvent>() });
+      messages.push({
+        seq: m.seq,
+        subject: m.subject,
+        msgId: m.headers?.get('Nats-Msg-Id'),
+        contentType: m.headers?.get('Content-Type'),
+        event: m.json<CloudEvent>(),
+      });
       if (m.info.pending === 0) break;
     }
     return messages;

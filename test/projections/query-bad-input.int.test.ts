@@ -21,8 +21,18 @@ beforeAll(async () => {
   nc = await connectNats(server.url);
   const storage = await KvReadModelStorage.connect(nc);
   bucket = await storage.bucket('things', { version: 1, generation: 1 });
-  await bucket.commit({ position: '1' as never, eventsApplied: 1, lastEventAt: '2026-12-07T20:00:00.000Z', changes: [{ key: 'thing-1', doc: { name: 'one' } }] });
-  responder = new QueryResponder({ nc, logger: pino({ level: 'silent' }), models: ['things', 'empty'], servingBucket: (model) => (model === 'things' ? bucket : undefined) });
+  await bucket.commit({
+    position: '1' as never,
+    eventsApplied: 1,
+    lastEventAt: '2026-12-07T20:00:00.000Z',
+    changes: [{ key: 'thing-1', doc: { name: 'one' } }],
+  });
+  responder = new QueryResponder({
+    nc,
+    logger: pino({ level: 'silent' }),
+    models: ['things', 'empty'],
+    servingBucket: (model) => (model === 'things' ? bucket : undefined),
+  });
   responder.start();
   await nc.flush();
 });
@@ -63,7 +73,11 @@ describe('bad queries get typed errors', () => {
   });
 
   it.each([['.'], ['..'], ['a..b'], ['.hidden'], ['trailing.'], ['../../etc/passwd']])('key %j, which no model can hold: InvalidQuery', async (key) => {
-    expect(await ask('things', JSON.stringify({ key }))).toMatchObject({ status: 'error', code: 'InvalidQuery', message: expect.stringContaining('no "." at either end') });
+    expect(await ask('things', JSON.stringify({ key }))).toMatchObject({
+      status: 'error',
+      code: 'InvalidQuery',
+      message: expect.stringContaining('no "." at either end'),
+    });
     expect(await ask('things', JSON.stringify({ keys: ['thing-1', key] }))).toMatchObject({ status: 'error', code: 'InvalidQuery' });
   });
 

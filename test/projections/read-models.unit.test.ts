@@ -38,7 +38,17 @@ function mixedLog(): readonly RecordedEvent[] {
     log.record(`workflow-${workflowId}`, type, data, data.at);
   }
   // The same event types recorded outside their own category, and data shaped for one aggregate in another's stream.
-  log.record('workflow-W1', 'TaskQueued', { taskId: 'W1', at: at(60), taskType: 'x', pool: 'p', priority: 'low', payload: null, maxAttempts: 1, timeoutMs: 1, requestedBy: 'U1' });
+  log.record('workflow-W1', 'TaskQueued', {
+    taskId: 'W1',
+    at: at(60),
+    taskType: 'x',
+    pool: 'p',
+    priority: 'low',
+    payload: null,
+    maxAttempts: 1,
+    timeoutMs: 1,
+    requestedBy: 'U1',
+  });
   log.record('task-T1', 'MessageAdded', { conversationId: 'T1', at: at(61), messageId: 'm9', role: 'user', text: 'hi' });
   log.record('conversation-conv-A', 'TaskCancelled', { taskId: 'conv-A', at: at(62), reason: 'r', requestedBy: 'U1', wasRunning: false });
   return log.events;
@@ -60,13 +70,15 @@ describe('read models', () => {
   describe.each(readModels.filter((m) => m.category !== undefined).map((m) => [m.name, m] as const))('%s, of one category', (_name, model) => {
     it('changes nothing for an event outside its category, however full the model is', async () => {
       const events = mixedLog();
-      const view = await fold(model, events.filter((e) => parseStreamName(e.stream).category === model.category));
+      const view = await fold(
+        model,
+        events.filter((e) => parseStreamName(e.stream).category === model.category),
+      );
       expect(view.docs.size).toBeGreaterThan(0);
       const outside = events.filter((e) => parseStreamName(e.stream).category !== model.category);
       expect(outside.length).toBeGreaterThan(0);
       for (const event of outside) expect(await model.apply(event, view), `${event.stream} ${event.type}`).toEqual([]);
     });
-
   });
 
   describe.each(readModels.map((m) => [m.name, m] as const))('%s', (_name, model) => {

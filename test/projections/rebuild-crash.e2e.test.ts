@@ -20,7 +20,6 @@ import { startRoleProcess } from '../support/role-process.ts';
 
 const TASKS = 6_000;
 
-
 describe('projections role killed during a rebuild', () => {
   let server: TestNatsServer;
   let nc: NatsConnection;

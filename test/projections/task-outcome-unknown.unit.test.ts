@@ -43,8 +43,14 @@ describe('task-progress with an unknown outcome', () => {
 
   it('completes with the result a check found, saying how it was resolved', async () => {
     const { t1, unknown, resolved } = history();
-    const doc = (await fold(taskProgress, [...unknown, resolved('completed', 100), t1.completed({ attempt: 1, at: 100, durationMs: 0, result: { success: true } })])).doc('T1')!;
-    expect(doc).toMatchObject({ status: 'completed', result: { success: true }, resolution: { resolution: 'completed', resolvedBy: 'worker:w2', via: 'check', at: at(100) } });
+    const doc = (
+      await fold(taskProgress, [...unknown, resolved('completed', 100), t1.completed({ attempt: 1, at: 100, durationMs: 0, result: { success: true } })])
+    ).doc('T1')!;
+    expect(doc).toMatchObject({
+      status: 'completed',
+      result: { success: true },
+      resolution: { resolution: 'completed', resolvedBy: 'worker:w2', via: 'check', at: at(100) },
+    });
     expect(doc).not.toHaveProperty('outcomeUnknown');
   });
 

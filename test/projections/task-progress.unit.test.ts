@@ -10,7 +10,9 @@ const setup = () => {
 describe('task-progress: one document per task', () => {
   it('a queued task shows who asked, where it reports, and no progress yet', async () => {
     const { t1 } = setup();
-    const model = await fold(taskProgress, [t1.queued({ conversationId: 'conv-1', replyTo: { kind: 'slack', channel: 'C1', threadTs: '1.2' }, priority: 'high' })]);
+    const model = await fold(taskProgress, [
+      t1.queued({ conversationId: 'conv-1', replyTo: { kind: 'slack', channel: 'C1', threadTs: '1.2' }, priority: 'high' }),
+    ]);
     expect(model.doc('T1')).toEqual({
       taskId: 'T1',
       taskType: 'analyze-codebase',
@@ -31,14 +33,23 @@ describe('task-progress: one document per task', () => {
 
   it('percent only moves forward within an attempt, and a new attempt starts again from nothing', async () => {
     const { t1 } = setup();
-    const firstAttempt = [t1.queued(), t1.assigned({ attempt: 1, at: 10 }), t1.progressed({ attempt: 1, percent: 20, at: 30 }), t1.progressed({ attempt: 1, percent: 50, at: 60, stage: 'test' })];
+    const firstAttempt = [
+      t1.queued(),
+      t1.assigned({ attempt: 1, at: 10 }),
+      t1.progressed({ attempt: 1, percent: 20, at: 30 }),
+      t1.progressed({ attempt: 1, percent: 50, at: 60, stage: 'test' }),
+    ];
     const model = await fold(taskProgress, firstAttempt);
     expect(model.doc('T1')).toMatchObject({ status: 'running', attempt: 1, stage: 'test', percent: 50, startedAt: at(10), lastUpdate: at(60) });
 
     await model.fold(taskProgress, [t1.progressed({ attempt: 1, percent: 40, at: 70, stage: 'test' })]);
     expect(model.doc('T1')).toMatchObject({ percent: 50, lastUpdate: at(70) });
 
-    await model.fold(taskProgress, [t1.timedOut({ attempt: 1, at: 100 }), t1.retryScheduled({ nextAttempt: 2, at: 100, dueAt: 110 }), t1.assigned({ attempt: 2, at: 120 })]);
+    await model.fold(taskProgress, [
+      t1.timedOut({ attempt: 1, at: 100 }),
+      t1.retryScheduled({ nextAttempt: 2, at: 100, dueAt: 110 }),
+      t1.assigned({ attempt: 2, at: 120 }),
+    ]);
     const second = model.doc('T1')!;
     expect(second).toMatchObject({ status: 'running', attempt: 2, percent: 0, startedAt: at(120) });
     expect(second).not.toHaveProperty('stage');
@@ -90,7 +101,11 @@ describe('task-progress: one document per task', () => {
       t1.retryScheduled({ nextAttempt: 2, at: 50, dueAt: 52 }),
     ]);
     const doc = model.doc('T1')!;
-    expect(doc).toMatchObject({ status: 'retryScheduled', retry: { nextAttempt: 2, dueAt: at(52) }, error: { code: 'ExitCode', message: 'npm test exited with 1' } });
+    expect(doc).toMatchObject({
+      status: 'retryScheduled',
+      retry: { nextAttempt: 2, dueAt: at(52) },
+      error: { code: 'ExitCode', message: 'npm test exited with 1' },
+    });
     expect(doc).not.toHaveProperty('eta');
     expect(doc).not.toHaveProperty('finishedAt');
 
@@ -108,7 +123,12 @@ describe('task-progress: one document per task', () => {
 
   it('an attempt abandoned by a silent worker puts the task back in the queue', async () => {
     const { t1 } = setup();
-    const model = await fold(taskProgress, [t1.queued(), t1.assigned({ attempt: 1, at: 10 }), t1.progressed({ attempt: 1, percent: 10, at: 20 }), t1.abandoned({ attempt: 1, at: 90 })]);
+    const model = await fold(taskProgress, [
+      t1.queued(),
+      t1.assigned({ attempt: 1, at: 10 }),
+      t1.progressed({ attempt: 1, percent: 10, at: 20 }),
+      t1.abandoned({ attempt: 1, at: 90 }),
+    ]);
     expect(model.doc('T1')).toMatchObject({ status: 'queued', attempts: [{ attempt: 1, outcome: 'abandoned' }] });
     expect(model.doc('T1')).not.toHaveProperty('eta');
   });
@@ -123,7 +143,13 @@ describe('task-progress: one document per task', () => {
       t1.progressed({ attempt: 1, percent: 60, at: 50 }),
     ]);
     const doc = model.doc('T1')!;
-    expect(doc).toMatchObject({ status: 'cancelled', percent: 25, finishedAt: at(45), lastUpdate: at(45), cancellation: { reason: 'no longer needed', requestedBy: 'U123' } });
+    expect(doc).toMatchObject({
+      status: 'cancelled',
+      percent: 25,
+      finishedAt: at(45),
+      lastUpdate: at(45),
+      cancellation: { reason: 'no longer needed', requestedBy: 'U123' },
+    });
     expect(doc.attempts).toEqual([{ attempt: 1, workerId: 'worker-1', assignedAt: at(10), outcome: 'cancelled' }]);
     expect(doc).not.toHaveProperty('eta');
   });
@@ -151,7 +177,17 @@ describe('task-progress: one document per task', () => {
       log.record('task-T1', 'TaskProgressed', { taskId: 'T2', at: at(20), attempt: 1, stage: 'scan', percent: 50 }),
       log.record('task-T9', 'TaskProgressed', { taskId: 'T9', at: at(20), attempt: 1, stage: 'scan', percent: 50 }),
       log.record('task-T1.x', 'TaskProgressed', { taskId: 'T1.x', at: at(20), attempt: 1, stage: 'scan', percent: 50 }),
-      log.record('task-T1', 'TaskQueued', { taskId: 'T1', at: at(20), taskType: 'other', pool: 'p', priority: 'low', payload: null, maxAttempts: 1, timeoutMs: 1, requestedBy: 'U9' }),
+      log.record('task-T1', 'TaskQueued', {
+        taskId: 'T1',
+        at: at(20),
+        taskType: 'other',
+        pool: 'p',
+        priority: 'low',
+        payload: null,
+        maxAttempts: 1,
+        timeoutMs: 1,
+        requestedBy: 'U9',
+      }),
     ];
     for (const event of ignored) expect(await taskProgress.apply(event, model)).toEqual([]);
     expect(model.doc('T1')).toBe(before);

@@ -7,7 +7,16 @@ const setup = () => {
   const log = new EventLog();
   return { log, t1: taskEvents(log, 'T1'), t2: taskEvents(log, 'T2'), t3: taskEvents(log, 'T3') };
 };
-const counts = (over: Partial<Record<string, number>> = {}) => ({ queued: 0, running: 0, retryScheduled: 0, outcomeUnknown: 0, completed: 0, failed: 0, cancelled: 0, ...over });
+const counts = (over: Partial<Record<string, number>> = {}) => ({
+  queued: 0,
+  running: 0,
+  retryScheduled: 0,
+  outcomeUnknown: 0,
+  completed: 0,
+  failed: 0,
+  cancelled: 0,
+  ...over,
+});
 
 /** Folds event by event, checking after each that every task sits in exactly one status. */
 async function foldChecked(events: readonly RecordedEvent[], model = new MemoryReadModel()): Promise<MemoryReadModel> {

@@ -11,7 +11,11 @@ import { EventLog, fold, type MemoryReadModel } from './fixtures.ts';
 // Workflow decider, so the fold is specified against what the aggregate actually records.
 
 const gate = { type: 'approval', id: 'gate', approvers: ['U-boss', 'U-ops'], quorum: 2, timeoutMs: 600_000, reminderBeforeMs: 60_000 };
-const definition = tree(task('build', 'run-tests', { retry: { attempts: 3, backoffMs: 1_000, maxBackoffMs: 1_000 }, timeoutMs: 60_000 }), gate, task('deploy', 'sf-deploy'));
+const definition = tree(
+  task('build', 'run-tests', { retry: { attempts: 3, backoffMs: 1_000, maxBackoffMs: 1_000 }, timeoutMs: 60_000 }),
+  gate,
+  task('deploy', 'sf-deploy'),
+);
 
 /** One workflow driven through the decider; each accepted command's events recorded on the log. */
 function workflow(workflowId: string, log = new EventLog()) {
@@ -26,10 +30,12 @@ function workflow(workflowId: string, log = new EventLog()) {
   };
   return {
     log,
-    start: (when = minute(0)) => run('StartWorkflow', { definition, inputs: {}, requestedBy: requester, maxExecutionMs: 3_600_000, dryRun: false, conversationId: 'conv-A' }, when),
+    start: (when = minute(0)) =>
+      run('StartWorkflow', { definition, inputs: {}, requestedBy: requester, maxExecutionMs: 3_600_000, dryRun: false, conversationId: 'conv-A' }, when),
     started: (stepId: string, attempt: number, when: string) => run('RecordStepStarted', { stepId, attempt, workerId: 'w1' }, when),
     completed: (stepId: string, attempt: number, when: string) => run('RecordStepCompleted', { stepId, attempt, output: { ok: true } }, when),
-    failed: (stepId: string, attempt: number, when: string) => run('RecordStepFailed', { stepId, attempt, error: { code: 'ExitCode', message: 'exited with 1' }, retryable: true, jitter: 1 }, when),
+    failed: (stepId: string, attempt: number, when: string) =>
+      run('RecordStepFailed', { stepId, attempt, error: { code: 'ExitCode', message: 'exited with 1' }, retryable: true, jitter: 1 }, when),
     grant: (approver: string, when: string) => run('GrantApproval', { stepId: 'gate', approver }, when),
     reject: (approver: string, when: string) => run('RejectApproval', { stepId: 'gate', approver }, when),
     timeOut: (when: string) => run('TimeOutApproval', { stepId: 'gate' }, when),
@@ -68,7 +74,14 @@ describe('workflow-timers: the timers each running workflow waits on', () => {
   it("a step's timeout from its start, the retry from the failure, each gone once the attempt it times is over", async () => {
     const w = workflow('W1');
     const model = await fold(workflowTimers, [...w.start(), ...w.started('build', 1, minute(1))]);
-    expect(timersOf(model)!.timers).toContainEqual({ kind: 'step-timeout', workflowId: 'W1', stepId: 'build', attempt: 1, taskId: 'W1_build_1', dueAt: minute(2) });
+    expect(timersOf(model)!.timers).toContainEqual({
+      kind: 'step-timeout',
+      workflowId: 'W1',
+      stepId: 'build',
+      attempt: 1,
+      taskId: 'W1_build_1',
+      dueAt: minute(2),
+    });
 
     await model.fold(workflowTimers, w.failed('build', 1, minute(1, 30)));
     expect(kinds(model)).toEqual(['workflow-timeout', 'retry']);
@@ -82,7 +95,9 @@ describe('workflow-timers: the timers each running workflow waits on', () => {
     });
 
     await model.fold(workflowTimers, w.started('build', 2, minute(2)));
-    expect(timersOf(model)!.timers.slice(1)).toEqual([{ kind: 'step-timeout', workflowId: 'W1', stepId: 'build', attempt: 2, taskId: 'W1_build_2', dueAt: minute(3) }]);
+    expect(timersOf(model)!.timers.slice(1)).toEqual([
+      { kind: 'step-timeout', workflowId: 'W1', stepId: 'build', attempt: 2, taskId: 'W1_build_2', dueAt: minute(3) },
+    ]);
 
     await model.fold(workflowTimers, w.completed('build', 2, minute(2, 30)));
     expect(timersOf(model)!.timers.filter((t) => t.kind === 'retry' || t.kind === 'step-timeout')).toEqual([]);

@@ -110,7 +110,11 @@ describe('errors in the documented shape', () => {
   });
 
   it('400 without the anthropic-version header', async () => {
-    const response = await fetch(`${api.url}/v1/messages`, { method: 'POST', headers: { 'x-api-key': api.apiKey, 'content-type': 'application/json' }, body: JSON.stringify(request()) });
+    const response = await fetch(`${api.url}/v1/messages`, {
+      method: 'POST',
+      headers: { 'x-api-key': api.apiKey, 'content-type': 'application/json' },
+      body: JSON.stringify(request()),
+    });
     expect(response.status).toBe(400);
     expect(await response.json()).toMatchObject({ type: 'error', error: { type: 'invalid_request_error' } });
   });

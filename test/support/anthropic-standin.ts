@@ -35,15 +35,29 @@ export interface ScriptedUsage {
 }
 
 export type ScriptedAnswer =
-  | { readonly kind: 'toolUse'; readonly input: unknown; readonly name?: string; readonly usage?: ScriptedUsage; readonly stopReason?: 'tool_use' | 'max_tokens' }
+  | {
+      readonly kind: 'toolUse';
+      readonly input: unknown;
+      readonly name?: string;
+      readonly usage?: ScriptedUsage;
+      readonly stopReason?: 'tool_use' | 'max_tokens';
+    }
   | { readonly kind: 'text'; readonly text: string; readonly usage?: ScriptedUsage; readonly stopReason?: 'end_turn' | 'max_tokens' | 'refusal' }
   | { readonly kind: 'error'; readonly status: number; readonly type: string; readonly message: string; readonly headers?: Readonly<Record<string, string>> };
 
 /** Builders for the answers tests script most. */
 export const answers = {
   /** A tool call; the tool's name defaults to the one `tool_choice` forces. */
-  toolUse: (input: unknown, options: { name?: string; usage?: ScriptedUsage; stopReason?: 'tool_use' | 'max_tokens' } = {}): ScriptedAnswer => ({ kind: 'toolUse', input, ...options }),
-  text: (text: string, options: { usage?: ScriptedUsage; stopReason?: 'end_turn' | 'max_tokens' | 'refusal' } = {}): ScriptedAnswer => ({ kind: 'text', text, ...options }),
+  toolUse: (input: unknown, options: { name?: string; usage?: ScriptedUsage; stopReason?: 'tool_use' | 'max_tokens' } = {}): ScriptedAnswer => ({
+    kind: 'toolUse',
+    input,
+    ...options,
+  }),
+  text: (text: string, options: { usage?: ScriptedUsage; stopReason?: 'end_turn' | 'max_tokens' | 'refusal' } = {}): ScriptedAnswer => ({
+    kind: 'text',
+    text,
+    ...options,
+  }),
   rateLimited: (retryAfterSeconds = 1): ScriptedAnswer => ({
     kind: 'error',
     status: 429,
@@ -119,14 +133,25 @@ function checkRequest(body: MessagesRequest): HttpAnswer | undefined {
   if (!Array.isArray(body.messages) || body.messages.length === 0) return invalid('messages: at least one message is required');
   const messages = body.messages as unknown[];
   for (const [i, message] of messages.entries()) {
-    if (!isObject(message) || (message.role !== 'user' && message.role !== 'assistant')) return invalid(`messages.${i}.role: Input should be 'user' or 'assistant'`);
-    if (typeof message.content !== 'string' && !Array.isArray(message.content)) return invalid(`messages.${i}.content: Input should be a string or a list of content blocks`);
+    if (!isObject(message) || (message.role !== 'user' && message.role !== 'assistant'))
+      return invalid(`messages.${i}.role: Input should be 'user' or 'assistant'`);
+    if (typeof message.content !== 'string' && !Array.isArray(message.content))
+      return invalid(`messages.${i}.content: Input should be a string or a list of content blocks`);
     const results = blocksOf(message.content).filter((b) => b.type === 'tool_result');
     if (results.length === 0) continue;
     const previous = messages[i - 1];
-    const toolUseIds = new Set(isObject(previous) && previous.role === 'assistant' ? blocksOf(previous.content).filter((b) => b.type === 'tool_use').map((b) => b.id) : []);
+    const toolUseIds = new Set(
+      isObject(previous) && previous.role === 'assistant'
+        ? blocksOf(previous.content)
+            .filter((b) => b.type === 'tool_use')
+            .map((b) => b.id)
+        : [],
+    );
     const orphan = results.find((r) => !toolUseIds.has(r.tool_use_id));
-    if (orphan) return invalid(`messages.${i}.content: unexpected \`tool_use_id\` found in \`tool_result\` blocks: ${String(orphan.tool_use_id)}. Each \`tool_result\` block must have a corresponding \`tool_use\` block in the previous message.`);
+    if (orphan)
+      return invalid(
+        `messages.${i}.content: unexpected \`tool_use_id\` found in \`tool_result\` blocks: ${String(orphan.tool_use_id)}. Each \`tool_result\` block must have a corresponding \`tool_use\` block in the previous message.`,
+      );
   }
   const tools = body.tools === undefined ? [] : body.tools;
   if (!Array.isArray(tools)) return invalid('tools: Input should be a valid list');
@@ -136,8 +161,10 @@ function checkRequest(body: MessagesRequest): HttpAnswer | undefined {
   }
   if (body.tool_choice !== undefined) {
     const choice = body.tool_choice;
-    if (!isObject(choice) || !['auto', 'any', 'tool', 'none'].includes(String(choice.type))) return invalid("tool_choice.type: Input should be 'auto', 'any', 'tool' or 'none'");
-    if (choice.type === 'tool' && !tools.some((t) => isObject(t) && t.name === choice.name)) return invalid(`tool_choice.name: no tool named ${JSON.stringify(choice.name)} in tools`);
+    if (!isObject(choice) || !['auto', 'any', 'tool', 'none'].includes(String(choice.type)))
+      return invalid("tool_choice.type: Input should be 'auto', 'any', 'tool' or 'none'");
+    if (choice.type === 'tool' && !tools.some((t) => isObject(t) && t.name === choice.name))
+      return invalid(`tool_choice.name: no tool named ${JSON.stringify(choice.name)} in tools`);
   }
   return undefined;
 }
@@ -154,7 +181,8 @@ export async function startAnthropicStandIn(options: { apiKey?: string } = {}): 
     const refused = checkRequest(body);
     if (refused) return refused;
     const scripted = queue.shift();
-    if (scripted === undefined) return { ...errorAnswer(500, 'api_error', 'stand-in: no scripted answer left for this request'), headers: { 'x-should-retry': 'false' } };
+    if (scripted === undefined)
+      return { ...errorAnswer(500, 'api_error', 'stand-in: no scripted answer left for this request'), headers: { 'x-should-retry': 'false' } };
     if (scripted.kind === 'error') return errorAnswer(scripted.status, scripted.type, scripted.message, scripted.headers);
     counter += 1;
     const forced = isObject(body.tool_choice) && body.tool_choice.type === 'tool' ? String(body.tool_choice.name) : undefined;

@@ -29,7 +29,15 @@ import { randomUUID } from 'node:crypto';
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
-const VALUE_OPTIONS = new Set(['--output-format', '--permission-mode', '--append-system-prompt', '--max-turns', '--model', '--input-format', '--system-prompt']);
+const VALUE_OPTIONS = new Set([
+  '--output-format',
+  '--permission-mode',
+  '--append-system-prompt',
+  '--max-turns',
+  '--model',
+  '--input-format',
+  '--system-prompt',
+]);
 const LIST_OPTIONS = new Set(['--allowedTools', '--allowed-tools', '--disallowedTools', '--disallowed-tools']);
 const FLAGS = new Set(['-p', '--print', '--verbose']);
 
@@ -64,7 +72,9 @@ const options = parseArguments(process.argv.slice(2));
 const env = process.env;
 
 if (env.CLAUDE_STANDIN_LOG) {
-  const names = Object.keys(env).filter((name) => /^(ANTHROPIC_|CLAUDE_|SLACK_)/.test(name)).sort();
+  const names = Object.keys(env)
+    .filter((name) => /^(ANTHROPIC_|CLAUDE_|SLACK_)/.test(name))
+    .sort();
   const entry = { argv: process.argv.slice(2), cwd: process.cwd(), pid: process.pid, time: new Date().toISOString(), env: names };
   appendFileSync(env.CLAUDE_STANDIN_LOG, `${JSON.stringify(entry)}\n`);
 }
@@ -87,12 +97,26 @@ function emit(message) {
 
 function assistant(content, outputTokens) {
   messageCount++;
-  const message = { id: `msg_${messageCount}`, type: 'message', role: 'assistant', model: 'claude-standin', content, stop_reason: null, usage: { input_tokens: 10, output_tokens: outputTokens } };
+  const message = {
+    id: `msg_${messageCount}`,
+    type: 'message',
+    role: 'assistant',
+    model: 'claude-standin',
+    content,
+    stop_reason: null,
+    usage: { input_tokens: 10, output_tokens: outputTokens },
+  };
   emit({ type: 'assistant', message, parent_tool_use_id: null, session_id: sessionId, uuid: randomUUID() });
 }
 
 function toolResult(id, content, isError = false) {
-  emit({ type: 'user', message: { role: 'user', content: [{ type: 'tool_result', tool_use_id: id, content, is_error: isError }] }, parent_tool_use_id: null, session_id: sessionId, uuid: randomUUID() });
+  emit({
+    type: 'user',
+    message: { role: 'user', content: [{ type: 'tool_result', tool_use_id: id, content, is_error: isError }] },
+    parent_tool_use_id: null,
+    session_id: sessionId,
+    uuid: randomUUID(),
+  });
 }
 
 function runFor(ms) {
@@ -103,7 +127,14 @@ function runFor(ms) {
   });
 }
 
-const usage = { input_tokens: 1200, cache_creation_input_tokens: 0, cache_read_input_tokens: 300, output_tokens: 345, server_tool_use: { web_search_requests: 0, web_fetch_requests: 0 }, service_tier: 'standard' };
+const usage = {
+  input_tokens: 1200,
+  cache_creation_input_tokens: 0,
+  cache_read_input_tokens: 300,
+  output_tokens: 345,
+  server_tool_use: { web_search_requests: 0, web_fetch_requests: 0 },
+  service_tier: 'standard',
+};
 
 function finish({ subtype = 'success', isError = false, text, errors, exitCode = 0, turns }) {
   const result = {
@@ -117,7 +148,16 @@ function finish({ subtype = 'success', isError = false, text, errors, exitCode =
     session_id: sessionId,
     total_cost_usd: Number(env.CLAUDE_STANDIN_COST_USD ?? 0.0123),
     usage,
-    modelUsage: { 'claude-standin': { inputTokens: 1200, outputTokens: 345, cacheReadInputTokens: 300, cacheCreationInputTokens: 0, costUSD: 0.0123, contextWindow: 200000 } },
+    modelUsage: {
+      'claude-standin': {
+        inputTokens: 1200,
+        outputTokens: 345,
+        cacheReadInputTokens: 300,
+        cacheCreationInputTokens: 0,
+        costUSD: 0.0123,
+        contextWindow: 200000,
+      },
+    },
     permission_denials: denials,
     uuid: randomUUID(),
     ...(errors ? { errors } : {}),
@@ -135,7 +175,16 @@ if (fail === 'crash') {
   process.exit(2);
 }
 
-emit({ type: 'system', subtype: 'init', cwd: process.cwd(), session_id: sessionId, tools: ['Bash', 'Edit', 'Glob', 'Grep', 'Read', 'Write'], model: 'claude-standin', permissionMode, uuid: randomUUID() });
+emit({
+  type: 'system',
+  subtype: 'init',
+  cwd: process.cwd(),
+  session_id: sessionId,
+  tools: ['Bash', 'Edit', 'Glob', 'Grep', 'Read', 'Write'],
+  model: 'claude-standin',
+  permissionMode,
+  uuid: randomUUID(),
+});
 assistant([{ type: 'text', text: 'Let me look at the repository.' }], 12);
 assistant([{ type: 'tool_use', id: 'toolu_read', name: 'Read', input: { file_path: path.join(process.cwd(), 'README.md') } }], 20);
 toolResult('toolu_read', '(file contents)');
@@ -167,7 +216,17 @@ const turns = messageCount;
 if (fail === 'error') {
   finish({ subtype: 'error_during_execution', isError: true, errors: [text], exitCode: 1, turns });
 } else if (fail === 'overloaded') {
-  emit({ type: 'system', subtype: 'api_retry', attempt: 1, max_retries: 10, retry_delay_ms: 500, error_status: 529, error: 'server_overload', session_id: sessionId, uuid: randomUUID() });
+  emit({
+    type: 'system',
+    subtype: 'api_retry',
+    attempt: 1,
+    max_retries: 10,
+    retry_delay_ms: 500,
+    error_status: 529,
+    error: 'server_overload',
+    session_id: sessionId,
+    uuid: randomUUID(),
+  });
   const apiError = 'API Error: 529 {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}';
   assistant([{ type: 'text', text: apiError }], 0);
   finish({ isError: true, text: apiError, exitCode: 1, turns });
@@ -176,7 +235,13 @@ if (fail === 'error') {
   assistant([{ type: 'text', text: apiError }], 0);
   finish({ isError: true, text: apiError, exitCode: 1, turns });
 } else if (fail === 'max_turns') {
-  finish({ subtype: 'error_max_turns', isError: true, errors: [`Reached maximum number of turns (${options.values['--max-turns'] ?? turns})`], exitCode: 1, turns });
+  finish({
+    subtype: 'error_max_turns',
+    isError: true,
+    errors: [`Reached maximum number of turns (${options.values['--max-turns'] ?? turns})`],
+    exitCode: 1,
+    turns,
+  });
 } else {
   assistant([{ type: 'text', text }], 345);
   finish({ text, turns: messageCount });

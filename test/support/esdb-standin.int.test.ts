@@ -76,7 +76,11 @@ describe('EventStoreDB stand-in (real client, real gRPC)', () => {
     expect(second.nextExpectedRevision).toBe(2n);
     expect(second.position!.commit).toBeGreaterThan(first.position!.commit);
     const events = await collect(client.readStream('order-1'));
-    expect(events.map((e) => [e.event?.type, e.event?.revision])).toEqual([['Placed', 0n], ['Paid', 1n], ['Shipped', 2n]]);
+    expect(events.map((e) => [e.event?.type, e.event?.revision])).toEqual([
+      ['Placed', 0n],
+      ['Paid', 1n],
+      ['Shipped', 2n],
+    ]);
   });
 
   it('reports a wrong expected version with the actual version', async () => {
@@ -109,9 +113,7 @@ describe('EventStoreDB stand-in (real client, real gRPC)', () => {
     const anyRetry = await client.appendToStream('idem-1', batch, { expectedRevision: ANY });
     expect(anyRetry.nextExpectedRevision).toBe(1n); // revision of the last already-stored event
     // Same expected revision but different ids: a genuine conflict.
-    await expect(client.appendToStream('idem-1', [ev('A'), ev('B')], { expectedRevision: NO_STREAM })).rejects.toBeInstanceOf(
-      WrongExpectedVersionError,
-    );
+    await expect(client.appendToStream('idem-1', [ev('A'), ev('B')], { expectedRevision: NO_STREAM })).rejects.toBeInstanceOf(WrongExpectedVersionError);
     const stored = await collect(client.readStream('idem-1'));
     expect(stored.map((e) => e.event?.type)).toEqual(['A', 'B', 'C']);
   });
@@ -122,7 +124,11 @@ describe('EventStoreDB stand-in (real client, real gRPC)', () => {
   });
 
   it('reads a stream forwards, backwards, from a revision and with maxCount', async () => {
-    await client.appendToStream('read-1', [0, 1, 2, 3, 4].map((n) => ev(`E${n}`, { n })), { expectedRevision: NO_STREAM });
+    await client.appendToStream(
+      'read-1',
+      [0, 1, 2, 3, 4].map((n) => ev(`E${n}`, { n })),
+      { expectedRevision: NO_STREAM },
+    );
     const revisions = async (options: Parameters<EventStoreDBClient['readStream']>[1]) =>
       (await collect(client.readStream('read-1', options))).map((e) => e.event?.revision);
     expect(await revisions({})).toEqual([0n, 1n, 2n, 3n, 4n]);
@@ -141,10 +147,7 @@ describe('EventStoreDB stand-in (real client, real gRPC)', () => {
     const before = Date.now();
     await client.appendToStream(
       'rt-1',
-      [
-        binaryEvent({ type: 'Blob', data: big }),
-        jsonEvent({ type: 'Text', data: text, metadata: { correlationId: 'c-1', note: 'naïve' } }),
-      ],
+      [binaryEvent({ type: 'Blob', data: big }), jsonEvent({ type: 'Text', data: text, metadata: { correlationId: 'c-1', note: 'naïve' } })],
       { expectedRevision: NO_STREAM },
     );
     const [blob, json] = await collect(client.readStream('rt-1'));

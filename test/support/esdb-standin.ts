@@ -68,9 +68,7 @@ interface StoredEvent extends Proposed {
   readonly created: string; // .NET ticks (100 ns) since the Unix epoch, as the server sends it
 }
 
-type Expected =
-  | { readonly kind: 'revision'; readonly revision: bigint }
-  | { readonly kind: 'no_stream' | 'any' | 'stream_exists' };
+type Expected = { readonly kind: 'revision'; readonly revision: bigint } | { readonly kind: 'no_stream' | 'any' | 'stream_exists' };
 
 /** ESDB's default search window when the filter asks for `count` rather than `max`. */
 const DEFAULT_SEARCH_WINDOW = 32;
@@ -121,10 +119,7 @@ class Store {
 function findDuplicate(existing: readonly StoredEvent[], expected: Expected, batch: readonly Proposed[]): StoredEvent | undefined {
   const first = batch[0];
   if (!first) return undefined;
-  const start =
-    expected.kind === 'revision' ? Number(expected.revision) + 1
-    : expected.kind === 'no_stream' ? 0
-    : existing.findIndex((e) => e.id === first.id); // any / stream_exists: wherever it sits
+  const start = expected.kind === 'revision' ? Number(expected.revision) + 1 : expected.kind === 'no_stream' ? 0 : existing.findIndex((e) => e.id === first.id); // any / stream_exists: wherever it sits
   if (start < 0) return undefined;
   const slice = existing.slice(start, start + batch.length);
   const same = slice.length === batch.length && slice.every((e, i) => e.id === batch[i]?.id);
@@ -306,11 +301,13 @@ function handleAppend(store: Store, call: GrpcT.ServerReadableStream<AppendReq, 
   call.on('end', () => {
     if (done) return;
     if (!options) return invalid('no options received');
-    const expected: Expected =
-      options.hasRevision() ? { kind: 'revision', revision: BigInt(options.getRevision()) }
-      : options.hasNoStream() ? { kind: 'no_stream' }
-      : options.hasStreamExists() ? { kind: 'stream_exists' }
-      : { kind: 'any' };
+    const expected: Expected = options.hasRevision()
+      ? { kind: 'revision', revision: BigInt(options.getRevision()) }
+      : options.hasNoStream()
+        ? { kind: 'no_stream' }
+        : options.hasStreamExists()
+          ? { kind: 'stream_exists' }
+          : { kind: 'any' };
     finish(null, store.append(nameOf(options.getStreamIdentifier()), expected, batch));
   });
   call.on('error', () => {

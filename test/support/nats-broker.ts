@@ -42,7 +42,12 @@ export async function startNatsBroker(options: { maxPayloadBytes?: number } = {}
   const configFile = path.join(dir, 'nats-server.conf');
   await writeFile(
     configFile,
-    [`listen: "127.0.0.1:${port}"`, `max_payload: ${options.maxPayloadBytes ?? 8 * 1024 * 1024}`, `jetstream { store_dir: ${JSON.stringify(storeDir)} }`, ''].join('\n'),
+    [
+      `listen: "127.0.0.1:${port}"`,
+      `max_payload: ${options.maxPayloadBytes ?? 8 * 1024 * 1024}`,
+      `jetstream { store_dir: ${JSON.stringify(storeDir)} }`,
+      '',
+    ].join('\n'),
   );
   const server = natsServerProcess(configFile);
   await server.restart();

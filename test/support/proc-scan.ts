@@ -41,7 +41,10 @@ export const isRunning = (pid: number): boolean => {
 };
 
 /** Running members of a process group. */
-export const groupMembers = (pgid: number): number[] => runningProcesses().filter((p) => p.pgrp === pgid).map((p) => p.pid);
+export const groupMembers = (pgid: number): number[] =>
+  runningProcesses()
+    .filter((p) => p.pgrp === pgid)
+    .map((p) => p.pid);
 
 /** Running processes whose command line has an argument containing `text`. */
 export const processesMentioning = (text: string): ProcEntry[] => runningProcesses().filter((p) => p.argv.some((arg) => arg.includes(text)));

@@ -68,8 +68,17 @@ const flag = (name) => {
 };
 const flags = (name) => argv.flatMap((arg, i) => (arg === name && argv[i + 1] !== undefined ? [argv[i + 1]] : []));
 const json = argv.includes('--json');
-const command = argv.filter((arg) => !arg.startsWith('-')).slice(0, 3).join(' ');
-const commandName = { 'project deploy start': 'DeployMetadata', 'project deploy resume': 'DeployMetadataResume', 'project deploy report': 'DeployMetadataReport', 'apex run test': 'Test' }[command] ?? 'sf';
+const command = argv
+  .filter((arg) => !arg.startsWith('-'))
+  .slice(0, 3)
+  .join(' ');
+const commandName =
+  {
+    'project deploy start': 'DeployMetadata',
+    'project deploy resume': 'DeployMetadataResume',
+    'project deploy report': 'DeployMetadataReport',
+    'apex run test': 'Test',
+  }[command] ?? 'sf';
 
 function finish(exitCode, envelope, human) {
   process.stdout.write(json ? `${JSON.stringify(envelope, null, 2)}\n` : `${human}\n`);
@@ -134,7 +143,8 @@ function failedEarly() {
   else if (fail === 'garbage') {
     process.stdout.write('<html><body>502 Bad Gateway</body></html>\n');
     process.exitCode = 1;
-  } else if (fail === 'auth') error('NamedOrgNotFoundError', `No authorization information found for ${org}.`, { actions: [`Run "sf org login web --alias ${org}" to authorise it.`] });
+  } else if (fail === 'auth')
+    error('NamedOrgNotFoundError', `No authorization information found for ${org}.`, { actions: [`Run "sf org login web --alias ${org}" to authorise it.`] });
   else if (fail === 'expired') error('RefreshTokenAuthError', 'Error authenticating with the refresh token due to: expired access/refresh token');
   else if (fail === 'network') error('Error', 'socket hang up (ECONNRESET)');
   else return false;
@@ -148,11 +158,18 @@ const jobFile = (jobId) => path.join(orgDir(), `${jobId}.json`);
 function recordDeploy(jobId, checkOnly, final, inProgress, readyAt) {
   mkdirSync(orgDir(), { recursive: true });
   writeFileSync(jobFile(jobId), JSON.stringify({ id: jobId, readyAt: Number.isFinite(readyAt) ? readyAt : null, final, inProgress }));
-  appendFileSync(path.join(orgDir(), 'deploys.jsonl'), `${JSON.stringify({ id: jobId, checkOnly, async: argv.includes('--async'), pid: process.pid, time: new Date().toISOString() })}\n`);
+  appendFileSync(
+    path.join(orgDir(), 'deploys.jsonl'),
+    `${JSON.stringify({ id: jobId, checkOnly, async: argv.includes('--async'), pid: process.pid, time: new Date().toISOString() })}\n`,
+  );
 }
 
 function stillRunning(result) {
-  return finish(69, { status: 69, result, warnings: [`The deploy is still in progress. Check with: sf project deploy report --job-id ${result.id}`] }, 'Status: InProgress');
+  return finish(
+    69,
+    { status: 69, result, warnings: [`The deploy is still in progress. Check with: sf project deploy report --job-id ${result.id}`] },
+    'Status: InProgress',
+  );
 }
 
 function readJob() {
@@ -217,7 +234,18 @@ function deploy() {
     numberTestsTotal: testsRan,
   };
 
-  const inProgress = { ...base, done: false, status: 'InProgress', success: false, numberComponentsDeployed: 0, numberComponentErrors: 0, numberTestsCompleted: 0, numberTestErrors: 0, details: {}, files: [] };
+  const inProgress = {
+    ...base,
+    done: false,
+    status: 'InProgress',
+    success: false,
+    numberComponentsDeployed: 0,
+    numberComponentErrors: 0,
+    numberTestsCompleted: 0,
+    numberTestErrors: 0,
+    details: {},
+    files: [],
+  };
   if (fail === 'wait' && !async) {
     recordDeploy(base.id, checkOnly, { exitCode: 69, result: inProgress, human: 'Status: InProgress' }, inProgress, Number.POSITIVE_INFINITY);
     return stillRunning(inProgress);
@@ -267,16 +295,27 @@ function deploy() {
   }
 
   const testsFail = fail === 'tests' && testsRan > 0;
-  const runTestResult = testsRan > 0
-    ? {
-        numFailures: testsFail ? '1' : '0',
-        numTestsRun: String(testsRan),
-        totalTime: '812.0',
-        failures: testsFail ? { id: '01p000000000001', message: 'System.AssertException: Assertion Failed: Expected: 2, Actual: 1', methodName: 'testTotals', name: 'InvoiceServiceTest', namespace: '', stackTrace: 'Class.InvoiceServiceTest.testTotals: line 12, column 1', time: '41.0' } : [],
-        successes: [],
-        codeCoverage: [],
-      }
-    : undefined;
+  const runTestResult =
+    testsRan > 0
+      ? {
+          numFailures: testsFail ? '1' : '0',
+          numTestsRun: String(testsRan),
+          totalTime: '812.0',
+          failures: testsFail
+            ? {
+                id: '01p000000000001',
+                message: 'System.AssertException: Assertion Failed: Expected: 2, Actual: 1',
+                methodName: 'testTotals',
+                name: 'InvoiceServiceTest',
+                namespace: '',
+                stackTrace: 'Class.InvoiceServiceTest.testTotals: line 12, column 1',
+                time: '41.0',
+              }
+            : [],
+          successes: [],
+          codeCoverage: [],
+        }
+      : undefined;
   const result = {
     ...base,
     done: true,
@@ -286,7 +325,10 @@ function deploy() {
     numberComponentErrors: 0,
     numberTestsCompleted: testsRan - (testsFail ? 1 : 0),
     numberTestErrors: testsFail ? 1 : 0,
-    details: { componentSuccesses: components.map((c) => ({ componentType: c.type, fullName: c.fullName, success: true })), ...(runTestResult ? { runTestResult } : {}) },
+    details: {
+      componentSuccesses: components.map((c) => ({ componentType: c.type, fullName: c.fullName, success: true })),
+      ...(runTestResult ? { runTestResult } : {}),
+    },
     files: components.map((c) => ({ ...c, state: checkOnly ? 'Unchanged' : 'Changed' })),
   };
   return answer(testsFail ? 1 : 0, result, `Status: ${result.status}\nDeploy ID: ${base.id}`);

@@ -106,7 +106,10 @@ describe('events', () => {
 
     await waitFor(() => receivedBy('app_mention').length === 1, 'the app_mention listener');
     const mention = envelope.event;
-    expect(receivedBy('app_mention')[0]).toMatchObject({ payload: { type: 'app_mention', text: `<@${ws.botUserId}> analyze repo acme`, user: ws.user.id, channel: ws.channel.id }, retryNum: undefined });
+    expect(receivedBy('app_mention')[0]).toMatchObject({
+      payload: { type: 'app_mention', text: `<@${ws.botUserId}> analyze repo acme`, user: ws.user.id, channel: ws.channel.id },
+      retryNum: undefined,
+    });
     await waitFor(() => slack.thread(ws.channel.id, mention.ts!).length === 2, "the reply in the request's thread");
     expect(slack.thread(ws.channel.id, mention.ts!).map((m) => [m.user, m.text])).toEqual([
       [ws.user.id, `<@${ws.botUserId}> analyze repo acme`],
@@ -144,7 +147,10 @@ describe('events', () => {
       ['6 minutes old', (body) => sender.post(body, 'application/json', { timestampSeconds: staleTimestamp(6) })],
       ['with a wrong signature', (body) => sender.post(body, 'application/json', { signature: badSignature })],
       ['signed with another secret', (body) => sender.post(body, 'application/json', { signingSecret: 'not-the-secret' })],
-      ['with a signature for a different body', (body) => sender.post(body, 'application/json', { signature: slackSignature(ws.signingSecret, Math.floor(Date.now() / 1000), `${body} `) })],
+      [
+        'with a signature for a different body',
+        (body) => sender.post(body, 'application/json', { signature: slackSignature(ws.signingSecret, Math.floor(Date.now() / 1000), `${body} `) }),
+      ],
     ];
     it.each(cases)('%s', async (_, send) => {
       const postsBefore = slack.calls('chat.postMessage').length;
@@ -169,25 +175,49 @@ describe('slash commands', () => {
     const response = await sender.postCommand({ command: '/workflow', text: 'start deploy-staging' });
     expect(response.status).toBe(200);
     expect(JSON.parse(response.body)).toMatchObject({ text: 'Starting start deploy-staging' });
-    expect(receivedBy('command')[0]?.payload).toMatchObject({ command: '/workflow', text: 'start deploy-staging', user_id: ws.user.id, channel_id: ws.channel.id, team_id: ws.teamId });
+    expect(receivedBy('command')[0]?.payload).toMatchObject({
+      command: '/workflow',
+      text: 'start deploy-staging',
+      user_id: ws.user.id,
+      channel_id: ws.channel.id,
+      team_id: ws.teamId,
+    });
     expect(receivedBy('command')[0]?.payload.trigger_id).toEqual(expect.any(String));
 
     const [respondCall] = await slack.waitForCalls('response_url');
     expect(respondCall?.args).toMatchObject({ response_type: 'in_channel', text: `Workflow start deploy-staging started by <@${ws.user.id}>` });
-    expect(slack.channelMessages(ws.channel.id).at(-1)).toMatchObject({ user: ws.botUserId, text: `Workflow start deploy-staging started by <@${ws.user.id}>` });
+    expect(slack.channelMessages(ws.channel.id).at(-1)).toMatchObject({
+      user: ws.botUserId,
+      text: `Workflow start deploy-staging started by <@${ws.user.id}>`,
+    });
   });
 });
 
 describe('interactivity', () => {
   it('delivers a block_actions button press to app.action, which updates the message', async () => {
-    const gate = await app.client.chat.postMessage({ channel: ws.channel.id, text: 'Approve deploy to production?', blocks: [{ type: 'actions', elements: [] }] });
-    const response = await sender.postBlockAction({ actionId: 'approve', value: 'approval-42', messageTs: gate.ts!, messageText: 'Approve deploy to production?' });
+    const gate = await app.client.chat.postMessage({
+      channel: ws.channel.id,
+      text: 'Approve deploy to production?',
+      blocks: [{ type: 'actions', elements: [] }],
+    });
+    const response = await sender.postBlockAction({
+      actionId: 'approve',
+      value: 'approval-42',
+      messageTs: gate.ts!,
+      messageText: 'Approve deploy to production?',
+    });
     expect(response.status).toBe(200);
 
     await waitFor(() => receivedBy('action').length === 1, 'the action listener');
     expect(receivedBy('action')[0]?.payload).toMatchObject({
       action: { action_id: 'approve', value: 'approval-42', type: 'button' },
-      body: { type: 'block_actions', user: { id: ws.user.id }, channel: { id: ws.channel.id }, message: { ts: gate.ts }, container: { type: 'message', message_ts: gate.ts, channel_id: ws.channel.id } },
+      body: {
+        type: 'block_actions',
+        user: { id: ws.user.id },
+        channel: { id: ws.channel.id },
+        message: { ts: gate.ts },
+        container: { type: 'message', message_ts: gate.ts, channel_id: ws.channel.id },
+      },
     });
     await waitFor(() => slack.message(ws.channel.id, gate.ts!)?.edits === 1, 'the update');
     expect(slack.message(ws.channel.id, gate.ts!)).toMatchObject({ text: `Approved by <@${ws.user.id}>`, blocks: [] });

@@ -59,7 +59,14 @@ export interface MessageInput {
   readonly threadTs?: string;
 }
 
-export type SlackEvent = Record<string, unknown> & { readonly type: string; readonly ts?: string; readonly channel?: string; readonly user?: string; readonly text?: string; readonly thread_ts?: string };
+export type SlackEvent = Record<string, unknown> & {
+  readonly type: string;
+  readonly ts?: string;
+  readonly channel?: string;
+  readonly user?: string;
+  readonly text?: string;
+  readonly thread_ts?: string;
+};
 
 export interface EventCallback {
   readonly token: string;
@@ -178,7 +185,13 @@ export const blockActionsPayload = (input: BlockActionInput) => {
     user: { id: input.userId ?? ws.user.id, username: input.userName ?? ws.user.name, name: input.userName ?? ws.user.name, team_id: ws.teamId },
     api_app_id: ws.apiAppId,
     token: ws.verificationToken,
-    container: { type: 'message', message_ts: input.messageTs, channel_id: channelId, is_ephemeral: false, ...(input.threadTs !== undefined ? { thread_ts: input.threadTs } : {}) },
+    container: {
+      type: 'message',
+      message_ts: input.messageTs,
+      channel_id: channelId,
+      is_ephemeral: false,
+      ...(input.threadTs !== undefined ? { thread_ts: input.threadTs } : {}),
+    },
     trigger_id: triggerId(),
     team: { id: ws.teamId, domain: ws.teamDomain },
     enterprise: null,
@@ -269,7 +282,14 @@ export function slackRequestSender(config: { url: string; signingSecret?: string
     },
     postBlockAction(input, options) {
       const channel = input.channelId ?? ws.channel.id;
-      const responseUrl = input.responseUrl ?? webApi?.responseUrl({ channel, user: input.userId ?? ws.user.id, messageTs: input.messageTs, ...(input.threadTs !== undefined ? { threadTs: input.threadTs } : {}) });
+      const responseUrl =
+        input.responseUrl ??
+        webApi?.responseUrl({
+          channel,
+          user: input.userId ?? ws.user.id,
+          messageTs: input.messageTs,
+          ...(input.threadTs !== undefined ? { threadTs: input.threadTs } : {}),
+        });
       const payload = blockActionsPayload({ ...input, ...(responseUrl !== undefined ? { responseUrl } : {}) });
       return post(new URLSearchParams({ payload: JSON.stringify(payload) }).toString(), 'application/x-www-form-urlencoded', options);
     },

@@ -112,7 +112,10 @@ export class StandInMessages {
 
   delete(message: StoredMessage): void {
     const list = this.byChannel.get(message.channel) ?? [];
-    this.byChannel.set(message.channel, list.filter((m) => m !== message));
+    this.byChannel.set(
+      message.channel,
+      list.filter((m) => m !== message),
+    );
   }
 
   /** The parent (when known) and its replies, oldest first: the thread as Slack shows it. */

@@ -17,7 +17,8 @@ const fail = (code: string): never => {
   throw new SlackApiError(code);
 };
 
-export const str = (value: unknown): string | undefined => (typeof value === 'string' && value !== '' ? value : typeof value === 'number' ? String(value) : undefined);
+export const str = (value: unknown): string | undefined =>
+  typeof value === 'string' && value !== '' ? value : typeof value === 'number' ? String(value) : undefined;
 const truthy = (value: unknown): boolean => value === true || value === 'true' || value === '1' || value === 1;
 
 const contentOf = (args: Args): MessageContent => ({
@@ -27,7 +28,9 @@ const contentOf = (args: Args): MessageContent => ({
   ...(args.metadata !== undefined ? { metadata: args.metadata } : {}),
 });
 const hasContent = (content: MessageContent): boolean =>
-  (content.text ?? '') !== '' || (Array.isArray(content.blocks) && content.blocks.length > 0) || (Array.isArray(content.attachments) && content.attachments.length > 0);
+  (content.text ?? '') !== '' ||
+  (Array.isArray(content.blocks) && content.blocks.length > 0) ||
+  (Array.isArray(content.attachments) && content.attachments.length > 0);
 
 export interface ResponseTarget {
   readonly channel: string;
@@ -56,7 +59,14 @@ export function standInMethods(store: StandInMessages, uploadUrl: (fileId: strin
 
   function postEphemeral(channel: string, user: string, content: MessageContent, threadTs?: string): string {
     const messageTs = nextSlackTs();
-    store.ephemerals.push({ channel, user, messageTs, ...(threadTs !== undefined ? { threadTs } : {}), text: content.text ?? '', ...(content.blocks !== undefined ? { blocks: content.blocks } : {}) });
+    store.ephemerals.push({
+      channel,
+      user,
+      messageTs,
+      ...(threadTs !== undefined ? { threadTs } : {}),
+      text: content.text ?? '',
+      ...(content.blocks !== undefined ? { blocks: content.blocks } : {}),
+    });
     return messageTs;
   }
 
@@ -152,7 +162,13 @@ export function standInMethods(store: StandInMessages, uploadUrl: (fileId: strin
         message.files = files.map(({ file }) => ({ id: file.id, name: file.filename, title: file.title ?? file.filename }));
       }
       return {
-        files: files.map(({ file }) => ({ id: file.id, name: file.filename, title: file.title, size: file.bytes?.length ?? 0, ...(channel ? { channels: [channel] } : {}) })),
+        files: files.map(({ file }) => ({
+          id: file.id,
+          name: file.filename,
+          title: file.title,
+          size: file.bytes?.length ?? 0,
+          ...(channel ? { channels: [channel] } : {}),
+        })),
       };
     },
   };

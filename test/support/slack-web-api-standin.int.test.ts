@@ -10,7 +10,11 @@ import { compareSlackTs, standInWorkspace as ws } from './slack-workspace.ts';
 let slack: SlackWebApiStandIn;
 
 // No back-off of WebClient's own between attempts, so a measured wait is the Retry-After alone.
-const clientOptions = (): WebClientOptions => ({ slackApiUrl: slack.apiUrl, logLevel: LogLevel.ERROR, retryConfig: { retries: 3, minTimeout: 0, maxTimeout: 0 } });
+const clientOptions = (): WebClientOptions => ({
+  slackApiUrl: slack.apiUrl,
+  logLevel: LogLevel.ERROR,
+  retryConfig: { retries: 3, minTimeout: 0, maxTimeout: 0 },
+});
 const client = (token: string = slack.token, options: WebClientOptions = {}) => new WebClient(token, { ...clientOptions(), ...options });
 
 /** The Slack error code of a rejected call (`WebAPIPlatformError.data.error`). */
@@ -75,7 +79,11 @@ describe('messages', () => {
     expect([...stamps].sort(compareSlackTs)).toEqual(stamps);
     expect(stamps.every((ts) => /^\d{10}\.\d{6}$/.test(ts))).toBe(true);
     // Form bodies carry blocks as a JSON string; the recording holds them parsed.
-    expect(slack.calls('chat.postMessage').map((c) => c.args)).toMatchObject([{ channel, text: 'Analysis started', blocks }, { text: 'second' }, { channel: ws.dmChannel.id }]);
+    expect(slack.calls('chat.postMessage').map((c) => c.args)).toMatchObject([
+      { channel, text: 'Analysis started', blocks },
+      { text: 'second' },
+      { channel: ws.dmChannel.id },
+    ]);
     expect(slack.channelMessages(channel).map((m) => m.text)).toEqual(['Analysis started', 'second']);
   });
 
@@ -178,7 +186,14 @@ describe('files.uploadV2', () => {
     const requestTs = slack.seedMessage({ channel, user: ws.user.id, text: 'run the tests in acme' });
     const report = 'PASS 41\nFAIL 1: parser handles empty input\n';
 
-    const result = await web.filesUploadV2({ channel_id: channel, thread_ts: requestTs, filename: 'test-report.txt', title: 'Test report', content: report, initial_comment: 'Full report attached' });
+    const result = await web.filesUploadV2({
+      channel_id: channel,
+      thread_ts: requestTs,
+      filename: 'test-report.txt',
+      title: 'Test report',
+      content: report,
+      initial_comment: 'Full report attached',
+    });
 
     expect(result.ok).toBe(true);
     expect(slack.calls().map((c) => c.method)).toEqual(['files.getUploadURLExternal', 'upload_url', 'files.completeUploadExternal']);
@@ -186,11 +201,19 @@ describe('files.uploadV2', () => {
     expect(urlCall?.args).toMatchObject({ filename: 'test-report.txt', length: String(Buffer.byteLength(report)) });
     const fileId = urlCall?.response.file_id as string;
     expect(upload?.args).toEqual({ file_id: fileId, bytes: Buffer.byteLength(report) });
-    expect(complete?.args).toMatchObject({ channel_id: channel, thread_ts: requestTs, initial_comment: 'Full report attached', files: [{ id: fileId, title: 'Test report' }] });
+    expect(complete?.args).toMatchObject({
+      channel_id: channel,
+      thread_ts: requestTs,
+      initial_comment: 'Full report attached',
+      files: [{ id: fileId, title: 'Test report' }],
+    });
 
     expect(slack.file(fileId)?.bytes?.toString('utf8')).toBe(report);
     expect(slack.file(fileId)).toMatchObject({ completed: true, title: 'Test report', sharedTo: [{ channel, threadTs: requestTs }] });
-    expect(slack.thread(channel, requestTs)[1]).toMatchObject({ text: 'Full report attached', files: [{ id: fileId, name: 'test-report.txt', title: 'Test report' }] });
+    expect(slack.thread(channel, requestTs)[1]).toMatchObject({
+      text: 'Full report attached',
+      files: [{ id: fileId, name: 'test-report.txt', title: 'Test report' }],
+    });
   });
 
   it('refuses to complete a file whose bytes never arrived', async () => {
@@ -215,6 +238,10 @@ describe('response_url', () => {
     expect(slack.message(channel, gate.ts!)).toMatchObject({ text: 'Approved by <@U0ALICE>', blocks: [], edits: 1 });
     expect(slack.channelMessages(channel).map((m) => m.text)).toEqual(['Approved by <@U0ALICE>', 'Deploying']);
     expect(slack.ephemerals(channel)).toMatchObject([{ user: ws.user.id, text: 'Only for you' }]);
-    expect(slack.calls('response_url').map((c) => c.args)).toMatchObject([{ replace_original: true }, { response_type: 'in_channel' }, { text: 'Only for you' }]);
+    expect(slack.calls('response_url').map((c) => c.args)).toMatchObject([
+      { replace_original: true },
+      { response_type: 'in_channel' },
+      { text: 'Only for you' },
+    ]);
   });
 });

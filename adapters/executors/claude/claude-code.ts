@@ -77,7 +77,12 @@ const parameters = z
     /** What a review looks at (security, performance…), added to the prompt. */
     focus: z.string().trim().min(1).max(200).optional(),
     maxTurns: z.number().int().min(1).max(500).optional(),
-    timeoutMs: z.number().int().min(1_000).max(4 * 60 * 60 * 1000).default(30 * 60 * 1000),
+    timeoutMs: z
+      .number()
+      .int()
+      .min(1_000)
+      .max(4 * 60 * 60 * 1000)
+      .default(30 * 60 * 1000),
   })
   // Earlier steps' outputs, by name (findings, issues, rootCause…): any JSON, null included
   // (a `$from` whose step was skipped reads null).
@@ -123,7 +128,21 @@ const stages = [
   { name: 'collect', weight: 1 },
 ] as const;
 
-const RESERVED_OUTPUT = new Set(['success', 'mode', 'summary', 'summaryTruncated', 'costUsd', 'usage', 'turns', 'sessionId', 'durationMs', 'permissionDenials', 'filesChanged', 'filesChangedCount', 'answerFields']);
+const RESERVED_OUTPUT = new Set([
+  'success',
+  'mode',
+  'summary',
+  'summaryTruncated',
+  'costUsd',
+  'usage',
+  'turns',
+  'sessionId',
+  'durationMs',
+  'permissionDenials',
+  'filesChanged',
+  'filesChangedCount',
+  'answerFields',
+]);
 
 /** The Claude Code executable: the configured one (CLAUDE_BIN), else `claude` on the PATH. */
 export function claudeProgram(context: ExecutionContext): string {
@@ -135,16 +154,18 @@ export function claudeProgram(context: ExecutionContext): string {
 // Claude Code needs its own settings and credentials (ANTHROPIC_API_KEY, ANTHROPIC_BASE_URL,
 // CLAUDE_CODE_USE_BEDROCK / _VERTEX with the cloud's credentials, proxies); nothing else of this
 // process (Slack tokens, the webhook secret) reaches it beyond the usual allow-list.
-const CLAUDE_ENV = /^(ANTHROPIC_|CLAUDE_|CLAUDECODE|DISABLE_|MAX_THINKING_TOKENS$|MCP_|AWS_|GOOGLE_|GCLOUD_|CLOUD_ML_|VERTEX_|XDG_CONFIG_HOME$|NODE_EXTRA_CA_CERTS$|(HTTPS?|NO|ALL)_PROXY$)/i;
+const CLAUDE_ENV =
+  /^(ANTHROPIC_|CLAUDE_|CLAUDECODE|DISABLE_|MAX_THINKING_TOKENS$|MCP_|AWS_|GOOGLE_|GCLOUD_|CLOUD_ML_|VERTEX_|XDG_CONFIG_HOME$|NODE_EXTRA_CA_CERTS$|(HTTPS?|NO|ALL)_PROXY$)/i;
 const SECRET_NAME = /KEY|TOKEN|SECRET|PASSWORD|CREDENTIAL/i;
 
 function claudeEnvironment(): { env: NodeJS.ProcessEnv; secrets: string[] } {
   const own = Object.fromEntries(Object.entries(process.env).filter((entry): entry is [string, string] => CLAUDE_ENV.test(entry[0]) && entry[1] !== undefined));
-  const secrets = Object.entries(own).filter(([name, value]) => SECRET_NAME.test(name) && value.length >= 8).map(([, value]) => value);
+  const secrets = Object.entries(own)
+    .filter(([name, value]) => SECRET_NAME.test(name) && value.length >= 8)
+    .map(([, value]) => value);
   // No auto-update or telemetry from an unattended worker.
   return { env: safeEnv({ ...own, DISABLE_AUTOUPDATER: '1', DISABLE_TELEMETRY: '1' }), secrets };
 }
-
 
 /** The prompt as Claude gets it: the request, the focus, and the context values as JSON, within the argument limit. */
 export function composePrompt(params: ClaudeCodeParams): string {
@@ -157,7 +178,10 @@ export function composePrompt(params: ClaudeCodeParams): string {
     let json = JSON.stringify(context, null, 2);
     if (Buffer.byteLength(json) > budget) json = JSON.stringify(context);
     if (Buffer.byteLength(json) > budget) {
-      const kept = Buffer.from(json).subarray(0, Math.max(0, budget)).toString('utf8').replace(/\uFFFD$/, '');
+      const kept = Buffer.from(json)
+        .subarray(0, Math.max(0, budget))
+        .toString('utf8')
+        .replace(/\uFFFD$/, '');
       json = `${kept}\n… (cut: the context was ${Buffer.byteLength(json)} bytes)`;
     }
     parts.push(`Context from earlier steps (JSON):\n${json}`);
@@ -190,7 +214,13 @@ const TRANSIENT = /overloaded|rate.?limit|too many requests|API Error: (429|5\d\
 
 const bounded = (text: string, max: number) => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
 
-function failure(result: ClaudeResultMessage | undefined, run: RunResult, stderr: string, retryError: string | undefined, redact: (t: string) => string): ExecutionFailed {
+function failure(
+  result: ClaudeResultMessage | undefined,
+  run: RunResult,
+  stderr: string,
+  retryError: string | undefined,
+  redact: (t: string) => string,
+): ExecutionFailed {
   const said = result ? [result.text, ...result.errors].filter((t) => t.trim() !== '').join('\n') : '';
   const text = redact(bounded((said || stderr || `claude exited with code ${run.exitCode ?? run.signal}`).trim(), 2_000));
   if (result?.subtype === 'error_max_turns') return new ExecutionFailed('MaxTurnsReached', `Claude Code stopped at its turn limit: ${text}`, false);
@@ -224,7 +254,11 @@ async function runClaude(program: string, argv: string[], repo: string, params: 
     const code = (error as { code?: string } | undefined)?.code;
     if (code !== 'RunnerNotInstalled' && code !== 'EACCES') throw error;
     const why = code === 'EACCES' ? 'is not executable' : 'was not found';
-    throw new ExecutionFailed('RunnerNotInstalled', `the Claude Code CLI (${JSON.stringify(program)}) ${why}: install it or set CLAUDE_BIN to the path of the claude executable`, false);
+    throw new ExecutionFailed(
+      'RunnerNotInstalled',
+      `the Claude Code CLI (${JSON.stringify(program)}) ${why}: install it or set CLAUDE_BIN to the path of the claude executable`,
+      false,
+    );
   }
 }
 
@@ -243,7 +277,11 @@ async function execute(params: ClaudeCodeParams, context: ExecutionContext): Pro
   const { run, reader, stderr } = await runClaude(program, claudeArguments(params, composePrompt(params)), repo, params, context, env);
   const result = reader.result;
   if (!result || result.isError || result.subtype !== 'success') throw failure(result, run, stderr, reader.lastRetryError, redact);
-  context.progress({ stage: 'run', fraction: 1, counters: { steps: reader.steps, toolUses: reader.toolUses, outputTokens: result.usage?.outputTokens ?? reader.outputTokens } });
+  context.progress({
+    stage: 'run',
+    fraction: 1,
+    counters: { steps: reader.steps, toolUses: reader.toolUses, outputTokens: result.usage?.outputTokens ?? reader.outputTokens },
+  });
 
   context.progress({ stage: 'collect', fraction: 0, details: before ? 'git status' : undefined });
   const after = before ? await snapshotTree(git, context.signal) : undefined;

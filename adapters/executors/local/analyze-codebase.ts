@@ -20,7 +20,11 @@ const parameters = z.object({
 });
 export type AnalyzeParams = z.infer<typeof parameters>;
 
-export interface Marker { readonly path: string; readonly line: number; readonly text: string }
+export interface Marker {
+  readonly path: string;
+  readonly line: number;
+  readonly text: string;
+}
 export interface AnalyzeResult {
   readonly repository: string;
   readonly source: 'git' | 'walk';
@@ -39,21 +43,79 @@ const MAX_FILE_BYTES = 4 * 1024 * 1024;
 const BATCH = 100;
 const MAX_EXAMPLES = 20;
 const SKIPPED_FOLDERS = new Set([
-  'node_modules', '.git', '.hg', '.svn', 'dist', 'build', 'out', 'coverage', 'target', 'vendor', '.next', '.nuxt',
-  '.turbo', '.cache', '__pycache__', '.venv', 'venv', '.tox', '.mypy_cache', '.pytest_cache', '.ruff_cache', '.gradle', '.idea', '.sfdx',
+  'node_modules',
+  '.git',
+  '.hg',
+  '.svn',
+  'dist',
+  'build',
+  'out',
+  'coverage',
+  'target',
+  'vendor',
+  '.next',
+  '.nuxt',
+  '.turbo',
+  '.cache',
+  '__pycache__',
+  '.venv',
+  'venv',
+  '.tox',
+  '.mypy_cache',
+  '.pytest_cache',
+  '.ruff_cache',
+  '.gradle',
+  '.idea',
+  '.sfdx',
 ]);
 const TEST_FOLDERS = new Set(['test', 'tests', '__tests__', 'spec', 'specs', 'e2e', 'testing']);
 const NOT_CODE = new Set(['Markdown', 'JSON', 'YAML', 'TOML', 'XML', 'Text', 'CSV', 'reStructuredText', 'Other']);
 
 const LANGUAGES: Record<string, string> = {};
 for (const [language, extensions] of Object.entries({
-  TypeScript: 'ts tsx mts cts', JavaScript: 'js jsx mjs cjs', Python: 'py pyi', Go: 'go', Rust: 'rs', Java: 'java',
-  Kotlin: 'kt kts', Scala: 'scala', Ruby: 'rb', PHP: 'php', 'C#': 'cs', C: 'c h', 'C++': 'cc cpp cxx hpp hh hxx',
-  Swift: 'swift', 'Objective-C': 'm mm', Dart: 'dart', Lua: 'lua', R: 'r', Elixir: 'ex exs', Erlang: 'erl hrl',
-  Haskell: 'hs', Clojure: 'clj cljs', Apex: 'cls trigger', Shell: 'sh bash zsh', PowerShell: 'ps1', SQL: 'sql',
-  HTML: 'html htm', CSS: 'css', SCSS: 'scss sass', Less: 'less', Vue: 'vue', Svelte: 'svelte', GraphQL: 'graphql gql',
-  'Protocol Buffers': 'proto', Terraform: 'tf tfvars', JSON: 'json jsonc', YAML: 'yml yaml', TOML: 'toml', XML: 'xml',
-  Markdown: 'md markdown mdx', reStructuredText: 'rst', Text: 'txt', CSV: 'csv',
+  TypeScript: 'ts tsx mts cts',
+  JavaScript: 'js jsx mjs cjs',
+  Python: 'py pyi',
+  Go: 'go',
+  Rust: 'rs',
+  Java: 'java',
+  Kotlin: 'kt kts',
+  Scala: 'scala',
+  Ruby: 'rb',
+  PHP: 'php',
+  'C#': 'cs',
+  C: 'c h',
+  'C++': 'cc cpp cxx hpp hh hxx',
+  Swift: 'swift',
+  'Objective-C': 'm mm',
+  Dart: 'dart',
+  Lua: 'lua',
+  R: 'r',
+  Elixir: 'ex exs',
+  Erlang: 'erl hrl',
+  Haskell: 'hs',
+  Clojure: 'clj cljs',
+  Apex: 'cls trigger',
+  Shell: 'sh bash zsh',
+  PowerShell: 'ps1',
+  SQL: 'sql',
+  HTML: 'html htm',
+  CSS: 'css',
+  SCSS: 'scss sass',
+  Less: 'less',
+  Vue: 'vue',
+  Svelte: 'svelte',
+  GraphQL: 'graphql gql',
+  'Protocol Buffers': 'proto',
+  Terraform: 'tf tfvars',
+  JSON: 'json jsonc',
+  YAML: 'yml yaml',
+  TOML: 'toml',
+  XML: 'xml',
+  Markdown: 'md markdown mdx',
+  reStructuredText: 'rst',
+  Text: 'txt',
+  CSV: 'csv',
 })) {
   for (const extension of extensions.split(' ')) LANGUAGES[extension] = language;
 }
@@ -100,9 +162,7 @@ async function listFiles(repo: string, context: ExecutionContext): Promise<{ fil
 }
 
 type Scan =
-  | { kind: 'text'; lines: number; markers: { todo: Marker[]; fixme: Marker[] } }
-  | { kind: 'binary' | 'tooLarge' | 'unreadable' }
-  | { kind: 'ignored' }; // deleted since listed, a symlink, or not a regular file
+  { kind: 'text'; lines: number; markers: { todo: Marker[]; fixme: Marker[] } } | { kind: 'binary' | 'tooLarge' | 'unreadable' } | { kind: 'ignored' }; // deleted since listed, a symlink, or not a regular file
 
 async function scanFile(repo: string, relative: string, safeDir: (dir: string) => Promise<boolean>): Promise<Scan> {
   const file = path.join(repo, relative);
@@ -154,7 +214,14 @@ async function execute(params: AnalyzeParams, context: ExecutionContext): Promis
   const dirs = new Map<string, Promise<boolean>>();
   const safeDir = (dir: string) => {
     let known = dirs.get(dir);
-    if (!known) dirs.set(dir, (known = realpath(dir).then((real) => isInside(repo, real), () => false)));
+    if (!known)
+      dirs.set(
+        dir,
+        (known = realpath(dir).then(
+          (real) => isInside(repo, real),
+          () => false,
+        )),
+      );
     return known;
   };
   const languages = new Map<string, { files: number; lines: number }>();
@@ -177,7 +244,10 @@ async function execute(params: AnalyzeParams, context: ExecutionContext): Promis
       languages.set(language, { files: entry.files + 1, lines: entry.lines + scan.lines });
       sizes.push({ path: file, lines: scan.lines, language });
       totalLines += scan.lines;
-      for (const [found, into] of [[scan.markers.todo, todo], [scan.markers.fixme, fixme]] as const) {
+      for (const [found, into] of [
+        [scan.markers.todo, todo],
+        [scan.markers.fixme, fixme],
+      ] as const) {
         into.count += found.length;
         into.examples.push(...found.slice(0, MAX_EXAMPLES - into.examples.length));
       }
@@ -206,7 +276,9 @@ async function execute(params: AnalyzeParams, context: ExecutionContext): Promis
     repository: params.repository,
     source: listed.source,
     totals: { files: sizes.length, lines: totalLines },
-    languages: [...languages].map(([language, n]) => ({ language, ...n })).sort((a, b) => b.lines - a.lines || b.files - a.files || a.language.localeCompare(b.language)),
+    languages: [...languages]
+      .map(([language, n]) => ({ language, ...n }))
+      .sort((a, b) => b.lines - a.lines || b.files - a.files || a.language.localeCompare(b.language)),
     largestFiles: sizes.sort((a, b) => b.lines - a.lines || a.path.localeCompare(b.path)).slice(0, 10),
     todo,
     fixme,

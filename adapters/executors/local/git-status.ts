@@ -43,7 +43,13 @@ export interface GitStatusResult {
 const MAX_LISTED = 500;
 
 const CHANGES: Record<string, FileChange> = {
-  M: 'modified', A: 'added', D: 'deleted', R: 'renamed', C: 'copied', T: 'type-changed', U: 'updated',
+  M: 'modified',
+  A: 'added',
+  D: 'deleted',
+  R: 'renamed',
+  C: 'copied',
+  T: 'type-changed',
+  U: 'updated',
 };
 
 /** Splits off `count` space-separated fields; the rest (a path, which may contain spaces) is last. */
@@ -104,7 +110,16 @@ function parsePorcelainV2(output: string): ParsedStatus {
     }
   }
   return {
-    branch, detached, head, upstream, ahead, behind, staged, unstaged, untracked, conflicted,
+    branch,
+    detached,
+    head,
+    upstream,
+    ahead,
+    behind,
+    staged,
+    unstaged,
+    untracked,
+    conflicted,
     counts: { staged: staged.length, unstaged: unstaged.length, untracked: untracked.length, conflicted: conflicted.length },
     initial: head === null,
   };

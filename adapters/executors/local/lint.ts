@@ -12,7 +12,12 @@ import { lintReply, lintResultSchema } from '../../../domain/replies/lint-reply.
 
 const parameters = z.object({
   repository: repositoryParameter,
-  timeoutMs: z.number().int().min(100).max(60 * 60 * 1000).default(10 * 60 * 1000),
+  timeoutMs: z
+    .number()
+    .int()
+    .min(100)
+    .max(60 * 60 * 1000)
+    .default(10 * 60 * 1000),
 });
 export type LintParams = z.infer<typeof parameters>;
 
@@ -37,8 +42,17 @@ export type LintResult =
     };
 
 const ESLINT_CONFIGS = [
-  'eslint.config.js', 'eslint.config.mjs', 'eslint.config.cjs', 'eslint.config.ts', 'eslint.config.mts',
-  '.eslintrc', '.eslintrc.js', '.eslintrc.cjs', '.eslintrc.json', '.eslintrc.yml', '.eslintrc.yaml',
+  'eslint.config.js',
+  'eslint.config.mjs',
+  'eslint.config.cjs',
+  'eslint.config.ts',
+  'eslint.config.mts',
+  '.eslintrc',
+  '.eslintrc.js',
+  '.eslintrc.cjs',
+  '.eslintrc.json',
+  '.eslintrc.yml',
+  '.eslintrc.yaml',
 ];
 
 /** The linter and argv for a repository, or undefined when none is configured. */
@@ -65,7 +79,11 @@ async function detectLinter(repo: string): Promise<{ linter: Linter; command: st
   return undefined;
 }
 
-interface ProblemCounts { problems: number; errors: number | null; warnings: number | null }
+interface ProblemCounts {
+  problems: number;
+  errors: number | null;
+  warnings: number | null;
+}
 
 /** Problem counts from eslint (stylish), ruff or golangci-lint output; the last summary wins. */
 class LintOutputParser {

@@ -19,7 +19,8 @@ const parameters = z
   .catchall(z.json())
   .superRefine((params, ctx) => {
     const keys = Object.keys(params).filter((key) => key !== 'title');
-    for (const key of keys) if (!SECTION_KEY.test(key)) ctx.addIssue({ code: 'custom', path: [key], message: 'section names are letters, digits, _ and - (at most 64)' });
+    for (const key of keys)
+      if (!SECTION_KEY.test(key)) ctx.addIssue({ code: 'custom', path: [key], message: 'section names are letters, digits, _ and - (at most 64)' });
     if (keys.length > MAX_SECTIONS) ctx.addIssue({ code: 'custom', path: [], message: `at most ${MAX_SECTIONS} sections` });
   });
 export type ReportParams = z.infer<typeof parameters>;
@@ -33,7 +34,11 @@ export interface ReportResult {
 
 /** `rootCause` → `Root cause`, `smoke-test` → `Smoke test`. */
 export function sectionHeading(key: string): string {
-  const words = key.replace(/([a-z0-9])([A-Z])/g, '$1 $2').replace(/[_-]+/g, ' ').trim().toLowerCase();
+  const words = key
+    .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
+    .replace(/[_-]+/g, ' ')
+    .trim()
+    .toLowerCase();
   return words.charAt(0).toUpperCase() + words.slice(1);
 }
 

@@ -14,7 +14,12 @@ import { runTestsResultSchema, testRunReply } from '../../../domain/replies/test
 
 const parameters = z.object({
   repository: repositoryParameter,
-  timeoutMs: z.number().int().min(100).max(2 * 60 * 60 * 1000).default(15 * 60 * 1000),
+  timeoutMs: z
+    .number()
+    .int()
+    .min(100)
+    .max(2 * 60 * 60 * 1000)
+    .default(15 * 60 * 1000),
 });
 export type RunTestsParams = z.infer<typeof parameters>;
 
@@ -39,7 +44,11 @@ export interface RunTestsResult {
   readonly outputTruncated: boolean;
 }
 
-interface Counts { passed: number; failed: number; skipped: number }
+interface Counts {
+  passed: number;
+  failed: number;
+  skipped: number;
+}
 /** "3 passed, 1 failed" → a function summing the numbers before the given words. */
 function tally(text: string): (...words: string[]) => number {
   const found = new Map<string, number>();
@@ -132,7 +141,12 @@ async function execute(params: RunTestsParams, context: ExecutionContext): Promi
   context.progress({ stage: 'detect', fraction: 0 });
   const repo = await resolveInWorkspace(context.workspaceRoot, params.repository);
   const detected = await detectTestRunner(repo);
-  if (!detected) throw new ExecutionFailed('NoTestRunnerFound', 'no test runner found (package.json test script, pytest, go.mod, Cargo.toml or .orchestrator.json testCommand)', false);
+  if (!detected)
+    throw new ExecutionFailed(
+      'NoTestRunnerFound',
+      'no test runner found (package.json test script, pytest, go.mod, Cargo.toml or .orchestrator.json testCommand)',
+      false,
+    );
   context.progress({ stage: 'detect', fraction: 1, details: detected.command.join(' ') });
 
   const parser = new TestOutputParser();

@@ -140,8 +140,10 @@ function parseEnvelope(output: string): SfEnvelope | undefined {
   return undefined;
 }
 
-const NETWORK = /ECONNRESET|ECONNREFUSED|ETIMEDOUT|ENOTFOUND|EAI_AGAIN|EPIPE|socket hang up|network|client has timed out|ClientTimeout|Service Unavailable|ServerUnavailable|\b50[234]\b|REQUEST_LIMIT_EXCEEDED|UNABLE_TO_LOCK_ROW/i;
-const AUTH = /NamedOrgNotFound|NoOrgFound|NoAuthInfoFound|AuthInfo|NoDefaultEnv|NoTargetOrg|No authorization information|INVALID_SESSION_ID|invalid_grant|expired access\/refresh token|RefreshToken|not authenticated|authenticat/i;
+const NETWORK =
+  /ECONNRESET|ECONNREFUSED|ETIMEDOUT|ENOTFOUND|EAI_AGAIN|EPIPE|socket hang up|network|client has timed out|ClientTimeout|Service Unavailable|ServerUnavailable|\b50[234]\b|REQUEST_LIMIT_EXCEEDED|UNABLE_TO_LOCK_ROW/i;
+const AUTH =
+  /NamedOrgNotFound|NoOrgFound|NoAuthInfoFound|AuthInfo|NoDefaultEnv|NoTargetOrg|No authorization information|INVALID_SESSION_ID|invalid_grant|expired access\/refresh token|RefreshToken|not authenticated|authenticat/i;
 
 /**
  * The failure for an sf error envelope: lost connections and org limits may pass on another
@@ -150,7 +152,11 @@ const AUTH = /NamedOrgNotFound|NoOrgFound|NoAuthInfoFound|AuthInfo|NoDefaultEnv|
 export function sfFailure(envelope: SfEnvelope | undefined, run: RunResult, what: string): ExecutionFailed {
   if (envelope === undefined) {
     const tail = `${run.stderr}\n${run.stdout}`.trim().split('\n').slice(-5).join('\n').slice(-1000);
-    return new ExecutionFailed('UnreadableSfOutput', `${what}: sf exited with ${run.exitCode ?? run.signal} without its JSON output${tail ? `: ${tail}` : ''}`, false);
+    return new ExecutionFailed(
+      'UnreadableSfOutput',
+      `${what}: sf exited with ${run.exitCode ?? run.signal} without its JSON output${tail ? `: ${tail}` : ''}`,
+      false,
+    );
   }
   const name = envelope.name ?? 'Error';
   const message = (envelope.message ?? 'sf failed without a message').slice(0, 2000);

@@ -3,7 +3,23 @@ import { z } from 'zod';
 import { ExecutionFailed, type ExecutionContext, type OutcomeCheck } from '../../../domain/ports/executor.ts';
 import { repoHas, resolveInWorkspace } from '../workspace.ts';
 import type { RunResult } from '../process.ts';
-import { asArray, count, type Json, projectParameter, record, runSf, SF_STAGES, sfFailure, targetOrgArgs, orgName, targetOrgParameter, testNamesParameter, text, waitMinutesParameter, type SfEnvelope } from './sf-cli.ts';
+import {
+  asArray,
+  count,
+  type Json,
+  projectParameter,
+  record,
+  runSf,
+  SF_STAGES,
+  sfFailure,
+  targetOrgArgs,
+  orgName,
+  targetOrgParameter,
+  testNamesParameter,
+  text,
+  waitMinutesParameter,
+  type SfEnvelope,
+} from './sf-cli.ts';
 import type { TaskTypeExecutor } from '../task-type.ts';
 
 // `sf-deploy`: `sf project deploy start --json` from the project folder to the target org.
@@ -56,7 +72,10 @@ export interface SfDeployResult {
 /** sf's argv for the parameters (no shell ever sees it): a validation waits; a real deploy starts asynchronously. */
 function deployArgs(params: SfDeployParams): string[] {
   return [
-    'project', 'deploy', 'start', '--json',
+    'project',
+    'deploy',
+    'start',
+    '--json',
     ...targetOrgArgs(params.targetOrg),
     ...(params.mode === 'validate' ? ['--dry-run'] : []),
     ...(params.testLevel ? ['--test-level', params.testLevel] : []),
@@ -65,8 +84,26 @@ function deployArgs(params: SfDeployParams): string[] {
   ];
 }
 
-const resumeArgs = (params: SfDeployParams, jobId: string): string[] => ['project', 'deploy', 'resume', '--job-id', jobId, '--json', ...targetOrgArgs(params.targetOrg), '--wait', String(params.waitMinutes)];
-const reportArgs = (params: SfDeployParams, jobId: string): string[] => ['project', 'deploy', 'report', '--job-id', jobId, '--json', ...targetOrgArgs(params.targetOrg)];
+const resumeArgs = (params: SfDeployParams, jobId: string): string[] => [
+  'project',
+  'deploy',
+  'resume',
+  '--job-id',
+  jobId,
+  '--json',
+  ...targetOrgArgs(params.targetOrg),
+  '--wait',
+  String(params.waitMinutes),
+];
+const reportArgs = (params: SfDeployParams, jobId: string): string[] => [
+  'project',
+  'deploy',
+  'report',
+  '--job-id',
+  jobId,
+  '--json',
+  ...targetOrgArgs(params.targetOrg),
+];
 
 /** A Metadata API deploy id (`0Af…`, 15 or 18 characters); anything else is never passed to sf. */
 const DEPLOY_JOB_ID = /^0Af[A-Za-z0-9]{12}([A-Za-z0-9]{3})?$/;
@@ -85,7 +122,10 @@ function componentErrors(result: Json): ComponentError[] {
   return asArray(result.files)
     .map(record)
     .filter((f) => f.state === 'Failed')
-    .map((f) => ({ component: [text(f.type), text(f.fullName)].filter(Boolean).join(' ') || 'unknown component', problem: text(f.error) ?? 'no problem given' }));
+    .map((f) => ({
+      component: [text(f.type), text(f.fullName)].filter(Boolean).join(' ') || 'unknown component',
+      problem: text(f.error) ?? 'no problem given',
+    }));
 }
 
 function testFailures(result: Json): { name: string; message: string }[] {
@@ -109,7 +149,11 @@ async function execute(params: SfDeployParams, context: ExecutionContext): Promi
   const status = text(deploy.status) ?? null;
   if ((status !== null && IN_PROGRESS.has(status)) || deploy.done === false) {
     // A new attempt would queue a second deploy behind this one: say where it is instead.
-    throw new ExecutionFailed('DeployStillRunning', `deploy ${String(deploy.id)} was still ${status ?? 'running'} in ${orgName(params.targetOrg)} after ${params.waitMinutes} min; follow it with \`sf project deploy report --job-id ${String(deploy.id)}\``, false);
+    throw new ExecutionFailed(
+      'DeployStillRunning',
+      `deploy ${String(deploy.id)} was still ${status ?? 'running'} in ${orgName(params.targetOrg)} after ${params.waitMinutes} min; follow it with \`sf project deploy report --job-id ${String(deploy.id)}\``,
+      false,
+    );
   }
   context.progress({ stage: 'run', fraction: 1 });
 
@@ -118,7 +162,12 @@ async function execute(params: SfDeployParams, context: ExecutionContext): Promi
   context.progress({
     stage: 'report',
     fraction: 1,
-    counters: { componentsDeployed: outcome.componentsDeployed, componentsTotal: outcome.componentsTotal, componentErrors: outcome.componentErrors.length, testFailures: outcome.testFailures.length },
+    counters: {
+      componentsDeployed: outcome.componentsDeployed,
+      componentsTotal: outcome.componentsTotal,
+      componentErrors: outcome.componentErrors.length,
+      testFailures: outcome.testFailures.length,
+    },
   });
   return outcome;
 }
@@ -138,11 +187,15 @@ async function validate(params: SfDeployParams, project: string, context: Execut
 async function deployOnce(params: SfDeployParams, project: string, context: ExecutionContext): Promise<Followed> {
   const started = await runSf(deployArgs(params), project, context, params.waitMinutes);
   const jobId = text(deployIn(started.envelope, started.run, 'deploy failed').id);
-  if (jobId === undefined || !DEPLOY_JOB_ID.test(jobId)) throw new ExecutionFailed('UnreadableSfOutput', `deploy failed: sf started a deploy without a readable job id (${String(jobId)})`, false);
+  if (jobId === undefined || !DEPLOY_JOB_ID.test(jobId))
+    throw new ExecutionFailed('UnreadableSfOutput', `deploy failed: sf started a deploy without a readable job id (${String(jobId)})`, false);
   await context.recordEvidence?.({ deployJobId: jobId });
   const followed = await runSf(resumeArgs(params, jobId), project, context, params.waitMinutes);
   try {
-    return { deploy: deployIn(followed.envelope, followed.run, `deploy ${jobId} could not be followed`), durationMs: started.run.durationMs + followed.run.durationMs };
+    return {
+      deploy: deployIn(followed.envelope, followed.run, `deploy ${jobId} could not be followed`),
+      durationMs: started.run.durationMs + followed.run.durationMs,
+    };
   } catch (error) {
     // The deploy is under way in the org: another attempt would deploy a second time.
     const why = error instanceof Error ? error.message : String(error);
@@ -179,7 +232,11 @@ function resultOf(deploy: Json, params: SfDeployParams, durationMs: number): SfD
  * How the deploy job an earlier attempt recorded ended, from the org (`deploy report --job-id`),
  * waiting while it still runs (up to `waitMinutes`). Anything sf cannot tell is `unknown`.
  */
-async function checkOutcome(params: SfDeployParams, evidence: Readonly<Record<string, string>>, context: ExecutionContext): Promise<OutcomeCheck<SfDeployResult>> {
+async function checkOutcome(
+  params: SfDeployParams,
+  evidence: Readonly<Record<string, string>>,
+  context: ExecutionContext,
+): Promise<OutcomeCheck<SfDeployResult>> {
   const jobId = evidence.deployJobId;
   if (params.mode === 'validate') return { outcome: 'unknown', reason: 'a validation saves nothing; run it again' };
   if (jobId === undefined || !DEPLOY_JOB_ID.test(jobId)) return { outcome: 'unknown', reason: 'no deploy job id was recorded, so the org cannot be asked' };
@@ -190,7 +247,8 @@ async function checkOutcome(params: SfDeployParams, evidence: Readonly<Record<st
       const { run, envelope } = await runSf(reportArgs(params, jobId), project, context, 1);
       const deploy = deployIn(envelope, run, `sf could not report deploy ${jobId}`);
       const status = text(deploy.status);
-      if ((status === undefined || !IN_PROGRESS.has(status)) && deploy.done !== false) return { outcome: 'completed', result: resultOf(deploy, params, run.durationMs) };
+      if ((status === undefined || !IN_PROGRESS.has(status)) && deploy.done !== false)
+        return { outcome: 'completed', result: resultOf(deploy, params, run.durationMs) };
       if (Date.now() > deadline) return { outcome: 'unknown', reason: `deploy ${jobId} was still ${status ?? 'running'} after ${params.waitMinutes} min` };
       await sleep(REPORT_EVERY_MS, undefined, { signal: context.signal });
     }

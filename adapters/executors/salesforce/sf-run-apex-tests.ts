@@ -1,7 +1,21 @@
 import { z } from 'zod';
 import { ExecutionFailed, type ExecutionContext } from '../../../domain/ports/executor.ts';
 import { resolveInWorkspace } from '../workspace.ts';
-import { asArray, count, projectParameter, record, runSf, SF_STAGES, sfFailure, targetOrgArgs, orgName, targetOrgParameter, testNamesParameter, text, waitMinutesParameter } from './sf-cli.ts';
+import {
+  asArray,
+  count,
+  projectParameter,
+  record,
+  runSf,
+  SF_STAGES,
+  sfFailure,
+  targetOrgArgs,
+  orgName,
+  targetOrgParameter,
+  testNamesParameter,
+  text,
+  waitMinutesParameter,
+} from './sf-cli.ts';
 import type { TaskTypeExecutor } from '../task-type.ts';
 
 // `sf-run-apex-tests`: `sf apex run test --json` against the target org, run from the project
@@ -36,12 +50,18 @@ export interface SfRunApexTestsResult {
 
 function apexTestArgs(params: SfRunApexTestsParams): string[] {
   return [
-    'apex', 'run', 'test', '--json',
+    'apex',
+    'run',
+    'test',
+    '--json',
     ...targetOrgArgs(params.targetOrg),
-    '--test-level', params.testLevel,
+    '--test-level',
+    params.testLevel,
     ...(params.tests ?? []).flatMap((name) => ['--tests', name]),
-    '--wait', String(params.waitMinutes),
-    '--result-format', 'json',
+    '--wait',
+    String(params.waitMinutes),
+    '--result-format',
+    'json',
   ];
 }
 
@@ -56,7 +76,11 @@ async function execute(params: SfRunApexTestsParams, context: ExecutionContext):
   const result = record(envelope?.result);
   if (envelope === undefined || !('summary' in result)) {
     if (text(result.testRunId)) {
-      throw new ExecutionFailed('ApexTestsStillRunning', `test run ${String(result.testRunId)} was still running after ${params.waitMinutes} min; follow it with \`sf apex get test --test-run-id ${String(result.testRunId)}\``, false);
+      throw new ExecutionFailed(
+        'ApexTestsStillRunning',
+        `test run ${String(result.testRunId)} was still running after ${params.waitMinutes} min; follow it with \`sf apex get test --test-run-id ${String(result.testRunId)}\``,
+        false,
+      );
     }
     throw sfFailure(envelope, run, 'the Apex tests could not run');
   }

@@ -23,7 +23,11 @@ export const bugFix: WorkflowTemplate = {
           id: 'reproduce',
           title: 'Reproduce the bug',
           taskType: 'claude-code',
-          params: { repository: '{{repository}}', mode: 'investigate', prompt: 'Reproduce this bug with a failing test or command, without changing the code: {{issue}}' },
+          params: {
+            repository: '{{repository}}',
+            mode: 'investigate',
+            prompt: 'Reproduce this bug with a failing test or command, without changing the code: {{issue}}',
+          },
           // Investigate mode runs commands but may not change the repository's files.
           sideEffects: false,
           timeoutMs: 1_200_000,
@@ -48,7 +52,12 @@ export const bugFix: WorkflowTemplate = {
           id: 'fix',
           title: 'Fix it',
           taskType: 'claude-code',
-          params: { repository: '{{repository}}', mode: 'edit', prompt: 'Fix the root cause described here and add a regression test: {{issue}}', rootCause: { $from: 'steps.root-cause.output' } },
+          params: {
+            repository: '{{repository}}',
+            mode: 'edit',
+            prompt: 'Fix the root cause described here and add a regression test: {{issue}}',
+            rootCause: { $from: 'steps.root-cause.output' },
+          },
           sideEffects: true,
           retry: { attempts: 1, backoffMs: 0, maxBackoffMs: 0 },
           timeoutMs: 1_800_000,

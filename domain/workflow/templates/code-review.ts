@@ -9,7 +9,12 @@ const review = (focus: 'security' | 'performance' | 'quality', ask: string) =>
     id: `${focus}-review`,
     title: `Review ${focus}`,
     taskType: 'claude-code',
-    params: { repository: '{{repository}}', mode: 'review', focus, prompt: `Review {{scope}} for ${ask}. List each finding with file, line, severity and a suggested change.` },
+    params: {
+      repository: '{{repository}}',
+      mode: 'review',
+      focus,
+      prompt: `Review {{scope}} for ${ask}. List each finding with file, line, severity and a suggested change.`,
+    },
     // Review mode only reads; claude-code is side-effecting as a task type, so say so per step.
     sideEffects: false,
     retry: { attempts: 2, backoffMs: 5_000, maxBackoffMs: 30_000 },
@@ -55,7 +60,13 @@ export const codeReview: WorkflowTemplate = {
           sideEffects: false,
           timeoutMs: 900_000,
         },
-        { type: 'task', id: 'report', title: 'Report', taskType: 'report', params: { title: 'Code review of {{repository}}', review: { $from: 'steps.combine.output' } } },
+        {
+          type: 'task',
+          id: 'report',
+          title: 'Report',
+          taskType: 'report',
+          params: { title: 'Code review of {{repository}}', review: { $from: 'steps.combine.output' } },
+        },
       ],
     },
   },

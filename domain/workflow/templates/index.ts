@@ -38,4 +38,12 @@ export function compileTemplate(
 }
 
 export { analyzeAndImprove, bugFix, codeReview, deployment };
-export { checkTemplate, instantiateTemplate, type SuppliedValues, type TemplateError, type TemplateErrorCode, type TemplateParameter, type WorkflowTemplate } from './template.ts';
+export {
+  checkTemplate,
+  instantiateTemplate,
+  type SuppliedValues,
+  type TemplateError,
+  type TemplateErrorCode,
+  type TemplateParameter,
+  type WorkflowTemplate,
+} from './template.ts';

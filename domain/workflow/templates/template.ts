@@ -38,7 +38,9 @@ export type SuppliedValues = Readonly<Record<string, string | readonly string[]>
 export function instantiateTemplate(template: WorkflowTemplate, supplied: SuppliedValues): Either<readonly TemplateError[], WorkflowDefinitionInput> {
   const errors: TemplateError[] = Object.keys(supplied)
     .filter((name) => !Object.hasOwn(template.parameters, name))
-    .map((name) => templateError('UnknownParameter', name, `template ${template.id} has no parameter "${name}" (it has ${Object.keys(template.parameters).join(', ')})`));
+    .map((name) =>
+      templateError('UnknownParameter', name, `template ${template.id} has no parameter "${name}" (it has ${Object.keys(template.parameters).join(', ')})`),
+    );
   const values: Record<string, ParameterValue> = {};
   for (const [name, parameter] of Object.entries(template.parameters)) {
     const given = Object.hasOwn(supplied, name) ? supplied[name] : undefined;
@@ -55,7 +57,12 @@ export function instantiateTemplate(template: WorkflowTemplate, supplied: Suppli
 
 /** A list parameter given as text (`U1, U2`) is split at commas. */
 const normalise = (given: string | readonly string[], parameter: TemplateParameter): ParameterValue =>
-  parameter.list && typeof given === 'string' ? given.split(',').map((s) => s.trim()).filter((s) => s !== '') : given;
+  parameter.list && typeof given === 'string'
+    ? given
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s !== '')
+    : given;
 
 function checkValue(value: ParameterValue, parameter: TemplateParameter): string | undefined {
   if (!parameter.list && typeof value !== 'string') return 'takes one value, not a list';

@@ -75,11 +75,18 @@ async function run(params: Record<string, unknown>, env: Record<string, string> 
   return { result, updates };
 }
 
-const failure = (promise: Promise<unknown>) => promise.then(() => expect.fail('expected a failure'), (error: unknown) => error as ExecutionFailed);
+const failure = (promise: Promise<unknown>) =>
+  promise.then(
+    () => expect.fail('expected a failure'),
+    (error: unknown) => error as ExecutionFailed,
+  );
 
 async function invocations(): Promise<{ argv: string[]; cwd: string; pid: number; env: string[] }[]> {
   const text = await readFile(log, 'utf8').catch(() => '');
-  return text.split('\n').filter(Boolean).map((line) => JSON.parse(line));
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line));
 }
 
 const option = (argv: readonly string[], name: string) => argv[argv.indexOf(name) + 1];
@@ -92,7 +99,8 @@ describe('claude-code', () => {
   });
 
   it('runs claude -p in the repository and reads summary, cost, usage, turns and session from the stream', async () => {
-    const answer = 'Two issues are worth fixing now.\n\n```json\n{"highPriorityCount": 2, "highPriority": ["sql injection in login", "unbounded cache"], "success": false}\n```';
+    const answer =
+      'Two issues are worth fixing now.\n\n```json\n{"highPriorityCount": 2, "highPriority": ["sql injection in login", "unbounded cache"], "success": false}\n```';
     const { result, updates } = await run(
       { repository: 'app', mode: 'plan', prompt: 'Rank these findings.', findings: { todo: { count: 3 } }, issues: null },
       { CLAUDE_STANDIN_RESULT: answer },
@@ -148,7 +156,10 @@ describe('claude-code', () => {
   });
 
   it('review mode refuses edits: nothing changes and the denial is counted', async () => {
-    const { result } = await run({ repository: 'app', mode: 'review', focus: 'security', prompt: 'Review the changes.' }, { CLAUDE_STANDIN_EDIT: 'src/fixed.ts' });
+    const { result } = await run(
+      { repository: 'app', mode: 'review', focus: 'security', prompt: 'Review the changes.' },
+      { CLAUDE_STANDIN_EDIT: 'src/fixed.ts' },
+    );
     expect(result).toMatchObject({ filesChanged: [], permissionDenials: 1 });
     const [call] = await invocations();
     expect(call!.argv[1]).toContain('Focus: security');
@@ -177,7 +188,9 @@ describe('claude-code', () => {
   });
 
   it('an is_error result fails with its text, not retryable', async () => {
-    const error = await failure(run({ repository: 'app', prompt: 'Do it.' }, { CLAUDE_STANDIN_FAIL: 'error', CLAUDE_STANDIN_RESULT: 'the build tool exploded' }));
+    const error = await failure(
+      run({ repository: 'app', prompt: 'Do it.' }, { CLAUDE_STANDIN_FAIL: 'error', CLAUDE_STANDIN_RESULT: 'the build tool exploded' }),
+    );
     expect(error).toBeInstanceOf(ExecutionFailed);
     expect(error).toMatchObject({ code: 'ClaudeCodeFailed', retryable: false });
     expect(error.message).toContain('the build tool exploded');

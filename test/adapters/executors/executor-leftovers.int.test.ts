@@ -77,7 +77,12 @@ describe('stopping executor groups left by an earlier worker', () => {
     // A record whose worker still runs (this very process): left alone.
     const guarded = group('sleep 61.5', 'token-guarded');
     await waitFor('the guarded one', () => isRunning(guarded.pid!));
-    await record('e.json', { pgid: guarded.pid, startTime: startTimeOf(guarded.pid!), token: 'token-guarded', owner: { pid: process.pid, startTime: startTimeOf(process.pid), bootId } });
+    await record('e.json', {
+      pgid: guarded.pid,
+      startTime: startTimeOf(guarded.pid!),
+      token: 'token-guarded',
+      owner: { pid: process.pid, startTime: startTimeOf(process.pid), bootId },
+    });
 
     // Another host's record in a shared DATA_DIR: not ours to judge.
     await record('f.json', { pgid: led.pid, startTime: startTimeOf(led.pid!), token: 'token-led', host: 'another-host' });
@@ -98,7 +103,8 @@ describe('stopping executor groups left by an earlier worker', () => {
     expect(sweep.signalled).toContain(orphan);
     // Besides the led group, only processes that carried the leaderless record's token.
     for (const target of sweep.signalled.filter((t) => t !== -led.pid!)) expect(tokenCarriers).toContain(target);
-    for (const spared of [foreignMember, -foreignPgid, recycled.pid!, -recycled.pid!, guarded.pid!, -guarded.pid!]) expect(sweep.signalled).not.toContain(spared);
+    for (const spared of [foreignMember, -foreignPgid, recycled.pid!, -recycled.pid!, guarded.pid!, -guarded.pid!])
+      expect(sweep.signalled).not.toContain(spared);
     expect((await readdir(dir)).sort()).toEqual(['e.json', 'f.json']);
     expect(runningProcesses().some((p) => p.argv.includes('61.1') || p.argv.includes('61.2'))).toBe(false);
   });

@@ -86,23 +86,35 @@ describe('executor process groups of a killed worker', () => {
     const taskId = crypto.randomUUID();
     const reply = await client.send(
       { category: 'task', id: taskId },
-      { commandId: `queue-${taskId}`, type: 'QueueTask', actor: 'U1', data: { taskType: 'run-tests', pool: 'local-ops', payload: { repository }, timeoutMs: 120_000, requestedBy: 'U1' } },
+      {
+        commandId: `queue-${taskId}`,
+        type: 'QueueTask',
+        actor: 'U1',
+        data: { taskType: 'run-tests', pool: 'local-ops', payload: { repository }, timeoutMs: 120_000, requestedBy: 'U1' },
+      },
     );
     expect(reply.status).toBe('accepted');
     return taskId;
   };
   const cancel = async (taskId: string) => {
-    const reply = await client.send({ category: 'task', id: taskId }, { commandId: `cancel-${taskId}`, type: 'CancelTask', actor: 'U1', data: { reason: 'test over' } });
+    const reply = await client.send(
+      { category: 'task', id: taskId },
+      { commandId: `cancel-${taskId}`, type: 'CancelTask', actor: 'U1', data: { reason: 'test over' } },
+    );
     expect(reply.status).toBe('accepted');
   };
   const history = async (taskId: string): Promise<readonly RecordedEvent[]> => (await store.read(streamName('task', taskId))).events;
 
   /** The pid the executor's shell wrote: the leader of its process group. */
   const startedGroup = (name: string): Promise<number> =>
-    waitFor(`${name} to start`, () => {
-      const text = existsSync(`${markers}/${name}.started`) ? readFileSync(`${markers}/${name}.started`, 'utf8').trim() : '';
-      return text === '' ? undefined : Number(text);
-    }, { timeoutMs: 30_000 });
+    waitFor(
+      `${name} to start`,
+      () => {
+        const text = existsSync(`${markers}/${name}.started`) ? readFileSync(`${markers}/${name}.started`, 'utf8').trim() : '';
+        return text === '' ? undefined : Number(text);
+      },
+      { timeoutMs: 30_000 },
+    );
 
   const killed = (child: ChildProcess): Promise<void> =>
     new Promise((resolve) => {

@@ -51,7 +51,14 @@ afterAll(async () => {
 
 describe('registry', () => {
   it('registers the four local-ops executors by task type', () => {
-    expect(taskTypes.filter((type) => executorFor(type)?.pool === 'local-ops')).toEqual(['git-status', 'analyze-codebase', 'run-tests', 'lint', 'report', 'count-lines']);
+    expect(taskTypes.filter((type) => executorFor(type)?.pool === 'local-ops')).toEqual([
+      'git-status',
+      'analyze-codebase',
+      'run-tests',
+      'lint',
+      'report',
+      'count-lines',
+    ]);
     for (const executor of executors) {
       expect(executorFor(executor.taskType)).toBe(executor);
       if (executor.pool === 'local-ops') expect(executor).toMatchObject({ sideEffects: false });
@@ -123,7 +130,10 @@ describe('analyze-codebase', () => {
     await mkdir(path.join(repo, 'node_modules', 'dep'), { recursive: true });
     await mkdir(path.join(repo, 'src'), { recursive: true });
     await writeFile(path.join(repo, 'node_modules', 'dep', 'index.js'), lines(50));
-    await writeFile(path.join(repo, 'src', 'main.go'), lines(7, (i) => (i === 0 ? '// TODO: one' : 'x')));
+    await writeFile(
+      path.join(repo, 'src', 'main.go'),
+      lines(7, (i) => (i === 0 ? '// TODO: one' : 'x')),
+    );
     await writeFile(path.join(repo, 'src', 'main_test.go'), lines(2));
     await symlink('/etc/hostname', path.join(repo, 'src', 'outside.txt'));
     const { result } = await run(analyzeCodebase, root, { repository: 'plain' });

@@ -53,6 +53,8 @@ describe('runProcess scrubs what a child prints', () => {
   });
 
   it('secretValuesOfEnv takes credential variables of 8 characters or more, not paths to credential files', () => {
-    expect(secretValuesOfEnv({ SF_ACCESS_TOKEN: SF_TOKEN, NATS_CREDS_FILE: '/etc/x.creds', API_KEY: 'short', PATH: '/usr/bin', DB_PASSWORD: 'longenough' })).toEqual([SF_TOKEN, 'longenough']);
+    expect(
+      secretValuesOfEnv({ SF_ACCESS_TOKEN: SF_TOKEN, NATS_CREDS_FILE: '/etc/x.creds', API_KEY: 'short', PATH: '/usr/bin', DB_PASSWORD: 'longenough' }),
+    ).toEqual([SF_TOKEN, 'longenough']);
   });
 });

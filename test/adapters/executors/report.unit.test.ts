@@ -13,11 +13,22 @@ describe('report', () => {
 
   it('turns the title and each earlier output into a section', async () => {
     const updates: ProgressUpdate[] = [];
-    const context: ExecutionContext = { taskId: 't', attempt: 1, workspaceRoot: '/nowhere', signal: new AbortController().signal, progress: (u) => updates.push(u) };
+    const context: ExecutionContext = {
+      taskId: 't',
+      attempt: 1,
+      workspaceRoot: '/nowhere',
+      signal: new AbortController().signal,
+      progress: (u) => updates.push(u),
+    };
     const result = await report.execute(
       params({
         title: 'Analysis & improvement of acme/api',
-        analysis: { repository: 'acme/api', totals: { files: 12, lines: 340 }, languages: [{ language: 'TypeScript', files: 10, lines: 300 }], truncated: false },
+        analysis: {
+          repository: 'acme/api',
+          totals: { files: 12, lines: 340 },
+          languages: [{ language: 'TypeScript', files: 10, lines: 300 }],
+          truncated: false,
+        },
         priorities: { summary: 'Two issues matter.', highPriorityCount: 2, highPriority: ['sql injection in login', 'unbounded cache'] },
         changes: null,
         tests: { runner: 'npm', passed: 41, failed: 0, success: true },
@@ -67,7 +78,9 @@ describe('report', () => {
   });
 
   it('stays bounded: long texts, long lists and many sections are cut', () => {
-    const sections = Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`part${i}`, { summary: 'y'.repeat(20_000), items: Array.from({ length: 100 }, (_, j) => `item ${j}`) }]));
+    const sections = Object.fromEntries(
+      Array.from({ length: 20 }, (_, i) => [`part${i}`, { summary: 'y'.repeat(20_000), items: Array.from({ length: 100 }, (_, j) => `item ${j}`) }]),
+    );
     const result = renderReport(params({ title: 'Big', ...sections }));
     expect(result.truncated).toBe(true);
     expect(result.markdown.length).toBeLessThanOrEqual(40_000);

@@ -23,7 +23,6 @@ function expectProgress(updates: readonly ProgressUpdate[]) {
   expect(percents.at(-1)).toBe(100);
 }
 
-
 let root: string;
 beforeAll(async () => {
   root = await mkdtemp(path.join(tmpdir(), 'orch-tests-'));
@@ -53,7 +52,11 @@ async function execute(params: Record<string, unknown>, signal?: AbortSignal) {
   const { context, updates } = contextFor(root, signal);
   return { result: await runTests.execute(runTests.parameters.parse(params), context), updates };
 }
-const failure = (promise: Promise<unknown>) => promise.then(() => undefined, (error: unknown) => error as ExecutionFailed);
+const failure = (promise: Promise<unknown>) =>
+  promise.then(
+    () => undefined,
+    (error: unknown) => error as ExecutionFailed,
+  );
 
 describe('run-tests', () => {
   it('runs `npm test` (node --test) and reports 3 passed / 2 failed', async () => {
@@ -171,7 +174,11 @@ describe('TestOutputParser', () => {
   it.each([
     ['node tap', '# tests 5\n# pass 3\n# fail 1\n# cancelled 0\n# skipped 1\n# todo 0', { passed: 3, failed: 1, skipped: 1, format: 'node' }],
     ['node spec', 'ℹ tests 2\nℹ pass 2\nℹ fail 0', { passed: 2, failed: 0, skipped: 0, format: 'node' }],
-    ['vitest', ' Test Files  1 failed | 2 passed (3)\n      Tests  \u001b[31m2 failed\u001b[39m | 7 passed | 1 skipped (10)', { passed: 7, failed: 2, skipped: 1, format: 'vitest-jest' }],
+    [
+      'vitest',
+      ' Test Files  1 failed | 2 passed (3)\n      Tests  \u001b[31m2 failed\u001b[39m | 7 passed | 1 skipped (10)',
+      { passed: 7, failed: 2, skipped: 1, format: 'vitest-jest' },
+    ],
     ['jest', 'Test Suites: 1 failed, 1 total\nTests:       1 failed, 1 todo, 4 passed, 6 total', { passed: 4, failed: 1, skipped: 1, format: 'vitest-jest' }],
     ['mocha', '  5 passing (20ms)\n  1 pending\n  2 failing', { passed: 5, failed: 2, skipped: 1, format: 'mocha' }],
     ['pytest', '====== 2 failed, 10 passed, 3 skipped, 1 error in 0.52s ======', { passed: 10, failed: 3, skipped: 3, format: 'pytest' }],

@@ -39,7 +39,11 @@ function standin(settings: { fail?: string; delayMs?: number } = {}) {
   if (settings.delayMs) process.env.SF_STANDIN_DELAY_MS = String(settings.delayMs);
 }
 
-interface Call { argv: string[]; cwd: string; pid: number }
+interface Call {
+  argv: string[];
+  cwd: string;
+  pid: number;
+}
 const calls = async (): Promise<Call[]> =>
   (await readFile(log, 'utf8').catch(() => ''))
     .split('\n')
@@ -50,7 +54,10 @@ const calls = async (): Promise<Call[]> =>
 async function project(name: string, classes: string[] = ['AccountService', 'InvoiceService', 'InvoiceServiceTest']): Promise<string> {
   const folder = path.join(root, name, 'force-app', 'main', 'default', 'classes');
   await mkdir(folder, { recursive: true });
-  await writeFile(path.join(root, name, 'sfdx-project.json'), JSON.stringify({ packageDirectories: [{ path: 'force-app', default: true }], sourceApiVersion: '62.0' }));
+  await writeFile(
+    path.join(root, name, 'sfdx-project.json'),
+    JSON.stringify({ packageDirectories: [{ path: 'force-app', default: true }], sourceApiVersion: '62.0' }),
+  );
   for (const cls of classes) {
     await writeFile(path.join(folder, `${cls}.cls`), `public class ${cls} {}\n`);
     await writeFile(path.join(folder, `${cls}.cls-meta.xml`), '<ApexClass/>\n');
@@ -60,7 +67,14 @@ async function project(name: string, classes: string[] = ['AccountService', 'Inv
 
 function contextFor(signal = new AbortController().signal, sf: string | undefined = STANDIN) {
   const updates: ProgressUpdate[] = [];
-  const context: ExecutionContext = { taskId: 'task-sf', attempt: 1, workspaceRoot: root, signal, programs: sf === undefined ? undefined : { sf }, progress: (u) => updates.push(u) };
+  const context: ExecutionContext = {
+    taskId: 'task-sf',
+    attempt: 1,
+    workspaceRoot: root,
+    signal,
+    programs: sf === undefined ? undefined : { sf },
+    progress: (u) => updates.push(u),
+  };
   return { context, updates };
 }
 
@@ -80,7 +94,11 @@ async function startedJob(folder: string, argv: string[]): Promise<string> {
   const { stdout } = await execFileAsync(process.execPath, [STANDIN, ...argv], { cwd: folder, env: process.env });
   return (JSON.parse(stdout) as { result: { id: string } }).result.id;
 }
-const failure = (promise: Promise<unknown>) => promise.then(() => undefined, (error: unknown) => error as ExecutionFailed);
+const failure = (promise: Promise<unknown>) =>
+  promise.then(
+    () => undefined,
+    (error: unknown) => error as ExecutionFailed,
+  );
 
 function expectProgress(executor: Executor, updates: readonly ProgressUpdate[]) {
   const percents = updates.map((u) => overallPercent(executor.stages, u.stage, u.fraction));
@@ -94,7 +112,15 @@ describe('sf-deploy', () => {
     standin();
     const before = (await calls()).length;
     const { result, updates } = await run(sfDeploy as Executor, { repository: 'validate-ok', targetOrg: 'dev-sandbox', mode: 'validate' });
-    expect(result).toMatchObject({ success: true, mode: 'validate', status: 'Succeeded', componentsDeployed: 3, componentsTotal: 3, componentErrors: [], testsRun: 0 });
+    expect(result).toMatchObject({
+      success: true,
+      mode: 'validate',
+      status: 'Succeeded',
+      componentsDeployed: 3,
+      componentsTotal: 3,
+      componentErrors: [],
+      testsRun: 0,
+    });
     expect((result as { deployId: string }).deployId).toMatch(/^0Af/);
     const made = (await calls()).slice(before);
     expect(made).toHaveLength(1);
@@ -110,8 +136,14 @@ describe('sf-deploy', () => {
     const before = (await calls()).length;
     const { context } = contextFor();
     const recorded: { evidence: Readonly<Record<string, string>>; callsSoFar: number }[] = [];
-    const withEvidence: ExecutionContext = { ...context, recordEvidence: async (evidence) => void recorded.push({ evidence, callsSoFar: (await calls()).length - before }) };
-    const result = await sfDeploy.execute(sfDeploy.parameters.parse({ repository: 'deploy-ok', targetOrg: 'ops@example.com.uat', testLevel: 'RunLocalTests', waitMinutes: 10 }), withEvidence);
+    const withEvidence: ExecutionContext = {
+      ...context,
+      recordEvidence: async (evidence) => void recorded.push({ evidence, callsSoFar: (await calls()).length - before }),
+    };
+    const result = await sfDeploy.execute(
+      sfDeploy.parameters.parse({ repository: 'deploy-ok', targetOrg: 'ops@example.com.uat', testLevel: 'RunLocalTests', waitMinutes: 10 }),
+      withEvidence,
+    );
     expect(result).toMatchObject({ success: true, mode: 'deploy', componentsDeployed: 4, componentsTotal: 4, testsRun: 4, testFailures: [] });
     const made = (await calls()).slice(before);
     expect(made.map((c) => c.argv)).toEqual([
@@ -155,8 +187,14 @@ describe('sf-deploy', () => {
     const params = sfDeploy.parameters.parse({ repository: 'check-refused', targetOrg: 'prod' });
     const jobId = await startedJob(folder, ['project', 'deploy', 'start', '--json', '--target-org', 'prod', '--async']);
     const { context } = contextFor();
-    expect(await sfDeploy.checkOutcome(params, { deployJobId: jobId }, context)).toMatchObject({ outcome: 'completed', result: { success: false, status: 'Failed', componentErrors: [{}, {}] } });
-    expect(await sfDeploy.checkOutcome(params, { deployJobId: '0AfUNKNOWNJOB00' }, context)).toMatchObject({ outcome: 'unknown', reason: expect.stringContaining('InvalidIdFieldError') });
+    expect(await sfDeploy.checkOutcome(params, { deployJobId: jobId }, context)).toMatchObject({
+      outcome: 'completed',
+      result: { success: false, status: 'Failed', componentErrors: [{}, {}] },
+    });
+    expect(await sfDeploy.checkOutcome(params, { deployJobId: '0AfUNKNOWNJOB00' }, context)).toMatchObject({
+      outcome: 'unknown',
+      reason: expect.stringContaining('InvalidIdFieldError'),
+    });
     expect(await sfDeploy.checkOutcome(params, {}, context)).toMatchObject({ outcome: 'unknown' });
     expect(await sfDeploy.checkOutcome(params, { deployJobId: '--dry-run' }, context)).toMatchObject({ outcome: 'unknown' });
   });
@@ -208,13 +246,19 @@ describe('sf-deploy', () => {
   it('an expired session is an auth failure too', async () => {
     await project('expired');
     standin({ fail: 'expired' });
-    expect(await failure(run(sfDeploy as Executor, { repository: 'expired', targetOrg: 'prod' }))).toMatchObject({ code: 'SalesforceAuthFailed', retryable: false });
+    expect(await failure(run(sfDeploy as Executor, { repository: 'expired', targetOrg: 'prod' }))).toMatchObject({
+      code: 'SalesforceAuthFailed',
+      retryable: false,
+    });
   });
 
   it('a dropped connection: SalesforceUnreachable, retryable', async () => {
     await project('network');
     standin({ fail: 'network' });
-    expect(await failure(run(sfDeploy as Executor, { repository: 'network', targetOrg: 'prod' }))).toMatchObject({ code: 'SalesforceUnreachable', retryable: true });
+    expect(await failure(run(sfDeploy as Executor, { repository: 'network', targetOrg: 'prod' }))).toMatchObject({
+      code: 'SalesforceUnreachable',
+      retryable: true,
+    });
   });
 
   it('a deploy still running when --wait ran out: not retried (it would queue a second deploy), with the job id', async () => {
@@ -245,7 +289,10 @@ describe('sf-deploy', () => {
     await mkdir(path.join(root, 'plain'), { recursive: true });
     standin();
     const before = (await calls()).length;
-    expect(await failure(run(sfDeploy as Executor, { repository: 'plain', targetOrg: 'dev' }))).toMatchObject({ code: 'NotASalesforceProject', retryable: false });
+    expect(await failure(run(sfDeploy as Executor, { repository: 'plain', targetOrg: 'dev' }))).toMatchObject({
+      code: 'NotASalesforceProject',
+      retryable: false,
+    });
     expect((await calls()).length).toBe(before);
   });
 
@@ -320,7 +367,20 @@ describe('sf-run-apex-tests', () => {
     expect(result).toMatchObject({ success: true, outcome: 'Passed', passed: 4, failed: 0, skipped: 0, failures: [], testRunId: '707000000000001' });
     const made = (await calls()).slice(before);
     expect(made[0]!.cwd).toBe(folder);
-    expect(made[0]!.argv).toEqual(['apex', 'run', 'test', '--json', '--target-org', 'dev', '--test-level', 'RunLocalTests', '--wait', '30', '--result-format', 'json']);
+    expect(made[0]!.argv).toEqual([
+      'apex',
+      'run',
+      'test',
+      '--json',
+      '--target-org',
+      'dev',
+      '--test-level',
+      'RunLocalTests',
+      '--wait',
+      '30',
+      '--result-format',
+      'json',
+    ]);
     expectProgress(sfRunApexTests as Executor, updates);
     expect(updates.at(-1)?.counters).toEqual({ passed: 4, failed: 0, skipped: 0 });
   });
@@ -328,7 +388,12 @@ describe('sf-run-apex-tests', () => {
   it('failing tests (sf exits 100): a result with success false and each failure', async () => {
     await project('apex-fail');
     standin({ fail: 'tests' });
-    const { result } = await run(sfRunApexTests as Executor, { repository: 'apex-fail', targetOrg: 'dev', testLevel: 'RunSpecifiedTests', tests: ['InvoiceServiceTest'] });
+    const { result } = await run(sfRunApexTests as Executor, {
+      repository: 'apex-fail',
+      targetOrg: 'dev',
+      testLevel: 'RunSpecifiedTests',
+      tests: ['InvoiceServiceTest'],
+    });
     expect(result).toMatchObject({
       success: false,
       outcome: 'Failed',
@@ -344,7 +409,10 @@ describe('sf-run-apex-tests', () => {
   it('an org that is not authorised: SalesforceAuthFailed, not retryable', async () => {
     await project('apex-auth');
     standin({ fail: 'auth' });
-    expect(await failure(run(sfRunApexTests as Executor, { repository: 'apex-auth', targetOrg: 'prod' }))).toMatchObject({ code: 'SalesforceAuthFailed', retryable: false });
+    expect(await failure(run(sfRunApexTests as Executor, { repository: 'apex-auth', targetOrg: 'prod' }))).toMatchObject({
+      code: 'SalesforceAuthFailed',
+      retryable: false,
+    });
   });
 
   it('refuses NoTestRun (not a level of apex run test) and bad org names', () => {

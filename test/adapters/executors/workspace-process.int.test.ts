@@ -13,8 +13,11 @@ import {
 } from '../../../adapters/executors/workspace.ts';
 import { ExecutionFailed } from '../../../domain/ports/executor.ts';
 
-
-const rejection = async (promise: Promise<unknown>): Promise<unknown> => promise.then(() => undefined, (error: unknown) => error);
+const rejection = async (promise: Promise<unknown>): Promise<unknown> =>
+  promise.then(
+    () => undefined,
+    (error: unknown) => error,
+  );
 
 describe('resolveInWorkspace', () => {
   let root: string;
@@ -95,12 +98,24 @@ describe('runProcess', () => {
       signal: signal(),
       onLine: (stream, line) => lines.push(`${stream}:${line}`),
     });
-    expect(result).toMatchObject({ exitCode: 3, signal: null, stdout: '$HOME; echo hi\n', stderr: 'err\n', timedOut: false, cancelled: false, truncated: false });
+    expect(result).toMatchObject({
+      exitCode: 3,
+      signal: null,
+      stdout: '$HOME; echo hi\n',
+      stderr: 'err\n',
+      timedOut: false,
+      cancelled: false,
+      truncated: false,
+    });
     expect(lines.sort()).toEqual(['stderr:err', 'stdout:$HOME; echo hi']);
   });
 
   it('keeps only the tail of large output', async () => {
-    const result = await runProcess('node', ['-e', 'for (let i = 0; i < 20000; i++) console.log("line " + i)'], { cwd, signal: signal(), maxOutputBytes: 1000 });
+    const result = await runProcess('node', ['-e', 'for (let i = 0; i < 20000; i++) console.log("line " + i)'], {
+      cwd,
+      signal: signal(),
+      maxOutputBytes: 1000,
+    });
     expect(result.exitCode).toBe(0);
     expect(result.truncated).toBe(true);
     expect(Buffer.byteLength(result.stdout)).toBeLessThanOrEqual(1000);

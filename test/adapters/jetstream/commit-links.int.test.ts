@@ -76,7 +76,11 @@ describe('JetStream event store: links between commits', () => {
       const events = Array.from({ length: 1 + (i % 3) }, () => oneEvent('Counted')[0]!);
       // One command per commit: events of one append share a command id.
       const commandId = crypto.randomUUID();
-      const result = await store.append(stream, events.map((e) => ({ ...e, metadata: { ...e.metadata, commandId } })), revision < 0n ? 'no_stream' : revision);
+      const result = await store.append(
+        stream,
+        events.map((e) => ({ ...e, metadata: { ...e.metadata, commandId } })),
+        revision < 0n ? 'no_stream' : revision,
+      );
       revision = result.revision;
     }
     const total = Number(revision) + 1;

@@ -37,7 +37,14 @@ async function connectTo(first: ClusterNode, all: NatsCluster, name: string): Pr
 const event = (n: number): NewEvent => ({
   type: 'Counted',
   data: { n },
-  metadata: { correlationId: 'c', causationId: 'c', commandId: `count-${n}-${randomUUID()}`, actor: 'test', occurredAt: new Date().toISOString(), schemaVersion: 1 },
+  metadata: {
+    correlationId: 'c',
+    causationId: 'c',
+    commandId: `count-${n}-${randomUUID()}`,
+    actor: 'test',
+    occurredAt: new Date().toISOString(),
+    schemaVersion: 1,
+  },
 });
 
 interface Follower {
@@ -108,7 +115,15 @@ describe('event log subscriptions when the event log leader is killed', () => {
     const append = async (n: number): Promise<void> => {
       const e = event(n);
       // During the election appends fail for a few seconds; the same event id makes a retry safe.
-      await waitFor(`append ${n}`, () => writer.append(streamName('count', `s${n % 3}`), [e], ANY).then(() => true, () => false), { timeoutMs: 60_000, intervalMs: 250 });
+      await waitFor(
+        `append ${n}`,
+        () =>
+          writer.append(streamName('count', `s${n % 3}`), [e], ANY).then(
+            () => true,
+            () => false,
+          ),
+        { timeoutMs: 60_000, intervalMs: 250 },
+      );
     };
     for (let n = 0; n < 5; n++) await append(n);
     await waitFor('the first five everywhere', () => followers.every((f) => f.seen.length === 5));
@@ -143,7 +158,16 @@ describe('event log subscriptions when the event log leader is killed', () => {
   }, 150_000);
 });
 
-const workItem = (n: number): WorkItem => ({ taskId: `t${n}`, attempt: 1, maxAttempts: 3, taskType: 'noop', pool: 'p', priority: 'normal', payload: {}, timeoutMs: 1_000 });
+const workItem = (n: number): WorkItem => ({
+  taskId: `t${n}`,
+  attempt: 1,
+  maxAttempts: 3,
+  taskType: 'noop',
+  pool: 'p',
+  priority: 'normal',
+  payload: {},
+  timeoutMs: 1_000,
+});
 
 describe('work queue when the work stream leader is killed', () => {
   it('takes every item enqueued before and after the kill', async () => {
@@ -161,7 +185,15 @@ describe('work queue when the work stream leader is killed', () => {
     const worker = await JetStreamWorkQueue.connect(await connectTo(leader, cluster, 'wq-worker'), { pools: ['p'], replicas: 3, ackWaitMs: 5_000 });
 
     const enqueue = (n: number) =>
-      waitFor(`enqueue ${n}`, () => producer.enqueue(workItem(n)).then(() => true, () => false), { timeoutMs: 60_000, intervalMs: 250 });
+      waitFor(
+        `enqueue ${n}`,
+        () =>
+          producer.enqueue(workItem(n)).then(
+            () => true,
+            () => false,
+          ),
+        { timeoutMs: 60_000, intervalMs: 250 },
+      );
     const taken: string[] = [];
     let stopping = false;
     const taking = (async () => {
@@ -175,7 +207,15 @@ describe('work queue when the work stream leader is killed', () => {
         }
         if (!work) continue;
         taken.push(work.item.taskId);
-        await waitFor('ack', () => work.done().then(() => true, () => false), { timeoutMs: 30_000, intervalMs: 250 });
+        await waitFor(
+          'ack',
+          () =>
+            work.done().then(
+              () => true,
+              () => false,
+            ),
+          { timeoutMs: 30_000, intervalMs: 250 },
+        );
       }
     })();
 

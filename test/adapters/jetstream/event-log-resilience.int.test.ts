@@ -23,13 +23,28 @@ const logLines: Record<string, unknown>[] = [];
 const event = (n: number): NewEvent => ({
   type: 'Counted',
   data: { n },
-  metadata: { correlationId: 'c', causationId: 'c', commandId: `count-${n}-${randomUUID()}`, actor: 'test', occurredAt: new Date().toISOString(), schemaVersion: 1 },
+  metadata: {
+    correlationId: 'c',
+    causationId: 'c',
+    commandId: `count-${n}-${randomUUID()}`,
+    actor: 'test',
+    occurredAt: new Date().toISOString(),
+    schemaVersion: 1,
+  },
 });
 
 /** Appends, retrying while the broker is down or JetStream is still starting. */
 async function append(n: number): Promise<void> {
   const e = event(n);
-  await waitFor(`append ${n}`, async () => store.append(streamName('count', `s${n}`), [e], ANY).then(() => true, () => false), { timeoutMs: 60_000, intervalMs: 250 });
+  await waitFor(
+    `append ${n}`,
+    async () =>
+      store.append(streamName('count', `s${n}`), [e], ANY).then(
+        () => true,
+        () => false,
+      ),
+    { timeoutMs: 60_000, intervalMs: 250 },
+  );
 }
 
 beforeAll(async () => {

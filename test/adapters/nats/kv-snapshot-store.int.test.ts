@@ -58,7 +58,10 @@ describe('snapshot store on NATS KV', () => {
     const kv = await nc.jetstream().views.kv('snaptest_snapshots');
     await kv.put(snapshotKey(stream), new TextEncoder().encode('{"revision":'));
     await expect(store.load(stream)).rejects.toBeInstanceOf(UnreadableSnapshot);
-    await kv.put(snapshotKey(stream), new TextEncoder().encode(JSON.stringify({ revision: '-1', position: 'p', eventId: 'e', version: 1, state: {}, commands: [] })));
+    await kv.put(
+      snapshotKey(stream),
+      new TextEncoder().encode(JSON.stringify({ revision: '-1', position: 'p', eventId: 'e', version: 1, state: {}, commands: [] })),
+    );
     await expect(store.load(stream)).rejects.toThrow(/revision/);
   });
 });

@@ -37,7 +37,15 @@ describe('replicas of the streams and buckets the adapters create', () => {
     const storage = await KvReadModelStorage.connect(nc, 'rthree', { replicas: 3 });
     await storage.bucket('task-progress', { version: 1, generation: 1 });
 
-    for (const stream of ['RTHREE_EVENTS', 'RTHREE_WORK', 'RTHREE_PUBLIC_EVENTS', 'KV_rthree_snapshots', 'KV_rthree_checkpoints', 'KV_rthree_projections', 'KV_rthree_rm_task-progress_v1_g1']) {
+    for (const stream of [
+      'RTHREE_EVENTS',
+      'RTHREE_WORK',
+      'RTHREE_PUBLIC_EVENTS',
+      'KV_rthree_snapshots',
+      'KV_rthree_checkpoints',
+      'KV_rthree_projections',
+      'KV_rthree_rm_task-progress_v1_g1',
+    ]) {
       expect([stream, await replicasOf(stream)]).toEqual([stream, 3]);
     }
   });
