@@ -89,11 +89,23 @@ export class CommandClient {
    * repeated command id is answered with the original outcome. Gives up only when `signal` is
    * aborted or the connection is closed for good.
    */
-  sendUntilAnswered<C extends CommandCategory, T extends CommandTypeOf<C>>(
+  async sendUntilAnswered<C extends CommandCategory, T extends CommandTypeOf<C>>(
     target: CommandTarget<C>,
     envelope: TypedEnvelope<C, T>,
     options: UntilAnsweredOptions = {},
   ): Promise<ReplyOf<C>> {
+    // One plain try first: almost every command is answered at once, and a retry loop per command costs time.
+    let tried = 0;
+    if (!this.nc.isClosed() && !options.signal?.aborted) {
+      tried = 1;
+      try {
+        const reply = await this.send(target, envelope);
+        if (reply.status !== 'failed') return reply;
+        options.onRetry?.(new HostCouldNotRecord(reply), 1);
+      } catch (error) {
+        options.onRetry?.(error instanceof Error ? error : new Error(String(error)), 1);
+      }
+    }
     return pRetry(
       async () => {
         if (this.nc.isClosed()) throw new AbortError(new Error(`NATS connection closed; command ${envelope.commandId} not answered`));
@@ -105,7 +117,7 @@ export class CommandClient {
         retries: Number.POSITIVE_INFINITY,
         ...pRetryTiming({ ...BROKER_CALL_BACKOFF, ...(options.maxDelayMs !== undefined && { maxMs: options.maxDelayMs }) }),
         ...(options.signal && { signal: options.signal }),
-        onFailedAttempt: ({ error, attemptNumber }) => options.onRetry?.(error, attemptNumber),
+        onFailedAttempt: ({ error, attemptNumber }) => options.onRetry?.(error, attemptNumber + tried),
       },
     ).catch((error: unknown) => {
       // The host's last `failed` answer is a reply like any other once the caller stops waiting.

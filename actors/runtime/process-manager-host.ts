@@ -223,11 +223,11 @@ export class ProcessManagerHost<Event, State, Effect = never, Reply = unknown, P
   private async handle(key: string, input: ManagerInput<Event, Reply, Payload, Effect>): Promise<boolean> {
     const { manager } = this.options;
     const state = await this.stateFor(key);
-    const intents = manager.decide(input, state);
+    const { intents, state: next } = manager.step ? manager.step(input, state) : { intents: manager.decide(input, state), state: manager.evolve(state, input) };
     // A state that says it is finished is still kept while a reply to one of these intents is to come back to it.
     const settled = this.keep(
       key,
-      manager.evolve(state, input),
+      next,
       intents.some((intent) => intent.wantsReply),
     );
     let done = true;
@@ -342,7 +342,14 @@ export class ProcessManagerHost<Event, State, Effect = never, Reply = unknown, P
   }
 
   /** `work` retried with jittered backoff until it succeeds, throws an AbortError, or the host stops. */
-  private untilDone<T>(work: () => Promise<T>, context: Record<string, unknown>, message: string): Promise<T> {
+  private async untilDone<T>(work: () => Promise<T>, context: Record<string, unknown>, message: string): Promise<T> {
+    // Tried once as it is: almost every read and effect succeeds at once, and a retry loop per event costs time.
+    try {
+      return await work();
+    } catch (error) {
+      if (error instanceof AbortError || this.stopping.signal.aborted) throw error;
+      this.log.debug({ err: error, manager: this.options.manager.name, tries: 1, ...context }, message);
+    }
     return pRetry(work, {
       retries: Number.POSITIVE_INFINITY,
       ...pRetryTiming(),

@@ -61,6 +61,8 @@ export interface ProcessManager<Input, State, Effect = never> {
   initialState(): State;
   evolve(state: State, input: Input): State;
   decide(input: Input, state: State): readonly Intent<Effect>[];
+  /** Decide and evolve at once, for a manager that computes both together: the host then works each input out once. */
+  step?(input: Input, state: State): { readonly state: State; readonly intents: readonly Intent<Effect>[] };
   /** The timers this state waits on; the host keeps exactly these armed on the agenda. Default: none. */
   timers?(state: State): readonly DueTimer[];
   /** Nothing more to do for this key: the host forgets its state and timers. Default: never. */

@@ -276,6 +276,7 @@ export const progressMessages = (
   initialState: () => ({}),
   evolve: (state, input) => step(config, state, input).state,
   decide: (input, state) => step(config, state, input).intents,
+  step: (input, state) => step(config, state, input),
   timers: progressTimers(config),
   // Not tracked (no Slack thread to speak in), or done: forgotten.
   finished: (state) => !progressKeepsEvents(state),

@@ -370,6 +370,7 @@ export const resultDelivery = (
   initialState: () => ({}),
   evolve: (state, input) => step(config, state, input).state,
   decide: (input, state) => step(config, state, input).intents,
+  step: (input, state) => step(config, state, input),
   timers: resultTimers,
   finished: resultFinished,
 });

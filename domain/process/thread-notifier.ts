@@ -216,4 +216,5 @@ export const threadNotifier = (config: ThreadNotifierConfig): ProcessManager<Not
   initialState: initialNotifierState,
   evolve: (state, input) => step(config, state, input).state,
   decide: (input, state) => step(config, state, input).intents,
+  step: (input, state) => step(config, state, input),
 });

@@ -148,6 +148,7 @@ export const workflowStepRunner = (config: StepRunnerConfig): TimedProcessManage
   name: 'workflow-engine',
   initialState: initialStepRunnerState,
   decide: (input, state) => stepRunnerStep(config, input, state).intents,
+  step: (input, state) => stepRunnerStep(config, input, state),
   evolve: (state, input) => stepRunnerStep(config, input, state).state,
   timers: (state) => (state.workflow?.timers ?? []).map((timer) => ({ name: timerKey(timer), dueAt: timer.dueAt, payload: timer })),
   // Nothing is waited on for a workflow that ended or is not running here (its tasks' late events need no state).
