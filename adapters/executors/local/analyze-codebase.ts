@@ -7,6 +7,7 @@ import { gitRunner, isInside, repositoryParameter, resolveInWorkspace } from '..
 import type { TaskTypeExecutor } from '../task-type.ts';
 import { resultView } from '../../../domain/replies/result-view.ts';
 import { analysisReply, analyzeResultSchema } from '../../../domain/replies/analysis-reply.ts';
+import { MAX_FILE_BYTES, SKIPPED_FOLDERS } from './repository-walk.ts';
 
 // `analyze-codebase`: files and lines per language, largest files, TODO / FIXME counts and the
 // test layout. Files come from `git ls-files` (tracked plus untracked-not-ignored) in a git
@@ -39,35 +40,9 @@ export interface AnalyzeResult {
   readonly truncated: boolean;
 }
 
-const MAX_FILE_BYTES = 4 * 1024 * 1024;
 const BATCH = 100;
 const MAX_EXAMPLES = 20;
-const SKIPPED_FOLDERS = new Set([
-  'node_modules',
-  '.git',
-  '.hg',
-  '.svn',
-  'dist',
-  'build',
-  'out',
-  'coverage',
-  'target',
-  'vendor',
-  '.next',
-  '.nuxt',
-  '.turbo',
-  '.cache',
-  '__pycache__',
-  '.venv',
-  'venv',
-  '.tox',
-  '.mypy_cache',
-  '.pytest_cache',
-  '.ruff_cache',
-  '.gradle',
-  '.idea',
-  '.sfdx',
-]);
+
 const TEST_FOLDERS = new Set(['test', 'tests', '__tests__', 'spec', 'specs', 'e2e', 'testing']);
 const NOT_CODE = new Set(['Markdown', 'JSON', 'YAML', 'TOML', 'XML', 'Text', 'CSV', 'reStructuredText', 'Other']);
 

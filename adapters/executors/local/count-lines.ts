@@ -7,6 +7,7 @@ import { resultView } from '../../../domain/replies/result-view.ts';
 import { abortedFailure } from '../process.ts';
 import type { TaskTypeExecutor } from '../task-type.ts';
 import { repositoryParameter, resolveInWorkspace } from '../workspace.ts';
+import { MAX_FILE_BYTES, SKIPPED_FOLDERS } from './repository-walk.ts';
 
 // `count-lines`: how many lines the repository's text files hold, in total, per extension and
 // for the largest files; only files whose names end in one of `extensions` when some are given.
@@ -14,26 +15,8 @@ import { repositoryParameter, resolveInWorkspace } from '../workspace.ts';
 // repository) and skips dependency and build folders, binary files and files over
 // MAX_FILE_BYTES. A line is a run ending in "\n", plus an unterminated last one.
 
-const MAX_FILE_BYTES = 4 * 1024 * 1024;
 const LARGEST_SHOWN = 5;
 const EXTENSIONS_SHOWN = 8;
-const SKIPPED_FOLDERS = new Set([
-  'node_modules',
-  '.git',
-  '.hg',
-  '.svn',
-  'dist',
-  'build',
-  'out',
-  'coverage',
-  'target',
-  'vendor',
-  '.next',
-  '.cache',
-  '__pycache__',
-  '.venv',
-  'venv',
-]);
 
 const parameters = z.object({
   repository: repositoryParameter,
