@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { replyFinished, type DeliveryState } from '../../domain/delivery/index.ts';
 import { ChatTargetGone, type ChatPoster, type PostedMessage, type ThreadRef } from '../../domain/ports/chat-poster.ts';
@@ -22,7 +21,7 @@ import type { TaskEvent } from '../../domain/task/events.ts';
 import type { CommandClient } from '../runtime/command-client.ts';
 import { followTaskEvents } from '../runtime/follow-task-events.ts';
 import { AbortError, ProcessManagerHost } from '../runtime/process-manager-host.ts';
-import { chatRetryDelayMs } from './thread-message.ts';
+import { withChatRetries } from './thread-message.ts';
 
 // Result delivery (domain/process/result-delivery.ts) on the process-manager host, with the
 // ports that carry its effects out: the Slack post (looked for by its marker first when
@@ -115,20 +114,23 @@ export class ResultReactor {
     const chat = this.options.chat;
     if (!chat) return { kind: 'failed', error: `task ${taskId} answers in Slack, but no Slack front end is configured here` };
     const marker = { kind: 'result', deliveryId: taskId } as const;
-    for (let tries = 1; ; tries++) {
-      try {
-        // Begun before and not recorded: the post may have landed just before a crash.
-        const posted: PostedMessage = (resumed ? await chat.findPosted(thread, marker) : undefined) ?? (await chat.post(thread, document, marker));
-        return { kind: 'posted', message: posted };
-      } catch (error) {
-        if (error instanceof ChatTargetGone) return { kind: 'gone', code: error.code };
-        if (tries >= MAX_CHAT_TRIES) return { kind: 'failed', error: error instanceof Error ? error.message : String(error) };
-        resumed = true; // a failed post may still have been stored by Slack
-        const delay = chatRetryDelayMs(error, tries);
-        this.options.logger.warn({ taskId, err: error, retryInMs: delay }, 'could not post the result; trying again');
-        // Stopping: the host gives up on the effect, and the held checkpoint brings the task back after a restart.
-        await sleep(delay, undefined, { signal: this.stopping.signal });
-      }
+    try {
+      const posted: PostedMessage = await withChatRetries(
+        { logger: this.options.logger, signal: this.stopping.signal },
+        MAX_CHAT_TRIES,
+        taskId,
+        async (attempt) => {
+          // Begun before and not recorded, or a try that failed: the post may have landed (just before a crash, or stored by Slack anyway).
+          const landed = resumed || attempt > 1 ? await chat.findPosted(thread, marker) : undefined;
+          return landed ?? (await chat.post(thread, document, marker));
+        },
+      );
+      return { kind: 'posted', message: posted };
+    } catch (error) {
+      if (error instanceof ChatTargetGone) return { kind: 'gone', code: error.code };
+      // Stopping: the host gives up on the effect, and the held checkpoint brings the task back after a restart.
+      if (this.stopping.signal.aborted) throw error;
+      return { kind: 'failed', error: error instanceof Error ? error.message : String(error) };
     }
   }
 }

@@ -27,7 +27,7 @@ export interface ThreadPort {
 const CHAT_BACKOFF: Backoff = { initialMs: 500, maxMs: 30_000 };
 
 /** How long to wait before trying a chat call again: as the service said when rate limited, else doubling from half a second. */
-export const chatRetryDelayMs = (error: unknown, attempt: number): number =>
+const chatRetryDelayMs = (error: unknown, attempt: number): number =>
   error instanceof ChatRateLimited ? error.retryAfterMs : backoffCeilingMs(attempt, CHAT_BACKOFF);
 
 type MessageEffect = Extract<ThreadEffect, { type: 'look-up' | 'post' | 'update' }>;
@@ -44,15 +44,15 @@ export async function performMessageEffect(port: ThreadPort, effect: MessageEffe
         if (delivery === undefined || delivery.status === 'none' || delivery.progress === undefined) return { kind: 'looked-up', recorded: false };
         if (delivery.progress.ts) return { kind: 'looked-up', message: { channel: delivery.progress.channel, ts: delivery.progress.ts }, recorded: true };
         // Begun and not recorded: the post may have landed just before a crash.
-        const found = await withRetries(port, port.maxTries.post, effect.deliveryId, () => chat.findPosted(thread, effect.marker));
+        const found = await withChatRetries(port, port.maxTries.post, effect.deliveryId, () => chat.findPosted(thread, effect.marker));
         return found ? { kind: 'looked-up', message: { channel: found.channel, ts: found.ts }, recorded: false } : { kind: 'looked-up', recorded: false };
       }
       case 'post': {
-        const posted: MessageRef = await withRetries(port, port.maxTries.post, effect.deliveryId, () => chat.post(thread, effect.document, effect.marker));
+        const posted: MessageRef = await withChatRetries(port, port.maxTries.post, effect.deliveryId, () => chat.post(thread, effect.document, effect.marker));
         return { kind: 'posted', message: { channel: posted.channel, ts: posted.ts } };
       }
       case 'update':
-        await withRetries(port, port.maxTries.update, effect.deliveryId, () => chat.update(effect.message, effect.document));
+        await withChatRetries(port, port.maxTries.update, effect.deliveryId, () => chat.update(effect.message, effect.document));
         return { kind: 'updated' };
     }
   } catch (error) {
@@ -64,10 +64,20 @@ export async function performMessageEffect(port: ThreadPort, effect: MessageEffe
   }
 }
 
-async function withRetries<T>(port: ThreadPort, maxTries: number, deliveryId: string, call: () => Promise<T>): Promise<T> {
+/**
+ * A chat call tried up to `maxTries` times: a rate limit waits as told, other failures back off;
+ * a thread that is gone is not tried again. `call` learns which try it is (a retried post may
+ * have landed, so it looks for it first).
+ */
+export async function withChatRetries<T>(
+  port: Pick<ThreadPort, 'logger' | 'signal'>,
+  maxTries: number,
+  deliveryId: string,
+  call: (attempt: number) => Promise<T>,
+): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await call();
+      return await call(attempt);
     } catch (error) {
       if (error instanceof ChatTargetGone || attempt >= maxTries) throw error;
       const waitMs = chatRetryDelayMs(error, attempt);

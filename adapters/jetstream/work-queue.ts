@@ -43,7 +43,7 @@ export class JetStreamWorkQueue implements WorkQueue {
 
   static async connect(nc: NatsConnection, options: JetStreamWorkQueueOptions): Promise<JetStreamWorkQueue> {
     const prefix = options.prefix ?? 'orch';
-    const streamName = `${prefix.toUpperCase().replace(/[^A-Z0-9_]/g, '_')}_WORK`;
+    const streamName = workStreamName(prefix);
     const ackWaitMs = options.ackWaitMs ?? 30_000;
     const jsm = await nc.jetstreamManager();
     await ensureStream(jsm, streamName, `${prefix}.work.>`, options.replicas ?? 1);
@@ -52,7 +52,7 @@ export class JetStreamWorkQueue implements WorkQueue {
         const durable = consumerName(pool, priority);
         const config = {
           durable_name: durable,
-          filter_subject: `${prefix}.work.${pool}.${priority}`,
+          filter_subject: workSubject(prefix, pool, priority),
           ack_policy: AckPolicy.Explicit,
           deliver_policy: DeliverPolicy.All,
           ack_wait: ackWaitMs * 1_000_000,
@@ -71,7 +71,7 @@ export class JetStreamWorkQueue implements WorkQueue {
   async enqueue(item: WorkItem): Promise<void> {
     const h = natsHeaders();
     h.set('Orch-Task', item.taskId);
-    await this.js.publish(`${this.prefix}.work.${item.pool}.${item.priority}`, new TextEncoder().encode(JSON.stringify(item)), {
+    await this.js.publish(workSubject(this.prefix, item.pool, item.priority), new TextEncoder().encode(JSON.stringify(item)), {
       headers: h,
       msgID: `${item.taskId}:${item.attempt}`,
     });
@@ -167,6 +167,20 @@ class Doorbell {
     this.subscription.unsubscribe();
     for (const wake of [...this.waiting]) wake();
   }
+}
+
+/** The stream that holds every pool's work items. */
+export const workStreamName = (prefix: string): string => `${prefix.toUpperCase().replace(/[^A-Z0-9_]/g, '_')}_WORK`;
+
+/** Where a work item of this pool and priority is published, and what its consumer filters on. */
+export const workSubject = (prefix: string, pool: string, priority: string): string => `${prefix}.work.${pool}.${priority}`;
+
+/** The pool and priority a work subject names, or undefined when it is not one. */
+export function poolAndPriorityOf(prefix: string, subject: string): { readonly pool: string; readonly priority: string } | undefined {
+  const head = `${prefix}.work.`;
+  if (!subject.startsWith(head)) return undefined;
+  const [pool, priority, ...rest] = subject.slice(head.length).split('.');
+  return pool && priority && rest.length === 0 ? { pool, priority } : undefined;
 }
 
 const consumerName = (pool: string, priority: Priority): string => `work_${pool.replace(/[^A-Za-z0-9_-]/g, '_')}_${priority}`;
